@@ -1,0 +1,123 @@
+"""The state machine: Prepare, the steps one at a time, Assert, Cleanup, verdict.
+
+docs/engine.md is the contract of every payload built here.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.handlers import Handlers
+
+RUN_ID = "$$.Execution.Name"
+
+
+class Workflow(Construct):
+    """Runs one scenario per execution; Cleanup always runs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handlers: Handlers,
+        timeout: Duration,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        cleanup = self._invoke(
+            "Cleanup",
+            handlers.cleanup,
+            {"run_id.$": RUN_ID, "state.$": "$"},
+        )
+        prepare = self._invoke(
+            "Prepare",
+            handlers.prepare,
+            {"input.$": "$", "run_id.$": RUN_ID, "execution_arn.$": "$$.Execution.Id"},
+        )
+        run_steps = sfn.Map(
+            self,
+            "RunSteps",
+            items_path="$.steps",
+            max_concurrency=1,
+            item_selector={
+                "run_id.$": RUN_ID,
+                "scenario.$": "$.scenario",
+                "deadline.$": "$.deadline",
+                "index.$": "$$.Map.Item.Index",
+                "name.$": "$$.Map.Item.Value.name",
+                "attempt": 0,
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        ).item_processor(self._iteration(handlers.action))
+        assert_ = self._invoke(
+            "Assert",
+            handlers.assert_,
+            {"run_id.$": RUN_ID, "scenario.$": "$.scenario"},
+            output_path=None,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        for state in (prepare, run_steps, assert_):
+            state.add_catch(cleanup, errors=[sfn.Errors.ALL], result_path="$.error")
+
+        verdict = (
+            sfn.Choice(self, "Verdict")
+            .when(sfn.Condition.string_equals("$.status", "passed"), sfn.Succeed(self, "Passed"))
+            .otherwise(sfn.Fail(self, "Failed", error="ScenarioFailed", cause_path="$.reason"))
+        )
+        definition = prepare.next(run_steps).next(assert_).next(cleanup).next(verdict)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=timeout,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=logs.LogGroup(self, "Logs", retention=log_retention),
+                level=sfn.LogLevel.ERROR,
+                include_execution_data=False,
+            ),
+        )
+
+    def _iteration(self, action_fn: lambda_.IFunction) -> sfn.IChainable:
+        """Action, then poll (Wait and Action again), fail, or pass the step."""
+        action = self._invoke("Action", action_fn, sfn.JsonPath.entire_payload)
+        backoff = sfn.Wait(self, "Backoff", time=sfn.WaitTime.seconds_path("$.wait_seconds"))
+        outcome = (
+            sfn.Choice(self, "CheckOutcome")
+            .when(sfn.Condition.string_equals("$.outcome", "retry"), backoff.next(action))
+            .when(
+                sfn.Condition.string_equals("$.outcome", "failed"),
+                sfn.Fail(self, "StepFailed", error="StepFailed", cause_path="$.reason"),
+            )
+            .otherwise(sfn.Succeed(self, "StepPassed"))
+        )
+        return action.next(outcome)
+
+    def _invoke(
+        self,
+        name: str,
+        fn: lambda_.IFunction,
+        payload: dict[str, str | int] | str,
+        *,
+        output_path: str | None = "$.Payload",
+        result_path: str | None = None,
+    ) -> tasks.LambdaInvoke:
+        body = (
+            sfn.TaskInput.from_json_path_at(payload)
+            if isinstance(payload, str)
+            else sfn.TaskInput.from_object(payload)
+        )
+        return tasks.LambdaInvoke(
+            self,
+            name,
+            lambda_function=fn,
+            payload=body,
+            output_path=output_path,
+            result_path=result_path,
+        )
