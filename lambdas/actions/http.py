@@ -1,0 +1,110 @@
+"""``http``: one HTTP request; any status is a result, only a failure to talk is an error."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from lambdas.actions import action
+from lambdas.errors import ActionError
+from lambdas.validation import Strict
+
+Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+URL = re.compile(r"https?://[^/\s]+", re.IGNORECASE)
+ERRNO = re.compile(r"\[Errno -?\d+\][^'\")]*")
+Scalar = str | int | float | bool
+
+
+class HttpParams(Strict):
+    """The ``with`` of an http step."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    method: Method = "GET"
+    url: str = Field(description="absolute http:// or https:// URL")
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
+    json_: Any = Field(default=None, alias="json", description="request body, sent as JSON")
+    body: str | None = Field(default=None, description="raw request body")
+    timeout: float = Field(default=30, gt=0, description="seconds, connect and read each")
+    follow_redirects: bool = True
+    verify: bool = Field(default=True, description="verify TLS certificates")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upper_method(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("method"), str):
+            data = {**data, "method": data["method"].upper()}
+        return data
+
+    @field_validator("url")
+    @classmethod
+    def _absolute(cls, url: str) -> str:
+        if not URL.match(url):
+            raise ValueError(f"expected an absolute http:// or https:// URL, got {url!r}")
+        return url
+
+    @model_validator(mode="after")
+    def _one_body(self) -> HttpParams:
+        if "json_" in self.model_fields_set and self.body is not None:
+            raise ValueError("give either 'json' or 'body', not both")
+        return self
+
+
+@action("http", params=HttpParams)
+def request(params: HttpParams) -> dict[str, Any]:
+    """Send the request; result ``{status, headers, json, text, elapsed_ms}``, header
+    names lower case, ``json`` None when the body is not JSON.
+
+    Raises:
+        ActionError: no response (refused, timed out, TLS failure, bad redirect).
+    """
+    import requests  # only runs that send HTTP pay for the import
+
+    body: dict[str, Any] = {}
+    if "json_" in params.model_fields_set:
+        body["json"] = params.json_
+    elif params.body is not None:
+        body["data"] = params.body.encode()
+    try:
+        response = requests.request(
+            params.method,
+            str(params.url),
+            headers=params.headers,
+            params=params.query,
+            timeout=params.timeout,
+            allow_redirects=params.follow_redirects,
+            verify=params.verify,
+            **body,
+        )
+    except requests.RequestException as exc:
+        raise ActionError(f"http {params.method} {params.url}: {_reason(exc, params)}") from exc
+    return {
+        "status": response.status_code,
+        "headers": {name.lower(): value for name, value in response.headers.items()},
+        "json": _json_or_none(response.text),
+        "text": response.text,
+        "elapsed_ms": round(response.elapsed.total_seconds() * 1000),
+    }
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError:
+        return None
+
+
+def _reason(exc: Exception, params: HttpParams) -> str:
+    """requests buries the useful part (``[Errno 111] Connection refused``) in a long repr."""
+    import requests
+
+    if isinstance(exc, requests.Timeout):
+        return f"no response within {params.timeout:g} s ({type(exc).__name__})"
+    errno = ERRNO.search(str(exc))
+    if errno:
+        return f"connection failed: {errno.group(0)}"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"

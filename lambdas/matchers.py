@@ -1,0 +1,303 @@
+"""Matchers: how an expectation compares a selected value with what was expected.
+
+A matcher is ``(actual, expected) -> None`` when it holds, or a phrase saying what
+was expected ("expected > 3"). :func:`evaluate` adds the path and the actual value
+and reports every mismatch of a list of expectations together.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypedDict
+
+from jmespath.exceptions import JMESPathError
+
+from lambdas.expressions import describe_error, render, search
+
+Matcher = Callable[[Any, Any], str | None]
+MATCHERS: dict[str, Matcher] = {}
+
+JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
+SHOW_LIMIT = 120
+VALUE_LIMIT = 1000
+
+
+class Mismatch(TypedDict):
+    """One failed matcher; values are cut to a readable length."""
+
+    path: str
+    matcher: str
+    expected: Any
+    actual: Any
+    message: str
+
+
+class Expectation(Protocol):
+    """What :func:`evaluate` needs from ``lambdas.model.Expectation``."""
+
+    path: str
+
+    def matchers(self) -> dict[str, Any]: ...
+
+
+def matcher(name: str) -> Callable[[Matcher], Matcher]:
+    """Register a matcher under the key a scenario uses."""
+
+    def register(fn: Matcher) -> Matcher:
+        MATCHERS[name] = fn
+        return fn
+
+    return register
+
+
+def evaluate(
+    expectations: list[Expectation], data: Any, context: Mapping[str, Any] | None = None
+) -> list[Mismatch]:
+    """Check every expectation against ``data``; expected values are rendered over
+    ``context`` first when one is given.
+
+    Raises:
+        TemplateError: an expected value's template cannot be rendered.
+    """
+    mismatches: list[Mismatch] = []
+    for expectation in expectations:
+        path = expectation.path
+        try:
+            actual = search(path, data)
+        except JMESPathError as exc:
+            message = f"{path}: cannot be evaluated: {describe_error(exc)}"
+            mismatches.append(_mismatch(path, "path", None, None, message))
+            continue
+        for name, expected in expectation.matchers().items():
+            if context is not None:
+                expected = render(expected, context)
+            failure = MATCHERS[name](actual, expected)
+            if failure:
+                message = f"{path}: {failure}, got {show(actual)}"
+                mismatches.append(_mismatch(path, name, expected, actual, message))
+    return mismatches
+
+
+def holds(expectation: Expectation, data: Any, context: Mapping[str, Any] | None = None) -> bool:
+    """True when every matcher of one expectation holds (used by ``stop_if``)."""
+    return not evaluate([expectation], data, context)
+
+
+def _mismatch(path: str, name: str, expected: Any, actual: Any, message: str) -> Mismatch:
+    return {
+        "path": path,
+        "matcher": name,
+        "expected": cut(expected),
+        "actual": cut(actual),
+        "message": message,
+    }
+
+
+def show(value: Any, limit: int = SHOW_LIMIT) -> str:
+    """A short human form: strings quoted, everything else as JSON."""
+    text = repr(value) if isinstance(value, str) else _dumps(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cut(value: Any, limit: int = VALUE_LIMIT) -> Any:
+    """The value itself when small, else its JSON cut to ``limit`` characters."""
+    text = value if isinstance(value, str) else _dumps(value)
+    if len(text) <= limit:
+        return value
+    return text[: limit - 1] + "…"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality as JSON sees it: ``true`` is not ``1``; ``1`` is ``1.0``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if _is_number(a) and _is_number(b):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a value (integers are also numbers)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    return "array" if isinstance(value, list) else type(value).__name__
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@matcher("equals")
+def equals(actual: Any, expected: Any) -> str | None:
+    return None if json_equal(actual, expected) else f"expected {show(expected)}"
+
+
+@matcher("not_equals")
+def not_equals(actual: Any, expected: Any) -> str | None:
+    return f"expected anything but {show(expected)}" if json_equal(actual, expected) else None
+
+
+def _contains(actual: Any, expected: Any) -> bool | None:
+    """Substring, array element (matched as a subset) or object key; None if n/a."""
+    if isinstance(actual, str):
+        return isinstance(expected, str) and expected in actual
+    if isinstance(actual, list):
+        return any(subset_difference(item, expected) is None for item in actual)
+    if isinstance(actual, Mapping):
+        return isinstance(expected, str) and expected in actual
+    return None
+
+
+@matcher("contains")
+def contains(actual: Any, expected: Any) -> str | None:
+    found = _contains(actual, expected)
+    if found is None:
+        return f"expected a string, array or object containing {show(expected)}"
+    return None if found else f"expected to contain {show(expected)}"
+
+
+@matcher("not_contains")
+def not_contains(actual: Any, expected: Any) -> str | None:
+    found = _contains(actual, expected)
+    if found is None:
+        return f"expected a string, array or object not containing {show(expected)}"
+    return f"expected not to contain {show(expected)}" if found else None
+
+
+@matcher("matches")
+def matches(actual: Any, expected: Any) -> str | None:
+    if not isinstance(expected, str):
+        return f"expected a regular expression (a string), not {show(expected)}"
+    if not isinstance(actual, str):
+        return f"expected a string matching /{expected}/"
+    try:
+        found = re.search(expected, actual)
+    except re.error as exc:
+        return f"expected a valid regular expression, /{expected}/ is not ({exc})"
+    return None if found else f"expected to match /{expected}/"
+
+
+@matcher("exists")
+def exists(actual: Any, expected: Any) -> str | None:
+    if expected is True and actual is None:
+        return "expected a value"
+    if expected is False and actual is not None:
+        return "expected no value"
+    return None
+
+
+@matcher("type")
+def type_(actual: Any, expected: Any) -> str | None:
+    if expected not in JSON_TYPES:
+        return f"expected a type name ({', '.join(JSON_TYPES)}), not {show(expected)}"
+    kind = json_type(actual)
+    if kind == expected or (expected == "number" and kind == "integer"):
+        return None
+    return f"expected type {expected} (is {kind})"
+
+
+def _compare(symbol: str, test: Callable[[Any, Any], bool]) -> Matcher:
+    def compare(actual: Any, expected: Any) -> str | None:
+        comparable = (_is_number(actual) and _is_number(expected)) or (
+            isinstance(actual, str) and isinstance(expected, str)
+        )
+        if comparable and test(actual, expected):
+            return None
+        return f"expected {symbol} {show(expected)}"
+
+    return compare
+
+
+matcher("gt")(_compare(">", lambda a, e: a > e))
+matcher("gte")(_compare(">=", lambda a, e: a >= e))
+matcher("lt")(_compare("<", lambda a, e: a < e))
+matcher("lte")(_compare("<=", lambda a, e: a <= e))
+
+
+@matcher("length")
+def length(actual: Any, expected: Any) -> str | None:
+    if not isinstance(actual, str | list | Mapping):
+        return f"expected a string, array or object of length {show(expected)}"
+    size = len(actual)
+    return None if json_equal(size, expected) else f"expected length {show(expected)} (is {size})"
+
+
+@matcher("one_of")
+def one_of(actual: Any, expected: Any) -> str | None:
+    if not isinstance(expected, list):
+        return f"expected a list of choices, not {show(expected)}"
+    if any(json_equal(actual, choice) for choice in expected):
+        return None
+    return f"expected one of {show(expected)}"
+
+
+def subset_difference(actual: Any, expected: Any, where: str = "") -> str | None:
+    """Where ``actual`` fails to include ``expected``, or None when it does.
+
+    Objects: every expected key present and matching; arrays: every expected
+    element matched by some element; anything else: equal.
+    """
+    at = where or "the top"
+    if isinstance(expected, Mapping):
+        if not isinstance(actual, Mapping):
+            return f"at {at}: expected an object, got {show(actual, 60)}"
+        for key, value in expected.items():
+            if key not in actual:
+                return f"missing key {where}.{key}"
+            difference = subset_difference(actual[key], value, f"{where}.{key}")
+            if difference:
+                return difference
+        return None
+    if isinstance(expected, list):
+        if not isinstance(actual, list):
+            return f"at {at}: expected an array, got {show(actual, 60)}"
+        for i, value in enumerate(expected):
+            if not any(subset_difference(item, value) is None for item in actual):
+                return f"at {where}[{i}]: no element includes {show(value, 60)}"
+        return None
+    if json_equal(actual, expected):
+        return None
+    return f"at {at}: expected {show(expected, 60)}, got {show(actual, 60)}"
+
+
+@matcher("subset")
+def subset(actual: Any, expected: Any) -> str | None:
+    difference = subset_difference(actual, expected)
+    return f"expected to include {show(expected)} ({difference})" if difference else None
+
+
+@matcher("schema")
+def schema(actual: Any, expected: Any) -> str | None:
+    try:
+        import jsonschema  # only scenarios using `schema` pay for the import
+    except ImportError:
+        return "expected a value checked by a JSON Schema, but jsonschema is not installed"
+    try:
+        validator = jsonschema.validators.validator_for(expected)(expected)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(actual))
+    except jsonschema.exceptions.SchemaError as exc:
+        return f"expected a valid JSON Schema ({exc.message})"
+    if error is None:
+        return None
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    return f"expected to match the JSON Schema (at {where or 'the top'}: {error.message})"

@@ -1,0 +1,486 @@
+"""The scenario format: the contract between a user's file, the CLI and the Lambdas.
+
+``itest validate``, the CLI's upload and the Prepare Lambda all go through
+:func:`load_scenario`, which reports every problem at once, each with file,
+location and what was expected (:class:`ScenarioError`). Values of ``with`` and
+of matchers may be templates, so their types are checked where they are plain
+values now, and again after rendering at run time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from jmespath.exceptions import JMESPathError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from lambdas.actions import ACTIONS
+from lambdas.errors import ScenarioError
+from lambdas.expressions import (
+    compile_path,
+    describe_error,
+    find_templates,
+    has_template,
+    iter_strings,
+    leading_names,
+    template_problems,
+)
+from lambdas.matchers import JSON_TYPES, json_type
+from lambdas.validation import IDENTIFIER, Loc, Strict, explain, format_loc
+
+NAME = r"^[a-z0-9-]+$"
+SECRET_SPEC = re.compile(r"(ssm|secretsmanager):\S+|arn:aws[a-z-]*:(ssm|secretsmanager):\S+")
+CONTEXT_NAMES = ("run_id", "vars", "secret", "steps", "now")
+VARS_CONTEXT_NAMES = ("run_id", "vars", "now")
+MATCHER_FIELDS = (
+    "equals", "not_equals", "contains", "not_contains", "matches", "exists", "type",
+    "gt", "gte", "lt", "lte", "length", "one_of", "subset", "schema",
+)  # fmt: skip
+
+__all__ = [
+    "CleanupAction",
+    "Expectation",
+    "Retry",
+    "Scenario",
+    "ScenarioError",
+    "Step",
+    "load_scenario",
+    "load_scenario_file",
+    "scenario_json_schema",
+]
+
+
+def _compiles(path: str) -> str:
+    try:
+        compile_path(path)
+    except JMESPathError as exc:
+        raise ValueError(f"invalid JMESPath expression {path!r}: {describe_error(exc)}") from None
+    return path
+
+
+JmesPath = Annotated[str, AfterValidator(_compiles)]
+
+
+def _known_action(name: str) -> str:
+    if name not in ACTIONS:
+        message = f"unknown action {name!r}"
+        close = difflib.get_close_matches(name, list(ACTIONS), n=1)
+        if close:
+            message += f" (did you mean {close[0]!r}?)"
+        raise ValueError(f"{message}; known actions: {', '.join(sorted(ACTIONS))}")
+    return name
+
+
+def _identifiers(names: Mapping[str, Any]) -> Mapping[str, Any]:
+    bad = [name for name in names if not IDENTIFIER.fullmatch(name)]
+    if bad:
+        raise ValueError(
+            f"names must be identifiers (letters, digits, _; not starting with a digit) "
+            f"so templates can use them: {', '.join(map(repr, bad))}"
+        )
+    return names
+
+
+class Expectation(Strict):
+    """``{path: <jmespath>, <matcher>: <value>, ...}``: every matcher given must hold."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 2})
+
+    path: JmesPath = Field(description="JMESPath over the action's result ('@' for all of it)")
+    equals: Any = None
+    not_equals: Any = None
+    contains: Any = Field(default=None, description="substring, array element or object key")
+    not_contains: Any = None
+    matches: str | None = Field(default=None, description="regular expression (re.search)")
+    exists: bool | None = Field(default=None, description="true: the value is not null")
+    type: Literal[JSON_TYPES] | None = None  # type: ignore[valid-type]
+    gt: Any = Field(default=None, json_schema_extra={"type": ["number", "string"]})
+    gte: Any = Field(default=None, json_schema_extra={"type": ["number", "string"]})
+    lt: Any = Field(default=None, json_schema_extra={"type": ["number", "string"]})
+    lte: Any = Field(default=None, json_schema_extra={"type": ["number", "string"]})
+    length: Any = Field(default=None, json_schema_extra={"type": ["integer", "string"]})
+    one_of: Any = Field(default=None, json_schema_extra={"type": ["array", "string"]})
+    subset: Any = Field(default=None, description="partial object/array match")
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema", description="JSON Schema")
+
+    @field_validator("matches")
+    @classmethod
+    def _regex(cls, pattern: str | None) -> str | None:
+        if pattern is not None and not has_template(pattern):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return pattern
+
+    @field_validator("gt", "gte", "lt", "lte")
+    @classmethod
+    def _comparable(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(f"expected a number or a string, got {json_type(value)}")
+        return value
+
+    @field_validator("length")
+    @classmethod
+    def _length(cls, value: Any) -> Any:
+        if isinstance(value, str) and has_template(value):
+            return value
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"expected a whole number >= 0, got {json_type(value)} {value!r}")
+        return value
+
+    @field_validator("one_of")
+    @classmethod
+    def _choices(cls, value: Any) -> Any:
+        if not isinstance(value, list) and not (isinstance(value, str) and has_template(value)):
+            raise ValueError(f"expected a list of choices, got {json_type(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _some_matcher(self) -> Expectation:
+        given = self.matchers()
+        if not given:
+            names = ", ".join(MATCHER_FIELDS)
+            raise ValueError(f"expectation on {self.path!r} has no matcher; add one of: {names}")
+        typed = ("matches", "exists", "type", "schema")
+        nulls = [name for name in typed if name in given and given[name] is None]
+        if nulls:
+            raise ValueError(f"matcher {nulls[0]!r} needs a value, not null")
+        return self
+
+    def matchers(self) -> dict[str, Any]:
+        """The matchers given, by scenario name, with their expected values."""
+        given = self.model_fields_set
+        return {
+            name: getattr(self, "schema_" if name == "schema" else name)
+            for name in MATCHER_FIELDS
+            if ("schema_" if name == "schema" else name) in given
+        }
+
+
+class Retry(Strict):
+    """Poll the step until ``expect`` passes (eventual consistency)."""
+
+    timeout_seconds: float = Field(gt=0, description="give up this long after the first attempt")
+    interval_seconds: float = Field(default=2, gt=0, description="first wait; rounded up to >= 1 s")
+    backoff: float = Field(default=1, ge=1, description="each wait is the previous times this")
+
+
+class CleanupAction(Strict):
+    """An action run after the steps, pass or fail."""
+
+    action: str
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+
+    _known = field_validator("action")(_known_action)
+
+
+class Step(Strict):
+    """One action, what its result must look like, and what to keep from it."""
+
+    name: str = Field(min_length=1, max_length=80)
+    action: str = Field(description="registry key, e.g. http or dynamodb.get_item")
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    expect: list[Expectation] = Field(default_factory=list)
+    capture: dict[str, JmesPath] = Field(
+        default_factory=dict, description="var name -> JMESPath over the result"
+    )
+    retry: Retry | None = None
+    stop_if: list[Expectation] = Field(
+        default_factory=list, description="fail at once (no more polling) if any of these holds"
+    )
+    cleanup: CleanupAction | None = Field(default=None, description="run only if this step ran")
+
+    _known = field_validator("action")(_known_action)
+
+    _capture = field_validator("capture")(_identifiers)
+
+
+class Scenario(Strict):
+    """A whole test: steps run in order, then assertions, then cleanup."""
+
+    name: str = Field(pattern=NAME, max_length=80, description="[a-z0-9-]+")
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    timeout_seconds: int = Field(default=600, gt=0, le=86400)
+    vars: dict[str, Any] = Field(
+        default_factory=dict, description="rendered in order; --var overrides win"
+    )
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="name -> ssm:<parameter> or secretsmanager:<secret id>",
+    )
+    steps: list[Step] = Field(min_length=1)
+    assertions: list[Expectation] = Field(
+        default_factory=list, description="over {run_id, vars, steps} after the last step"
+    )
+    cleanup: list[CleanupAction] = Field(default_factory=list)
+
+    _vars = field_validator("vars")(_identifiers)
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, secrets: dict[str, str]) -> dict[str, str]:
+        _identifiers(secrets)
+        for name, spec in secrets.items():
+            if not SECRET_SPEC.fullmatch(spec):
+                raise ValueError(
+                    f"secret {name!r}: expected ssm:<parameter name> or "
+                    f"secretsmanager:<secret id>, got {spec!r}"
+                )
+        return secrets
+
+    @property
+    def step_names(self) -> list[str]:
+        return [step.name for step in self.steps]
+
+    def to_json(self) -> str:
+        """The normalized form the CLI uploads and the Lambdas read (stable for hashing)."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def load_scenario(text: str, *, source: str) -> Scenario:
+    """Parse and validate a scenario (YAML or JSON).
+
+    Raises:
+        ScenarioError: every problem found, each with file, location and message.
+    """
+    data = _parse(text, source)
+    problems = _json_problems(data)
+    if not problems:
+        try:
+            scenario = Scenario.model_validate(data)
+        except ValidationError as exc:
+            problems = explain(exc, Scenario)
+        problems += _cross_problems(data)
+        if not problems:
+            return scenario
+    raise ScenarioError(
+        [{"file": source, "location": format_loc(loc, data), "message": m} for loc, m in problems]
+    )
+
+
+def load_scenario_file(path: str | Path) -> Scenario:
+    """Read and validate one scenario file.
+
+    Raises:
+        ScenarioError: the file cannot be read, or every problem in it.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = {"file": str(path), "location": "", "message": f"cannot read: {exc}"}
+        raise ScenarioError([problem]) from None
+    return load_scenario(text, source=str(path))
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the scenario format (``itest schema``), actions enumerated."""
+    schema = Scenario.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "itest scenario"
+    for model in ("Step", "CleanupAction"):
+        schema["$defs"][model]["properties"]["action"]["enum"] = sorted(ACTIONS)
+    return schema
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys and keeps dates as text (JSON has no dates)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: list[Any] = []
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.append(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def _parse(text: str, source: str) -> Any:
+    def fail(where: str, message: str) -> ScenarioError:
+        return ScenarioError([{"file": source, "location": where, "message": message}])
+
+    if not text.strip():
+        raise fail("", "the file is empty; expected a mapping with at least 'name' and 'steps'")
+    if source.endswith(".json") or text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text, object_pairs_hook=_no_duplicates)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise fail(where, f"invalid JSON: {exc.msg}") from None
+        except ValueError as exc:
+            raise fail("", f"invalid JSON: {exc}") from None
+    else:
+        try:
+            data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise fail(where, f"invalid YAML: {exc.problem or exc.context}") from None
+        except yaml.YAMLError as exc:
+            raise fail("", f"invalid YAML: {exc}") from None
+    if data is None:
+        raise fail("", "the file holds no scenario; expected a mapping with 'name' and 'steps'")
+    if not isinstance(data, dict):
+        kind = json_type(data)
+        raise fail("", f"expected a mapping with 'name' and 'steps' at the top, got {kind}")
+    return data
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _json_problems(data: Any, loc: Loc = ()) -> list[tuple[Loc, str]]:
+    """YAML can hold what JSON cannot (binary, sets, non-text keys): reject it early."""
+    if isinstance(data, dict):
+        problems: list[tuple[Loc, str]] = []
+        for key, value in data.items():
+            if not isinstance(key, str):
+                message = f"keys must be text, got {json_type(key)} {key!r} (quote it)"
+                problems.append((loc, message))
+                continue
+            problems += _json_problems(value, (*loc, key))
+        return problems
+    if isinstance(data, list):
+        return [p for i, item in enumerate(data) for p in _json_problems(item, (*loc, i))]
+    if data is None or isinstance(data, str | int | float | bool):
+        return []
+    return [(loc, f"expected a JSON value, got {type(data).__name__}")]
+
+
+def _cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
+    """Checks spanning fields, done on the raw data so they run even when other
+    parts are invalid: duplicate names, ``with`` against each action's params,
+    templates, ``retry`` without ``expect``."""
+    declared = data.get("secrets") if isinstance(data.get("secrets"), dict) else {}
+
+    def templates(loc: Loc, value: Any, names: tuple[str, ...] = CONTEXT_NAMES) -> list:
+        return _template_problems(loc, value, names, declared)
+
+    problems = templates(("vars",), data.get("vars"), VARS_CONTEXT_NAMES)
+    steps = data.get("steps")
+    seen: dict[str, int] = {}
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        if not isinstance(step, dict):
+            continue
+        loc: Loc = ("steps", i)
+        name = step.get("name")
+        if isinstance(name, str):
+            if name in seen:
+                message = f"duplicate step name {name!r} (also steps[{seen[name]}])"
+                problems.append(((*loc, "name"), message))
+            seen.setdefault(name, i)
+        if step.get("retry") is not None and not step.get("expect"):
+            problems.append(((*loc, "retry"), "retry polls until 'expect' passes; add 'expect'"))
+        problems += _params_problems(loc, step)
+        for key in ("with", "expect", "stop_if"):
+            problems += templates((*loc, key), step.get(key))
+        cleanup = step.get("cleanup")
+        if isinstance(cleanup, dict):
+            problems += _params_problems((*loc, "cleanup"), cleanup)
+            problems += templates((*loc, "cleanup", "with"), cleanup.get("with"))
+    problems += templates(("assertions",), data.get("assertions"))
+    cleanups = data.get("cleanup")
+    for i, cleanup in enumerate(cleanups if isinstance(cleanups, list) else []):
+        if isinstance(cleanup, dict):
+            problems += _params_problems(("cleanup", i), cleanup)
+            problems += templates(("cleanup", i, "with"), cleanup.get("with"))
+    return problems
+
+
+def _params_problems(loc: Loc, spec: dict[str, Any]) -> list[tuple[Loc, str]]:
+    """Check ``with`` against the action's params model, ignoring templated values
+    (their type is known only after rendering)."""
+    name, params = spec.get("action"), spec.get("with", {})
+    if not isinstance(name, str) or name not in ACTIONS or not isinstance(params, dict):
+        return []
+    model: type[BaseModel] = ACTIONS[name].params
+    try:
+        model.model_validate(params)
+    except ValidationError as exc:
+        return [
+            ((*loc, "with", *where), message)
+            for where, message in explain(exc, model)
+            if not _templated(params, where)
+        ]
+    return []
+
+
+def _templated(params: dict[str, Any], where: Loc) -> bool:
+    """True when the value at ``where`` (or the string it lies in) holds a template."""
+    if not where:
+        return False
+    current: Any = params
+    for part in where:
+        if isinstance(current, str):
+            break
+        try:
+            current = current[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return has_template(current)
+
+
+def _template_problems(
+    loc: Loc, value: Any, names: tuple[str, ...], secrets: dict[str, Any]
+) -> list[tuple[Loc, str]]:
+    """Templates closed, expressions valid, names known (declared secrets only)."""
+    problems = []
+    for where, text in iter_strings(value):
+        if where and where[-1] == "path" and loc[-1] in ("expect", "stop_if", "assertions"):
+            continue  # `path` is JMESPath, checked by the model
+        for message in template_problems(text):
+            problems.append(((*loc, *where), message))
+        for expr in find_templates(text):
+            try:
+                chain = leading_names(compile_path(expr).parsed)
+            except JMESPathError:
+                continue  # reported above
+            if chain and chain[0] not in names:
+                problems.append(((*loc, *where), _unknown_root(expr, chain[0], names)))
+            elif len(chain) > 1 and chain[0] == "secret" and chain[1] not in secrets:
+                declared = ", ".join(secrets) or "none"
+                message = f"{{{{ {expr} }}}}: secret {chain[1]!r} is not in 'secrets' ({declared})"
+                problems.append(((*loc, *where), message))
+    return problems
+
+
+def _unknown_root(expr: str, root: str, names: tuple[str, ...]) -> str:
+    message = f"{{{{ {expr} }}}}: unknown name {root!r}; templates here can use {', '.join(names)}"
+    close = difflib.get_close_matches(root, names, n=1)
+    return message + (f" (did you mean {close[0]!r}?)" if close else "")
