@@ -1,0 +1,496 @@
+"""Run moto's Lambda functions as warm local processes, the way Lambda runs them.
+
+moto runs Lambda code only in Docker. `install()` replaces
+`moto.awslambda.models.LambdaFunction._invoke_lambda` in the server's process
+with `LambdaRunner.invoke`: the function's code zip is extracted once per code
+sha256 and its handler runs in a child `python` (lambda_bootstrap.py) whose
+environment is the function's own plus what Lambda sets, with
+`AWS_ENDPOINT_URL` pointing at the local server.
+
+`PYTHONPATH` puts the extracted code (then its layers) first, so the zip's
+code wins over anything installed; third-party packages the zip does not
+carry come from this interpreter's site-packages, which plays the role of the
+Lambda runtime and layers locally.
+
+Like Lambda, a child stays warm between invocations (module state survives);
+there is one child per concurrent invocation of a function's code and
+configuration, and a fresh one when all are busy. The function's Timeout kills
+the child; a child that dies is replaced on the next invocation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import queue
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cli.local.cache import cache_root
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from moto.awslambda.models import LambdaFunction
+
+BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
+INIT_TIMEOUT_SECONDS = 10.0  # Lambda's own limit for the init phase
+LOG_TAIL_BYTES = 4096  # what Invoke returns with LogType=Tail
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What makes two invocations interchangeable for a warm child."""
+
+    arn: str
+    name: str
+    version: str
+    handler: str
+    code_dir: Path
+    layer_dirs: tuple[Path, ...]
+    environment: tuple[tuple[str, str], ...]
+    timeout: float
+    memory: int
+    log_group: str
+
+
+@dataclass
+class _Outcome:
+    payload: str
+    errored: bool
+    output: str
+    duration_ms: float
+    init_ms: float | None
+    timed_out: bool = False
+
+
+@dataclass(eq=False)
+class _Worker:
+    """One warm child process: `lambda_bootstrap.py` running one function's handler."""
+
+    spec: _Spec
+    process: subprocess.Popen[bytes]
+    marker: str
+    log_stream: str
+    messages: queue.Queue[tuple[str, Any]] = field(default_factory=queue.Queue)
+    init_ms: float | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def read_forever(self) -> None:
+        """Split the child's stdout into log text and control messages (reader thread)."""
+        token = self.marker.encode()
+        stdout = self.process.stdout
+        assert stdout is not None
+        for line in iter(stdout.readline, b""):
+            at = line.find(token)
+            if at < 0:
+                self.messages.put(("log", line.decode(errors="replace")))
+                continue
+            if at:
+                self.messages.put(("log", line[:at].decode(errors="replace")))
+            self.messages.put(("message", json.loads(line[at + len(token) :])))
+        stdout.close()
+        self.messages.put(("exit", None))
+
+    def wait_for(self, deadline: float, output: list[str]) -> dict[str, Any] | None:
+        """Collect log text until a control message; None on timeout or exit."""
+        while True:
+            try:
+                kind, value = self.messages.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                return None
+            if kind == "log":
+                output.append(value)
+            elif kind == "message":
+                return value
+            else:
+                self.process.wait()
+                return None
+
+    def kill(self) -> None:
+        if self.alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        if self.process.stdin:
+            self.process.stdin.close()
+
+    def max_memory_mb(self) -> int | None:
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+        return None
+
+
+class LambdaRunner:
+    """Invoke moto Lambda functions in warm child processes; thread-safe."""
+
+    def __init__(self, endpoint_url: str, region: str, credentials: dict[str, str]) -> None:
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.credentials = credentials
+        self.code_cache = cache_root() / "lambda-code"
+        self._lock = threading.Lock()
+        self._logs_lock = threading.Lock()
+        self._idle: dict[_Spec, list[_Worker]] = {}
+        self._workers: set[_Worker] = set()
+        self._closed = False
+
+    def invoke(self, fn: LambdaFunction, event: Any) -> tuple[str, bool, str]:
+        """moto's `_invoke_lambda` contract: (response payload, errored, log tail)."""
+        spec = self._spec(fn)
+        request_id = str(uuid.uuid4())
+        worker = self._checkout(spec)
+        try:
+            outcome = self._invoke(worker, event, request_id)
+        finally:
+            self._checkin(worker)
+        logs = self._log_text(spec, request_id, outcome, worker)
+        with self._logs_lock:  # moto's logs backend is not thread-safe
+            _save_logs(fn, spec.log_group, worker.log_stream, logs)
+        tail = "\n".join(logs).encode()[-LOG_TAIL_BYTES:].decode(errors="ignore")
+        return outcome.payload, outcome.errored, tail
+
+    def close(self) -> None:
+        """Stop every child: close their stdin (a clean exit), then kill what remains."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers)
+            self._workers.clear()
+            self._idle.clear()
+        for worker in workers:
+            if worker.process.stdin:
+                worker.process.stdin.close()
+        deadline = time.monotonic() + 2
+        for worker in workers:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.process.wait(timeout=max(deadline - time.monotonic(), 0))
+            worker.kill()
+
+    # -- workers ------------------------------------------------------------
+
+    def _checkout(self, spec: _Spec) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the local Lambda runner is closed")
+            idle = self._idle.get(spec, [])
+            while idle:
+                worker = idle.pop()
+                if worker.alive:
+                    return worker
+                self._workers.discard(worker)
+            self._retire_other_versions(spec)
+        return self._start(spec)
+
+    def _checkin(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker.alive and not self._closed and worker in self._workers:
+                self._idle.setdefault(worker.spec, []).append(worker)
+                return
+            self._workers.discard(worker)
+        worker.kill()
+
+    def _retire_other_versions(self, spec: _Spec) -> None:
+        """Code or configuration changed: idle children of the old one will never serve again."""
+        for old in [s for s in self._idle if s.arn == spec.arn and s != spec]:
+            for worker in self._idle.pop(old):
+                self._workers.discard(worker)
+                threading.Thread(target=worker.kill, daemon=True).start()
+
+    def _start(self, spec: _Spec) -> _Worker:
+        marker = f"\x1eitest-{secrets.token_hex(16)}"
+        log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}"
+        env = self._environment(spec, log_stream)
+        process = subprocess.Popen(
+            [sys.executable, "-P", "-u", str(BOOTSTRAP), marker],
+            cwd=spec.code_dir,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # so a timeout kills whatever the handler spawned too
+        )
+        worker = _Worker(spec=spec, process=process, marker=marker, log_stream=log_stream)
+        threading.Thread(target=worker.read_forever, daemon=True).start()
+        with self._lock:
+            self._workers.add(worker)
+        return worker
+
+    def _environment(self, spec: _Spec, log_stream: str) -> dict[str, str]:
+        """Lambda's environment: the function's variables over what the runtime sets.
+
+        Nothing is inherited from this process but PATH, so a developer's AWS
+        profile or real credentials can never reach a locally run handler.
+        """
+        pythonpath = [str(spec.code_dir)]
+        for layer in spec.layer_dirs:
+            pythonpath += [str(layer / "python"), str(layer)]
+        config_file = os.devnull
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "PYTHONPATH": os.pathsep.join(pythonpath),
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "_HANDLER": spec.handler,
+            "_ITEST_FUNCTION_ARN": spec.arn,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info[0]}.{sys.version_info[1]}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": f"{spec.timeout:g}",
+            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_CONFIG_FILE": config_file,
+            "AWS_SHARED_CREDENTIALS_FILE": config_file,
+            **self.credentials,
+            **dict(spec.environment),
+        }
+
+    # -- one invocation -----------------------------------------------------
+
+    def _invoke(self, worker: _Worker, event: Any, request_id: str) -> _Outcome:
+        output: list[str] = []
+        init_ms = None
+        if worker.init_ms is None:  # cold start: wait for the handler's module to load
+            started = time.monotonic()
+            message = worker.wait_for(started + INIT_TIMEOUT_SECONDS, output)
+            init_ms = worker.init_ms = (time.monotonic() - started) * 1000
+            if message is None or message["kind"] != "ready":
+                return self._failed(
+                    worker, message, output, request_id, init_ms, 0.0, INIT_TIMEOUT_SECONDS
+                )
+        started = time.monotonic()
+        deadline_ms = int(time.time() * 1000 + worker.spec.timeout * 1000)
+        request = {"request_id": request_id, "event": event, "deadline_ms": deadline_ms}
+        try:
+            assert worker.process.stdin is not None
+            worker.process.stdin.write(json.dumps(request).encode() + b"\n")
+            worker.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the child is gone: wait_for reports its exit
+        message = worker.wait_for(started + worker.spec.timeout, output)
+        duration_ms = (time.monotonic() - started) * 1000
+        if message is None or message["kind"] not in ("result", "error"):
+            return self._failed(
+                worker, message, output, request_id, init_ms, duration_ms, worker.spec.timeout
+            )
+        return _Outcome(
+            payload=message["payload"],
+            errored=message["kind"] == "error",
+            output="".join(output),
+            duration_ms=duration_ms,
+            init_ms=init_ms,
+        )
+
+    def _failed(
+        self,
+        worker: _Worker,
+        message: dict[str, Any] | None,
+        output: list[str],
+        request_id: str,
+        init_ms: float | None,
+        duration_ms: float,
+        limit: float,
+    ) -> _Outcome:
+        """The child could not answer: init error, timeout or crash. It is not reused."""
+        timed_out = worker.alive and message is None
+        worker.kill()
+        if message is not None and message["kind"] == "init_error":
+            payload = message["payload"]
+        elif timed_out:
+            payload = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {request_id} Error: Task timed out after "
+                f"{limit:.2f} seconds",
+            }
+            output.append(f"{_timestamp()} {request_id} Task timed out after {limit:.2f} seconds\n")
+        else:
+            status = worker.process.returncode
+            reason = f"signal: {-status}" if status < 0 else f"exit status {status}"
+            payload = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
+                f"{reason}",
+            }
+        return _Outcome(
+            payload=json.dumps(payload),
+            errored=True,
+            output="".join(output),
+            duration_ms=duration_ms,
+            init_ms=init_ms,
+            timed_out=timed_out,
+        )
+
+    def _log_text(
+        self, spec: _Spec, request_id: str, outcome: _Outcome, worker: _Worker
+    ) -> list[str]:
+        """The invocation's log lines, framed by START/END/REPORT like Lambda's."""
+        report = [
+            f"REPORT RequestId: {request_id}",
+            f"Duration: {outcome.duration_ms:.2f} ms",
+            f"Billed Duration: {int(outcome.duration_ms) + 1} ms",
+            f"Memory Size: {spec.memory} MB",
+        ]
+        if (used := worker.max_memory_mb()) is not None:
+            report.append(f"Max Memory Used: {used} MB")
+        if outcome.init_ms is not None:
+            report.append(f"Init Duration: {outcome.init_ms:.2f} ms")
+        if outcome.timed_out:
+            report.append("Status: timeout")
+        return [
+            f"START RequestId: {request_id} Version: {spec.version}",
+            *outcome.output.splitlines(),
+            f"END RequestId: {request_id}",
+            "\t".join(report),
+        ]
+
+    # -- what a moto function becomes ---------------------------------------
+
+    def _spec(self, fn: LambdaFunction) -> _Spec:
+        if getattr(fn, "package_type", "Zip") != "Zip":
+            raise NotImplementedError(f"{fn.function_name}: only Zip packages run locally")
+        environment = tuple(sorted((str(k), str(v)) for k, v in fn.environment_vars.items()))
+        return _Spec(
+            arn=fn.function_arn,
+            name=fn.function_name,
+            version=str(fn.version),
+            handler=str(fn.handler),
+            code_dir=self._extract(fn.code_bytes),
+            layer_dirs=tuple(self._extract(code) for code in _layer_code(fn)),
+            environment=environment,
+            timeout=float(fn.timeout),
+            memory=int(fn.memory_size),
+            log_group=fn.logs_group_name,
+        )
+
+    def _extract(self, code: bytes) -> Path:
+        """Unzip once per code sha256, atomically, into the cache."""
+        target = self.code_cache / hashlib.sha256(code).hexdigest()
+        if target.is_dir():
+            return target
+        self.code_cache.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".unzip-", dir=self.code_cache))
+        try:
+            with zipfile.ZipFile(io.BytesIO(code)) as archive:
+                archive.extractall(tmp)
+            try:
+                tmp.rename(target)
+            except OSError:
+                if not target.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return target
+
+
+def _layer_code(fn: LambdaFunction) -> list[bytes]:
+    from moto.awslambda.models import lambda_backends
+
+    backend = lambda_backends[fn.account_id][fn.region]
+    return [backend.layers_versions_by_arn(layer["Arn"]).code_bytes for layer in fn.layers]
+
+
+def _save_logs(fn: LambdaFunction, group: str, stream: str, lines: list[str]) -> None:
+    """What moto's `save_logs` does, but one stream per warm child, as on Lambda."""
+    from moto.core.utils import unix_time_millis
+
+    logs = fn.logs_backend
+    logs.ensure_log_group(group)
+    if stream not in logs.groups[group].streams:
+        logs.create_log_stream(group, stream)
+    now = int(unix_time_millis())
+    logs.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def install(runner: LambdaRunner) -> Callable[[], None]:
+    """Make moto run Lambda code through `runner`; return the function that undoes it.
+
+    Also teaches moto the function's `LoggingConfig.LogGroup` (moto ignores it)
+    so logs land where they would on AWS, whether the function comes from the
+    API or from CloudFormation, and the `Layers` moto's CloudFormation drops.
+    """
+    from moto.awslambda.models import LambdaFunction
+
+    originals = {
+        name: LambdaFunction.__dict__[name]
+        for name in (
+            "_invoke_lambda",
+            "__init__",
+            "update_configuration",
+            "create_from_cloudformation_json",
+        )
+    }
+    init = originals["__init__"]
+    update = originals["update_configuration"]
+    from_cfn = originals["create_from_cloudformation_json"].__func__
+
+    def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+        # moto turns an empty request body into the *string* "{}"; Lambda passes {}
+        return runner.invoke(self, {} if event in (None, "{}") else event)
+
+    def __init__(self: LambdaFunction, account_id: str, spec: dict[str, Any], *a: Any, **kw: Any):
+        init(self, account_id, spec, *a, **kw)
+        _apply_logging_config(self, spec)
+
+    def update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -> Any:
+        _apply_logging_config(self, config_updates)
+        return update(self, config_updates)
+
+    def create_from_cloudformation_json(
+        cls: type, resource_name: str, cfn: dict, *a: Any, **kw: Any
+    ):
+        fn = from_cfn(cls, resource_name, cfn, *a, **kw)
+        properties = cfn.get("Properties", {})
+        _apply_logging_config(fn, properties)
+        if layers := properties.get("Layers"):  # moto's CloudFormation drops them...
+            # ...and resolves a Ref to a LayerVersion to the object, not its ARN
+            fn.layers = fn._get_layers_data([getattr(x, "arn", x) for x in layers])
+        return fn
+
+    LambdaFunction._invoke_lambda = _invoke_lambda
+    LambdaFunction.__init__ = __init__
+    LambdaFunction.update_configuration = update_configuration
+    LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+    def uninstall() -> None:
+        for name, original in originals.items():
+            setattr(LambdaFunction, name, original)
+        runner.close()
+
+    return uninstall
+
+
+def _apply_logging_config(fn: LambdaFunction, properties: dict[str, Any]) -> None:
+    group = (properties.get("LoggingConfig") or {}).get("LogGroup")
+    if group:
+        fn.logs_group_name = group

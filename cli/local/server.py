@@ -1,0 +1,175 @@
+"""The embedded local AWS: moto's server on loopback, executing Step Functions.
+
+Everything heavy (moto, boto3) is imported when a server starts, not when the
+CLI imports this module.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+class LocalAwsError(RuntimeError):
+    """The local AWS could not start."""
+
+
+@dataclass(frozen=True)
+class LocalAws:
+    """Where the local AWS listens, and how to talk to it."""
+
+    endpoint_url: str
+    region: str = REGION
+    account_id: str = ACCOUNT_ID
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return dict(CREDENTIALS)
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point any AWS SDK or CLI at this server."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            **self.credentials,
+        }
+
+    def client(self, service: str, **kwargs: Any) -> BaseClient:
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
+            **kwargs,
+        )
+
+
+@contextmanager
+def local_aws(port: int = 0) -> Iterator[LocalAws]:
+    """Run the local AWS for the duration of the block; port 0 picks a free one.
+
+    One per process: moto's backends, its config and the `MOTO_PORT` its Step
+    Functions interpreter dials are process-wide. Everything is undone on exit,
+    errors included: Lambda children killed, moto patched back, server stopped.
+
+    Raises:
+        LocalAwsError: a local AWS already runs in this process, or the port is taken.
+    """
+    from moto.core.config import default_user_config
+    from moto.server import ThreadedMotoServer
+
+    from cli.local.lambda_runner import LambdaRunner, install
+
+    global _running
+    if _running:
+        raise LocalAwsError("a local AWS is already running in this process")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    try:
+        server.start()
+    except OSError as e:
+        raise LocalAwsError(f"cannot listen on 127.0.0.1:{port}: {e}") from e
+    with ExitStack() as undo:
+        _running = True
+        undo.callback(_set_running, False)
+        undo.callback(server.stop)
+        saved_config = copy.deepcopy(default_user_config)
+        undo.callback(lambda: default_user_config.update(saved_config))
+        # one line per request, and a repr of the whole state machine per failed
+        # state: the execution history says it better, stderr is the CLI's
+        undo.enter_context(_log_level("werkzeug", logging.WARNING))
+        undo.enter_context(_log_level("moto.stepfunctions", logging.CRITICAL))
+        _, bound = server.get_host_and_port()
+        # moto's Step Functions interpreter calls Lambda & co. at
+        # http://localhost:{MOTO_PORT} (moto.settings.moto_server_port reads it per call)
+        undo.enter_context(_environ("MOTO_PORT", str(bound)))
+        aws = LocalAws(endpoint_url=f"http://127.0.0.1:{bound}")
+        _moto_api(aws, "reset")  # backends are process-wide: start empty
+        _moto_api(aws, "config", {"stepfunctions": {"execute_state_machine": True}})
+        undo.callback(_name_executions())
+        undo.callback(install(LambdaRunner(aws.endpoint_url, aws.region, aws.credentials)))
+        yield aws
+
+
+_running = False
+
+
+def _set_running(value: bool) -> None:
+    global _running
+    _running = value
+
+
+@contextmanager
+def _log_level(name: str, level: int) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    saved = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
+@contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    saved = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
+
+
+def _name_executions() -> Callable[[], None]:
+    """Name unnamed executions with a UUID, as AWS does; return the undo.
+
+    moto's executing backend keeps `name=None`: every unnamed execution of a
+    state machine would share the ARN `...:execution:<machine>:None`.
+    """
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(
+        self: Any, state_machine_arn: str, name: str | None = None, *a: Any, **kw: Any
+    ):
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), *a, **kw)
+
+    StepFunctionsParserBackend.start_execution = start_execution
+    return lambda: setattr(StepFunctionsParserBackend, "start_execution", original)
+
+
+def _moto_api(aws: LocalAws, path: str, body: dict[str, Any] | None = None) -> None:
+    request = urllib.request.Request(
+        f"{aws.endpoint_url}/moto-api/{path}",
+        data=json.dumps(body or {}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()

@@ -1,0 +1,3 @@
+"""A module shipped in a Lambda layer, importable by the fixture's layered function."""
+
+GREETING = "hello from the layer"
