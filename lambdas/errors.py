@@ -76,3 +76,7 @@ class SecretError(ItestError):
 class StateError(ItestError):
     """The state machine sent a payload the handlers cannot use (a bug or a mismatch
     between the deployed definition and the code): the run ends in error."""
+
+
+class ConfigError(ItestError):
+    """The deployment lacks configuration (an environment variable): the run ends in error."""

@@ -30,6 +30,7 @@ __all__ = [
     "iter_strings",
     "leading_names",
     "render",
+    "render_vars",
     "search",
     "template_problems",
 ]
@@ -207,3 +208,21 @@ def describe_error(exc: JMESPathError) -> str:
 
 def _cut(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_vars(
+    definitions: Mapping[str, Any], overrides: Mapping[str, Any], *, run_id: str, now: str
+) -> dict[str, Any]:
+    """A scenario's vars, rendered in order; an override wins over a definition and
+    is not rendered. A var may use ``run_id``, ``now`` and vars before it (and every
+    override). The CLI can call this with a dummy run id to catch a missing ``--var``
+    before starting anything.
+
+    Raises:
+        TemplateError: a var uses an unknown name or a bad expression.
+    """
+    vars = dict(overrides)
+    for name, value in definitions.items():
+        if name not in overrides:
+            vars[name] = render(value, {"run_id": run_id, "vars": vars, "now": now})
+    return vars

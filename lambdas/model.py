@@ -13,10 +13,10 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from jmespath.exceptions import JMESPathError
 from pydantic import (
     AfterValidator,
@@ -299,30 +299,50 @@ def scenario_json_schema() -> dict[str, Any]:
     return schema
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys and keeps dates as text (JSON has no dates)."""
+@cache
+def _yaml_loader() -> type:
+    """A SafeLoader that rejects duplicate keys and keeps dates as text (JSON has
+    none). Built on first use: the Lambdas read JSON and need no yaml module."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+        loader.flatten_mapping(node)
+        seen: list[Any] = []
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.append(key)
+        return loader.construct_mapping(node, deep=True)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return Loader
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+def _parse_yaml(text: str) -> Any:
+    """Raises:
+    ValueError: (location, message) of the first YAML error.
+    """
+    import yaml
 
-
-def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    seen: list[Any] = []
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.append(key)
-    return loader.construct_mapping(node, deep=True)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+    try:
+        return yaml.load(text, Loader=_yaml_loader())  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValueError(where, f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError("", f"invalid YAML: {exc}") from None
 
 
 def _parse(text: str, source: str) -> Any:
@@ -341,13 +361,9 @@ def _parse(text: str, source: str) -> Any:
             raise fail("", f"invalid JSON: {exc}") from None
     else:
         try:
-            data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise fail(where, f"invalid YAML: {exc.problem or exc.context}") from None
-        except yaml.YAMLError as exc:
-            raise fail("", f"invalid YAML: {exc}") from None
+            data = _parse_yaml(text)
+        except ValueError as exc:
+            raise fail(*exc.args) from None
     if data is None:
         raise fail("", "the file holds no scenario; expected a mapping with 'name' and 'steps'")
     if not isinstance(data, dict):

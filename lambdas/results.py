@@ -1,0 +1,367 @@
+"""The results table (docs/engine.md): one item per run, step, assert and cleanup.
+
+It is also how step N sees the captures of steps < N, since Map iterations
+cannot see each other. Arbitrary JSON is stored as JSON text (``*_json``) so
+that floats, nulls and empty maps survive DynamoDB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+from lambdas.aws import client
+from lambdas.errors import ConfigError, StateError
+from lambdas.matchers import Mismatch
+
+RESULT_LIMIT = 32 * 1024
+MISMATCH_LIMIT = 50
+RUN_SK = "run"
+ASSERT_SK = "assert"
+CLEANUP_SK = "cleanup"
+
+
+class StepRecord(TypedDict):
+    """One step's latest attempt; ``status`` is passed | failed | pending, or skipped
+    (in :func:`read_run`) for a step that never ran."""
+
+    index: int
+    name: str
+    action: str | None
+    status: str
+    attempts: int
+    started_at: str | None
+    ended_at: str | None
+    duration_ms: int | None
+    captures: dict[str, Any]
+    result: Any
+    mismatches: list[Mismatch]
+    error: str | None
+
+
+class AssertRecord(TypedDict):
+    status: str
+    mismatches: list[Mismatch]
+    error: str | None
+
+
+class CleanupEntry(TypedDict):
+    name: str
+    action: str
+    status: str
+    error: str | None
+
+
+class CleanupRecord(TypedDict):
+    status: str
+    actions: list[CleanupEntry]
+
+
+class RunRecord(TypedDict):
+    """A whole run as the CLI shows it; ``steps`` has one entry per scenario step."""
+
+    run_id: str
+    scenario: str | None
+    status: str
+    reason: str | None
+    started_at: str | None
+    ended_at: str | None
+    execution_arn: str | None
+    vars: dict[str, Any]
+    steps: list[StepRecord]
+    assertions: AssertRecord | None
+    cleanup: CleanupRecord | None
+
+
+class RunContext(TypedDict):
+    """What templates and assertions see of earlier steps."""
+
+    vars: dict[str, Any]
+    steps: dict[str, dict[str, Any]]
+    records: list[StepRecord]
+
+
+def iso(epoch: float) -> str:
+    """ISO 8601 UTC with milliseconds, e.g. ``2026-11-21T23:21:00.123Z``."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def epoch(text: str) -> float:
+    """The inverse of :func:`iso`."""
+    return datetime.fromisoformat(text).timestamp()
+
+
+def step_sk(index: int) -> str:
+    return f"step#{index:04d}"
+
+
+def table_name() -> str:
+    """Raises:
+    ConfigError: ``RESULTS_TABLE`` is not set.
+    """
+    try:
+        return os.environ["RESULTS_TABLE"]
+    except KeyError:
+        raise ConfigError("RESULTS_TABLE is not set; the handlers need the results table") from None
+
+
+def summarize(value: Any, limit: int = RESULT_LIMIT) -> str:
+    """JSON text of ``value`` at most ``limit`` bytes; bigger values become a
+    ``{"__truncated__": true, "bytes": n, "preview": ...}`` marker."""
+    text = _dumps(value)
+    size = len(text.encode())
+    if size <= limit:
+        return text
+    preview = text.encode()[: limit - 200].decode(errors="ignore")
+    return _dumps({"__truncated__": True, "bytes": size, "preview": preview})
+
+
+def write_run(
+    run_id: str,
+    *,
+    scenario: str,
+    steps: list[str],
+    vars: dict[str, Any],
+    execution_arn: str | None,
+    started_at: str,
+) -> None:
+    """Start the run record (Prepare)."""
+    _put(
+        run_id,
+        RUN_SK,
+        scenario=scenario,
+        status="running",
+        steps=steps,
+        vars_json=_dumps(vars),
+        started_at=started_at,
+        execution_arn=execution_arn,
+    )
+
+
+def finish_run(
+    run_id: str, *, scenario: str | None, status: str, reason: str | None, ended_at: str
+) -> None:
+    """Set the final status (Cleanup); creates the record if Prepare never wrote it."""
+    values = {":status": status, ":ended": ended_at, ":reason": reason, ":scenario": scenario}
+    sets = ["#status = :status", "ended_at = :ended"]
+    if reason is not None:
+        sets.append("reason = :reason")
+    if scenario is not None:
+        sets.append("scenario = if_not_exists(scenario, :scenario)")
+    client("dynamodb").update_item(
+        TableName=table_name(),
+        Key=_key(run_id, RUN_SK),
+        UpdateExpression="SET " + ", ".join(sets),
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={k: _encode(v) for k, v in values.items() if v is not None},
+    )
+
+
+def write_step(run_id: str, record: StepRecord) -> None:
+    """Write (overwrite) a step's record: every attempt replaces the previous one."""
+    _put(
+        run_id,
+        step_sk(record["index"]),
+        index=record["index"],
+        name=record["name"],
+        action=record["action"],
+        status=record["status"],
+        attempts=record["attempts"],
+        started_at=record["started_at"],
+        ended_at=record["ended_at"],
+        duration_ms=record["duration_ms"],
+        captures_json=_dumps(record["captures"]),
+        result_json=summarize(record["result"]),
+        mismatches_json=_dumps(record["mismatches"][:MISMATCH_LIMIT]),
+        error=record["error"],
+    )
+
+
+def write_assert(
+    run_id: str, *, status: str, mismatches: list[Mismatch], error: str | None = None
+) -> None:
+    _put(
+        run_id,
+        ASSERT_SK,
+        status=status,
+        mismatches_json=_dumps(mismatches[:MISMATCH_LIMIT]),
+        error=error,
+    )
+
+
+def write_cleanup(run_id: str, *, status: str, actions: list[CleanupEntry]) -> None:
+    _put(run_id, CLEANUP_SK, status=status, actions_json=_dumps(actions))
+
+
+def read_context(run_id: str, *, below: int | None = None) -> RunContext:
+    """Vars (run vars, then captures of each passed step in order) and the steps
+    with index < ``below`` (all steps when None).
+
+    Raises:
+        StateError: there is no run record (Prepare did not run for this id).
+    """
+    items = _query(run_id)
+    run = items.get(RUN_SK)
+    if run is None:
+        raise StateError(f"no run record for {run_id!r}; Prepare has not run for it")
+    return _context(run, [r for r in _steps(items) if below is None or r["index"] < below])
+
+
+def read_step(run_id: str, index: int) -> StepRecord | None:
+    """One step's record, or None before its first attempt."""
+    item = (
+        client("dynamodb")
+        .get_item(TableName=table_name(), Key=_key(run_id, step_sk(index)), ConsistentRead=True)
+        .get("Item")
+    )
+    return _step(_decode_item(item)) if item else None
+
+
+def read_run(run_id: str) -> RunRecord | None:
+    """The whole run for the CLI, or None when there is no record of it."""
+    items = _query(run_id)
+    run = items.get(RUN_SK)
+    if run is None:
+        return None
+    recorded = {r["index"]: r for r in _steps(items)}
+    names = run.get("steps") or []
+    steps = [recorded.get(i) or _skipped(i, name) for i, name in enumerate(names)]
+    steps += [r for i, r in sorted(recorded.items()) if i >= len(names)]
+    assertions = items.get(ASSERT_SK)
+    cleanup = items.get(CLEANUP_SK)
+    return {
+        "run_id": run_id,
+        "scenario": run.get("scenario"),
+        "status": run.get("status", "running"),
+        "reason": run.get("reason"),
+        "started_at": run.get("started_at"),
+        "ended_at": run.get("ended_at"),
+        "execution_arn": run.get("execution_arn"),
+        "vars": _loads(run.get("vars_json"), {}),
+        "steps": steps,
+        "assertions": {
+            "status": assertions["status"],
+            "mismatches": _loads(assertions.get("mismatches_json"), []),
+            "error": assertions.get("error"),
+        }
+        if assertions
+        else None,
+        "cleanup": {
+            "status": cleanup["status"],
+            "actions": _loads(cleanup.get("actions_json"), []),
+        }
+        if cleanup
+        else None,
+    }
+
+
+def _context(run: dict[str, Any], records: list[StepRecord]) -> RunContext:
+    vars = _loads(run.get("vars_json"), {})
+    steps: dict[str, dict[str, Any]] = {}
+    for record in sorted(records, key=lambda r: r["index"]):
+        vars.update(record["captures"])
+        steps[record["name"]] = {
+            "status": record["status"],
+            "captures": record["captures"],
+            "result": record["result"],
+            "error": record["error"],
+        }
+    return {"vars": vars, "steps": steps, "records": records}
+
+
+def _skipped(index: int, name: str) -> StepRecord:
+    return {
+        "index": index,
+        "name": name,
+        "action": None,
+        "status": "skipped",
+        "attempts": 0,
+        "started_at": None,
+        "ended_at": None,
+        "duration_ms": None,
+        "captures": {},
+        "result": None,
+        "mismatches": [],
+        "error": None,
+    }
+
+
+def _steps(items: dict[str, dict[str, Any]]) -> list[StepRecord]:
+    return [_step(item) for sk, item in sorted(items.items()) if sk.startswith("step#")]
+
+
+def _step(item: dict[str, Any]) -> StepRecord:
+    return {
+        "index": item["index"],
+        "name": item["name"],
+        "action": item.get("action"),
+        "status": item["status"],
+        "attempts": item.get("attempts", 0),
+        "started_at": item.get("started_at"),
+        "ended_at": item.get("ended_at"),
+        "duration_ms": item.get("duration_ms"),
+        "captures": _loads(item.get("captures_json"), {}),
+        "result": _loads(item.get("result_json"), None),
+        "mismatches": _loads(item.get("mismatches_json"), []),
+        "error": item.get("error"),
+    }
+
+
+def _query(run_id: str) -> dict[str, dict[str, Any]]:
+    """Every item of a run by sort key (consistent: the previous state just wrote)."""
+    paginator = client("dynamodb").get_paginator("query")
+    pages = paginator.paginate(
+        TableName=table_name(),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": run_id}},
+        ConsistentRead=True,
+    )
+    items = (_decode_item(item) for page in pages for item in page.get("Items", []))
+    return {item["sk"]: item for item in items}
+
+
+def _put(run_id: str, sk: str, **attributes: Any) -> None:
+    item = {**_key(run_id, sk)}
+    item.update({name: _encode(v) for name, v in attributes.items() if v is not None})
+    client("dynamodb").put_item(TableName=table_name(), Item=item)
+
+
+def _key(run_id: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": run_id}, "sk": {"S": sk}}
+
+
+def _encode(value: Any) -> dict[str, Any]:
+    """The few attribute types the table uses: S, N, BOOL and lists of strings."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": str(value)}
+    if isinstance(value, list):
+        return {"L": [_encode(v) for v in value]}
+    return {"S": str(value)}
+
+
+def _decode(value: dict[str, Any]) -> Any:
+    (kind, raw), *_ = value.items()
+    if kind == "N":
+        return int(raw) if raw.lstrip("-").isdigit() else float(raw)
+    if kind == "L":
+        return [_decode(v) for v in raw]
+    if kind == "NULL":
+        return None
+    return raw
+
+
+def _decode_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _decode(value) for name, value in item.items()}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _loads(text: str | None, default: Any) -> Any:
+    return default if text is None else json.loads(text)

@@ -1,0 +1,412 @@
+"""What each state of the state machine does (docs/engine.md is the contract).
+
+A test outcome never raises: a failed action or expectation is a failed step,
+recorded with its reason. Only a bug, a platform fault or an unusable setup
+(missing secret, unreadable scenario) raises, and the Catch leads to Cleanup.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from jmespath.exceptions import JMESPathError
+
+from lambdas import results, secrets
+from lambdas.actions import run_action
+from lambdas.errors import ActionError, ItestError, SecretError, StateError, TemplateError
+from lambdas.expressions import describe_error, render, render_vars, search
+from lambdas.log import log_event
+from lambdas.matchers import Mismatch, evaluate, holds, show
+from lambdas.model import CleanupAction, Scenario, Step
+from lambdas.results import CleanupEntry, StepRecord, iso
+from lambdas.scenario_store import ScenarioRef, load, scenario_ref
+
+clock = time.time  # the one clock; tests replace it to drive retry windows
+
+REASON_LIMIT = 1000
+
+
+class StepRef(TypedDict):
+    index: int
+    name: str
+
+
+class PreparedRun(TypedDict):
+    run_id: str
+    scenario: ScenarioRef
+    steps: list[StepRef]
+    deadline: float
+
+
+class IterationState(TypedDict, total=False):
+    """The Map iteration's state; Action returns it with the last four updated."""
+
+    run_id: str
+    scenario: ScenarioRef
+    deadline: float
+    index: int
+    name: str
+    attempt: int
+    outcome: str  # passed | retry | failed
+    wait_seconds: int
+    reason: str | None  # the Fail state's cause when failed
+
+
+class Verdict(TypedDict):
+    run_id: str
+    scenario: str | None
+    status: str  # passed | failed | error
+    reason: str | None
+
+
+def prepare(event: dict[str, Any]) -> PreparedRun:
+    """Load and validate the scenario, render vars, start the run record.
+
+    Raises:
+        StateError, ScenarioError, TemplateError: the run cannot start.
+    """
+    run_id = _field(event, "run_id", str)
+    payload = event.get("input") or {}
+    ref = scenario_ref(payload.get("scenario"))
+    scenario = load(ref, fresh=True)
+    overrides = payload.get("vars") or {}
+    if not isinstance(overrides, dict):
+        raise StateError(f'"vars" must be a mapping of overrides, got {overrides!r}')
+    now = clock()
+    vars = render_vars(scenario.vars, overrides, run_id=run_id, now=iso(now))
+    results.write_run(
+        run_id,
+        scenario=scenario.name,
+        steps=scenario.step_names,
+        vars=vars,
+        execution_arn=event.get("execution_arn"),
+        started_at=iso(now),
+    )
+    log_event("run.prepared", run_id=run_id, scenario=scenario.name, steps=len(scenario.steps))
+    return {
+        "run_id": run_id,
+        "scenario": ref,
+        "steps": [{"index": i, "name": name} for i, name in enumerate(scenario.step_names)],
+        "deadline": now + scenario.timeout_seconds,
+    }
+
+
+@dataclass
+class Attempt:
+    """What one run of a step's action gave."""
+
+    result: Any = None
+    mismatches: list[Mismatch] = field(default_factory=list)
+    captures: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    retryable: bool = True
+    stopped: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and not self.mismatches
+
+
+def action(event: dict[str, Any]) -> IterationState:
+    """Run one attempt of one step and decide: passed, retry (after a wait) or failed.
+
+    Raises:
+        StateError: the iteration state does not match the scenario.
+        SecretError: a declared secret cannot be read.
+    """
+    state: IterationState = dict(event)  # type: ignore[assignment]
+    run_id = _field(state, "run_id", str)
+    index = _field(state, "index", int)
+    attempt = int(state.get("attempt") or 0) + 1
+    scenario = load(scenario_ref(state.get("scenario")))
+    step = _step_at(scenario, index, state.get("name"))
+    now = clock()
+    first = now
+    if attempt > 1 and (previous := results.read_step(run_id, index)) and previous["started_at"]:
+        first = results.epoch(previous["started_at"])
+    secret = secrets.resolve(scenario.secrets)
+    earlier = results.read_context(run_id, below=index)
+    context = {
+        "run_id": run_id,
+        "vars": earlier["vars"],
+        "secret": secret,
+        "steps": earlier["steps"],
+        "now": iso(now),
+    }
+    tried = attempt_step(step, context)
+    outcome, wait = decide(
+        step, tried, attempt=attempt, first=first, now=now, deadline=state.get("deadline")
+    )
+    hidden = list(secret.values())
+    record: StepRecord = secrets.mask(
+        {
+            "index": index,
+            "name": step.name,
+            "action": step.action,
+            "status": {"passed": "passed", "retry": "pending"}.get(outcome, "failed"),
+            "attempts": attempt,
+            "started_at": iso(first),
+            "ended_at": iso(now),
+            "duration_ms": round((now - first) * 1000),
+            "captures": tried.captures,
+            "result": tried.result,
+            "mismatches": tried.mismatches,
+            "error": tried.error,
+        },
+        hidden,
+    )
+    results.write_step(run_id, record)
+    reason = None if outcome == "passed" else step_reason(record, attempt=attempt)
+    log_event(
+        "step",
+        run_id=run_id,
+        index=index,
+        step=step.name,
+        attempt=attempt,
+        outcome=outcome,
+        reason=reason,
+    )
+    return {**state, "attempt": attempt, "outcome": outcome, "wait_seconds": wait, "reason": reason}
+
+
+def attempt_step(step: Step, context: dict[str, Any]) -> Attempt:
+    """Render ``with``, run the action, check ``expect`` (then ``stop_if``), capture."""
+    tried = Attempt()
+    try:
+        tried.result = run_action(step.action, render(step.with_, context))
+        tried.mismatches = evaluate(step.expect, tried.result, context)
+        if tried.mismatches:
+            stop = next((e for e in step.stop_if if holds(e, tried.result, context)), None)
+            if stop is not None:
+                tried.stopped = True
+                actual = show(search(stop.path, tried.result))
+                tried.error = (
+                    f"stop_if holds: {stop.path} is {actual} ({_describe(stop.matchers())})"
+                )
+        else:
+            tried.captures = {
+                name: search(path, tried.result) for name, path in step.capture.items()
+            }
+    except TemplateError as exc:
+        tried.error, tried.retryable = str(exc), False
+    except ActionError as exc:
+        tried.error, tried.retryable = str(exc), exc.retryable
+    except JMESPathError as exc:
+        tried.error = f"capture failed: {describe_error(exc)}"
+    return tried
+
+
+def decide(
+    step: Step, tried: Attempt, *, attempt: int, first: float, now: float, deadline: float | None
+) -> tuple[str, int]:
+    """``(outcome, wait_seconds)``: retry while ``retry`` allows and time remains.
+
+    The wait is ``interval * backoff^(attempt-1)`` rounded up to whole seconds
+    (>= 1), cut to what is left of the retry window and of the run.
+    """
+    if tried.passed:
+        return "passed", 1
+    retry = step.retry
+    if retry is None or tried.stopped or not tried.retryable:
+        return "failed", 1
+    remaining = first + retry.timeout_seconds - now
+    if deadline is not None:
+        remaining = min(remaining, float(deadline) - now)
+    if remaining <= 0:
+        return "failed", 1
+    wait = math.ceil(retry.interval_seconds * retry.backoff ** (attempt - 1))
+    return "retry", max(1, min(wait, math.ceil(remaining)))
+
+
+def step_reason(record: StepRecord, *, attempt: int = 1) -> str:
+    """``step 'x' failed: <path>: expected .., got ..`` (the first mismatch or the error)."""
+    if record["error"]:
+        detail = record["error"]
+    elif record["mismatches"]:
+        detail = record["mismatches"][0]["message"]
+        if len(record["mismatches"]) > 1:
+            detail += f" (and {len(record['mismatches']) - 1} more)"
+    else:
+        detail = f"status {record['status']}"
+    verb = "is still failing" if record["status"] == "pending" else "failed"
+    tries = f" after {attempt} attempts" if attempt > 1 else ""
+    return _cut(f"step {record['name']!r} {verb}{tries}: {detail}")
+
+
+def assert_(event: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate ``assertions`` over ``{run_id, vars, steps}``; write the assert record.
+
+    Raises:
+        SecretError: a declared secret cannot be read.
+    """
+    run_id = _field(event, "run_id", str)
+    scenario = load(scenario_ref(event.get("scenario")))
+    earlier = results.read_context(run_id)
+    data = {"run_id": run_id, "vars": earlier["vars"], "steps": earlier["steps"]}
+    secret = secrets.resolve(scenario.secrets) if scenario.assertions else {}
+    error = None
+    try:
+        mismatches = evaluate(
+            scenario.assertions, data, {**data, "secret": secret, "now": iso(clock())}
+        )
+    except TemplateError as exc:
+        mismatches, error = [], str(exc)
+    status = "failed" if mismatches or error else "passed"
+    hidden = list(secret.values())
+    results.write_assert(
+        run_id,
+        status=status,
+        mismatches=secrets.mask(mismatches, hidden),
+        error=secrets.mask(error, hidden),
+    )
+    log_event("assert", run_id=run_id, status=status, mismatches=len(mismatches))
+    return {"status": status}
+
+
+def cleanup(event: dict[str, Any]) -> Verdict:
+    """Run every cleanup (best effort), then settle and record the run's status.
+
+    Step cleanups come first, newest step first, for steps that ran; then the
+    scenario's cleanup list in order. Never raises for a failed cleanup.
+    """
+    run_id = _field(event, "run_id", str)
+    state = event.get("state") or {}
+    failure = state.get("error") if isinstance(state, dict) else None
+    scenario, problem = None, None
+    try:
+        scenario = load(scenario_ref(state.get("scenario")))
+    except Exception as exc:  # the verdict must still be written
+        problem = _error_text(exc)
+    run = results.read_run(run_id)
+    entries: list[CleanupEntry] = []
+    hidden: list[str] = []
+    if scenario is not None and run is not None:
+        try:
+            secret = secrets.resolve(scenario.secrets)
+        except SecretError as exc:
+            secret, problem = {}, problem or str(exc)
+        hidden = list(secret.values())
+        earlier = results.read_context(run_id)
+        context = {
+            "run_id": run_id,
+            "vars": earlier["vars"],
+            "secret": secret,
+            "steps": earlier["steps"],
+            "now": iso(clock()),
+        }
+        entries = secrets.mask(run_cleanups(scenario, run, context), hidden)
+        cleanup_status = "failed" if any(e["status"] == "failed" for e in entries) else "passed"
+        results.write_cleanup(run_id, status=cleanup_status, actions=entries)
+    status, reason = settle(scenario, run, failure, problem)
+    failed_cleanups = [e for e in entries if e["status"] == "failed"]
+    if failed_cleanups:
+        first = failed_cleanups[0]
+        count = f"{len(failed_cleanups)} of {len(entries)}"
+        note = f"cleanup: {count} failed, first {first['name']!r}: {first['error']}"
+        reason = f"{reason}; {note}" if reason else note
+    reason = secrets.mask(_cut(reason), hidden) if reason else None
+    name = scenario.name if scenario else (run or {}).get("scenario")
+    results.finish_run(run_id, scenario=name, status=status, reason=reason, ended_at=iso(clock()))
+    log_event("run.finished", run_id=run_id, scenario=name, status=status, reason=reason)
+    return {"run_id": run_id, "scenario": name, "status": status, "reason": reason}
+
+
+def run_cleanups(
+    scenario: Scenario, run: results.RunRecord, context: dict[str, Any]
+) -> list[CleanupEntry]:
+    """Attempt every cleanup that applies, each on its own."""
+    ran = {r["index"] for r in run["steps"] if r["status"] != "skipped"}
+    todo: list[tuple[str, CleanupAction]] = [
+        (step.name, step.cleanup)
+        for index, step in reversed(list(enumerate(scenario.steps)))
+        if step.cleanup is not None and index in ran
+    ]
+    todo += [(f"cleanup[{i}]", spec) for i, spec in enumerate(scenario.cleanup)]
+    return [run_cleanup(name, spec, context) for name, spec in todo]
+
+
+def run_cleanup(name: str, spec: CleanupAction, context: dict[str, Any]) -> CleanupEntry:
+    """One cleanup action; any failure is recorded, never raised."""
+    try:
+        run_action(spec.action, render(spec.with_, context))
+    except Exception as exc:  # best effort: the next cleanup must run
+        log_event("cleanup.failed", name=name, action=spec.action, error=_error_text(exc))
+        return {"name": name, "action": spec.action, "status": "failed", "error": _error_text(exc)}
+    return {"name": name, "action": spec.action, "status": "passed", "error": None}
+
+
+def settle(
+    scenario: Scenario | None,
+    run: results.RunRecord | None,
+    failure: Any,
+    problem: str | None,
+) -> tuple[str, str | None]:
+    """The run's status and reason: ``failed`` for a test failure (a failed step or
+    assertion), ``error`` for anything that kept the test from running, else ``passed``."""
+    steps = run["steps"] if run else []
+    failed = next((r for r in steps if r["status"] == "failed"), None)
+    if failed is not None:
+        return "failed", step_reason(failed, attempt=failed["attempts"])
+    if failure:
+        return "error", describe_failure(failure)
+    if scenario is None or run is None:
+        return "error", problem or "the run record is missing (Prepare did not finish)"
+    unfinished = next((r for r in steps if r["status"] != "passed"), None)
+    if unfinished is not None:
+        return "error", f"step {unfinished['name']!r} did not finish ({unfinished['status']})"
+    assertions = run["assertions"]
+    if assertions is None:
+        return "error", "assertions did not run"
+    if assertions["error"]:
+        return "failed", f"assertions failed: {assertions['error']}"
+    if assertions["mismatches"]:
+        first = assertions["mismatches"][0]["message"]
+        more = len(assertions["mismatches"]) - 1
+        return "failed", f"assertion failed: {first}" + (f" (and {more} more)" if more else "")
+    return "passed", None
+
+
+def describe_failure(failure: Any) -> str:
+    """A Catch's ``{"Error", "Cause"}`` in one line; a Lambda error's Cause is JSON
+    whose ``errorMessage`` is the useful part."""
+    if not isinstance(failure, dict):
+        return _cut(f"error: {failure}")
+    error, cause = failure.get("Error", "Error"), failure.get("Cause") or ""
+    try:
+        parsed = json.loads(cause)
+    except (TypeError, ValueError):
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("errorMessage"):
+        cause = parsed["errorMessage"]
+    return _cut(f"{error}: {cause}" if cause else str(error))
+
+
+def _describe(matchers: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {show(value)}" for name, value in matchers.items())
+
+
+def _step_at(scenario: Scenario, index: int, name: Any) -> Step:
+    if not 0 <= index < len(scenario.steps) or (
+        name is not None and scenario.steps[index].name != name
+    ):
+        raise StateError(f"scenario {scenario.name!r} has no step {index} named {name!r}")
+    return scenario.steps[index]
+
+
+def _field(payload: Any, name: str, kind: type) -> Any:
+    value = payload.get(name) if isinstance(payload, dict) else None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise StateError(f"expected {name!r} ({kind.__name__}) in the payload, got {value!r}")
+    return value
+
+
+def _error_text(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, ItestError) else f"{type(exc).__name__}: {exc}"
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
