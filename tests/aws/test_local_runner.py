@@ -1,0 +1,195 @@
+"""Lambda functions run as warm local processes behind the local AWS (cli/local)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from cli.local.server import LocalAwsError, local_aws
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from cli.local.server import LocalAws
+
+HANDLER = """
+import logging
+import os
+import time
+
+import boto3
+
+calls = 0
+
+
+def handler(event, context):
+    global calls
+    calls += 1
+    print(f"event {event}")
+    logging.getLogger().warning("careful")
+    if event.get("fail"):
+        raise KeyError(event["fail"])
+    time.sleep(event.get("sleep", 0))
+    queues = boto3.client("sqs").list_queues().get("QueueUrls", []) if event.get("aws") else None
+    return {
+        "calls": calls,
+        "name": context.function_name,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "env": {k: os.environ.get(k) for k in ("COLOR", "AWS_ENDPOINT_URL", "AWS_PROFILE")},
+        "queues": queues,
+    }
+"""
+
+
+@pytest.fixture(scope="module")
+def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
+    home = tmp_path_factory.mktemp("home")
+    (home / "config").write_text("[profile developer]\nregion = eu-west-3\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ITEST_CACHE_DIR", str(home / "cache"))
+        mp.setenv("AWS_CONFIG_FILE", str(home / "config"))  # a developer's own AWS setup
+        mp.setenv("AWS_PROFILE", "developer")
+        with local_aws() as local:
+            yield local
+
+
+@pytest.fixture(scope="module")
+def role(aws: LocalAws) -> str:
+    return aws.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"][
+        "Arn"
+    ]
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def _create(aws: LocalAws, role: str, name: str, **config: Any) -> str:
+    aws.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler=config.pop("Handler", "index.handler"),
+        Code={"ZipFile": _zip(config.pop("files", {"index.py": HANDLER}))},
+        **config,
+    )
+    return name
+
+
+def _invoke(aws: LocalAws, name: str, event: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    response = aws.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event))
+    return json.loads(response["Payload"].read()), response.get("FunctionError")
+
+
+def test_handler_result_and_lambda_environment(aws: LocalAws, role: str) -> None:
+    name = _create(aws, role, "result", Environment={"Variables": {"COLOR": "green"}})
+    aws.client("sqs").create_queue(QueueName="seen-from-the-handler")
+
+    payload, error = _invoke(aws, name, {"aws": True})
+
+    assert error is None
+    assert payload["name"] == "result"
+    assert 0 < payload["remaining_ms"] <= 3000  # moto's default Timeout: 3 s
+    assert payload["env"] == {
+        "COLOR": "green",
+        "AWS_ENDPOINT_URL": aws.endpoint_url,
+        "AWS_PROFILE": None,  # nothing of the developer's AWS setup leaks in
+    }
+    assert payload["queues"] == [f"{aws.endpoint_url}/{aws.account_id}/seen-from-the-handler"]
+
+
+def test_handler_exception_is_lambdas_error_payload(aws: LocalAws, role: str) -> None:
+    name = _create(aws, role, "raises")
+
+    payload, error = _invoke(aws, name, {"fail": "missing"})
+
+    assert error  # moto reports "Handled"; Lambda says "Unhandled"
+    assert payload["errorType"] == "KeyError"  # what a state machine's Catch matches on
+    assert payload["errorMessage"] == "'missing'"
+    assert any("index.py" in line and "handler" in line for line in payload["stackTrace"])
+
+
+def test_import_error_is_runtime_import_module_error(aws: LocalAws, role: str) -> None:
+    name = _create(aws, role, "broken", files={"index.py": "import not_installed_anywhere\n"})
+
+    payload, error = _invoke(aws, name, {})
+
+    assert error
+    assert payload["errorType"] == "Runtime.ImportModuleError"
+    assert "not_installed_anywhere" in payload["errorMessage"]
+
+
+def test_module_state_survives_between_invocations(aws: LocalAws, role: str) -> None:
+    name = _create(aws, role, "warm")
+
+    first, _ = _invoke(aws, name, {})
+    second, _ = _invoke(aws, name, {})
+
+    assert (first["calls"], second["calls"]) == (1, 2)
+
+
+def test_concurrent_invocations_get_their_own_process(aws: LocalAws, role: str) -> None:
+    name = _create(aws, role, "concurrent")
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: _invoke(aws, name, {"sleep": 0.5})[0], range(2)))
+
+    assert [r["calls"] for r in results] == [1, 1]
+
+
+def test_timeout_kills_the_process_and_the_next_call_starts_cold(aws: LocalAws, role: str) -> None:
+    name = _create(aws, role, "slow", Timeout=1)
+    _invoke(aws, name, {})
+
+    started = time.monotonic()
+    payload, error = _invoke(aws, name, {"sleep": 30})
+
+    assert time.monotonic() - started < 5
+    assert error
+    assert payload["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in payload["errorMessage"]
+    assert _invoke(aws, name, {})[0]["calls"] == 1
+
+
+def test_logs_land_in_cloudwatch_logs_like_lambdas(aws: LocalAws, role: str) -> None:
+    name = _create(aws, role, "logged")
+    response = aws.client("lambda").invoke(
+        FunctionName=name, Payload=json.dumps({"n": 7}), LogType="Tail"
+    )
+    tail = base64.b64decode(response["LogResult"]).decode()
+
+    events = aws.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+    messages = [e["message"] for e in events]
+
+    assert messages[0].startswith("START RequestId: ")
+    assert "event {'n': 7}" in messages
+    assert any(m.startswith("[WARNING]\t") and m.endswith("\tcareful") for m in messages)
+    assert messages[-2].startswith("END RequestId: ")
+    assert messages[-1].startswith("REPORT RequestId: ") and "Init Duration" in messages[-1]
+    assert "event {'n': 7}" in tail and "REPORT RequestId" in tail
+
+
+def test_logging_config_log_group_is_honoured(aws: LocalAws, role: str) -> None:
+    aws.client("logs").create_log_group(logGroupName="shared-handlers")
+    name = _create(aws, role, "grouped", LoggingConfig={"LogGroup": "shared-handlers"})
+
+    _invoke(aws, name, {})
+
+    events = aws.client("logs").filter_log_events(logGroupName="shared-handlers")["events"]
+    assert any(e["message"].startswith("REPORT RequestId: ") for e in events)
+
+
+def test_a_second_local_aws_in_one_process_is_refused(aws: LocalAws) -> None:
+    with pytest.raises(LocalAwsError, match="already running"), local_aws():
+        pass
