@@ -1,0 +1,90 @@
+"""The CLI's parsing and offline commands (no AWS)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.commands import collect
+from cli.errors import BadInput
+from cli.main import cli, parse_vars
+from cli.runs import new_run_id
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["validate"], ["schema"]])
+def test_help_for_every_command(command):
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage: " in result.output
+
+
+def test_parse_vars():
+    assert parse_vars(("a=1", "b=x=y", "c=")) == {"a": "1", "b": "x=y", "c": ""}
+    with pytest.raises(BadInput, match="expected KEY=VALUE"):
+        parse_vars(("novalue",))
+
+
+def test_run_id_is_a_valid_unique_execution_name():
+    now = datetime(2026, 11, 21, 23, 21, 0, tzinfo=UTC)
+    run_id = new_run_id("orders-happy-path", now)
+    assert re.fullmatch(r"orders-happy-path-20261121T232100-[0-9a-f]{6}", run_id)
+    assert new_run_id("orders-happy-path", now) != run_id
+    assert len(new_run_id("x" * 200, now)) == 80
+
+
+def test_collect_finds_scenarios_in_folders(tmp_path):
+    (tmp_path / "a.yaml").write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.json").write_text("x")
+    (tmp_path / "itest_local.py").write_text("x")
+    assert collect((tmp_path,)) == [tmp_path / "a.yaml", tmp_path / "sub" / "b.json"]
+    with pytest.raises(BadInput, match="no such file"):
+        collect((tmp_path / "missing.yaml",))
+
+
+def test_validate_accepts_the_shipped_scenarios():
+    result = CliRunner().invoke(cli, ["validate", str(SCENARIOS)])
+    assert result.exit_code == 0, result.output
+    assert "orders-happy-path" in result.output
+
+
+def test_validate_names_file_field_and_reason(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: Bad Name\nsteps:\n  - name: a\n    action: nope\n")
+    result = CliRunner().invoke(cli, ["validate", str(bad)])
+    assert result.exit_code == 2
+    assert str(bad) in result.output
+    assert "name" in result.output and "nope" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_run_with_a_bad_file_starts_nothing(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("steps: [")
+    result = CliRunner().invoke(cli, ["run", str(bad), "--local"])
+    assert result.exit_code == 2
+    assert str(bad) in result.output
+    assert "Traceback" not in result.output
+
+
+def test_duplicate_scenario_names_are_bad_input(tmp_path):
+    text = (SCENARIOS / "orders-happy-path.yaml").read_text()
+    (tmp_path / "one.yaml").write_text(text)
+    (tmp_path / "two.yaml").write_text(text)
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "already used" in result.output
+
+
+def test_schema_is_json_schema():
+    result = CliRunner().invoke(cli, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert "steps" in schema["properties"]

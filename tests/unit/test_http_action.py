@@ -1,0 +1,134 @@
+"""The http action against a real loopback server."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from lambdas.actions import run_action
+from lambdas.errors import ActionError
+
+
+def test_get_returns_status_headers_json_and_text(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/orders/1", method="GET").respond_with_json(
+        {"id": "1", "qty": 2}, status=200, headers={"X-Trace": "abc"}
+    )
+
+    result = run_action("http", {"url": httpserver.url_for("/orders/1")})
+
+    assert result["status"] == 200
+    assert result["json"] == {"id": "1", "qty": 2}
+    assert json.loads(result["text"]) == {"id": "1", "qty": 2}
+    assert result["headers"]["x-trace"] == "abc"
+    assert result["headers"]["content-type"] == "application/json"
+    assert isinstance(result["elapsed_ms"], int)
+
+
+def test_post_sends_json_headers_and_query(httpserver: HTTPServer) -> None:
+    def echo(request: Request) -> Response:
+        body = {
+            "json": request.get_json(),
+            "auth": request.headers.get("Authorization"),
+            "args": request.args.to_dict(flat=False),
+        }
+        return Response(json.dumps(body), status=201, content_type="application/json")
+
+    httpserver.expect_request("/orders", method="POST").respond_with_handler(echo)
+
+    result = run_action(
+        "http",
+        {
+            "method": "post",
+            "url": httpserver.url_for("/orders"),
+            "headers": {"Authorization": "Bearer t", "X-Count": 3},
+            "query": {"a": 1, "b": ["x", "y"]},
+            "json": {"id": "o-1", "qty": 2},
+        },
+    )
+
+    assert result["status"] == 201
+    assert result["json"] == {
+        "json": {"id": "o-1", "qty": 2},
+        "auth": "Bearer t",
+        "args": {"a": ["1"], "b": ["x", "y"]},
+    }
+
+
+def test_raw_body_and_a_non_json_answer(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/raw", method="PUT", data=b"hello").respond_with_data(
+        "plain <b>text</b>", status=202, content_type="text/html"
+    )
+
+    result = run_action("http", {"method": "PUT", "url": httpserver.url_for("/raw"), "body": "hello"})
+
+    assert result["status"] == 202
+    assert result["json"] is None
+    assert result["text"] == "plain <b>text</b>"
+
+
+def test_error_statuses_are_results_not_errors(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/missing").respond_with_data("", status=404)
+
+    result = run_action("http", {"url": httpserver.url_for("/missing")})
+
+    assert result["status"] == 404
+    assert result["json"] is None
+
+
+def test_redirects_can_be_kept(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/old").respond_with_data("", status=302, headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_json({"moved": True})
+
+    kept = run_action("http", {"url": httpserver.url_for("/old"), "follow_redirects": False})
+    followed = run_action("http", {"url": httpserver.url_for("/old")})
+
+    assert kept["status"] == 302
+    assert kept["headers"]["location"] == "/new"
+    assert followed["json"] == {"moved": True}
+
+
+def test_connection_refused_is_an_action_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: nobody listens
+
+    with pytest.raises(ActionError) as caught:
+        run_action("http", {"url": f"http://127.0.0.1:{port}/x"})
+
+    assert f"http GET http://127.0.0.1:{port}/x: connection failed: [Errno" in str(caught.value)
+    assert caught.value.retryable
+
+
+def test_a_slow_server_times_out(httpserver: HTTPServer) -> None:
+    import time
+
+    def slow(request: Request) -> Response:
+        time.sleep(0.5)
+        return Response("late")
+
+    httpserver.expect_request("/slow").respond_with_handler(slow)
+
+    with pytest.raises(ActionError, match=r"no response within 0.1 s"):
+        run_action("http", {"url": httpserver.url_for("/slow"), "timeout": 0.1})
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"url": "ftp://x"}, "url: expected an absolute http:// or https:// URL"),
+        ({"url": "http://x", "method": "FETCH"}, "method: expected 'GET'"),
+        ({"url": "http://x", "json": {}, "body": "b"}, "either 'json' or 'body'"),
+        ({"url": "http://x", "timeout": 0}, "timeout: expected a number > 0"),
+        ({}, "'url' is required"),
+    ],
+)
+def test_invalid_rendered_params_fail_without_retry(params: dict, fragment: str) -> None:
+    with pytest.raises(ActionError) as caught:
+        run_action("http", params)
+    assert fragment in str(caught.value)
+    assert str(caught.value).startswith("http: invalid parameters: ")
+    assert not caught.value.retryable
