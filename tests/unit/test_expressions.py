@@ -113,14 +113,18 @@ def test_vars_render_in_order_and_overrides_win() -> None:
 
 
 def test_a_var_cannot_use_a_later_one() -> None:
-    with pytest.raises(TemplateError, match="unknown name 'vars.b'"):
+    with pytest.raises(TemplateError, match=r"unknown name 'vars\.b'"):
         render_vars({"a": "{{ vars.b }}", "b": "1"}, {}, run_id="r", now="t")
 
 
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text().filter(lambda s: "{{" not in s),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-    max_leaves=10,
-))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text().filter(lambda s: "{{" not in s),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+        ),
+        max_leaves=10,
+    )
+)
 def test_values_without_templates_render_unchanged(value: object) -> None:
     assert render(value, CONTEXT) == value

@@ -63,7 +63,9 @@ def test_raw_body_and_a_non_json_answer(httpserver: HTTPServer) -> None:
         "plain <b>text</b>", status=202, content_type="text/html"
     )
 
-    result = run_action("http", {"method": "PUT", "url": httpserver.url_for("/raw"), "body": "hello"})
+    result = run_action(
+        "http", {"method": "PUT", "url": httpserver.url_for("/raw"), "body": "hello"}
+    )
 
     assert result["status"] == 202
     assert result["json"] is None
@@ -80,7 +82,9 @@ def test_error_statuses_are_results_not_errors(httpserver: HTTPServer) -> None:
 
 
 def test_redirects_can_be_kept(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/old").respond_with_data("", status=302, headers={"Location": "/new"})
+    httpserver.expect_request("/old").respond_with_data(
+        "", status=302, headers={"Location": "/new"}
+    )
     httpserver.expect_request("/new").respond_with_json({"moved": True})
 
     kept = run_action("http", {"url": httpserver.url_for("/old"), "follow_redirects": False})

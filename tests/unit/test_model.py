@@ -109,7 +109,9 @@ def test_normalized_json_round_trips() -> None:
 
 
 def test_json_input_is_accepted() -> None:
-    text = json.dumps({"name": "j", "steps": [{"name": "a", "action": "http", "with": {"url": "http://x"}}]})
+    text = json.dumps(
+        {"name": "j", "steps": [{"name": "a", "action": "http", "with": {"url": "http://x"}}]}
+    )
     assert load_scenario(text, source="j.json").steps[0].with_ == {"url": "http://x"}
 
 
