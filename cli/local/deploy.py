@@ -261,23 +261,31 @@ def _drop_unused_conditions(template: dict[str, Any]) -> None:
 
 
 def _create_or_update(aws: LocalAws, name: str, template: dict[str, Any]) -> None:
-    cfn = aws.client("cloudformation")
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+    from botocore.parsers import ResponseParserError
+
+    # one attempt: a retried create_stack would only report the stack it half made
+    cfn = aws.client("cloudformation", config=Config(retries={"total_max_attempts": 1}))
     body = json.dumps(template)
     capabilities = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
     try:
         cfn.describe_stacks(StackName=name)
         exists = True
-    except cfn.exceptions.ClientError:
+    except ClientError:
         exists = False
     try:
         if exists:
             cfn.update_stack(StackName=name, TemplateBody=body, Capabilities=capabilities)
         else:
             cfn.create_stack(StackName=name, TemplateBody=body, Capabilities=capabilities)
-    except cfn.exceptions.ClientError as e:
-        if "No updates are to be performed" in str(e):
-            return
-        raise DeployError(f"local CloudFormation rejected stack {name}: {e}") from e
+    except (ClientError, ResponseParserError) as e:
+        # moto answers a resource's failure in JSON, which the XML parser rejects
+        reason = re.search(r'"message": "(.*?)"', str(e))
+        raise DeployError(
+            f"local CloudFormation could not deploy stack {name}: "
+            f"{reason.group(1) if reason else e}"
+        ) from e
     deadline = time.monotonic() + STACK_TIMEOUT_SECONDS
     while True:
         status = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
@@ -336,6 +344,8 @@ def _start_state_machines(
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::StepFunctions::StateMachine":
             continue
+        if logical_id not in resources:
+            raise DeployError(f"moto's CloudFormation did not create state machine {logical_id}")
         arn = resources[logical_id][1]
         props = resource["Properties"]
         config = {

@@ -21,7 +21,6 @@ the child; a child that dies is replaced on the next invocation.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -160,14 +159,21 @@ class LambdaRunner:
 
     def invoke(self, fn: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         """moto's `_invoke_lambda` contract: (response payload, errored, log tail)."""
+        if not str(fn.run_time).startswith("python"):
+            message = f"{fn.function_name} is {fn.run_time}; locally only Python functions run"
+            return (
+                json.dumps({"errorType": "Runtime.InvalidRuntime", "errorMessage": message}),
+                True,
+                "",
+            )
         spec = self._spec(fn)
         request_id = str(uuid.uuid4())
         worker = self._checkout(spec)
         try:
             outcome = self._invoke(worker, event, request_id)
+            logs = self._log_text(spec, request_id, outcome, worker)
         finally:
             self._checkin(worker)
-        logs = self._log_text(spec, request_id, outcome, worker)
         with self._logs_lock:  # moto's logs backend is not thread-safe
             _save_logs(fn, spec.log_group, worker.log_stream, logs)
         tail = "\n".join(logs).encode()[-LOG_TAIL_BYTES:].decode(errors="ignore")
@@ -381,23 +387,25 @@ class LambdaRunner:
             name=fn.function_name,
             version=str(fn.version),
             handler=str(fn.handler),
-            code_dir=self._extract(fn.code_bytes),
-            layer_dirs=tuple(self._extract(code) for code in _layer_code(fn)),
+            code_dir=self._extract(fn),
+            layer_dirs=tuple(self._extract(layer) for layer in _layers(fn)),
             environment=environment,
             timeout=float(fn.timeout),
             memory=int(fn.memory_size),
             log_group=fn.logs_group_name,
         )
 
-    def _extract(self, code: bytes) -> Path:
-        """Unzip once per code sha256, atomically, into the cache."""
-        target = self.code_cache / hashlib.sha256(code).hexdigest()
+    def _extract(self, package: Any) -> Path:
+        """Unzip a function's or layer's code once per sha256, atomically, into the cache."""
+        if not package.code_digest:
+            raise RuntimeError(f"no code to run in {package}")
+        target = self.code_cache / package.code_digest  # moto's hex sha256 of code_bytes
         if target.is_dir():
             return target
         self.code_cache.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".unzip-", dir=self.code_cache))
         try:
-            with zipfile.ZipFile(io.BytesIO(code)) as archive:
+            with zipfile.ZipFile(io.BytesIO(package.code_bytes)) as archive:
                 archive.extractall(tmp)
             try:
                 tmp.rename(target)
@@ -409,11 +417,11 @@ class LambdaRunner:
         return target
 
 
-def _layer_code(fn: LambdaFunction) -> list[bytes]:
+def _layers(fn: LambdaFunction) -> list[Any]:
     from moto.awslambda.models import lambda_backends
 
     backend = lambda_backends[fn.account_id][fn.region]
-    return [backend.layers_versions_by_arn(layer["Arn"]).code_bytes for layer in fn.layers]
+    return [backend.layers_versions_by_arn(layer["Arn"]) for layer in fn.layers]
 
 
 def _save_logs(fn: LambdaFunction, group: str, stream: str, lines: list[str]) -> None:

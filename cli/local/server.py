@@ -10,7 +10,6 @@ import copy
 import json
 import logging
 import os
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -166,6 +165,8 @@ def _name_executions() -> Callable[[], None]:
 
 
 def _moto_api(aws: LocalAws, path: str, body: dict[str, Any] | None = None) -> None:
+    import urllib.request
+
     request = urllib.request.Request(
         f"{aws.endpoint_url}/moto-api/{path}",
         data=json.dumps(body or {}).encode(),

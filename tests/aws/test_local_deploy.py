@@ -181,6 +181,29 @@ def test_an_unknown_stack_names_the_known_ones(aws: LocalAws, assembly: Path) ->
         deploy(aws, assembly, "Nope")
 
 
+def test_a_resource_failure_is_reported_with_its_reason(aws: LocalAws, tmp_path: Path) -> None:
+    manifest = {
+        "artifacts": {
+            "Broken": {
+                "type": "aws:cloudformation:stack",
+                "properties": {"templateFile": "Broken.template.json"},
+            }
+        }
+    }
+    function = {
+        "Code": {"S3Bucket": "no-such-bucket", "S3Key": "code.zip"},
+        "Handler": "index.handler",
+        "Runtime": "python3.12",
+        "Role": "arn:aws:iam::123456789012:role/none",
+    }
+    template = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": function}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "Broken.template.json").write_text(json.dumps(template))
+
+    with pytest.raises(DeployError, match=r"stack Broken: .*NoSuchBucket"):
+        deploy(aws, tmp_path, "Broken")
+
+
 # -- template preparation and resolution, without a server ---------------------------------
 
 

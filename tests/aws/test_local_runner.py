@@ -78,7 +78,7 @@ def _zip(files: dict[str, str]) -> bytes:
 def _create(aws: LocalAws, role: str, name: str, **config: Any) -> str:
     aws.client("lambda").create_function(
         FunctionName=name,
-        Runtime="python3.12",
+        Runtime=config.pop("Runtime", "python3.12"),
         Role=role,
         Handler=config.pop("Handler", "index.handler"),
         Code={"ZipFile": _zip(config.pop("files", {"index.py": HANDLER}))},
@@ -128,6 +128,17 @@ def test_import_error_is_runtime_import_module_error(aws: LocalAws, role: str) -
     assert error
     assert payload["errorType"] == "Runtime.ImportModuleError"
     assert "not_installed_anywhere" in payload["errorMessage"]
+
+
+def test_only_python_functions_run(aws: LocalAws, role: str) -> None:
+    name = _create(
+        aws, role, "node", Runtime="nodejs20.x", files={"index.js": "exports.handler = 1"}
+    )
+
+    payload, error = _invoke(aws, name, {})
+
+    assert error
+    assert payload["errorType"] == "Runtime.InvalidRuntime"
 
 
 def test_module_state_survives_between_invocations(aws: LocalAws, role: str) -> None:
