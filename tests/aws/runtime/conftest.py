@@ -1,0 +1,77 @@
+"""In-process moto for the runtime tests: every test gets a fresh fake account.
+
+Scoped to this folder so that the local-stack tests beside it, which talk to a
+moto server over HTTP, never run under the in-process mock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from lambdas import scenario_store, secrets
+from lambdas.aws import client
+
+RESULTS_TABLE = "itest-results"
+BUCKET = "itest-scenarios"
+
+
+@pytest.fixture(autouse=True)
+def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_PROFILE",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        client.cache_clear()
+        secrets._cache.clear()
+        scenario_store._cache.clear()
+        yield
+    client.cache_clear()
+
+
+@pytest.fixture
+def results_table(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The results table as infra creates it (pk, sk strings)."""
+    client("dynamodb").create_table(
+        TableName=RESULTS_TABLE,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    monkeypatch.setenv("RESULTS_TABLE", RESULTS_TABLE)
+    return RESULTS_TABLE
+
+
+@pytest.fixture
+def bucket(monkeypatch: pytest.MonkeyPatch) -> str:
+    client("s3").create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv("SCENARIO_BUCKET", BUCKET)
+    return BUCKET
+
+
+@pytest.fixture
+def orders_table() -> str:
+    """A target service's table, keyed by ``pk``."""
+    client("dynamodb").create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return "orders"

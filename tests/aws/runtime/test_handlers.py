@@ -1,0 +1,463 @@
+"""The four handlers driven as the state machine drives them, against moto and a
+real loopback HTTP server."""
+
+from __future__ import annotations
+
+import copy
+import json
+import socket
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from lambdas import handlers, results, run
+from lambdas.actions import run_action
+from lambdas.aws import client
+from lambdas.errors import ScenarioError, SecretError, StateError
+
+from .machine import RUN_ID, Clock, event, execute, upload
+
+pytestmark = pytest.mark.usefixtures("results_table", "orders_table")
+
+TOKEN = "s3cr3t-token"
+SCENARIO: dict[str, Any] = {
+    "name": "orders-flow",
+    "timeout_seconds": 120,
+    "vars": {"api": "{{ vars.api_url }}", "order_id": "itest-{{ run_id }}"},
+    "secrets": {"token": "ssm:/itest/token"},
+    "steps": [
+        {
+            "name": "create order",
+            "action": "http",
+            "with": {
+                "method": "POST",
+                "url": "{{ vars.api }}/orders",
+                "headers": {"Authorization": "Bearer {{ secret.token }}"},
+                "json": {"id": "{{ vars.order_id }}", "qty": 2},
+            },
+            "expect": [
+                {"path": "status", "equals": 201},
+                {"path": "json", "subset": {"id": "{{ vars.order_id }}", "qty": 2}},
+            ],
+            "capture": {"created_at": "json.created_at"},
+            "cleanup": {
+                "action": "http",
+                "with": {"method": "DELETE", "url": "{{ vars.api }}/orders/{{ vars.order_id }}"},
+            },
+        },
+        {
+            "name": "order stored",
+            "action": "dynamodb.get_item",
+            "with": {
+                "table": "orders",
+                "key": {"pk": "{{ vars.order_id }}"},
+                "consistent_read": True,
+            },
+            "expect": [
+                {"path": "item.status", "equals": "PENDING"},
+                {"path": "item.created_at", "equals": "{{ vars.created_at }}"},
+            ],
+            "retry": {"timeout_seconds": 5, "interval_seconds": 1, "backoff": 2},
+            "stop_if": [{"path": "item.status", "equals": "FAILED"}],
+            "cleanup": {
+                "action": "dynamodb.delete_item",
+                "with": {"table": "orders", "key": {"pk": "{{ vars.order_id }}"}},
+            },
+        },
+    ],
+    "assertions": [
+        {"path": "vars.created_at", "exists": True},
+        {"path": 'steps."order stored".status', "equals": "passed"},
+    ],
+    "cleanup": [
+        {"action": "dynamodb.delete_item", "with": {"table": "orders", "key": {"pk": "marker"}}}
+    ],
+}
+ORDER_ID = f"itest-{RUN_ID}"
+CREATED_AT = "2026-11-21T23:21:00Z"
+
+
+@pytest.fixture(autouse=True)
+def token() -> None:
+    client("ssm").put_parameter(Name="/itest/token", Value=TOKEN, Type="SecureString")
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(run, "clock", fake)
+    return fake
+
+
+@pytest.fixture
+def api(httpserver: HTTPServer) -> HTTPServer:
+    """The service under test: creates orders (echoing the auth header), deletes them."""
+
+    def create(request: Request) -> Response:
+        order = request.get_json()
+        body = {**order, "created_at": CREATED_AT, "auth": request.headers.get("Authorization")}
+        return Response(json.dumps(body), status=201, content_type="application/json")
+
+    httpserver.expect_request("/orders", method="POST").respond_with_handler(create)
+    httpserver.expect_request(f"/orders/{ORDER_ID}", method="DELETE").respond_with_data(
+        "", status=204
+    )
+    return httpserver
+
+
+def scenario(**changes: Any) -> dict[str, Any]:
+    return {**copy.deepcopy(SCENARIO), **changes}
+
+
+def store_order(status: str = "PENDING") -> None:
+    item = {"pk": ORDER_ID, "status": status, "created_at": CREATED_AT}
+    run_action("dynamodb.put_item", {"table": "orders", "item": item})
+
+
+def store_after_first_attempt(iteration: dict[str, Any]) -> None:
+    """Eventual consistency: the order shows up only after the first poll."""
+    if iteration["name"] == "order stored" and iteration["attempt"] == 1:
+        store_order()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_passing_run_polls_captures_asserts_and_cleans_up(
+    bucket: str, api: HTTPServer, clock: Clock
+) -> None:
+    ref = upload(scenario(), bucket)
+
+    execution = execute(
+        ref, {"api_url": api.url_for("")}, clock, after_action=store_after_first_attempt
+    )
+
+    assert execution.verdict == {
+        "run_id": RUN_ID,
+        "scenario": "orders-flow",
+        "status": "passed",
+        "reason": None,
+    }
+    assert execution.prepared is not None
+    assert execution.prepared["deadline"] == 1_800_000_000.0 + 120
+    assert execution.prepared["steps"] == [
+        {"index": 0, "name": "create order"},
+        {"index": 1, "name": "order stored"},
+    ]
+    assert [(i["name"], i["attempt"], i["outcome"]) for i in execution.iterations] == [
+        ("create order", 1, "passed"),
+        ("order stored", 1, "retry"),
+        ("order stored", 2, "passed"),
+    ]
+    assert execution.waits == [1]
+
+    record = results.read_run(RUN_ID)
+    assert record is not None
+    assert record["status"] == "passed"
+    assert record["vars"] == {
+        "api_url": api.url_for(""),
+        "api": api.url_for(""),
+        "order_id": ORDER_ID,
+    }
+    created, stored = record["steps"]
+    assert created["captures"] == {"created_at": CREATED_AT}
+    assert created["result"]["json"]["auth"] == "Bearer ***"  # the secret never reaches the table
+    assert TOKEN not in json.dumps(record)
+    assert (stored["status"], stored["attempts"], stored["duration_ms"]) == ("passed", 2, 1000)
+    assert record["assertions"] == {"status": "passed", "mismatches": [], "error": None}
+    assert record["cleanup"] is not None
+    assert [(a["name"], a["status"]) for a in record["cleanup"]["actions"]] == [
+        ("order stored", "passed"),  # step cleanups newest first, then the scenario's
+        ("create order", "passed"),
+        ("cleanup[0]", "passed"),
+    ]
+    assert run_action("dynamodb.get_item", {"table": "orders", "key": {"pk": ORDER_ID}}) == {
+        "item": None
+    }
+    assert [(r.method, r.path) for r, _ in api.log][-1] == ("DELETE", f"/orders/{ORDER_ID}")
+
+
+def test_polling_gives_up_when_the_retry_window_closes(
+    bucket: str, api: HTTPServer, clock: Clock
+) -> None:
+    ref = upload(scenario(), bucket)
+
+    execution = execute(ref, {"api_url": api.url_for("")}, clock)
+
+    assert execution.waits == [1, 2, 2]  # 1 * 2^0, 1 * 2^1, then cut to the 2 s left of 5
+    assert execution.iterations[-1]["attempt"] == 4
+    assert execution.verdict["status"] == "failed"
+    assert execution.verdict["reason"] == (
+        "step 'order stored' failed after 4 attempts:"
+        " item.status: expected 'PENDING', got null (and 1 more)"
+    )
+    assert execution.iterations[-1]["reason"] == execution.verdict["reason"]
+    record = results.read_run(RUN_ID)
+    assert record is not None
+    assert record["steps"][1]["status"] == "failed"
+    assert record["assertions"] is None  # a failed step skips Assert
+    assert [a["name"] for a in record["cleanup"]["actions"]] == [
+        "order stored",
+        "create order",
+        "cleanup[0]",
+    ]
+
+
+def test_pending_is_recorded_between_attempts(bucket: str, api: HTTPServer, clock: Clock) -> None:
+    ref = upload(scenario(), bucket)
+    seen: list[str] = []
+
+    def look(iteration: dict[str, Any]) -> None:
+        if iteration["outcome"] == "retry":
+            record = results.read_step(RUN_ID, iteration["index"])
+            assert record is not None
+            seen.append(record["status"])
+            assert iteration["reason"].startswith("step 'order stored' is still failing")
+
+    execute(ref, {"api_url": api.url_for("")}, clock, after_action=look)
+
+    assert seen == ["pending", "pending", "pending"]
+
+
+def test_stop_if_fails_at_once(bucket: str, api: HTTPServer, clock: Clock) -> None:
+    store_order("FAILED")
+    ref = upload(scenario(), bucket)
+
+    execution = execute(ref, {"api_url": api.url_for("")}, clock)
+
+    assert execution.waits == []
+    assert execution.verdict["reason"] == (
+        "step 'order stored' failed: stop_if holds: item.status is 'FAILED' (equals 'FAILED')"
+    )
+
+
+def test_the_run_deadline_caps_the_waits(bucket: str, api: HTTPServer, clock: Clock) -> None:
+    doc = scenario(timeout_seconds=3)
+    doc["steps"][1]["retry"] = {"timeout_seconds": 60, "interval_seconds": 10}
+    ref = upload(doc, bucket)
+
+    execution = execute(ref, {"api_url": api.url_for("")}, clock)
+
+    assert execution.waits == [3]
+    assert execution.verdict["status"] == "failed"
+    assert "after 2 attempts" in execution.verdict["reason"]
+
+
+def test_a_failed_step_skips_the_rest_and_only_cleans_what_ran(
+    bucket: str, httpserver: HTTPServer, clock: Clock
+) -> None:
+    httpserver.expect_request("/orders", method="POST").respond_with_json(
+        {"error": "boom"}, status=500
+    )
+    ref = upload(scenario(), bucket)
+
+    execution = execute(ref, {"api_url": httpserver.url_for("")}, clock)
+
+    assert execution.verdict["status"] == "failed"
+    assert execution.verdict["reason"].startswith(
+        "step 'create order' failed: status: expected 201, got 500 (and 1 more)"
+    )
+    assert execution.cleanup_state is not None
+    assert execution.cleanup_state["error"]["Error"] == "StepFailed"
+    record = results.read_run(RUN_ID)
+    assert record is not None
+    assert [s["status"] for s in record["steps"]] == ["failed", "skipped"]
+    assert [m["path"] for m in record["steps"][0]["mismatches"]] == ["status", "json"]
+    assert [a["name"] for a in record["cleanup"]["actions"]] == ["create order", "cleanup[0]"]
+    # the DELETE of the step cleanup had no handler on this server: a 500 is still a result
+    assert record["cleanup"]["status"] == "passed"
+
+
+def test_an_action_error_is_a_failed_step_with_the_reason(bucket: str, clock: Clock) -> None:
+    doc = scenario()
+    del doc["steps"][0]["cleanup"]
+    ref = upload(doc, bucket)
+    port = closed_port()
+
+    execution = execute(ref, {"api_url": f"http://127.0.0.1:{port}"}, clock)
+
+    assert execution.verdict["status"] == "failed"
+    assert execution.verdict["reason"].startswith(
+        f"step 'create order' failed: http POST http://127.0.0.1:{port}/orders:"
+        " connection failed: [Errno"
+    )
+    record = results.read_run(RUN_ID)
+    assert record is not None
+    assert record["steps"][0]["error"] == execution.verdict["reason"].removeprefix(
+        "step 'create order' failed: "
+    )
+    assert record["steps"][0]["result"] is None
+
+
+def test_a_prepare_failure_ends_in_error_with_the_cause(bucket: str, clock: Clock) -> None:
+    ref = upload(scenario(), bucket)
+
+    execution = execute(ref, {}, clock)  # no api_url: vars.api cannot render
+
+    assert execution.prepared is None
+    assert execution.verdict["status"] == "error"
+    assert execution.verdict["reason"].startswith("TemplateError: unknown name 'vars.api_url'")
+    record = results.read_run(RUN_ID)
+    assert record is not None
+    assert (record["status"], record["scenario"]) == ("error", "orders-flow")
+    assert record["cleanup"] is None  # nothing ran, nothing to clean
+
+
+def test_failed_assertions_fail_the_run(bucket: str, api: HTTPServer, clock: Clock) -> None:
+    store_order()
+    doc = scenario(
+        assertions=[
+            {"path": "vars.order_id", "equals": "other"},
+            {"path": "vars.nope", "exists": True},
+        ]
+    )
+    ref = upload(doc, bucket)
+
+    execution = execute(ref, {"api_url": api.url_for("")}, clock)
+
+    assert execution.verdict["status"] == "failed"
+    assert execution.verdict["reason"] == (
+        f"assertion failed: vars.order_id: expected 'other', got '{ORDER_ID}' (and 1 more)"
+    )
+    record = results.read_run(RUN_ID)
+    assert record is not None
+    assert len(record["assertions"]["mismatches"]) == 2
+
+
+def test_every_cleanup_is_attempted_and_a_failure_is_reported_apart(
+    bucket: str, api: HTTPServer, clock: Clock
+) -> None:
+    store_order()
+    port = closed_port()
+    doc = scenario()
+    doc["cleanup"] = [
+        {"action": "http", "with": {"url": f"http://127.0.0.1:{port}/purge"}},
+        {"action": "dynamodb.delete_item", "with": {"table": "orders", "key": {"pk": "marker"}}},
+    ]
+    ref = upload(doc, bucket)
+
+    execution = execute(ref, {"api_url": api.url_for("")}, clock)
+
+    assert execution.verdict["status"] == "passed"
+    assert execution.verdict["reason"].startswith(
+        "cleanup: 1 of 4 failed, first 'cleanup[0]': http GET"
+    )
+    record = results.read_run(RUN_ID)
+    assert record is not None
+    assert [(a["name"], a["status"]) for a in record["cleanup"]["actions"]] == [
+        ("order stored", "passed"),
+        ("create order", "passed"),
+        ("cleanup[0]", "failed"),
+        ("cleanup[1]", "passed"),
+    ]
+
+
+def test_a_crash_after_a_passed_step_is_an_error(
+    bucket: str, api: HTTPServer, clock: Clock
+) -> None:
+    store_order()
+    ref = upload(scenario(), bucket)
+    execute(
+        ref, {"api_url": api.url_for("")}, clock
+    )  # a full run, then a second verdict for a crash
+    state = {**event("cleanup")["state"], "scenario": ref}
+    state["error"] = {"Error": "States.Timeout", "Cause": "Task timed out after 120.00 seconds"}
+
+    verdict = handlers.cleanup({"run_id": RUN_ID, "state": state}, None)
+
+    assert verdict["status"] == "error"
+    assert verdict["reason"] == "States.Timeout: Task timed out after 120.00 seconds"
+
+
+def test_recorded_events_drive_the_handlers(bucket: str, api: HTTPServer, clock: Clock) -> None:
+    store_order()
+    ref = upload(scenario(), bucket)
+    key_only = {"key": ref["key"]}  # the bucket defaults to SCENARIO_BUCKET
+
+    prepared = handlers.prepare(
+        event("prepare", input={"scenario": key_only, "vars": {"api_url": api.url_for("")}}), None
+    )
+    first = handlers.action(
+        event("action", scenario=prepared["scenario"], deadline=prepared["deadline"]), None
+    )
+    second = handlers.action(
+        event(
+            "action",
+            scenario=prepared["scenario"],
+            deadline=prepared["deadline"],
+            index=1,
+            name="order stored",
+        ),
+        None,
+    )
+    asserted = handlers.assert_(event("assert", scenario=prepared["scenario"]), None)
+    verdict = handlers.cleanup(
+        {**event("cleanup"), "state": {**event("cleanup")["state"], **prepared}}, None
+    )
+
+    assert prepared["scenario"] == ref
+    assert first == {
+        **event("action", scenario=ref, deadline=prepared["deadline"]),
+        "attempt": 1,
+        "outcome": "passed",
+        "wait_seconds": 1,
+        "reason": None,
+    }
+    assert second["outcome"] == "passed"
+    assert asserted == {"status": "passed"}
+    assert verdict["status"] == "passed"
+
+
+def test_the_recorded_failure_events_settle_the_verdict(bucket: str, clock: Clock) -> None:
+    ref = upload(scenario(), bucket)
+    prepare_error = event("cleanup_after_prepare_error")
+    prepare_error["state"]["scenario"] = ref
+
+    verdict = handlers.cleanup(prepare_error, None)
+
+    assert verdict["status"] == "error"
+    assert verdict["reason"] == (
+        "TemplateError: unknown name 'vars.api_url' in template {{ vars.api_url }}; vars has: none"
+    )
+
+
+def test_an_iteration_that_does_not_match_the_scenario_is_a_state_error(
+    bucket: str, clock: Clock
+) -> None:
+    ref = upload(scenario(), bucket)
+    with pytest.raises(StateError, match="no step 0 named 'other'"):
+        handlers.action(event("action", scenario=ref, name="other"), None)
+
+
+def test_a_missing_secret_raises_for_the_catch(bucket: str, api: HTTPServer, clock: Clock) -> None:
+    doc = scenario(secrets={"token": "ssm:/missing"})
+    ref = upload(doc, bucket)
+    handlers.prepare(
+        event("prepare", input={"scenario": ref, "vars": {"api_url": api.url_for("")}}), None
+    )
+    with pytest.raises(SecretError, match="ParameterNotFound"):
+        handlers.action(event("action", scenario=ref), None)
+
+
+def test_prepare_rejects_an_invalid_scenario_object(bucket: str, clock: Clock) -> None:
+    client("s3").put_object(
+        Bucket=bucket, Key="scenarios/bad.json", Body=b'{"name": "Bad", "steps": []}'
+    )
+    with pytest.raises(ScenarioError) as caught:
+        handlers.prepare(
+            event("prepare", input={"scenario": {"bucket": bucket, "key": "scenarios/bad.json"}}),
+            None,
+        )
+    assert {p["file"] for p in caught.value.problems} == {f"s3://{bucket}/scenarios/bad.json"}
+
+
+def test_prepare_reports_a_missing_object(bucket: str, clock: Clock) -> None:
+    with pytest.raises(StateError, match="NoSuchKey"):
+        handlers.prepare(
+            event("prepare", input={"scenario": {"bucket": bucket, "key": "nope.json"}}), None
+        )

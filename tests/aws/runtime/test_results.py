@@ -1,0 +1,207 @@
+"""The results table: records as docs/engine.md lays them out, and read back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from lambdas import results
+from lambdas.aws import client
+from lambdas.errors import ConfigError, StateError
+from lambdas.results import StepRecord
+
+pytestmark = pytest.mark.usefixtures("results_table")
+
+RUN = "orders-20261121T232100-ab12cd"
+
+
+def step(index: int, name: str, status: str = "passed", **changes: Any) -> StepRecord:
+    record: StepRecord = {
+        "index": index,
+        "name": name,
+        "action": "http",
+        "status": status,
+        "attempts": 1,
+        "started_at": "2026-11-21T23:21:00.000Z",
+        "ended_at": "2026-11-21T23:21:01.000Z",
+        "duration_ms": 1000,
+        "captures": {},
+        "result": {"status": 200},
+        "mismatches": [],
+        "error": None,
+    }
+    return {**record, **changes}  # type: ignore[typeddict-item]
+
+
+def start_run() -> None:
+    results.write_run(
+        RUN,
+        scenario="orders",
+        steps=["create", "check", "never"],
+        vars={"api": "http://h", "n": 1.5, "empty": {}, "none": None},
+        execution_arn="arn:aws:states:us-east-1:123456789012:execution:sm:" + RUN,
+        started_at="2026-11-21T23:21:00.000Z",
+    )
+
+
+def raw(sk: str) -> dict[str, Any]:
+    key = {"pk": {"S": RUN}, "sk": {"S": sk}}
+    return client("dynamodb").get_item(TableName="itest-results", Key=key)["Item"]
+
+
+def test_run_record_layout() -> None:
+    start_run()
+
+    item = raw("run")
+
+    assert item["status"] == {"S": "running"}
+    assert item["steps"] == {"L": [{"S": "create"}, {"S": "check"}, {"S": "never"}]}
+    assert json.loads(item["vars_json"]["S"]) == {
+        "api": "http://h",
+        "n": 1.5,
+        "empty": {},
+        "none": None,
+    }
+    assert item["execution_arn"]["S"].endswith(RUN)
+
+
+def test_step_records_are_overwritten_per_attempt() -> None:
+    start_run()
+    results.write_step(RUN, step(1, "check", "pending", attempts=1))
+    results.write_step(RUN, step(1, "check", "passed", attempts=2, captures={"x": 1}))
+
+    item = raw("step#0001")
+
+    assert item["status"] == {"S": "passed"}
+    assert item["attempts"] == {"N": "2"}
+    assert json.loads(item["captures_json"]["S"]) == {"x": 1}
+    assert "error" not in item  # None is left out, not stored as NULL
+
+
+def test_context_overlays_captures_of_earlier_steps_only() -> None:
+    start_run()
+    results.write_step(RUN, step(0, "create", captures={"order": "o-1", "api": "http://other"}))
+    results.write_step(RUN, step(1, "check", captures={"late": True}))
+
+    context = results.read_context(RUN, below=1)
+
+    assert context["vars"] == {
+        "api": "http://other",
+        "n": 1.5,
+        "empty": {},
+        "none": None,
+        "order": "o-1",
+    }
+    assert context["steps"] == {
+        "create": {
+            "status": "passed",
+            "captures": {"order": "o-1", "api": "http://other"},
+            "result": {"status": 200},
+            "error": None,
+        },
+    }
+    assert results.read_context(RUN)["vars"]["late"] is True
+
+
+def test_context_without_a_run_record_is_a_state_error() -> None:
+    with pytest.raises(StateError, match="no run record"):
+        results.read_context("nope")
+
+
+def test_read_run_gives_the_whole_run() -> None:
+    start_run()
+    mismatch = {
+        "path": "status",
+        "matcher": "equals",
+        "expected": 201,
+        "actual": 500,
+        "message": "m",
+    }
+    results.write_step(RUN, step(0, "create"))
+    results.write_step(RUN, step(1, "check", "failed", mismatches=[mismatch], error=None))
+    results.write_assert(RUN, status="passed", mismatches=[])
+    results.write_cleanup(
+        RUN,
+        status="failed",
+        actions=[
+            {"name": "create", "action": "http", "status": "failed", "error": "boom"},
+        ],
+    )
+    results.finish_run(
+        RUN,
+        scenario="orders",
+        status="failed",
+        reason="step 'check' failed: m",
+        ended_at="2026-11-21T23:22:00.000Z",
+    )
+
+    run = results.read_run(RUN)
+
+    assert run is not None
+    assert (run["scenario"], run["status"], run["reason"]) == (
+        "orders",
+        "failed",
+        "step 'check' failed: m",
+    )
+    assert run["ended_at"] == "2026-11-21T23:22:00.000Z"
+    assert run["vars"]["api"] == "http://h"
+    assert [(s["name"], s["status"]) for s in run["steps"]] == [
+        ("create", "passed"),
+        ("check", "failed"),
+        ("never", "skipped"),
+    ]
+    assert run["steps"][1]["mismatches"] == [mismatch]
+    assert run["steps"][0]["result"] == {"status": 200}
+    assert run["assertions"] == {"status": "passed", "mismatches": [], "error": None}
+    assert run["cleanup"] == {
+        "status": "failed",
+        "actions": [{"name": "create", "action": "http", "status": "failed", "error": "boom"}],
+    }
+
+
+def test_read_run_of_an_unknown_run_is_none() -> None:
+    assert results.read_run("nope") is None
+
+
+def test_finish_run_creates_the_record_when_prepare_failed() -> None:
+    results.finish_run(RUN, scenario=None, status="error", reason="TemplateError: x", ended_at="t")
+
+    run = results.read_run(RUN)
+
+    assert run is not None
+    assert (run["status"], run["reason"], run["scenario"], run["steps"]) == (
+        "error",
+        "TemplateError: x",
+        None,
+        [],
+    )
+
+
+def test_big_results_are_summarized_with_a_marker() -> None:
+    start_run()
+    results.write_step(RUN, step(0, "create", result={"text": "x" * 100_000}))
+
+    stored = json.loads(raw("step#0000")["result_json"]["S"])
+
+    assert stored["__truncated__"] is True
+    assert stored["bytes"] > 100_000
+    assert len(json.dumps(stored).encode()) <= results.RESULT_LIMIT
+
+
+def test_small_results_are_kept_whole() -> None:
+    value = {"a": [1, 2.5, None, {"b": {}}]}
+    assert json.loads(results.summarize(value)) == value
+
+
+def test_missing_table_name_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RESULTS_TABLE")
+    with pytest.raises(ConfigError, match="RESULTS_TABLE"):
+        results.read_run(RUN)
+
+
+def test_iso_timestamps_round_trip() -> None:
+    text = results.iso(1795302061.5)
+    assert text == "2026-11-21T23:01:01.500Z"
+    assert results.epoch(text) == 1795302061.5
