@@ -79,10 +79,10 @@ def deploy(aws: LocalAws, assembly_dir: Path, stack_name: str) -> dict[str, str]
     artifact = _stack_artifact(assembly_dir, stack_name)
     properties = artifact["properties"]
     name = properties.get("stackName", stack_name)
-    for manifest in _asset_manifests(assembly_dir, artifact):
-        publish_assets(aws, manifest)
     template = json.loads((assembly_dir / properties["templateFile"]).read_text())
     local_template = prepare_template(template)
+    for manifest in _asset_manifests(assembly_dir, artifact):
+        publish_assets(aws, manifest)
     _create_or_update(aws, name, local_template)
     resources = stack_resources(aws, name)
     _report_skipped(local_template, resources)

@@ -294,12 +294,10 @@ class LambdaRunner:
         started = time.monotonic()
         deadline_ms = int(time.time() * 1000 + worker.spec.timeout * 1000)
         request = {"request_id": request_id, "event": event, "deadline_ms": deadline_ms}
-        try:
-            assert worker.process.stdin is not None
+        assert worker.process.stdin is not None
+        with contextlib.suppress(OSError):  # the child is gone: wait_for reports its exit
             worker.process.stdin.write(json.dumps(request).encode() + b"\n")
             worker.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            pass  # the child is gone: wait_for reports its exit
         message = worker.wait_for(started + worker.spec.timeout, output)
         duration_ms = (time.monotonic() - started) * 1000
         if message is None or message["kind"] not in ("result", "error"):

@@ -7,9 +7,11 @@ CLI imports this module.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -54,17 +56,30 @@ class LocalAws:
         }
 
     def client(self, service: str, **kwargs: Any) -> BaseClient:
-        import boto3
+        with _clients_lock:  # creating clients from one session is not thread-safe
+            return self._session.client(service, endpoint_url=self.endpoint_url, **kwargs)
 
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
+    @functools.cached_property
+    def _session(self) -> Any:
+        """A boto3 session of its own: the developer's AWS profile and files play no part."""
+        import boto3
+        import botocore.session
+
+        isolated = {
+            "profile": (None, None, None, None),
+            "config_file": (None, None, os.devnull, None),
+            "credentials_file": (None, None, os.devnull, None),
+        }
+        return boto3.Session(
+            botocore_session=botocore.session.Session(session_vars=isolated),
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
-            **kwargs,
+            region_name=self.region,
         )
+
+
+_clients_lock = threading.Lock()
 
 
 @contextmanager
@@ -102,6 +117,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
         undo.enter_context(_log_level("werkzeug", logging.WARNING))
         undo.enter_context(_log_level("moto.stepfunctions", logging.CRITICAL))
         _, bound = server.get_host_and_port()
+        _check_localhost(bound)
         # moto's Step Functions interpreter calls Lambda & co. at
         # http://localhost:{MOTO_PORT} (moto.settings.moto_server_port reads it per call)
         undo.enter_context(_environ("MOTO_PORT", str(bound)))
@@ -143,6 +159,26 @@ def _environ(name: str, value: str) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = saved
+
+
+def _check_localhost(port: int) -> None:
+    """moto's Step Functions interpreter dials `localhost`; it must reach 127.0.0.1.
+
+    (If `localhost` lists ::1 first, the client falls back to 127.0.0.1 at once.)
+
+    Raises:
+        LocalAwsError: `localhost` does not resolve to 127.0.0.1 on this machine.
+    """
+    import socket
+
+    addresses = {
+        info[4][0] for info in socket.getaddrinfo("localhost", port, proto=socket.IPPROTO_TCP)
+    }
+    if "127.0.0.1" not in addresses:
+        raise LocalAwsError(
+            f"'localhost' resolves to {sorted(addresses)}, not 127.0.0.1: state machine tasks "
+            "could not reach the local AWS (check /etc/hosts)"
+        )
 
 
 def _name_executions() -> Callable[[], None]:
