@@ -443,7 +443,8 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
 
     Also teaches moto the function's `LoggingConfig.LogGroup` (moto ignores it)
     so logs land where they would on AWS, whether the function comes from the
-    API or from CloudFormation, and the `Layers` moto's CloudFormation drops.
+    API or from CloudFormation, the `Layers` moto's CloudFormation drops, and
+    the `Unhandled` function error Python's runtime reports (moto says `Handled`).
     """
     from moto.awslambda.models import LambdaFunction
 
@@ -451,11 +452,13 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
         name: LambdaFunction.__dict__[name]
         for name in (
             "_invoke_lambda",
+            "invoke",
             "__init__",
             "update_configuration",
             "create_from_cloudformation_json",
         )
     }
+    invoke = originals["invoke"]
     init = originals["__init__"]
     update = originals["update_configuration"]
     from_cfn = originals["create_from_cloudformation_json"].__func__
@@ -463,6 +466,12 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
     def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
         # moto turns an empty request body into the *string* "{}"; Lambda passes {}
         return runner.invoke(self, {} if event in (None, "{}") else event)
+
+    def invoke_(self: LambdaFunction, body: str, request_headers: Any, response_headers: Any):
+        payload = invoke(self, body, request_headers, response_headers)
+        if "x-amz-function-error" in response_headers:  # moto says "Handled"
+            response_headers["x-amz-function-error"] = "Unhandled"  # as Python's runtime does
+        return payload
 
     def __init__(self: LambdaFunction, account_id: str, spec: dict[str, Any], *a: Any, **kw: Any):
         init(self, account_id, spec, *a, **kw)
@@ -484,6 +493,7 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
         return fn
 
     LambdaFunction._invoke_lambda = _invoke_lambda
+    LambdaFunction.invoke = invoke_
     LambdaFunction.__init__ = __init__
     LambdaFunction.update_configuration = update_configuration
     LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)

@@ -114,7 +114,7 @@ def test_handler_exception_is_lambdas_error_payload(aws: LocalAws, role: str) ->
 
     payload, error = _invoke(aws, name, {"fail": "missing"})
 
-    assert error  # moto reports "Handled"; Lambda says "Unhandled"
+    assert error == "Unhandled"
     assert payload["errorType"] == "KeyError"  # what a state machine's Catch matches on
     assert payload["errorMessage"] == "'missing'"
     assert any("index.py" in line and "handler" in line for line in payload["stackTrace"])
