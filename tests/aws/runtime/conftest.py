@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import boto3
 import pytest
 from moto import mock_aws
 
@@ -32,11 +33,18 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
-        client.cache_clear()
+        _forget_clients()
         secrets._cache.clear()
         scenario_store._cache.clear()
         yield
+    _forget_clients()
+
+
+def _forget_clients() -> None:
+    """Drop cached clients and boto3's default session, which caches the config
+    files it read: tests after these may point AWS_CONFIG_FILE elsewhere."""
     client.cache_clear()
+    boto3.DEFAULT_SESSION = None
 
 
 @pytest.fixture
