@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import subprocess
+import sys
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -199,6 +202,16 @@ def test_logging_config_log_group_is_honoured(aws: LocalAws, role: str) -> None:
 
     events = aws.client("logs").filter_log_events(logGroupName="shared-handlers")["events"]
     assert any(e["message"].startswith("REPORT RequestId: ") for e in events)
+
+
+def test_env_points_another_process_at_the_local_aws(aws: LocalAws) -> None:
+    aws.client("s3").create_bucket(Bucket="seen-from-outside")
+    code = "import boto3; print([b['Name'] for b in boto3.client('s3').list_buckets()['Buckets']])"
+    env = {"PATH": os.environ["PATH"], "AWS_CONFIG_FILE": os.devnull, **aws.env()}
+
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+
+    assert "seen-from-outside" in out.stdout, out.stderr
 
 
 def test_a_second_local_aws_in_one_process_is_refused(aws: LocalAws) -> None:
