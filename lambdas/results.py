@@ -142,15 +142,30 @@ def write_run(
 
 
 def finish_run(
-    run_id: str, *, scenario: str | None, status: str, reason: str | None, ended_at: str
+    run_id: str,
+    *,
+    scenario: str | None,
+    status: str,
+    reason: str | None,
+    ended_at: str,
+    steps: list[str] | None = None,
 ) -> None:
-    """Set the final status (Cleanup); creates the record if Prepare never wrote it."""
-    values = {":status": status, ":ended": ended_at, ":reason": reason, ":scenario": scenario}
+    """Set the final status (Cleanup); creates the record if Prepare never wrote it
+    (then ``scenario`` and ``steps`` fill in what Prepare would have)."""
+    values = {
+        ":status": status,
+        ":ended": ended_at,
+        ":reason": reason,
+        ":scenario": scenario,
+        ":steps": steps,
+    }
     sets = ["#status = :status", "ended_at = :ended"]
     if reason is not None:
         sets.append("reason = :reason")
     if scenario is not None:
         sets.append("scenario = if_not_exists(scenario, :scenario)")
+    if steps is not None:
+        sets.append("steps = if_not_exists(steps, :steps)")
     client("dynamodb").update_item(
         TableName=table_name(),
         Key=_key(run_id, RUN_SK),
@@ -220,9 +235,13 @@ def read_step(run_id: str, index: int) -> StepRecord | None:
     return _step(_decode_item(item)) if item else None
 
 
-def read_run(run_id: str) -> RunRecord | None:
-    """The whole run for the CLI, or None when there is no record of it."""
-    items = _query(run_id)
+def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> RunRecord | None:
+    """The whole run for the CLI, or None when there is no record of it.
+
+    The CLI passes the table (from the stack outputs) and a client of its own
+    session; the handlers use ``RESULTS_TABLE`` and the shared client.
+    """
+    items = _query(run_id, table=table, dynamodb=dynamodb)
     run = items.get(RUN_SK)
     if run is None:
         return None
@@ -310,11 +329,13 @@ def _step(item: dict[str, Any]) -> StepRecord:
     }
 
 
-def _query(run_id: str) -> dict[str, dict[str, Any]]:
+def _query(
+    run_id: str, *, table: str | None = None, dynamodb: Any = None
+) -> dict[str, dict[str, Any]]:
     """Every item of a run by sort key (consistent: the previous state just wrote)."""
-    paginator = client("dynamodb").get_paginator("query")
+    paginator = (dynamodb or client("dynamodb")).get_paginator("query")
     pages = paginator.paginate(
-        TableName=table_name(),
+        TableName=table or table_name(),
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": run_id}},
         ConsistentRead=True,

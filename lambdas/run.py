@@ -138,6 +138,7 @@ def action(event: dict[str, Any]) -> IterationState:
         "now": iso(now),
     }
     tried = attempt_step(step, context)
+    ended = clock()
     outcome, wait = decide(
         step, tried, attempt=attempt, first=first, now=now, deadline=state.get("deadline")
     )
@@ -150,8 +151,8 @@ def action(event: dict[str, Any]) -> IterationState:
             "status": {"passed": "passed", "retry": "pending"}.get(outcome, "failed"),
             "attempts": attempt,
             "started_at": iso(first),
-            "ended_at": iso(now),
-            "duration_ms": round((now - first) * 1000),
+            "ended_at": iso(ended),
+            "duration_ms": round((ended - first) * 1000),
             "captures": tried.captures,
             "result": tried.result,
             "mismatches": tried.mismatches,
@@ -310,7 +311,14 @@ def cleanup(event: dict[str, Any]) -> Verdict:
         reason = f"{reason}; {note}" if reason else note
     reason = secrets.mask(_cut(reason), hidden) if reason else None
     name = scenario.name if scenario else (run or {}).get("scenario")
-    results.finish_run(run_id, scenario=name, status=status, reason=reason, ended_at=iso(clock()))
+    results.finish_run(
+        run_id,
+        scenario=name,
+        status=status,
+        reason=reason,
+        ended_at=iso(clock()),
+        steps=scenario.step_names if scenario else None,
+    )
     log_event("run.finished", run_id=run_id, scenario=name, status=status, reason=reason)
     return {"run_id": run_id, "scenario": name, "status": status, "reason": reason}
 

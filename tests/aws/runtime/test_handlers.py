@@ -305,6 +305,7 @@ def test_a_prepare_failure_ends_in_error_with_the_cause(bucket: str, clock: Cloc
     record = results.read_run(RUN_ID)
     assert record is not None
     assert (record["status"], record["scenario"]) == ("error", "orders-flow")
+    assert [s["status"] for s in record["steps"]] == ["skipped", "skipped"]
     assert record["cleanup"] is None  # nothing ran, nothing to clean
 
 
