@@ -76,6 +76,6 @@ def run_action(name: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 # Import every service module so the registry is complete (they register on import).
-from lambdas.actions import dynamodb, http  # noqa: E402
+from lambdas.actions import dynamodb, http, s3  # noqa: E402
 
-__all__ = ["ACTIONS", "Action", "action", "dynamodb", "get_action", "http", "run_action"]
+__all__ = ["ACTIONS", "Action", "action", "dynamodb", "get_action", "http", "run_action", "s3"]
