@@ -99,3 +99,7 @@ def schema() -> None:
 def main() -> None:
     """Console script entry point."""
     cli(prog_name="itest")
+
+
+if __name__ == "__main__":
+    main()

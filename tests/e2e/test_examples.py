@@ -1,0 +1,102 @@
+"""The shipped examples, run through the synthesized state machine on the local AWS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli import commands
+from tests.e2e.conftest import SCENARIOS, itest
+
+pytestmark = pytest.mark.e2e
+
+
+def run_example(local, filename: str) -> commands.Report:
+    aws, target, target_vars = local
+    loaded = commands.load((SCENARIOS / filename,))
+    outcome = commands._run_on(aws, target, loaded, target_vars, True, 120)
+    (report,) = outcome.reports
+    return report
+
+
+def test_happy_path_passes_with_captures(local):
+    report = run_example(local, "orders-happy-path.yaml")
+    assert report.status == "passed", report.reason
+    steps = report.record["steps"]
+    assert [s["status"] for s in steps] == ["passed", "passed"]
+    created_at = steps[0]["captures"]["created_at"]
+    assert steps[1]["result"]["item"]["created_at"] == created_at
+    assert steps[1]["result"]["item"]["qty"] == 2
+
+
+def test_failing_example_names_step_expected_and_actual(local):
+    report = run_example(local, "orders-wrong-quantity-fails-on-purpose.yaml")
+    assert report.status == "failed"
+    first, second = report.record["steps"]
+    assert first["status"] == "passed"
+    assert second["status"] == "failed"
+    (mismatch,) = second["mismatches"]
+    assert (mismatch["path"], mismatch["expected"], mismatch["actual"]) == ("item.qty", 3, 2)
+    assert "order stored with the wrong quantity" in report.reason
+    assert "expected 3, got 2" in report.reason
+
+
+def test_executed_definition_is_the_synthesized_one(local):
+    """The local Step Functions runs the template's DefinitionString, only references resolved.
+
+    Cross-checked against moto's own CloudFormation, which resolved the same
+    template into its (non-executing) Step Functions backend.
+    """
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    from cli.local_run import assembly
+
+    aws, target, _ = local
+    executed = aws.client("stepfunctions").describe_state_machine(
+        stateMachineArn=target.state_machine_arn
+    )["definition"]
+    by_cloudformation = stepfunctions_backends[aws.account_id][aws.region].describe_state_machine(
+        target.state_machine_arn
+    ).definition
+    assert json.loads(executed) == json.loads(by_cloudformation)
+
+    template = json.loads((assembly() / "Itest.template.json").read_text())
+    (machine,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"
+    ]
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    literal = [p for p in parts if isinstance(p, str)]
+    # Every literal piece of the synthesized definition is in the executed one, in order.
+    position = 0
+    for piece in literal:
+        found = executed.find(piece, position)
+        assert found >= 0, piece[:80]
+        position = found + len(piece)
+
+
+def test_cli_runs_the_example_and_prints_the_table():
+    result = itest("run", "scenarios/orders-happy-path.yaml", "--local")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "orders-happy-path" in result.stdout and "PASSED" in result.stdout
+    assert "create order" in result.stdout and "order stored" in result.stdout
+
+
+def test_cli_failing_example_exits_1_with_expected_and_actual():
+    result = itest("run", "scenarios/orders-wrong-quantity-fails-on-purpose.yaml", "--local",
+                   "--format", "json")
+    assert result.returncode == 1, result.stderr
+    (run,) = json.loads(result.stdout)["runs"]
+    assert run["status"] == "failed"
+    failed = [s for s in run["steps"] if s["status"] == "failed"]
+    assert failed[0]["mismatches"][0]["message"] == "item.qty: expected 3, got 2"
+
+
+def test_cli_bad_scenario_exits_2_without_traceback(tmp_path: Path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("name: broken\nsteps:\n  - name: x\n    action: http\n    with: {url: 1\n")
+    result = itest("run", str(bad), "--local")
+    assert result.returncode == 2
+    assert str(bad) in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
