@@ -114,7 +114,9 @@ def _report(report: Report) -> list[RenderableType]:
 
 
 def _duration(ms: int | None) -> str:
-    return "" if ms is None else f"{ms / 1000:.2f}s"
+    if ms is None:
+        return ""
+    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
 
 
 def _reason(record: dict[str, Any]) -> str:
