@@ -129,37 +129,26 @@ def action(event: dict[str, Any]) -> IterationState:
     if attempt > 1 and (previous := results.read_step(run_id, index)) and previous["started_at"]:
         first = results.epoch(previous["started_at"])
     secret = secrets.resolve(scenario.secrets)
-    earlier = results.read_context(run_id, below=index)
-    context = {
-        "run_id": run_id,
-        "vars": earlier["vars"],
-        "secret": secret,
-        "steps": earlier["steps"],
-        "now": iso(now),
-    }
-    tried = attempt_step(step, context)
+    tried = attempt_step(step, run_context(run_id, secret, now, below=index))
     ended = clock()
     outcome, wait = decide(
         step, tried, attempt=attempt, first=first, now=now, deadline=state.get("deadline")
     )
-    hidden = list(secret.values())
-    record: StepRecord = secrets.mask(
-        {
-            "index": index,
-            "name": step.name,
-            "action": step.action,
-            "status": {"passed": "passed", "retry": "pending"}.get(outcome, "failed"),
-            "attempts": attempt,
-            "started_at": iso(first),
-            "ended_at": iso(ended),
-            "duration_ms": round((ended - first) * 1000),
-            "captures": tried.captures,
-            "result": tried.result,
-            "mismatches": tried.mismatches,
-            "error": tried.error,
-        },
-        hidden,
-    )
+    record: StepRecord = {
+        "index": index,
+        "name": step.name,
+        "action": step.action,
+        "status": {"passed": "passed", "retry": "pending"}.get(outcome, "failed"),
+        "attempts": attempt,
+        "started_at": iso(first),
+        "ended_at": iso(ended),
+        "duration_ms": round((ended - first) * 1000),
+        "captures": tried.captures,
+        "result": tried.result,
+        "mismatches": tried.mismatches,
+        "error": tried.error,
+    }
+    record = secrets.mask(record, secret.values())
     results.write_step(run_id, record)
     reason = None if outcome == "passed" else step_reason(record, attempt=attempt)
     log_event(
@@ -172,6 +161,20 @@ def action(event: dict[str, Any]) -> IterationState:
         reason=reason,
     )
     return {**state, "attempt": attempt, "outcome": outcome, "wait_seconds": wait, "reason": reason}
+
+
+def run_context(
+    run_id: str, secret: dict[str, str], now: float, *, below: int | None = None
+) -> dict[str, Any]:
+    """``{run_id, vars, secret, steps, now}`` as templates see it (steps < ``below``)."""
+    earlier = results.read_context(run_id, below=below)
+    return {
+        "run_id": run_id,
+        "vars": earlier["vars"],
+        "secret": secret,
+        "steps": earlier["steps"],
+        "now": iso(now),
+    }
 
 
 def attempt_step(step: Step, context: dict[str, Any]) -> Attempt:
@@ -246,23 +249,20 @@ def assert_(event: dict[str, Any]) -> dict[str, Any]:
     """
     run_id = _field(event, "run_id", str)
     scenario = load(scenario_ref(event.get("scenario")))
-    earlier = results.read_context(run_id)
-    data = {"run_id": run_id, "vars": earlier["vars"], "steps": earlier["steps"]}
     secret = secrets.resolve(scenario.secrets) if scenario.assertions else {}
+    context = run_context(run_id, secret, clock())
+    data = {"run_id": run_id, "vars": context["vars"], "steps": context["steps"]}
     error = None
     try:
-        mismatches = evaluate(
-            scenario.assertions, data, {**data, "secret": secret, "now": iso(clock())}
-        )
+        mismatches = evaluate(scenario.assertions, data, context)
     except TemplateError as exc:
         mismatches, error = [], str(exc)
     status = "failed" if mismatches or error else "passed"
-    hidden = list(secret.values())
     results.write_assert(
         run_id,
         status=status,
-        mismatches=secrets.mask(mismatches, hidden),
-        error=secrets.mask(error, hidden),
+        mismatches=secrets.mask(mismatches, secret.values()),
+        error=secrets.mask(error, secret.values()),
     )
     log_event("assert", run_id=run_id, status=status, mismatches=len(mismatches))
     return {"status": status}
@@ -271,12 +271,11 @@ def assert_(event: dict[str, Any]) -> dict[str, Any]:
 def cleanup(event: dict[str, Any]) -> Verdict:
     """Run every cleanup (best effort), then settle and record the run's status.
 
-    Step cleanups come first, newest step first, for steps that ran; then the
-    scenario's cleanup list in order. Never raises for a failed cleanup.
+    Never raises for a failed cleanup, nor for a scenario it cannot load: the
+    verdict must still be written.
     """
     run_id = _field(event, "run_id", str)
-    state = event.get("state") or {}
-    failure = state.get("error") if isinstance(state, dict) else None
+    state = event.get("state") if isinstance(event.get("state"), dict) else {}
     scenario, problem = None, None
     try:
         scenario = load(scenario_ref(state.get("scenario")))
@@ -284,32 +283,17 @@ def cleanup(event: dict[str, Any]) -> Verdict:
         problem = _error_text(exc)
     run = results.read_run(run_id)
     entries: list[CleanupEntry] = []
-    hidden: list[str] = []
-    if scenario is not None and run is not None:
-        try:
-            secret = secrets.resolve(scenario.secrets)
-        except SecretError as exc:
-            secret, problem = {}, problem or str(exc)
-        hidden = list(secret.values())
-        earlier = results.read_context(run_id)
-        context = {
-            "run_id": run_id,
-            "vars": earlier["vars"],
-            "secret": secret,
-            "steps": earlier["steps"],
-            "now": iso(clock()),
-        }
-        entries = secrets.mask(run_cleanups(scenario, run, context), hidden)
-        cleanup_status = "failed" if any(e["status"] == "failed" for e in entries) else "passed"
-        results.write_cleanup(run_id, status=cleanup_status, actions=entries)
-    status, reason = settle(scenario, run, failure, problem)
-    failed_cleanups = [e for e in entries if e["status"] == "failed"]
-    if failed_cleanups:
-        first = failed_cleanups[0]
-        count = f"{len(failed_cleanups)} of {len(entries)}"
-        note = f"cleanup: {count} failed, first {first['name']!r}: {first['error']}"
-        reason = f"{reason}; {note}" if reason else note
-    reason = secrets.mask(_cut(reason), hidden) if reason else None
+    secret: dict[str, str] = {}
+    if scenario is not None and run is not None:  # no run record: nothing ran
+        secret = _secrets_for_cleanup(scenario)
+        entries = secrets.mask(
+            run_cleanups(scenario, run, run_context(run_id, secret, clock())), secret.values()
+        )
+        failed = any(e["status"] == "failed" for e in entries)
+        results.write_cleanup(run_id, status="failed" if failed else "passed", actions=entries)
+    status, reason = settle(scenario, run, state.get("error"), problem)
+    reason = _with_cleanup_note(reason, entries)
+    reason = secrets.mask(reason, secret.values())
     name = scenario.name if scenario else (run or {}).get("scenario")
     results.finish_run(
         run_id,
@@ -321,6 +305,27 @@ def cleanup(event: dict[str, Any]) -> Verdict:
     )
     log_event("run.finished", run_id=run_id, scenario=name, status=status, reason=reason)
     return {"run_id": run_id, "scenario": name, "status": status, "reason": reason}
+
+
+def _secrets_for_cleanup(scenario: Scenario) -> dict[str, str]:
+    """Secrets if readable; else none, and cleanups using one fail on their own."""
+    try:
+        return secrets.resolve(scenario.secrets)
+    except SecretError as exc:
+        log_event("cleanup.secrets_unavailable", error=str(exc))
+        return {}
+
+
+def _with_cleanup_note(reason: str | None, entries: list[CleanupEntry]) -> str | None:
+    """A failed cleanup never hides the first failure: it is noted after it."""
+    failed = [e for e in entries if e["status"] == "failed"]
+    if not failed:
+        return reason
+    note = (
+        f"cleanup: {len(failed)} of {len(entries)} failed, "
+        f"first {failed[0]['name']!r}: {failed[0]['error']}"
+    )
+    return _cut(f"{reason}; {note}" if reason else note)
 
 
 def run_cleanups(

@@ -29,7 +29,7 @@ def resolve(secrets: Mapping[str, str]) -> dict[str, str]:
 
 def mask(value: Any, secrets: Iterable[str]) -> Any:
     """``value`` with every secret value inside its strings replaced by ``***``."""
-    values = sorted({s for s in secrets if s}, key=len, reverse=True)
+    values = sorted({s for s in secrets if s}, key=len, reverse=True)  # longest first
     if not values:
         return value
     return _mask(value, values)

@@ -129,8 +129,9 @@ def closed_port() -> int:
 
 
 def test_a_passing_run_polls_captures_asserts_and_cleans_up(
-    bucket: str, api: HTTPServer, clock: Clock
+    bucket: str, api: HTTPServer, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level("INFO", logger="itest")
     ref = upload(scenario(), bucket)
 
     execution = execute(
@@ -168,6 +169,8 @@ def test_a_passing_run_polls_captures_asserts_and_cleans_up(
     assert created["captures"] == {"created_at": CREATED_AT}
     assert created["result"]["json"]["auth"] == "Bearer ***"  # the secret never reaches the table
     assert TOKEN not in json.dumps(record)
+    assert TOKEN not in caplog.text
+    assert '"event": "run.finished"' in caplog.text
     assert (stored["status"], stored["attempts"], stored["duration_ms"]) == ("passed", 2, 1000)
     assert record["assertions"] == {"status": "passed", "mismatches": [], "error": None}
     assert record["cleanup"] is not None
