@@ -296,7 +296,26 @@ def scenario_json_schema() -> dict[str, Any]:
     schema["title"] = "itest scenario"
     for model in ("Step", "CleanupAction"):
         schema["$defs"][model]["properties"]["action"]["enum"] = sorted(ACTIONS)
+        schema["$defs"][model]["allOf"] = [_with_keys(name) for name in sorted(ACTIONS)]
     return schema
+
+
+def _with_keys(name: str) -> dict[str, Any]:
+    """``with`` keys of one action; values stay open, since they may be templates."""
+    params = ACTIONS[name].params
+    keys = {field.alias or key: field for key, field in params.model_fields.items()}
+    with_schema = {
+        "type": "object",
+        "properties": {
+            key: {"description": f.description} if f.description else {} for key, f in keys.items()
+        },
+        "required": [key for key, f in keys.items() if f.is_required()],
+        "additionalProperties": False,
+    }
+    return {
+        "if": {"properties": {"action": {"const": name}}, "required": ["action"]},
+        "then": {"properties": {"with": with_schema}},
+    }
 
 
 @cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -318,6 +319,21 @@ def test_json_schema_enumerates_actions_and_uses_aliases() -> None:
     assert "schema" in schema["$defs"]["Expectation"]["properties"]
     assert schema["required"] == ["name", "steps"]
     json.dumps(schema)  # serializable as is
+
+
+def test_json_schema_checks_the_keys_of_each_action() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = scenario_json_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    good = json.loads(load_scenario(GOOD, source="good.yaml").to_json())
+    bad = copy.deepcopy(good)
+    bad["steps"][0]["with"]["methd"] = "POST"
+    del bad["steps"][1]["with"]["key"]
+
+    assert list(validator.iter_errors(good)) == []
+    errors = {e.message for e in validator.iter_errors(bad)}
+    assert any("'methd' was unexpected" in m for m in errors)
+    assert any("'key' is a required property" in m for m in errors)
 
 
 def test_model_accepts_python_names_too() -> None:

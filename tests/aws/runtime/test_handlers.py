@@ -465,3 +465,29 @@ def test_prepare_reports_a_missing_object(bucket: str, clock: Clock) -> None:
         handlers.prepare(
             event("prepare", input={"scenario": {"bucket": bucket, "key": "nope.json"}}), None
         )
+
+
+def test_cleanup_goes_on_without_secrets(bucket: str, api: HTTPServer, clock: Clock) -> None:
+    doc = scenario(secrets={"token": "ssm:/missing"})
+    doc["cleanup"] = [
+        {
+            "action": "http",
+            "with": {"url": "{{ vars.api }}/purge", "headers": {"X": "{{ secret.token }}"}},
+        },
+        {"action": "dynamodb.delete_item", "with": {"table": "orders", "key": {"pk": "marker"}}},
+    ]
+    ref = upload(doc, bucket)
+
+    execution = execute(ref, {"api_url": api.url_for("")}, clock)
+
+    assert execution.verdict["status"] == "error"
+    assert execution.verdict["reason"].startswith(
+        "SecretError: secret 'token' (ssm:/missing): ParameterNotFound"
+    )
+    assert (
+        "cleanup: 1 of 2 failed, first 'cleanup[0]': unknown name 'secret.token'"
+        in execution.verdict["reason"]
+    )
+    record = results.read_run(RUN_ID)
+    assert record is not None
+    assert [a["status"] for a in record["cleanup"]["actions"]] == ["failed", "passed"]
