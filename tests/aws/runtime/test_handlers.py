@@ -379,32 +379,36 @@ def test_a_crash_after_a_passed_step_is_an_error(
 
 
 def test_recorded_events_drive_the_handlers(bucket: str, api: HTTPServer, clock: Clock) -> None:
-    store_order()
+    """The payloads a local execution sent (tests/events), fed to the handlers."""
+    recorded_run = event("prepare")["run_id"]
+    item = {"pk": f"itest-{recorded_run}", "status": "PENDING", "created_at": CREATED_AT}
     ref = upload(scenario(), bucket)
     key_only = {"key": ref["key"]}  # the bucket defaults to SCENARIO_BUCKET
+    api_vars = {"api_url": api.url_for("")}
 
     prepared = handlers.prepare(
-        event("prepare", input={"scenario": key_only, "vars": {"api_url": api.url_for("")}}), None
+        event("prepare", input={"scenario": key_only, "vars": api_vars}), None
     )
-    first = handlers.action(
-        event("action", scenario=prepared["scenario"], deadline=prepared["deadline"]), None
+    first = handlers.action(event("action", scenario=ref, deadline=prepared["deadline"]), None)
+    again = event(
+        "action_after_retry", scenario=ref, deadline=prepared["deadline"], name="order stored"
     )
-    second = handlers.action(
-        event(
-            "action",
-            scenario=prepared["scenario"],
-            deadline=prepared["deadline"],
-            index=1,
-            name="order stored",
-        ),
-        None,
-    )
-    asserted = handlers.assert_(event("assert", scenario=prepared["scenario"]), None)
+    polled = handlers.action({**again, "attempt": 0}, None)  # the first poll: nothing yet
+    run_action("dynamodb.put_item", {"table": "orders", "item": item})
+    clock.now += again["wait_seconds"]
+    second = handlers.action(again, None)
+    asserted = handlers.assert_(event("assert", scenario=ref), None)
+    cleanup_event = event("cleanup")
     verdict = handlers.cleanup(
-        {**event("cleanup"), "state": {**event("cleanup")["state"], **prepared}}, None
+        {**cleanup_event, "state": {**cleanup_event["state"], **prepared}}, None
     )
 
+    assert prepared["run_id"] == recorded_run
     assert prepared["scenario"] == ref
+    assert prepared["steps"] == [
+        {"index": 0, "name": "create order"},
+        {"index": 1, "name": "order stored"},
+    ]
     assert first == {
         **event("action", scenario=ref, deadline=prepared["deadline"]),
         "attempt": 1,
@@ -412,22 +416,47 @@ def test_recorded_events_drive_the_handlers(bucket: str, api: HTTPServer, clock:
         "wait_seconds": 1,
         "reason": None,
     }
-    assert second["outcome"] == "passed"
+    assert polled.keys() == again.keys()
+    assert (polled["attempt"], polled["outcome"], polled["wait_seconds"]) == (1, "retry", 1)
+    assert (second["attempt"], second["outcome"], second["reason"]) == (2, "passed", None)
     assert asserted == {"status": "passed"}
-    assert verdict["status"] == "passed"
+    assert verdict == {
+        "run_id": recorded_run,
+        "scenario": "orders-flow",
+        "status": "passed",
+        "reason": None,
+    }
+    record = results.read_run(recorded_run)
+    assert record is not None
+    assert (record["steps"][1]["attempts"], record["steps"][1]["duration_ms"]) == (2, 1000)
 
 
-def test_the_recorded_failure_events_settle_the_verdict(bucket: str, clock: Clock) -> None:
-    ref = upload(scenario(), bucket)
-    prepare_error = event("cleanup_after_prepare_error")
-    prepare_error["state"]["scenario"] = ref
+def test_the_recorded_prepare_failure_settles_as_error(bucket: str, clock: Clock) -> None:
+    recorded = event("cleanup_after_prepare_error")
+    recorded["state"]["scenario"] = upload(scenario(), bucket)
 
-    verdict = handlers.cleanup(prepare_error, None)
+    verdict = handlers.cleanup(recorded, None)
 
     assert verdict["status"] == "error"
     assert verdict["reason"] == (
-        "TemplateError: unknown name 'vars.api_url' in template {{ vars.api_url }}; vars has: none"
+        "TemplateError: unknown name 'vars.nope' in template {{ vars.nope }};"
+        " vars has: api_url, orders_table, receipts_bucket"
     )
+
+
+def test_a_failed_step_reaches_cleanup_as_recorded(
+    bucket: str, httpserver: HTTPServer, clock: Clock
+) -> None:
+    """The simulated Catch gives Cleanup the same state a local execution gave it."""
+    httpserver.expect_request("/orders", method="POST").respond_with_json({}, status=500)
+    execution = execute(upload(scenario(), bucket), {"api_url": httpserver.url_for("")}, clock)
+    recorded = event("cleanup_after_step_failed")["state"]
+
+    assert execution.cleanup_state is not None
+    assert execution.cleanup_state.keys() == recorded.keys()
+    assert execution.cleanup_state["error"].keys() == recorded["error"].keys()
+    assert execution.cleanup_state["error"]["Error"] == recorded["error"]["Error"] == "StepFailed"
+    assert execution.cleanup_state["error"]["Cause"] == execution.verdict["reason"]
 
 
 def test_an_iteration_that_does_not_match_the_scenario_is_a_state_error(
