@@ -1,7 +1,23 @@
-"""Builds the CDK app; `app.py` and the local runtime both synthesize through here."""
+"""Builds the CDK app; `app.py` and the local runtime both synthesize through here.
+
+Everything a platform team sets is context (cdk.json or `-c key=value`):
+
+    itest:stackName            stack name (default Itest)
+    itest:maxExecutionSeconds  the longest a scenario may run (default 3600)
+    itest:targets              what the tests may touch (infra/targets.py)
+    itest:resultsTtlDays       how long run records are kept (default 30)
+    itest:logRetentionDays     log retention of the handlers and the state machine (30)
+    itest:alarmTopicArn        SNS topic for the failed-executions alarm (none)
+    itest:runnerTrustedAccount account allowed to assume the runner role (this one)
+    itest:architecture         x86_64 | arm64 (x86_64)
+    itest:samplePipeline       {"repository", "branch", "connectionArn"}: also synthesize
+                               a sample CDK Pipelines stack that deploys the orchestrator
+                               and runs the scenarios after it (infra/sample_pipeline.py)
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -9,12 +25,20 @@ from typing import Any
 DEFAULT_STACK_NAME = "Itest"
 
 
+class ContextError(ValueError):
+    """A context value is malformed; the message names the key."""
+
+
 def build_app(outdir: Path | None = None, context: dict[str, Any] | None = None):  # -> cdk.App
-    """Return the app with the orchestrator stack, configured from context."""
+    """Return the app with the orchestrator stack, configured from context.
+
+    Raises:
+        ContextError, TargetConfigError: a context value cannot be used.
+    """
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     import aws_cdk as cdk
 
-    from infra.stack import OrchestratorProps, OrchestratorStack
+    from infra.stack import OrchestratorStack
 
     app = cdk.App(
         outdir=str(outdir) if outdir else None,
@@ -22,10 +46,89 @@ def build_app(outdir: Path | None = None, context: dict[str, Any] | None = None)
         analytics_reporting=False,
     )
     stack_name = app.node.try_get_context("itest:stackName") or DEFAULT_STACK_NAME
-    max_seconds = app.node.try_get_context("itest:maxExecutionSeconds")
-    props = OrchestratorProps(**({"max_execution_seconds": int(max_seconds)} if max_seconds else {}))
+    props = props_from_context(app.node.try_get_context)
     OrchestratorStack(app, stack_name, props=props)
+    if pipeline := _json(app.node.try_get_context("itest:samplePipeline"), "itest:samplePipeline"):
+        from infra.sample_pipeline import SamplePipelineProps, SamplePipelineStack
+
+        SamplePipelineStack(
+            app,
+            f"{stack_name}Pipeline",
+            props=SamplePipelineProps.from_context(
+                pipeline, stack_name=stack_name, orchestrator=props
+            ),
+        )
     return app
+
+
+def props_from_context(get: Any):  # -> OrchestratorProps
+    """OrchestratorProps from `get(key)` (the app's `try_get_context`)."""
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk import aws_logs as logs
+
+    from infra.handlers import HandlerSettings
+    from infra.stack import OrchestratorProps
+    from infra.storage import StorageSettings
+    from infra.targets import TargetPermissions
+
+    fields: dict[str, Any] = {}
+    if (seconds := _int(get("itest:maxExecutionSeconds"), "itest:maxExecutionSeconds")) is not None:
+        fields["max_execution_seconds"] = seconds
+    fields["targets"] = TargetPermissions.from_context(get("itest:targets"))
+    handler_fields: dict[str, Any] = {}
+    if (days := _int(get("itest:logRetentionDays"), "itest:logRetentionDays")) is not None:
+        handler_fields["log_retention"] = _retention(logs, days)
+    if architecture := get("itest:architecture"):
+        choices = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
+        if architecture not in choices:
+            raise ContextError(f"itest:architecture must be one of {sorted(choices)}")
+        handler_fields["architecture"] = choices[architecture]
+    fields["handlers"] = HandlerSettings(**handler_fields)
+    if (ttl := _int(get("itest:resultsTtlDays"), "itest:resultsTtlDays")) is not None:
+        fields["storage"] = StorageSettings(results_ttl_days=ttl)
+    fields["alarm_topic_arn"] = get("itest:alarmTopicArn") or None
+    fields["runner_trusted_account"] = get("itest:runnerTrustedAccount") or None
+    return OrchestratorProps(**fields)
+
+
+def _int(value: Any, key: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ContextError(f"{key} must be a whole number, got {value!r}") from None
+    if number <= 0:
+        raise ContextError(f"{key} must be positive, got {number}")
+    return number
+
+
+def _json(value: Any, key: str) -> Any:
+    """Context given with `-c` arrives as text; from cdk.json, as JSON already."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError as e:
+            raise ContextError(f"{key} is not JSON: {e}") from None
+    return value
+
+
+_RETENTION = {
+    1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS",
+    30: "ONE_MONTH", 60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS", 180: "SIX_MONTHS", 365: "ONE_YEAR", 400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS", 1827: "FIVE_YEARS",
+    2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}  # fmt: skip
+
+
+def _retention(logs: Any, days: int) -> Any:
+    if days not in _RETENTION:
+        raise ContextError(
+            f"itest:logRetentionDays: CloudWatch Logs allows {sorted(_RETENTION)}, not {days}"
+        )
+    return getattr(logs.RetentionDays, _RETENTION[days])
 
 
 def synth(outdir: Path, context: dict[str, Any] | None = None) -> Path:

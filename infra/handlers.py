@@ -3,45 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import shutil
-
-import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
-"""The runtime package; infra/ refers to it only by path."""
+from infra.packaging import LambdaPackage
 
 
 @dataclass(frozen=True, kw_only=True)
 class HandlerSettings:
-    """Sizing shared by the handlers."""
+    """Sizing and runtime shared by the handlers."""
 
     memory_mb: int = 512
     action_timeout: Duration = field(default_factory=lambda: Duration.minutes(2))
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
-
-
-@jsii.implements(ILocalBundling)
-class PackageCopy:
-    """Bundles the runtime package without Docker: the asset is `lambdas/` at its root."""
-
-    def try_bundle(self, output_dir: str, *, image: DockerImage, **_: object) -> bool:
-        shutil.copytree(
-            LAMBDAS_DIR,
-            Path(output_dir) / "lambdas",
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-            dirs_exist_ok=True,
-        )
-        return True
+    runtime: lambda_.Runtime = field(default_factory=lambda: lambda_.Runtime.PYTHON_3_12)
+    architecture: lambda_.Architecture = field(default_factory=lambda: lambda_.Architecture.X86_64)
+    log_level: str = "INFO"  # DEBUG | INFO | WARN | ERROR: Lambda's and the handlers' own
 
 
 class Handlers(Construct):
-    """One code asset, four handlers: prepare, action, assert, cleanup."""
+    """One code asset and one dependency layer, four functions: prepare, action, assert, cleanup.
+
+    Each function has its own role holding nothing but write access to its own
+    log group (and X-Ray's telemetry calls); the stack grants the rest. Logs are
+    Lambda's JSON format, so the fields each line carries (run id, execution
+    ARN, scenario, step) are top-level keys Logs Insights can filter on.
+
+    Attributes:
+        prepare, action, assert_, cleanup: the functions.
+        log_groups: their log groups, by function attribute name.
+        package: the code asset and the dependency layer.
+    """
 
     def __init__(
         self,
@@ -50,34 +46,54 @@ class Handlers(Construct):
         *,
         environment: dict[str, str],
         settings: HandlerSettings | None = None,
+        extra_environment: dict[str, dict[str, str]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = settings or HandlerSettings()
-        code = lambda_.Code.from_asset(
-            str(LAMBDAS_DIR),
-            asset_hash_type=AssetHashType.SOURCE,
-            bundling=BundlingOptions(
-                image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.12"),
-                local=PackageCopy(),
-            ),
+        extra_environment = extra_environment or {}
+        self.package = LambdaPackage(
+            self, "Package", runtime=settings.runtime, architecture=settings.architecture
         )
+        self.log_groups: dict[str, logs.LogGroup] = {}
 
         def handler(name: str, entry: str, timeout: Duration) -> lambda_.Function:
             log_group = logs.LogGroup(self, f"{name}Logs", retention=settings.log_retention)
+            role = iam.Role(
+                self,
+                f"{name}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"itest {name} handler: its log group; the stack grants the rest",
+            )
+            log_group.grant_write(role)
+            self.log_groups[entry] = log_group
             return lambda_.Function(
                 self,
                 name,
-                runtime=lambda_.Runtime.PYTHON_3_12,
-                architecture=lambda_.Architecture.X86_64,
-                code=code,
+                runtime=settings.runtime,
+                architecture=settings.architecture,
+                code=self.package.code,
+                layers=[self.package.layer],
                 handler=f"lambdas.handlers.{entry}",
                 memory_size=settings.memory_mb,
                 timeout=timeout,
-                environment=environment,
+                role=role,
+                environment={
+                    **environment,
+                    "LOG_LEVEL": settings.log_level,
+                    **extra_environment.get(entry, {}),
+                },
                 log_group=log_group,
+                logging_format=lambda_.LoggingFormat.JSON,
+                application_log_level_v2=getattr(lambda_.ApplicationLogLevel, settings.log_level),
+                system_log_level_v2=lambda_.SystemLogLevel.INFO,
+                tracing=lambda_.Tracing.ACTIVE,
             )
 
         self.prepare = handler("Prepare", "prepare", Duration.seconds(30))
         self.action = handler("Action", "action", settings.action_timeout)
         self.assert_ = handler("Assert", "assert_", Duration.seconds(30))
         self.cleanup = handler("Cleanup", "cleanup", settings.action_timeout)
+
+    @property
+    def functions(self) -> tuple[lambda_.Function, ...]:
+        return (self.prepare, self.action, self.assert_, self.cleanup)

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+TTL_ATTRIBUTE = "expires_at"
+"""Epoch seconds; lambdas/results.py writes it on every item of a run (RESULTS_TTL_DAYS)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageSettings:
+    """How long what a run leaves behind is kept."""
+
+    results_ttl_days: int = 30
+    """Run records expire (DynamoDB TTL) this long after they are written."""
+    scenario_versions_days: int = 30
+    """Overwritten or deleted scenario objects are kept this long."""
 
 
 class RunStorage(Construct):
@@ -13,20 +28,38 @@ class RunStorage(Construct):
 
     Scenarios are uploaded as normalized JSON (content addressed), results are
     written per step so that step N reads the captures of the steps before it.
+    Both are retained when the stack is deleted: they are a release's evidence.
+
+    Attributes:
+        bucket: scenarios (and big results under `results/`).
+        table: run records, `pk` run id, `sk` record.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, results_ttl_days: int = 30) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: StorageSettings | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
+        settings = settings or StorageSettings()
+        self.settings = settings
         self.bucket = s3.Bucket(
             self,
             "Scenarios",
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,
             lifecycle_rules=[
-                s3.LifecycleRule(noncurrent_version_expiration=Duration.days(results_ttl_days)),
-                s3.LifecycleRule(prefix="results/", expiration=Duration.days(results_ttl_days)),
+                s3.LifecycleRule(
+                    id="old-scenario-versions",
+                    noncurrent_version_expiration=Duration.days(settings.scenario_versions_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+                s3.LifecycleRule(
+                    id="results",
+                    prefix="results/",
+                    expiration=Duration.days(settings.results_ttl_days),
+                ),
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
@@ -36,6 +69,9 @@ class RunStorage(Construct):
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute="expires_at",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=TTL_ATTRIBUTE,
             removal_policy=RemovalPolicy.RETAIN,
         )

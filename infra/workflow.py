@@ -15,10 +15,16 @@ from constructs import Construct
 from infra.handlers import Handlers
 
 RUN_ID = "$$.Execution.Name"
+EXECUTION_ARN = "$$.Execution.Id"  # every handler logs it: one execution's lines are findable
 
 
 class Workflow(Construct):
-    """Runs one scenario per execution; Cleanup always runs."""
+    """Runs one scenario per execution; Cleanup always runs.
+
+    Attributes:
+        state_machine: the orchestrator.
+        log_group: its execution log (events without data), with retention.
+    """
 
     def __init__(
         self,
@@ -29,16 +35,23 @@ class Workflow(Construct):
         timeout: Duration,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
+        """`timeout` is the hard stop of an execution: it must leave room for the
+        last Action and for Cleanup after a scenario's own deadline (see the stack)."""
         super().__init__(scope, construct_id)
         cleanup = self._invoke(
             "Cleanup",
             handlers.cleanup,
-            {"run_id.$": RUN_ID, "state.$": "$"},
+            {
+                "run_id.$": RUN_ID,
+                "execution_arn.$": EXECUTION_ARN,
+                "started_at.$": "$$.Execution.StartTime",  # the run's duration metric
+                "state.$": "$",
+            },
         )
         prepare = self._invoke(
             "Prepare",
             handlers.prepare,
-            {"input.$": "$", "run_id.$": RUN_ID, "execution_arn.$": "$$.Execution.Id"},
+            {"input.$": "$", "run_id.$": RUN_ID, "execution_arn.$": EXECUTION_ARN},
         )
         run_steps = sfn.Map(
             self,
@@ -47,6 +60,7 @@ class Workflow(Construct):
             max_concurrency=1,
             item_selector={
                 "run_id.$": RUN_ID,
+                "execution_arn.$": EXECUTION_ARN,
                 "scenario.$": "$.scenario",
                 "deadline.$": "$.deadline",
                 "index.$": "$$.Map.Item.Index",
@@ -58,7 +72,7 @@ class Workflow(Construct):
         assert_ = self._invoke(
             "Assert",
             handlers.assert_,
-            {"run_id.$": RUN_ID, "scenario.$": "$.scenario"},
+            {"run_id.$": RUN_ID, "execution_arn.$": EXECUTION_ARN, "scenario.$": "$.scenario"},
             output_path=None,
             result_path=sfn.JsonPath.DISCARD,
         )
@@ -70,6 +84,7 @@ class Workflow(Construct):
             .when(sfn.Condition.string_equals("$.status", "passed"), sfn.Succeed(self, "Passed"))
             .otherwise(sfn.Fail(self, "Failed", error="ScenarioFailed", cause_path="$.reason"))
         )
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
         definition = prepare.next(run_steps).next(assert_).next(cleanup).next(verdict)
         self.state_machine = sfn.StateMachine(
             self,
@@ -77,9 +92,10 @@ class Workflow(Construct):
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             timeout=timeout,
             tracing_enabled=True,
+            # every state event, never its input or output: those carry rendered vars
             logs=sfn.LogOptions(
-                destination=logs.LogGroup(self, "Logs", retention=log_retention),
-                level=sfn.LogLevel.ERROR,
+                destination=self.log_group,
+                level=sfn.LogLevel.ALL,
                 include_execution_data=False,
             ),
         )

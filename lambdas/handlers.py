@@ -1,32 +1,84 @@
 """Lambda entry points (``lambdas.handlers.prepare`` etc.): adapt the signature, delegate.
 
 Environment: ``RESULTS_TABLE`` (required), ``SCENARIO_BUCKET`` (default bucket
-of scenario references), ``LOG_LEVEL`` (optional), and boto3's usual variables
-(``AWS_REGION``, ``AWS_ENDPOINT_URL`` for the local stack).
+of scenario references), ``LOG_LEVEL`` (optional), ``MAX_TIMEOUT_SECONDS``
+(Prepare: a scenario's ``timeout_seconds`` is cut to it), ``RESULTS_TTL_DAYS``
+(run records expire), ``METRICS_NAMESPACE`` (Cleanup: per-scenario metrics),
+and boto3's usual variables (``AWS_REGION``, ``AWS_ENDPOINT_URL`` for the local stack).
 """
 
 from __future__ import annotations
 
+import os
+import re
+import time
+from datetime import datetime
 from typing import Any
 
 from lambdas import run
+from lambdas.log import bind, emit_metrics
+
+_SCENARIO_KEY = re.compile(r"^scenarios/([a-z0-9-]+)/[^/]+$")  # how the CLI names uploads
 
 
 def prepare(event: dict[str, Any], context: Any) -> run.PreparedRun:
     """Prepare state: validate the scenario, render vars, start the run record."""
+    _bind(event, event.get("input"), context)
     return run.prepare(event)
 
 
 def action(event: dict[str, Any], context: Any) -> run.IterationState:
     """Action state: one attempt of one step; outcome passed | retry | failed."""
+    _bind(event, event, context, step=event.get("name"), step_index=event.get("index"))
     return run.action(event)
 
 
 def assert_(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Assert state: final assertions over the run context."""
+    _bind(event, event, context)
     return run.assert_(event)
 
 
 def cleanup(event: dict[str, Any], context: Any) -> run.Verdict:
-    """Cleanup state: every cleanup attempted, then the run's verdict."""
-    return run.cleanup(event)
+    """Cleanup state: every cleanup attempted, then the run's verdict (and its metrics)."""
+    state = event.get("state") if isinstance(event.get("state"), dict) else {}
+    _bind(event, state, context)
+    verdict = run.cleanup(event)
+    _run_metrics(verdict, event.get("started_at"))
+    return verdict
+
+
+def _bind(event: Any, holder: Any, context: Any, **fields: Any) -> None:
+    """Fields every log line of this invocation carries."""
+    event = event if isinstance(event, dict) else {}
+    bind(
+        run_id=event.get("run_id"),
+        execution_arn=event.get("execution_arn"),
+        scenario=_scenario_name(holder),
+        request_id=getattr(context, "aws_request_id", None),
+        **fields,
+    )
+
+
+def _scenario_name(holder: Any) -> str | None:
+    ref = holder.get("scenario") if isinstance(holder, dict) else None
+    key = ref.get("key") if isinstance(ref, dict) else None
+    match = _SCENARIO_KEY.match(key) if isinstance(key, str) else None
+    return match.group(1) if match else None
+
+
+def _run_metrics(verdict: run.Verdict, started_at: Any) -> None:
+    """Duration and failure of the run, per scenario (dashboard: duration by scenario)."""
+    namespace = os.environ.get("METRICS_NAMESPACE")
+    if not namespace or not verdict.get("scenario"):
+        return
+    metrics: dict[str, tuple[float, str]] = {
+        "ScenarioFailed": (0 if verdict["status"] == "passed" else 1, "Count")
+    }
+    if isinstance(started_at, str):
+        try:
+            started = datetime.fromisoformat(started_at.replace("Z", "+00:00")).timestamp()
+            metrics["ScenarioDuration"] = (round((time.time() - started) * 1000), "Milliseconds")
+        except ValueError:
+            pass
+    emit_metrics(namespace, {"Scenario": str(verdict["scenario"])}, metrics)

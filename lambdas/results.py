@@ -108,6 +108,15 @@ def table_name() -> str:
         raise ConfigError("RESULTS_TABLE is not set; the handlers need the results table") from None
 
 
+def expires_at(now: float | None = None) -> int | None:
+    """Epoch seconds when a run's items expire (the table's TTL attribute), from
+    ``RESULTS_TTL_DAYS``; None when unset or 0 (kept for ever)."""
+    days = float(os.environ.get("RESULTS_TTL_DAYS") or 0)
+    if days <= 0:
+        return None
+    return int((datetime.now(UTC).timestamp() if now is None else now) + days * 86400)
+
+
 def summarize(value: Any, limit: int = RESULT_LIMIT) -> str:
     """JSON text of ``value`` at most ``limit`` bytes; bigger values become a
     ``{"__truncated__": true, "bytes": n, "preview": ...}`` marker."""
@@ -158,8 +167,11 @@ def finish_run(
         ":reason": reason,
         ":scenario": scenario,
         ":steps": steps,
+        ":expires": expires_at(),
     }
     sets = ["#status = :status", "ended_at = :ended"]
+    if values[":expires"] is not None:
+        sets.append("expires_at = if_not_exists(expires_at, :expires)")
     if reason is not None:
         sets.append("reason = :reason")
     if scenario is not None:
@@ -346,6 +358,7 @@ def _query(
 
 def _put(run_id: str, sk: str, **attributes: Any) -> None:
     item = {**_key(run_id, sk)}
+    attributes["expires_at"] = expires_at()
     item.update({name: _encode(v) for name, v in attributes.items() if v is not None})
     client("dynamodb").put_item(TableName=table_name(), Item=item)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -91,7 +92,7 @@ def prepare(event: dict[str, Any]) -> PreparedRun:
         "run_id": run_id,
         "scenario": ref,
         "steps": [{"index": i, "name": name} for i, name in enumerate(scenario.step_names)],
-        "deadline": now + scenario.timeout_seconds,
+        "deadline": now + _bounded_timeout(scenario.timeout_seconds),
     }
 
 
@@ -415,6 +416,12 @@ def _field(payload: Any, name: str, kind: type) -> Any:
     if not isinstance(value, kind) or isinstance(value, bool):
         raise StateError(f"expected {name!r} ({kind.__name__}) in the payload, got {value!r}")
     return value
+
+
+def _bounded_timeout(seconds: float) -> float:
+    """A scenario's ``timeout_seconds``, cut to the stack's ``MAX_TIMEOUT_SECONDS``."""
+    limit = float(os.environ.get("MAX_TIMEOUT_SECONDS") or 0)
+    return min(seconds, limit) if limit > 0 else seconds
 
 
 def _error_text(exc: Exception) -> str:

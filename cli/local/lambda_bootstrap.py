@@ -1,7 +1,8 @@
 """A stand-in for the Lambda Python runtime, run as a child process by lambda_runner.
 
 Only the standard library is imported before the handler's module, so the
-handler's own imports resolve exactly as they would in Lambda. Protocol: one
+handler's own imports resolve as they would in Lambda, but for one deliberate
+difference: layers are searched after site-packages (see `_append_layers`). Protocol: one
 JSON event per line on stdin; everything the handler writes to stdout/stderr
 is its log; control messages go to stdout as `<marker> <json>` lines, where the
 marker (argv[1]) is random per process so that no handler output can forge one.
@@ -112,8 +113,16 @@ def _fault_from(exc: BaseException, request_id: str = "") -> dict:
     return error
 
 
+def _append_layers() -> None:
+    """Layers go after site-packages: locally this interpreter's packages play the
+    runtime, and a layer's wheels are built for Lambda's Python, not this one."""
+    layers = os.environ.pop("_ITEST_LAYER_PATH", "")
+    sys.path.extend(p for p in layers.split(os.pathsep) if p and p not in sys.path)
+
+
 def main() -> None:
     marker = sys.argv[1]
+    _append_layers()
     events = os.fdopen(os.dup(0), "r", encoding="utf-8")
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # the handler must not eat our events
 

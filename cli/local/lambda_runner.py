@@ -7,10 +7,12 @@ sha256 and its handler runs in a child `python` (lambda_bootstrap.py) whose
 environment is the function's own plus what Lambda sets, with
 `AWS_ENDPOINT_URL` pointing at the local server.
 
-`PYTHONPATH` puts the extracted code (then its layers) first, so the zip's
-code wins over anything installed; third-party packages the zip does not
-carry come from this interpreter's site-packages, which plays the role of the
-Lambda runtime and layers locally.
+`PYTHONPATH` puts the extracted code first, so the zip's code wins over
+anything installed. Layers come *last* on `sys.path` (the bootstrap appends
+them): this interpreter's site-packages play the Lambda runtime locally and
+win, because a layer holds wheels built for Lambda's Python and architecture
+(`pip install --platform`), whose compiled parts need not load here; what
+only a layer has is still found.
 
 Like Lambda, a child stays warm between invocations (module state survives);
 there is one child per concurrent invocation of a function's code and
@@ -250,15 +252,14 @@ class LambdaRunner:
         Nothing is inherited from this process but PATH, so a developer's AWS
         profile or real credentials can never reach a locally run handler.
         """
-        pythonpath = [str(spec.code_dir)]
-        for layer in spec.layer_dirs:
-            pythonpath += [str(layer / "python"), str(layer)]
+        layer_path = [str(p) for layer in spec.layer_dirs for p in (layer / "python", layer)]
         config_file = os.devnull
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            "PYTHONPATH": os.pathsep.join(pythonpath),
+            "PYTHONPATH": str(spec.code_dir),
+            "_ITEST_LAYER_PATH": os.pathsep.join(layer_path),
             "LAMBDA_TASK_ROOT": str(spec.code_dir),
             "_HANDLER": spec.handler,
             "_ITEST_FUNCTION_ARN": spec.arn,

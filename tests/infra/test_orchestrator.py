@@ -25,7 +25,9 @@ def test_state_machine_has_the_designed_shape(template):
     assert states["RunSteps"]["MaxConcurrency"] == 1
     assert states["RunSteps"]["ItemsPath"] == "$.steps"
     assert states["RunSteps"]["ResultPath"] is None
-    assert asl["TimeoutSeconds"] == 3600
+    # the hard stop leaves room past the longest scenario (3600 s) for the last
+    # Action (120 s), Assert (30 s) and Cleanup (120 s), plus a minute
+    assert asl["TimeoutSeconds"] == 3600 + 120 + 30 + 120 + 60
 
 
 def test_every_state_but_cleanup_catches_into_cleanup(template):
@@ -72,7 +74,10 @@ def test_four_handlers_share_one_code_asset(template):
         {
             "Runtime": "python3.12",
             "Environment": {
-                "Variables": {"RESULTS_TABLE": Match.any_value(), "SCENARIO_BUCKET": Match.any_value()}
+                "Variables": {
+                    "RESULTS_TABLE": Match.any_value(),
+                    "SCENARIO_BUCKET": Match.any_value(),
+                }
             },
         },
     )

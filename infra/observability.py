@@ -1,0 +1,124 @@
+"""An alarm when scenarios fail and a small dashboard of what the orchestrator does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+SCENARIO_DURATION = "ScenarioDuration"
+SCENARIO_FAILED = "ScenarioFailed"
+"""Metric names the Cleanup handler emits per scenario (CloudWatch embedded metric
+format, a log line: no API call), dimension `Scenario`, in the stack's namespace."""
+
+
+class Monitoring(Construct):
+    """Failed executions raise an alarm; a dashboard shows runs, failures and durations.
+
+    Attributes:
+        failures_alarm: executions failed or timed out in the last 5 minutes.
+        dashboard: executions, failures, duration overall and by scenario, handler errors.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        state_machine: sfn.StateMachine,
+        functions: Sequence[lambda_.IFunction],
+        metrics_namespace: str,
+        alarm_topic_arn: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        period = Duration.minutes(5)
+        failed = cw.MathExpression(
+            expression="failed + timedOut",
+            using_metrics={
+                "failed": state_machine.metric_failed(period=period),
+                "timedOut": state_machine.metric_timed_out(period=period),
+            },
+            label="Failed or timed out",
+            period=period,
+        )
+        self.failures_alarm = cw.Alarm(
+            self,
+            "Failures",
+            alarm_description=(
+                "An itest execution failed or timed out: a scenario found a regression, "
+                "or the orchestrator could not run it. The execution's Failed cause says which."
+            ),
+            metric=failed,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
+        if alarm_topic_arn:
+            topic = sns.Topic.from_topic_arn(self, "AlarmTopic", alarm_topic_arn)
+            self.failures_alarm.add_alarm_action(cw_actions.SnsAction(topic))
+
+        def by_scenario(metric: str, statistic: str, label: str) -> cw.MathExpression:
+            search = (
+                f"SEARCH('{{{metrics_namespace},Scenario}} MetricName=\"{metric}\"', "
+                f"'{statistic}', {int(period.to_seconds())})"
+            )
+            return cw.MathExpression(
+                expression=search, using_metrics={}, label=label, period=period
+            )
+
+        self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.days(7))
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Executions",
+                left=[
+                    state_machine.metric_started(period=period, label="Started"),
+                    state_machine.metric_succeeded(period=period, label="Passed"),
+                    state_machine.metric_failed(period=period, label="Failed"),
+                    state_machine.metric_timed_out(period=period, label="Timed out"),
+                ],
+                width=12,
+            ),
+            # the alarm's metric and threshold (an AlarmWidget would tie the dashboard
+            # to the alarm resource, which the local stack leaves out)
+            cw.GraphWidget(
+                title="Failures (alarm at 1)",
+                left=[failed],
+                left_annotations=[cw.HorizontalAnnotation(value=1, label="alarm")],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Execution duration",
+                left=[
+                    state_machine.metric_time(period=period, statistic="Average", label="Average"),
+                    state_machine.metric_time(period=period, statistic="p90", label="p90"),
+                ],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title="Duration by scenario (ms)",
+                left=[by_scenario(SCENARIO_DURATION, "Average", "")],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Failures by scenario",
+                left=[by_scenario(SCENARIO_FAILED, "Sum", "")],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title="Handler errors and throttles",
+                left=[fn.metric_errors(period=period) for fn in functions]
+                + [fn.metric_throttles(period=period) for fn in functions],
+                width=12,
+            ),
+        )
