@@ -43,10 +43,12 @@ class ScenarioError(ItestError):
 class UnknownActionError(ItestError):
     """An action name is not in the registry: the scenario must be fixed."""
 
-    def __init__(self, name: str, known: list[str]) -> None:
+    def __init__(self, name: str, known: list[str], *, why: str | None = None) -> None:
         self.name = name
         self.known = known
-        super().__init__(f"unknown action {name!r}; known actions: {', '.join(known)}")
+        self.why = why
+        detail = f": {why}" if why else f"; known actions: {', '.join(known)}"
+        super().__init__(f"unknown action {name!r}{detail}")
 
 
 class TemplateError(ItestError):

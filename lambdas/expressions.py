@@ -8,6 +8,7 @@ exist in the context is an error naming it, never an empty string.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -29,6 +30,7 @@ __all__ = [
     "has_template",
     "iter_strings",
     "leading_names",
+    "name_chains",
     "render",
     "render_vars",
     "search",
@@ -151,7 +153,7 @@ def evaluate(expr: str, context: Mapping[str, Any]) -> Any:
     except JMESPathError as exc:
         message = f"invalid expression {expr!r}: {describe_error(exc)}"
         raise TemplateError(message, expression=expr) from exc
-    _check_names(expr, leading_names(compiled.parsed), context)
+    _check_names(expr, name_chains(compiled.parsed), context)
     try:
         return compiled.search(context)
     except JMESPathError as exc:
@@ -160,38 +162,73 @@ def evaluate(expr: str, context: Mapping[str, Any]) -> Any:
 
 
 def leading_names(node: Mapping[str, Any]) -> list[str]:
-    """The field chain an expression starts with: ``vars.items[0].x`` → ``[vars, items]``."""
-    if node["type"] == "field":
-        return [node["value"]]
-    if node["type"] == "index_expression":
-        return leading_names(node["children"][0])
-    if node["type"] != "subexpression":
-        return []
-    names: list[str] = []
-    for child in node["children"]:
-        if child["type"] == "field":
-            names.append(child["value"])
-            continue
-        if child["type"] == "index_expression":
-            names.extend(leading_names(child["children"][0]))
-        break
-    return names
+    """The field chain an expression starts with: ``vars.items[0].x`` → ``[vars, items, x]``."""
+    chains = name_chains(node)
+    return chains[0] if chains else []
 
 
-def _check_names(expr: str, names: list[str], context: Mapping[str, Any]) -> None:
-    current: Any = context
-    for depth, name in enumerate(names):
-        if not isinstance(current, Mapping):
-            return
-        if name not in current:
-            prefix = ".".join(names[:depth]) or "the context"
-            known = ", ".join(sorted(str(k) for k in current)) or "none"
-            raise TemplateError(
-                f"unknown name {'.'.join(names[: depth + 1])!r} in template {{{{ {expr} }}}}; "
-                f"{prefix} has: {known}",
-                expression=expr,
-            )
-        current = current[name]
+PROJECTIONS = ("projection", "filter_projection", "value_projection", "flatten")
+SAME_NODE = (
+    "function_expression", "or_expression", "and_expression", "not_expression", "comparator",
+    "multi_select_list", "multi_select_dict", "key_val_pair",
+)  # fmt: skip
+
+
+def name_chains(node: Mapping[str, Any]) -> list[list[str]]:
+    """Every field chain evaluated against the context itself, e.g.
+    ``join(',', vars.tags) || vars.x`` → ``[[vars, tags], [vars, x]]``.
+
+    Chains inside a projection's right side or a filter are relative to the
+    elements, not the context, so they are not listed; nor are the alternatives
+    of ``a || b`` and ``not_null(a, b)`` but the last (a fallback is their point).
+    """
+    kind = node["type"]
+    children = node.get("children") or []
+    if kind == "field":
+        return [[node["value"]]]
+    if kind == "subexpression":
+        chains = name_chains(children[0])
+        if len(chains) != 1 or children[0]["type"] not in ("field", "index_expression"):
+            return chains
+        chain = list(chains[0])
+        for child in children[1:]:
+            if child["type"] == "field":
+                chain.append(child["value"])
+                continue
+            if child["type"] in ("index_expression", *PROJECTIONS) and child["children"]:
+                inner = name_chains(child["children"][0])
+                if child["children"][0]["type"] in ("field", "subexpression") and inner:
+                    chain.extend(inner[0])
+            break
+        return [chain]
+    if kind == "index_expression" or kind in PROJECTIONS or kind == "pipe":
+        return name_chains(children[0]) if children else []
+    if kind == "or_expression" or (kind == "function_expression" and node["value"] == "not_null"):
+        # `vars.x || 'default'`: a missing name on the left is what the fallback is for
+        return name_chains(children[-1]) if children else []
+    if kind in SAME_NODE:
+        return [chain for child in children for chain in name_chains(child)]
+    return []
+
+
+def _check_names(expr: str, chains: list[list[str]], context: Mapping[str, Any]) -> None:
+    for names in chains:
+        current: Any = context
+        for depth, name in enumerate(names):
+            if not isinstance(current, Mapping):
+                break
+            if name not in current:
+                prefix = ".".join(names[:depth]) or "the context"
+                known = sorted(str(k) for k in current)
+                message = (
+                    f"unknown name {'.'.join(names[: depth + 1])!r} in template "
+                    f"{{{{ {expr} }}}}; {prefix} has: {', '.join(known) or 'nothing'}"
+                )
+                close = difflib.get_close_matches(name, known, n=1)
+                if close:
+                    message += f" (did you mean {close[0]!r}?)"
+                raise TemplateError(message, expression=expr)
+            current = current[name]
 
 
 def describe_error(exc: JMESPathError) -> str:

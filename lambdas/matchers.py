@@ -301,3 +301,18 @@ def schema(actual: Any, expected: Any) -> str | None:
         return None
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     return f"expected to match the JSON Schema (at {where or 'the top'}: {error.message})"
+
+
+def schema_problem(schema: Any) -> str | None:
+    """What is wrong with a JSON Schema, or None (also when jsonschema is not installed:
+    the matcher then says so at run time)."""
+    try:
+        import jsonschema
+    except ImportError:
+        return None
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.exceptions.SchemaError as exc:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.absolute_path)
+        return f"invalid JSON Schema at {where or 'the top'}: {exc.message}"
+    return None

@@ -28,21 +28,23 @@ from pydantic import (
     model_validator,
 )
 
-from lambdas.actions import ACTIONS
-from lambdas.errors import ScenarioError
+from lambdas import limits
+from lambdas.actions import ACTIONS, FAMILIES, get_action, known_names
+from lambdas.errors import ScenarioError, UnknownActionError
 from lambdas.expressions import (
     compile_path,
     describe_error,
     find_templates,
     has_template,
     iter_strings,
-    leading_names,
+    name_chains,
     template_problems,
 )
-from lambdas.matchers import JSON_TYPES, json_type
+from lambdas.matchers import JSON_TYPES, json_type, schema_problem
 from lambdas.validation import IDENTIFIER, Loc, Strict, explain, format_loc
 
 NAME = r"^[a-z0-9-]+$"
+FAMILY_PATTERNS = {"aws.": r"^aws\.[a-z0-9-]+\.[a-z0-9_]+$"}
 SECRET_SPEC = re.compile(r"(ssm|secretsmanager):\S+|arn:aws[a-z-]*:(ssm|secretsmanager):\S+")
 CONTEXT_NAMES = ("run_id", "vars", "secret", "steps", "now")
 VARS_CONTEXT_NAMES = ("run_id", "vars", "now")
@@ -76,13 +78,27 @@ JmesPath = Annotated[str, AfterValidator(_compiles)]
 
 
 def _known_action(name: str) -> str:
-    if name not in ACTIONS:
+    try:
+        get_action(name)
+    except UnknownActionError as exc:
+        if exc.why:
+            raise ValueError(str(exc)) from None
         message = f"unknown action {name!r}"
         close = difflib.get_close_matches(name, list(ACTIONS), n=1)
+        if not close and _is_action(f"aws.{name}"):
+            close = [f"aws.{name}"]
         if close:
             message += f" (did you mean {close[0]!r}?)"
-        raise ValueError(f"{message}; known actions: {', '.join(sorted(ACTIONS))}")
+        raise ValueError(f"{message}; known actions: {', '.join(known_names())}") from None
     return name
+
+
+def _is_action(name: str) -> bool:
+    try:
+        get_action(name)
+    except UnknownActionError:
+        return False
+    return True
 
 
 def _identifiers(names: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -126,6 +142,15 @@ class Expectation(Strict):
             except re.error as exc:
                 raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
         return pattern
+
+    @field_validator("schema_")
+    @classmethod
+    def _json_schema(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        if schema is not None and not has_template(schema):
+            problem = schema_problem(schema)
+            if problem:
+                raise ValueError(problem)
+        return schema
 
     @field_validator("gt", "gte", "lt", "lte")
     @classmethod
@@ -175,9 +200,25 @@ class Expectation(Strict):
 class Retry(Strict):
     """Poll the step until ``expect`` passes (eventual consistency)."""
 
-    timeout_seconds: float = Field(gt=0, description="give up this long after the first attempt")
-    interval_seconds: float = Field(default=2, gt=0, description="first wait; rounded up to >= 1 s")
-    backoff: float = Field(default=1, ge=1, description="each wait is the previous times this")
+    timeout_seconds: float = Field(
+        gt=0, le=86400, description="give up this long after the first attempt"
+    )
+    interval_seconds: float = Field(
+        default=2, gt=0, le=3600, description="first wait; rounded up to whole seconds (>= 1)"
+    )
+    backoff: float = Field(
+        default=1, ge=1, le=10, description="each wait is the previous one times this"
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Retry:
+        if self.interval_seconds > self.timeout_seconds:
+            raise ValueError(
+                f"interval_seconds ({self.interval_seconds:g}) is longer than timeout_seconds "
+                f"({self.timeout_seconds:g}): the step would be tried at most twice; "
+                "shorten the interval or lengthen the timeout"
+            )
+        return self
 
 
 class CleanupAction(Strict):
@@ -260,6 +301,13 @@ def load_scenario(text: str, *, source: str) -> Scenario:
     Raises:
         ScenarioError: every problem found, each with file, location and message.
     """
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > limits.SCENARIO_LIMIT_BYTES:
+        message = (
+            f"the file is {size / 1024:.0f} KiB; a scenario may be at most "
+            f"{limits.SCENARIO_LIMIT_BYTES // 1024} KiB: split it, or move data to a file in S3"
+        )
+        raise ScenarioError([{"file": source, "location": "", "message": message}])
     data = _parse(text, source)
     problems = _json_problems(data)
     if not problems:
@@ -268,6 +316,8 @@ def load_scenario(text: str, *, source: str) -> Scenario:
         except ValidationError as exc:
             problems = explain(exc, Scenario)
         problems += _cross_problems(data)
+        if not problems:
+            problems = _bounds_problems(scenario)
         if not problems:
             return scenario
     raise ScenarioError(
@@ -294,8 +344,12 @@ def scenario_json_schema() -> dict[str, Any]:
     schema = Scenario.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "itest scenario"
+    names = {"enum": sorted(ACTIONS)}
+    families = [{"pattern": FAMILY_PATTERNS[prefix]} for prefix in FAMILIES]
     for model in ("Step", "CleanupAction"):
-        schema["$defs"][model]["properties"]["action"]["enum"] = sorted(ACTIONS)
+        action = schema["$defs"][model]["properties"]["action"]
+        action["anyOf"] = [names, *families]
+        action["description"] = f"one of {', '.join(known_names())}"
         schema["$defs"][model]["allOf"] = [_with_keys(name) for name in sorted(ACTIONS)]
     return schema
 
@@ -440,21 +494,91 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
                 message = f"duplicate step name {name!r} (also steps[{seen[name]}])"
                 problems.append(((*loc, "name"), message))
             seen.setdefault(name, i)
-        if step.get("retry") is not None and not step.get("expect"):
+        if step.get("action") == "wait":
+            for key in ("retry", "stop_if"):
+                if step.get(key):
+                    message = f"a wait step takes no {key!r}: it only waits (a Wait state)"
+                    problems.append(((*loc, key), message))
+        elif step.get("retry") is not None and not step.get("expect"):
             problems.append(((*loc, "retry"), "retry polls until 'expect' passes; add 'expect'"))
         problems += _params_problems(loc, step)
         for key in ("with", "expect", "stop_if"):
             problems += templates((*loc, key), step.get(key))
         cleanup = step.get("cleanup")
         if isinstance(cleanup, dict):
+            problems += _cleanup_problems((*loc, "cleanup"), cleanup)
             problems += _params_problems((*loc, "cleanup"), cleanup)
             problems += templates((*loc, "cleanup", "with"), cleanup.get("with"))
     problems += templates(("assertions",), data.get("assertions"))
     cleanups = data.get("cleanup")
     for i, cleanup in enumerate(cleanups if isinstance(cleanups, list) else []):
         if isinstance(cleanup, dict):
+            problems += _cleanup_problems(("cleanup", i), cleanup)
             problems += _params_problems(("cleanup", i), cleanup)
             problems += templates(("cleanup", i, "with"), cleanup.get("with"))
+    return problems
+
+
+def _cleanup_problems(loc: Loc, spec: dict[str, Any]) -> list[tuple[Loc, str]]:
+    if spec.get("action") == "wait":
+        message = "a cleanup cannot wait: cleanups run within one Lambda invocation"
+        return [((*loc, "action"), message)]
+    return []
+
+
+def _bounds_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """Checks of the valid model against the run's own bounds and the engine's limits."""
+    problems: list[tuple[Loc, str]] = []
+    timeout = scenario.timeout_seconds
+    if len(scenario.steps) > limits.MAX_STEPS:
+        problems.append(
+            (
+                ("steps",),
+                f"{len(scenario.steps)} steps; a scenario may have at most {limits.MAX_STEPS} "
+                "(the state machine keeps every finished step's state in one 256 KiB payload)",
+            )
+        )
+    for i, step in enumerate(scenario.steps):
+        if step.retry is not None and step.retry.timeout_seconds > timeout:
+            problems.append(
+                (
+                    ("steps", i, "retry", "timeout_seconds"),
+                    f"{step.retry.timeout_seconds:g} s is longer than the scenario's "
+                    f"timeout_seconds ({timeout}): the run would end first; shorten the retry "
+                    "or raise the scenario's timeout_seconds",
+                )
+            )
+        seconds = step.with_.get("seconds") if step.action == "wait" else None
+        if isinstance(seconds, int | float) and seconds > timeout:
+            problems.append(
+                (
+                    ("steps", i, "with", "seconds"),
+                    f"a wait of {seconds:g} s is longer than the scenario's timeout_seconds "
+                    f"({timeout})",
+                )
+            )
+    if problems:
+        return problems
+    estimate = limits.estimate_history(scenario)
+    if estimate.events > estimate.budget:
+        worst = max(range(len(scenario.steps)), key=lambda i: estimate.per_step[i])
+        step = scenario.steps[worst]
+        bound = (
+            f"{estimate.retries:,} waits at most within timeout_seconds {timeout}"
+            if estimate.capped_by_timeout
+            else f"{estimate.retries:,} waits at most"
+        )
+        message = (
+            f"this scenario could need {estimate.events:,} Step Functions history events "
+            f"({len(scenario.steps)} steps, {bound}: {limits.EVENTS_PER_RETRY} events per retry, "
+            f"{limits.EVENTS_PER_STEP} per step, {limits.EVENTS_FIXED} per run); an execution "
+            f"stops at {limits.HISTORY_LIMIT_EVENTS:,} ({estimate.budget:,} usable). "
+            f"Step {step.name!r} alone may retry {estimate.per_step[worst]:,} times: raise "
+            "retry.interval_seconds or backoff, shorten retry.timeout_seconds, or split the "
+            "scenario"
+        )
+        loc: Loc = ("steps", worst, "retry") if step.retry is not None else ("steps",)
+        problems.append((loc, message))
     return problems
 
 
@@ -462,18 +586,22 @@ def _params_problems(loc: Loc, spec: dict[str, Any]) -> list[tuple[Loc, str]]:
     """Check ``with`` against the action's params model, ignoring templated values
     (their type is known only after rendering)."""
     name, params = spec.get("action"), spec.get("with", {})
-    if not isinstance(name, str) or name not in ACTIONS or not isinstance(params, dict):
+    if not isinstance(name, str) or not _is_action(name) or not isinstance(params, dict):
         return []
-    model: type[BaseModel] = ACTIONS[name].params
+    action = get_action(name)
+    model: type[BaseModel] = action.params
+    problems = []
     try:
         model.model_validate(params)
     except ValidationError as exc:
-        return [
+        problems = [
             ((*loc, "with", *where), message)
             for where, message in explain(exc, model)
             if not _templated(params, where)
         ]
-    return []
+    if action.check is not None:
+        problems += [((*loc, "with", *where), message) for where, message in action.check(params)]
+    return problems
 
 
 def _templated(params: dict[str, Any], where: Loc) -> bool:
@@ -503,15 +631,18 @@ def _template_problems(
             problems.append(((*loc, *where), message))
         for expr in find_templates(text):
             try:
-                chain = leading_names(compile_path(expr).parsed)
+                chains = name_chains(compile_path(expr).parsed)
             except JMESPathError:
                 continue  # reported above
-            if chain and chain[0] not in names:
-                problems.append(((*loc, *where), _unknown_root(expr, chain[0], names)))
-            elif len(chain) > 1 and chain[0] == "secret" and chain[1] not in secrets:
-                declared = ", ".join(secrets) or "none"
-                message = f"{{{{ {expr} }}}}: secret {chain[1]!r} is not in 'secrets' ({declared})"
-                problems.append(((*loc, *where), message))
+            for chain in chains:
+                if chain[0] not in names:
+                    problems.append(((*loc, *where), _unknown_root(expr, chain[0], names)))
+                elif len(chain) > 1 and chain[0] == "secret" and chain[1] not in secrets:
+                    declared = ", ".join(secrets) or "none"
+                    message = (
+                        f"{{{{ {expr} }}}}: secret {chain[1]!r} is not in 'secrets' ({declared})"
+                    )
+                    problems.append(((*loc, *where), message))
     return problems
 
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from lambdas.aws import client
 from lambdas.errors import ConfigError, StateError
 from lambdas.matchers import Mismatch
 
 RESULT_LIMIT = 32 * 1024
+"""The most of a step's result stored in its record; a bigger one is kept whole in the
+bucket (``results/<run_id>/<index>.json``) and the record holds a summary of it."""
+CAPTURE_LIMIT = 64 * 1024
+"""The most a step may capture (the record must stay under DynamoDB's 400 KB item size)."""
 MISMATCH_LIMIT = 50
 RUN_SK = "run"
 ASSERT_SK = "assert"
@@ -39,6 +43,7 @@ class StepRecord(TypedDict):
     result: Any
     mismatches: list[Mismatch]
     error: str | None
+    result_ref: NotRequired[str | None]  # s3:// URI of the whole result when it was summarized
 
 
 class AssertRecord(TypedDict):
@@ -118,14 +123,60 @@ def expires_at(now: float | None = None) -> int | None:
 
 
 def summarize(value: Any, limit: int = RESULT_LIMIT) -> str:
-    """JSON text of ``value`` at most ``limit`` bytes; bigger values become a
-    ``{"__truncated__": true, "bytes": n, "preview": ...}`` marker."""
+    """JSON text of ``value`` at most ``limit`` bytes.
+
+    A bigger value keeps its shape (so ``result.status`` still reads the same)
+    with long strings and arrays cut, each cut saying how much was left out;
+    when even that is too big, a ``{"__truncated__": true, "bytes": n,
+    "preview": ...}`` marker.
+    """
     text = _dumps(value)
     size = len(text.encode())
     if size <= limit:
         return text
+    for chars, items in ((2048, 100), (512, 20), (128, 5), (32, 2)):
+        shrunk = _dumps(_shrink(value, chars, items))
+        if len(shrunk.encode()) <= limit:
+            return shrunk
     preview = text.encode()[: limit - 200].decode(errors="ignore")
     return _dumps({"__truncated__": True, "bytes": size, "preview": preview})
+
+
+def _shrink(value: Any, chars: int, items: int) -> Any:
+    if isinstance(value, str):
+        if len(value) <= chars:
+            return value
+        return f"{value[:chars]}… [{len(value) - chars:,} more characters]"
+    if isinstance(value, dict):
+        keep = items * 10
+        kept = {k: _shrink(v, chars, items) for k, v in list(value.items())[:keep]}
+        if len(value) > keep:
+            kept["…"] = f"[{len(value) - keep:,} more keys]"
+        return kept
+    if isinstance(value, list):
+        kept = [_shrink(v, chars, items) for v in value[:items]]
+        if len(value) > items:
+            kept.append(f"… [{len(value) - items:,} more items]")
+        return kept
+    return value
+
+
+def store_result(run_id: str, index: int, result: Any) -> tuple[str, str | None]:
+    """The ``result_json`` of a step record, and where the whole result is kept when
+    that is only a summary (``s3://<SCENARIO_BUCKET>/results/<run_id>/<index>.json``;
+    every attempt overwrites it)."""
+    text = _dumps(result)
+    if len(text.encode()) <= RESULT_LIMIT:
+        return text, None
+    bucket = os.environ.get("SCENARIO_BUCKET")
+    ref = None
+    if bucket:
+        key = f"results/{run_id}/{index}.json"
+        client("s3").put_object(
+            Bucket=bucket, Key=key, Body=text.encode(), ContentType="application/json"
+        )
+        ref = f"s3://{bucket}/{key}"
+    return summarize(result), ref
 
 
 def write_run(
@@ -188,7 +239,12 @@ def finish_run(
 
 
 def write_step(run_id: str, record: StepRecord) -> None:
-    """Write (overwrite) a step's record: every attempt replaces the previous one."""
+    """Write (overwrite) a step's record: every attempt replaces the previous one.
+
+    A result over :data:`RESULT_LIMIT` is kept whole in the bucket (``result_ref``)
+    and summarized in the record.
+    """
+    result_json, result_ref = store_result(run_id, record["index"], record["result"])
     _put(
         run_id,
         step_sk(record["index"]),
@@ -201,7 +257,8 @@ def write_step(run_id: str, record: StepRecord) -> None:
         ended_at=record["ended_at"],
         duration_ms=record["duration_ms"],
         captures_json=_dumps(record["captures"]),
-        result_json=summarize(record["result"]),
+        result_json=result_json,
+        result_ref=result_ref,
         mismatches_json=_dumps(record["mismatches"][:MISMATCH_LIMIT]),
         error=record["error"],
     )
@@ -317,6 +374,7 @@ def _skipped(index: int, name: str) -> StepRecord:
         "result": None,
         "mismatches": [],
         "error": None,
+        "result_ref": None,
     }
 
 
@@ -338,6 +396,7 @@ def _step(item: dict[str, Any]) -> StepRecord:
         "result": _loads(item.get("result_json"), None),
         "mismatches": _loads(item.get("mismatches_json"), []),
         "error": item.get("error"),
+        "result_ref": item.get("result_ref"),
     }
 
 

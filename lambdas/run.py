@@ -132,15 +132,18 @@ def action(event: dict[str, Any]) -> IterationState:
     secret = secrets.resolve(scenario.secrets)
     tried = attempt_step(step, run_context(run_id, secret, now, below=index))
     ended = clock()
-    outcome, wait = decide(
-        step, tried, attempt=attempt, first=first, now=now, deadline=state.get("deadline")
-    )
+    if step.action == "wait":
+        outcome, wait = decide_wait(tried, attempt=attempt, now=now, deadline=state.get("deadline"))
+    else:
+        outcome, wait = decide(
+            step, tried, attempt=attempt, first=first, now=now, deadline=state.get("deadline")
+        )
     record: StepRecord = {
         "index": index,
         "name": step.name,
         "action": step.action,
         "status": {"passed": "passed", "retry": "pending"}.get(outcome, "failed"),
-        "attempts": attempt,
+        "attempts": 1 if step.action == "wait" else attempt,
         "started_at": iso(first),
         "ended_at": iso(ended),
         "duration_ms": round((ended - first) * 1000),
@@ -196,6 +199,14 @@ def attempt_step(step: Step, context: dict[str, Any]) -> Attempt:
             tried.captures = {
                 name: search(path, tried.result) for name, path in step.capture.items()
             }
+            size = len(json.dumps(tried.captures, default=str).encode())
+            if size > results.CAPTURE_LIMIT:
+                tried.captures, tried.retryable = {}, False
+                tried.error = (
+                    f"the captures of this step are {size / 1024:.0f} KiB; at most "
+                    f"{results.CAPTURE_LIMIT // 1024} KiB per step are kept (in the results "
+                    "table): capture a smaller part of the result"
+                )
     except TemplateError as exc:
         tried.error, tried.retryable = str(exc), False
     except ActionError as exc:
@@ -225,6 +236,22 @@ def decide(
         return "failed", 1
     wait = math.ceil(retry.interval_seconds * retry.backoff ** (attempt - 1))
     return "retry", max(1, min(wait, math.ceil(remaining)))
+
+
+def decide_wait(
+    tried: Attempt, *, attempt: int, now: float, deadline: float | None
+) -> tuple[str, int]:
+    """A ``wait`` step is a Wait state: its first attempt asks the state machine to
+    wait ``seconds`` (outcome ``retry``), the second one passes. A wait that would
+    outlast the run fails at once rather than be cut short silently."""
+    if not tried.passed or attempt > 1:
+        return ("passed", 1) if tried.passed else ("failed", 1)
+    seconds = int(tried.result["seconds"])
+    if deadline is not None and now + seconds > float(deadline):
+        left = max(0, math.floor(float(deadline) - now))
+        tried.error = f"a wait of {seconds} s would outlast the run ({left} s left of its timeout)"
+        return "failed", 1
+    return "retry", max(1, seconds)
 
 
 def step_reason(record: StepRecord, *, attempt: int = 1) -> str:

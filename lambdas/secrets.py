@@ -28,11 +28,28 @@ def resolve(secrets: Mapping[str, str]) -> dict[str, str]:
 
 
 def mask(value: Any, secrets: Iterable[str]) -> Any:
-    """``value`` with every secret value inside its strings replaced by ``***``."""
-    values = sorted({s for s in secrets if s}, key=len, reverse=True)  # longest first
+    """``value`` with every secret value inside its strings replaced by ``***``.
+
+    Also the forms a secret takes when a service echoes it: JSON-escaped (inside
+    a response body's text), URL-encoded (in a query string) and base64 (in a
+    Basic auth header).
+    """
+    values = sorted({v for s in secrets if s for v in _forms(s)}, key=len, reverse=True)
     if not values:
         return value
     return _mask(value, values)
+
+
+def _forms(secret: str) -> set[str]:
+    import base64
+    import json
+    from urllib.parse import quote, quote_plus
+
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms |= {quote(secret, safe=""), quote_plus(secret)}
+    if len(secret) >= 6:  # base64 of a very short secret would mask unrelated text
+        forms.add(base64.b64encode(secret.encode()).decode())
+    return {form for form in forms if form}
 
 
 def _mask(value: Any, values: list[str]) -> Any:

@@ -3,34 +3,45 @@
 ``@action("dynamodb.get_item", params=GetItemParams)`` adds a function to
 :data:`ACTIONS`. Its params model is the contract of the step's ``with``: the
 scenario model checks keys before a run, and :func:`run_action` validates the
-rendered values. Modules import their heavy clients lazily, so importing the
-registry (for validation, or a handler's cold start) stays cheap.
+rendered values. A *family* serves a whole pattern of names:
+``aws.<service>.<operation>`` is any boto3 call. Modules import their heavy
+clients lazily, so importing the registry (for validation, or a handler's cold
+start) stays cheap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from lambdas.errors import ActionError, UnknownActionError
-from lambdas.validation import explain, format_loc
+from lambdas.validation import Loc, explain, format_loc
 
 ActionFn = Callable[[Any], dict[str, Any]]
+Check = Callable[[dict[str, Any]], list[tuple[Loc, str]]]
 
 
 @dataclass(frozen=True)
 class Action:
-    """A registered action: its name, params model and the function that runs it."""
+    """A registered action: its name, params model and the function that runs it.
+
+    ``check`` adds offline checks the params model cannot express (e.g. the
+    boto3 parameters of an ``aws.*`` call); it ignores templated values.
+    """
 
     name: str
     params: type[BaseModel]
     run: ActionFn
+    check: Check | None = None
 
 
 ACTIONS: dict[str, Action] = {}
+FAMILIES: dict[str, tuple[str, Callable[[str], Action]]] = {}
+"""Name prefix → (pattern shown to users, factory): ``aws.`` builds ``aws.sqs.send_message``."""
 
 
 def action(name: str, *, params: type[BaseModel]) -> Callable[[ActionFn], ActionFn]:
@@ -45,16 +56,37 @@ def action(name: str, *, params: type[BaseModel]) -> Callable[[ActionFn], Action
     return register
 
 
+def family(
+    prefix: str, *, pattern: str
+) -> Callable[[Callable[[str], Action]], Callable[[str], Action]]:
+    """Register a factory for every action named ``<prefix>...``; it raises
+    UnknownActionError for a name it cannot serve."""
+
+    def register(factory: Callable[[str], Action]) -> Callable[[str], Action]:
+        FAMILIES[prefix] = (pattern, factory)
+        return factory
+
+    return register
+
+
+def known_names() -> list[str]:
+    """The registered names, then the patterns of the families (for messages)."""
+    return [*sorted(ACTIONS), *(pattern for pattern, _ in FAMILIES.values())]
+
+
+@cache
 def get_action(name: str) -> Action:
-    """The action registered under ``name``.
+    """The action registered under ``name``, or built by its family.
 
     Raises:
         UnknownActionError: no such action; the message lists the known ones.
     """
-    try:
+    if name in ACTIONS:
         return ACTIONS[name]
-    except KeyError:
-        raise UnknownActionError(name, sorted(ACTIONS)) from None
+    for prefix, (_, factory) in FAMILIES.items():
+        if name.startswith(prefix):
+            return factory(name)
+    raise UnknownActionError(name, known_names())
 
 
 def run_action(name: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -76,6 +108,21 @@ def run_action(name: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 # Import every service module so the registry is complete (they register on import).
-from lambdas.actions import dynamodb, http, s3  # noqa: E402
+from lambdas.actions import aws_api, dynamodb, http, lambda_, s3, wait  # noqa: E402
 
-__all__ = ["ACTIONS", "Action", "action", "dynamodb", "get_action", "http", "run_action", "s3"]
+__all__ = [
+    "ACTIONS",
+    "FAMILIES",
+    "Action",
+    "action",
+    "aws_api",
+    "dynamodb",
+    "family",
+    "get_action",
+    "http",
+    "known_names",
+    "lambda_",
+    "run_action",
+    "s3",
+    "wait",
+]

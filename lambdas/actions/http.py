@@ -28,7 +28,10 @@ class HttpParams(Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     query: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
     json_: Any = Field(default=None, alias="json", description="request body, sent as JSON")
-    body: str | None = Field(default=None, description="raw request body")
+    body: str | None = Field(default=None, description="raw request body (text)")
+    form: dict[str, Scalar | list[Scalar]] | None = Field(
+        default=None, description="request body, form-encoded (application/x-www-form-urlencoded)"
+    )
     timeout: float = Field(default=30, gt=0, description="seconds, connect and read each")
     follow_redirects: bool = True
     verify: bool = Field(default=True, description="verify TLS certificates")
@@ -49,8 +52,17 @@ class HttpParams(Strict):
 
     @model_validator(mode="after")
     def _one_body(self) -> HttpParams:
-        if "json_" in self.model_fields_set and self.body is not None:
-            raise ValueError("give either 'json' or 'body', not both")
+        given = [
+            name
+            for name, present in (
+                ("json", "json_" in self.model_fields_set),
+                ("body", self.body is not None),
+                ("form", self.form is not None),
+            )
+            if present
+        ]
+        if len(given) > 1:
+            raise ValueError(f"give one request body, not {' and '.join(given)}")
         return self
 
 
@@ -69,6 +81,8 @@ def request(params: HttpParams) -> dict[str, Any]:
         body["json"] = params.json_
     elif params.body is not None:
         body["data"] = params.body.encode()
+    elif params.form is not None:
+        body["data"] = params.form  # requests form-encodes a mapping
     try:
         response = requests.request(
             params.method,

@@ -125,7 +125,8 @@ def test_a_slow_server_times_out(httpserver: HTTPServer) -> None:
     [
         ({"url": "ftp://x"}, "url: expected an absolute http:// or https:// URL"),
         ({"url": "http://x", "method": "FETCH"}, "method: expected 'GET'"),
-        ({"url": "http://x", "json": {}, "body": "b"}, "either 'json' or 'body'"),
+        ({"url": "http://x", "json": {}, "body": "b"}, "one request body, not json and body"),
+        ({"url": "http://x", "form": {"a": 1}, "body": "b"}, "not body and form"),
         ({"url": "http://x", "timeout": 0}, "timeout: expected a number > 0"),
         ({}, "'url' is required"),
     ],

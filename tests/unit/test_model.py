@@ -314,7 +314,9 @@ def test_json_schema_enumerates_actions_and_uses_aliases() -> None:
     schema = scenario_json_schema()
 
     step = schema["$defs"]["Step"]["properties"]
-    assert step["action"]["enum"] == sorted(ACTIONS)
+    names, aws = step["action"]["anyOf"]
+    assert names["enum"] == sorted(ACTIONS)
+    assert aws["pattern"].startswith("^aws")
     assert "with" in step and "with_" not in step
     assert "schema" in schema["$defs"]["Expectation"]["properties"]
     assert schema["required"] == ["name", "steps"]

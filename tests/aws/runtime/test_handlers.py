@@ -240,13 +240,17 @@ def test_stop_if_fails_at_once(bucket: str, api: HTTPServer, clock: Clock) -> No
 
 
 def test_the_run_deadline_caps_the_waits(bucket: str, api: HTTPServer, clock: Clock) -> None:
-    doc = scenario(timeout_seconds=3)
-    doc["steps"][1]["retry"] = {"timeout_seconds": 60, "interval_seconds": 10}
+    doc = scenario(timeout_seconds=5)
+    doc["steps"][1]["retry"] = {"timeout_seconds": 5, "interval_seconds": 5}
     ref = upload(doc, bucket)
 
-    execution = execute(ref, {"api_url": api.url_for("")}, clock)
+    def slow_first_step(iteration: dict) -> None:
+        if iteration["index"] == 0:
+            clock.now += 3  # the first step took 3 s of the run's 5
 
-    assert execution.waits == [3]
+    execution = execute(ref, {"api_url": api.url_for("")}, clock, after_action=slow_first_step)
+
+    assert execution.waits == [2]
     assert execution.verdict["status"] == "failed"
     assert "after 2 attempts" in execution.verdict["reason"]
 

@@ -179,15 +179,39 @@ def test_finish_run_creates_the_record_when_prepare_failed() -> None:
     )
 
 
-def test_big_results_are_summarized_with_a_marker() -> None:
+def test_big_results_are_kept_whole_in_the_bucket_and_summarized(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client("s3").create_bucket(Bucket="itest-scenarios")
+    monkeypatch.setenv("SCENARIO_BUCKET", "itest-scenarios")
     start_run()
-    results.write_step(RUN, step(0, "create", result={"text": "x" * 100_000}))
+    body = "x" * 100_000
+    result = {"status": 200, "text": body, "json": {"rows": list(range(5000))}}
 
-    stored = json.loads(raw("step#0000")["result_json"]["S"])
+    results.write_step(RUN, step(0, "create", result=result))
+
+    item = raw("step#0000")
+    stored = json.loads(item["result_json"]["S"])
+    assert len(item["result_json"]["S"].encode()) <= results.RESULT_LIMIT
+    assert stored["status"] == 200  # the shape is kept: small fields read the same
+    assert stored["text"].startswith("x" * 100) and "more characters]" in stored["text"]
+    assert stored["json"]["rows"][-1].endswith("more items]")
+    ref = item["result_ref"]["S"]
+    assert ref == f"s3://itest-scenarios/results/{RUN}/0.json"
+    whole = client("s3").get_object(Bucket="itest-scenarios", Key=f"results/{RUN}/0.json")
+    assert json.loads(whole["Body"].read()) == result
+    (read,) = [s for s in results.read_run(RUN)["steps"] if s["index"] == 0]
+    assert read["result_ref"] == ref
+
+
+def test_a_result_too_big_even_when_cut_becomes_a_marker() -> None:
+    wide = {f"k{i}": i for i in range(100_000)}
+    assert json.loads(results.summarize(wide, limit=4096))["…"].endswith("more keys]")
+
+    stored = json.loads(results.summarize({"k" * 5000: 1}, limit=4096))  # nothing to cut
 
     assert stored["__truncated__"] is True
-    assert stored["bytes"] > 100_000
-    assert len(json.dumps(stored).encode()) <= results.RESULT_LIMIT
+    assert stored["bytes"] > 5000
 
 
 def test_small_results_are_kept_whole() -> None:

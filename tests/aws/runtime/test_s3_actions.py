@@ -34,6 +34,7 @@ def test_put_json_then_get_it_back() -> None:
         "json": {"total": 2500},
         "metadata": {"run": "r1"},
         "content_type": "application/json",
+        "size": 15,
     }
 
 

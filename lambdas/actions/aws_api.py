@@ -1,0 +1,155 @@
+"""``aws.<service>.<operation>``: any boto3 call, for what the named actions do not cover.
+
+``with`` holds the call's raw parameters as boto3 names them
+(``aws.sqs.send_message`` with ``{QueueUrl: ..., MessageBody: ...}``); the
+result is the response as plain JSON without ``ResponseMetadata``. The service
+and operation are checked against botocore's models offline, and so are the
+parameters' names and the types of those that are not templates.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from lambdas.actions import Action, family
+from lambdas.aws import aws_errors, client, plain
+from lambdas.errors import UnknownActionError
+from lambdas.expressions import has_template
+from lambdas.matchers import json_type
+from lambdas.validation import Loc
+
+NAME = re.compile(r"aws\.([a-z0-9-]+)\.([a-z0-9_]+)")
+PATTERN = "aws.<service>.<operation>"
+
+
+class AwsCallParams(BaseModel):
+    """Any keys: they are the boto3 call's parameters, checked against its model."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+@family("aws.", pattern=PATTERN)
+def aws_call(name: str) -> Action:
+    """The action for one boto3 operation.
+
+    Raises:
+        UnknownActionError: the name is malformed, or botocore knows no such
+            service or operation (the message suggests the closest).
+    """
+    match = NAME.fullmatch(name)
+    if not match:
+        raise _unknown(name, f"expected {PATTERN} in snake_case, e.g. aws.sqs.send_message")
+    service, operation = match.groups()
+    services = _services()
+    if service not in services:
+        raise _unknown(name, f"botocore has no service {service!r}", service, services)
+    operations = _operations(service)
+    if operation not in operations:
+        hint = f"service {service!r} has no operation {operation!r}"
+        raise _unknown(name, hint, operation, sorted(operations))
+    shape = _service_model(service).operation_model(operations[operation]).input_shape
+
+    def run(params: AwsCallParams) -> dict[str, Any]:
+        with aws_errors(name):
+            response = getattr(client(service), operation)(**params.kwargs())
+        response.pop("ResponseMetadata", None)
+        return plain(response)
+
+    def check(params: dict[str, Any]) -> list[tuple[Loc, str]]:
+        return shape_problems(shape, params, ()) if shape is not None else []
+
+    return Action(name=name, params=AwsCallParams, run=run, check=check)
+
+
+def _unknown(name: str, why: str, word: str = "", choices: list[str] | None = None) -> Exception:
+    close = difflib.get_close_matches(word, choices or [], n=1) if word else []
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return UnknownActionError(name, [PATTERN], why=why + hint)
+
+
+@cache
+def _session() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+@cache
+def _services() -> list[str]:
+    return sorted(_session().get_available_services())
+
+
+@cache
+def _service_model(service: str) -> Any:
+    return _session().get_service_model(service)
+
+
+@cache
+def _operations(service: str) -> dict[str, str]:
+    """snake_case (boto3's method names) → the API's operation name."""
+    from botocore import xform_name
+
+    return {xform_name(op): op for op in _service_model(service).operation_names}
+
+
+SCALARS: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "long": (int,),
+    "float": (int, float),
+    "double": (int, float),
+    "boolean": (bool,),
+    "blob": (str,),
+    "timestamp": (str, int, float),
+}
+
+
+def shape_problems(shape: Any, value: Any, loc: Loc) -> list[tuple[Loc, str]]:
+    """Unknown and missing parameters, and wrong types of plain (untemplated) values."""
+    if has_template(value) and isinstance(value, str):
+        return []
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return [(loc, f"expected a mapping ({shape.name}), got {json_type(value)}")]
+        problems: list[tuple[Loc, str]] = []
+        members = list(shape.members)
+        for key, item in value.items():
+            if key not in shape.members:
+                close = difflib.get_close_matches(key, members, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(
+                    (loc, f"unknown parameter {key!r}{hint} Expected one of: {', '.join(members)}")
+                )
+            else:
+                problems += shape_problems(shape.members[key], item, (*loc, key))
+        problems += [
+            (loc, f"{name!r} is required") for name in shape.required_members if name not in value
+        ]
+        return problems
+    if kind == "list":
+        if not isinstance(value, list):
+            return [(loc, f"expected a list, got {json_type(value)}")]
+        return [
+            p for i, item in enumerate(value) for p in shape_problems(shape.member, item, (*loc, i))
+        ]
+    if kind == "map":
+        if not isinstance(value, dict):
+            return [(loc, f"expected a mapping, got {json_type(value)}")]
+        return [
+            p for key, item in value.items() for p in shape_problems(shape.value, item, (*loc, key))
+        ]
+    accepted = SCALARS.get(kind)
+    if accepted and (
+        not isinstance(value, accepted) or (bool not in accepted and isinstance(value, bool))
+    ):
+        return [(loc, f"expected {kind}, got {json_type(value)} {value!r}"[:200])]
+    return []

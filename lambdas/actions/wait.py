@@ -1,0 +1,37 @@
+"""``wait``: pause the scenario for N seconds, as a Wait state of the state machine.
+
+No Lambda sleeps: the Action handler answers the step's first attempt with
+outcome ``retry`` and ``wait_seconds`` = N, the state machine's Wait state
+waits, and the second attempt passes (lambdas/run.py). That is why a ``wait``
+cannot be a cleanup action (cleanups run inside one Lambda invocation).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import Field
+
+from lambdas.actions import action
+from lambdas.validation import Strict
+
+MAX_WAIT_SECONDS = 86400
+
+
+class WaitParams(Strict):
+    """The ``with`` of a ``wait`` step."""
+
+    seconds: float = Field(
+        gt=0, le=MAX_WAIT_SECONDS, description="how long; rounded up to whole seconds"
+    )
+
+    @property
+    def whole_seconds(self) -> int:
+        return math.ceil(self.seconds)
+
+
+@action("wait", params=WaitParams)
+def wait(params: WaitParams) -> dict[str, Any]:
+    """Result ``{seconds}``; the waiting itself is the state machine's (see above)."""
+    return {"seconds": params.whole_seconds}
