@@ -1,203 +1,282 @@
-"""What the commands do, apart from parsing and printing: load, run, report."""
+"""What each command does, apart from parsing and printing: one function per command."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.aws import ClientFactory
-from cli.errors import EXIT_FAILED, EXIT_INFRA, EXIT_PASSED, BadInput, InfraError
-from cli.runs import StartedRun
-from cli.target import Target
+from cli.connect import Orchestrator, Where
+from cli.errors import InfraError, Interrupted
+from cli.reports import Outcome
+from cli.scenarios import LoadedScenario, load
 
 if TYPE_CHECKING:
-    from lambdas.model import Scenario
-    from lambdas.results import RunRecord
+    from cli.local.background import LocalState
+    from cli.logs import LogLine
 
-SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
-STATUS_EXIT = {"passed": EXIT_PASSED, "failed": EXIT_FAILED}
-
-
-@dataclass(frozen=True)
-class LoadedScenario:
-    path: Path
-    scenario: Scenario
-
-
-@dataclass
-class Report:
-    """One run as the CLI shows it: the results table's record and the execution's end."""
-
-    run: StartedRun
-    status: str
-    reason: str | None = None
-    record: RunRecord | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        record: dict[str, Any] = dict(self.record or {})
-        record.pop("vars", None)
-        return {
-            "scenario": self.run.scenario,
-            "run_id": self.run.run_id,
-            "execution_arn": self.run.execution_arn,
-            "status": self.status,
-            "reason": self.reason,
-            "steps": record.get("steps", []),
-            "assertions": record.get("assertions"),
-            "cleanup": record.get("cleanup"),
-        }
-
-
-@dataclass
-class Outcome:
-    """Everything `run` produced; the exit code follows the worst report."""
-
-    started: list[StartedRun]
-    reports: list[Report] = field(default_factory=list)
-    waited: bool = False
-
-    @property
-    def exit_code(self) -> int:
-        if not self.waited:
-            return EXIT_PASSED
-        return max((STATUS_EXIT.get(r.status, EXIT_INFRA) for r in self.reports), default=0)
-
-
-def collect(paths: tuple[Path, ...]) -> list[Path]:
-    """Scenario files named or found (recursively) in the folders named.
-
-    Raises:
-        BadInput: a path does not exist, or a folder holds no scenario.
-    """
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in SCENARIO_SUFFIXES)
-            if not found:
-                raise BadInput(f"{path}: no scenario files (*.yaml, *.yml, *.json) in this folder")
-            files += found
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise BadInput(f"{path}: no such file or folder")
-    return list(dict.fromkeys(files))
-
-
-def load(paths: tuple[Path, ...]) -> list[LoadedScenario]:
-    """Validate every file before anything is uploaded or started.
-
-    Raises:
-        BadInput: any file is invalid (all problems of all files are listed),
-            or two files use the same scenario name.
-    """
-    from lambdas.errors import ScenarioError
-    from lambdas.model import load_scenario_file
-
-    loaded: list[LoadedScenario] = []
-    problems: list[str] = []
-    for path in collect(paths):
-        try:
-            loaded.append(LoadedScenario(path, load_scenario_file(path)))
-        except ScenarioError as error:
-            problems.append(str(error))
-    names: dict[str, Path] = {}
-    for item in loaded:
-        if item.scenario.name in names:
-            problems.append(
-                f"{item.path}: name: '{item.scenario.name}' is already used by "
-                f"{names[item.scenario.name]}; scenario names must be unique"
-            )
-        names.setdefault(item.scenario.name, item.path)
-    if problems:
-        raise BadInput("\n".join(problems))
-    return loaded
+DEFAULT_PARALLEL = 10
+DEFAULT_SCENARIO_DIR = Path("scenarios")
 
 
 def run(
-    scenarios: list[LoadedScenario],
+    where: Where,
+    paths: tuple[Path, ...],
     *,
+    tags: tuple[str, ...] = (),
     overrides: dict[str, str],
-    local: bool,
     wait: bool,
-    timeout: float | None,
-    region: str | None,
-    profile: str | None,
-    stack: str,
-    state_machine_arn: str | None,
+    parallel: int = DEFAULT_PARALLEL,
+    timeout: float | None = None,
+    progress: bool = True,
 ) -> Outcome:
-    """Start every scenario (on the local AWS or the real one) and, if asked, wait."""
-    if local:
-        from cli.local_run import local_orchestrator
+    """Validate every file, then start one execution per scenario and, with `wait`,
+    follow them (at most `parallel` at a time) and report.
 
-        with local_orchestrator([s.path for s in scenarios]) as (aws, target, target_vars):
-            return _run_on(aws, target, scenarios, {**target_vars, **overrides}, True, timeout)
-    from cli.aws import AwsSession
-    from cli.target import find_target
+    Raises:
+        BadInput: a bad file, an unknown tag, a var missing; nothing was started.
+        InfraError: AWS or the local AWS failed; Interrupted on Ctrl-C.
+    """
+    from cli import connect
+    from cli.scenarios import check_vars
 
-    aws = AwsSession(region=region, profile=profile)
-    target = find_target(aws, stack=stack, state_machine_arn=state_machine_arn)
-    return _run_on(aws, target, scenarios, overrides, wait, timeout)
+    scenarios = load(paths, tags=tags)
+    with connect.for_run(where, [s.path for s in scenarios]) as (orchestrator, provided):
+        overrides = {**provided, **overrides}
+        check_vars(scenarios, overrides)
+        try:
+            return run_on(
+                orchestrator, scenarios, overrides, wait=wait or where.local,
+                parallel=parallel, timeout=timeout, progress=progress,
+            )
+        except Interrupted:
+            if orchestrator.kind != "private":
+                raise
+            raise Interrupted(
+                "interrupted: the private local AWS stopped, and its executions with it "
+                "(`itest local up` keeps one running between commands)"
+            ) from None
 
 
-def _run_on(
-    aws: ClientFactory,
-    target: Target,
+def run_on(
+    orchestrator: Orchestrator,
     scenarios: list[LoadedScenario],
     overrides: dict[str, str],
+    *,
     wait: bool,
-    timeout: float | None,
+    parallel: int = DEFAULT_PARALLEL,
+    timeout: float | None = None,
+    progress: bool = False,
 ) -> Outcome:
-    from cli import runs
+    """Start the scenarios on `orchestrator`; with `wait`, follow them and report."""
+    from contextlib import nullcontext
 
-    with _aws_errors():
-        started = [runs.start(aws, target, s.scenario, overrides) for s in scenarios]
-        outcome = Outcome(started)
+    from cli import reports
+    from cli.runs import Scheduler, Tracked
+
+    tracked = [Tracked(item) for item in scenarios]
+    with orchestrator.errors():
         if not wait:
-            return outcome
-        longest = max(s.scenario.timeout_seconds for s in scenarios)
-        statuses = runs.wait(aws, started, timeout_seconds=timeout or longest + 120)
-        outcome.waited = True
-        outcome.reports = [report(aws, target, r, statuses[r.run_id]) for r in started]
-    return outcome
+            from cli.runs import start
+
+            for one in tracked:
+                one.run = start(orchestrator.aws, orchestrator.target, one.item.scenario, overrides)
+            return Outcome([reports.started(orchestrator, one) for one in tracked])
+        from cli.progress import progress_for
+
+        display = progress_for(tracked) if progress else None
+        scheduler = Scheduler(
+            orchestrator.aws, orchestrator.target, parallel=parallel, timeout=timeout,
+            on_update=display.update if display else lambda one: None,
+            follow_hint=orchestrator.follow_hint,
+        )
+        with display or nullcontext():
+            scheduler.run(tracked, overrides)
+        return Outcome([reports.finished(orchestrator, one) for one in tracked])
 
 
-def report(aws: ClientFactory, target: Target, run: StartedRun, execution_status: str) -> Report:
-    """Combine the results table's record with how the execution ended."""
-    from lambdas.results import read_run
+def status(where: Where, arn: str) -> Outcome:
+    """One execution, running or not: its steps, failures and cleanup.
 
-    record = read_run(run.run_id, table=target.results_table, dynamodb=aws.client("dynamodb"))
-    if record and record["status"] in ("passed", "failed", "error"):
-        return Report(run, record["status"], record.get("reason"), record)
-    if execution_status == "RUNNING":
-        return Report(run, "running", None, record)
-    described = aws.client("stepfunctions").describe_execution(executionArn=run.execution_arn)
-    reason = described.get("cause") or described.get("error") or execution_status.lower()
-    return Report(run, "error", f"execution {execution_status}: {reason}", record)
+    Raises:
+        BadInput: not an execution ARN. InfraError: it cannot be read.
+    """
+    from cli import connect, reports
+
+    orchestrator = connect.for_execution(where, arn)
+    with orchestrator.errors():
+        return Outcome([reports.status(orchestrator, arn)])
 
 
-@contextmanager
-def _aws_errors() -> Iterator[None]:
-    """AWS errors become one clear line and exit code 3."""
-    from botocore.exceptions import BotoCoreError, ClientError
+def logs(
+    where: Where,
+    arn: str,
+    *,
+    since: str | None,
+    follow: bool,
+    emit: Callable[[list[LogLine]], None],
+) -> None:
+    """Emit the execution's log lines in time order; with `follow`, until it ends.
+
+    Raises:
+        BadInput: not an execution ARN, or a bad --since. InfraError: as status.
+    """
+    from cli import connect
+    from cli.aws import call_throttled
+    from cli.logs import LogReader, parse_since
+    from cli.logs import follow as follow_lines
+    from cli.target import parse_execution_arn
+
+    parsed = parse_execution_arn(arn)
+    start = parse_since(since, time.time()) if since else None
+    orchestrator = connect.for_execution(where, arn)
+    with orchestrator.errors():
+        if start is None:
+            sfn = orchestrator.aws.client("stepfunctions")
+            described = call_throttled(
+                lambda: sfn.describe_execution(executionArn=arn), what="DescribeExecution"
+            )
+            start = described["startDate"].timestamp() - 1
+        reader = LogReader(orchestrator, arn, parsed.name, start)
+        try:
+            follow_lines(reader, emit, keep_following=follow)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"stopped following; the execution goes on: {orchestrator.follow_hint(arn)}"
+            ) from None
+
+
+@dataclass
+class Listing:
+    """`itest list`: scenarios found, files that failed to load, recent executions."""
+
+    scenarios: list[dict[str, Any]]
+    problems: list[str] = field(default_factory=list)
+    executions: list[dict[str, Any]] | None = None
+    error: Exception | None = None  # why executions could not be listed
+
+
+def listing(
+    where: Where,
+    paths: tuple[Path, ...],
+    *,
+    tags: tuple[str, ...] = (),
+    executions: bool = True,
+    limit: int = 20,
+) -> Listing:
+    """Local scenarios (name, tags, steps) and the state machine's recent executions."""
+    from click import ClickException
+
+    from cli.scenarios import load_all
+
+    if not paths:
+        paths = (DEFAULT_SCENARIO_DIR,) if DEFAULT_SCENARIO_DIR.is_dir() else ()
+    loaded, problems = load_all(paths) if paths else ([], [])
+    result = Listing(
+        [
+            {
+                "name": item.scenario.name,
+                "tags": list(item.scenario.tags),
+                "steps": len(item.scenario.steps),
+                "file": str(item.path),
+                "description": item.scenario.description,
+            }
+            for item in loaded
+            if not tags or set(tags) & set(item.scenario.tags)
+        ],
+        problems,
+    )
+    if executions:
+        try:
+            result.executions = recent_executions(where, limit)
+        except ClickException as error:
+            result.error = error
+    return result
+
+
+def recent_executions(where: Where, limit: int) -> list[dict[str, Any]]:
+    """The newest executions, with the scenario and verdict from the results table."""
+    from cli import connect
+    from cli.reports import Report, verdict
+
+    orchestrator = connect.for_listing(where)
+    with orchestrator.errors():
+        sfn = orchestrator.aws.client("stepfunctions")
+        found = sfn.list_executions(
+            stateMachineArn=orchestrator.target.state_machine_arn, maxResults=limit
+        )["executions"]
+        records = _run_records(orchestrator, [e["name"] for e in found])
+    listed = []
+    for execution in found:
+        record = records.get(execution["name"])
+        status = "running"
+        if execution["status"] != "RUNNING":
+            status, _ = verdict(record, execution)  # type: ignore[arg-type]
+        report = Report(
+            (record or {}).get("scenario") or execution["name"].rsplit("-", 2)[0],
+            status,
+            run_id=execution["name"],
+            execution_arn=execution["executionArn"],
+            execution=execution,
+        )
+        listed.append(
+            {
+                "scenario": report.scenario,
+                "status": status,
+                "run_id": report.run_id,
+                "execution_arn": report.execution_arn,
+                "started_at": report.started_at,
+                "duration_ms": report.duration_ms,
+            }
+        )
+    return listed
+
+
+def _run_records(orchestrator: Orchestrator, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The `run` items of these runs, by run id, in one BatchGetItem per 100."""
+    dynamodb = orchestrator.aws.client("dynamodb")
+    table = orchestrator.target.results_table
+    records: dict[str, dict[str, Any]] = {}
+    for chunk in (run_ids[i : i + 100] for i in range(0, len(run_ids), 100)):
+        request = {
+            table: {
+                "Keys": [{"pk": {"S": r}, "sk": {"S": "run"}} for r in chunk],
+                "ProjectionExpression": "pk, scenario, #status, reason",
+                "ExpressionAttributeNames": {"#status": "status"},
+            }
+        }
+        while request:
+            response = dynamodb.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(table, []):
+                records[item["pk"]["S"]] = {k: v.get("S") for k, v in item.items()}
+            request = response.get("UnprocessedKeys") or {}
+    return records
+
+
+def local_up(port: int) -> tuple[LocalState, bool]:
+    """Start the background local AWS unless it is up; (its state, whether we started it).
+
+    Raises:
+        InfraError: it could not start.
+    """
+    from cli.local.background import BackgroundError, up
 
     try:
-        yield
-    except ClientError as error:
+        return up(port=port)
+    except BackgroundError as error:
         raise InfraError(str(error)) from None
-    except BotoCoreError as error:
-        raise InfraError(f"cannot reach AWS: {error}") from None
 
 
-def emit(outcome: Outcome, *, fmt: str, output: Path | None) -> None:
-    """Print (or write) the outcome in the chosen format."""
-    from cli import render
+def local_down() -> LocalState | None:
+    """Stop the background local AWS; the state it had, or None if none ran."""
+    from cli.local.background import down
 
-    text = render.render(outcome, fmt)
-    if output:
-        output.write_text(text)
-    else:
-        render.echo(text, fmt, outcome)
+    return down()
 
+
+def local_status() -> LocalState | None:
+    from cli.local.background import read_state
+
+    return read_state()

@@ -32,7 +32,7 @@ def assembly() -> Path:
 def local_orchestrator(
     scenario_files: list[Path],
 ) -> Iterator[tuple[Any, Target, dict[str, str]]]:
-    """Start a local AWS, deploy the orchestrator, enter the local targets.
+    """Start a private local AWS, deploy the orchestrator, enter the local targets.
 
     Yields the local AWS, the deployed target and the vars the local targets
     provide (e.g. `api_url`).
@@ -41,11 +41,22 @@ def local_orchestrator(
         InfraError: the local AWS could not start or deploy.
         BadInput: an `itest_local.py` could not be loaded.
     """
+    targets = load_local_targets(scenario_files)
+    with private_orchestrator() as (aws, target), enter_local_targets(targets, aws) as provided:
+        yield aws, target, provided
+
+
+@contextmanager
+def private_orchestrator() -> Iterator[tuple[Any, Target]]:
+    """A local AWS in this process with the orchestrator deployed, for one run.
+
+    Raises:
+        InfraError: the local AWS could not start or deploy.
+    """
     from cli.local.deploy import DeployError, deploy
     from cli.local.server import LocalAwsError, local_aws
     from infra.app import DEFAULT_STACK_NAME
 
-    targets = [_load_local_target(f) for f in _local_target_files(scenario_files)]
     try:
         cloud_assembly = assembly()
     except Exception as error:  # jsii surfaces synth failures as plain exceptions
@@ -56,16 +67,44 @@ def local_orchestrator(
             target = from_outputs(deploy(aws, cloud_assembly, DEFAULT_STACK_NAME))
         except (LocalAwsError, DeployError) as error:
             raise InfraError(f"local AWS: {error}") from None
+        yield aws, target
+
+
+def load_local_targets(scenario_files: list[Path]) -> list[Any]:
+    """The `local_target` of every `itest_local.py` beside the scenario files.
+
+    Raises:
+        BadInput: an `itest_local.py` could not be loaded.
+    """
+    return [_load_local_target(f) for f in _local_target_files(scenario_files)]
+
+
+@contextmanager
+def enter_local_targets(targets: list[Any], aws: Any) -> Iterator[dict[str, str]]:
+    """Run the local targets (in this process) against `aws`; yield the vars they provide.
+
+    Raises:
+        InfraError: a local target failed to start.
+    """
+    with ExitStack() as stack:
         provided: dict[str, str] = {}
         for local_target in targets:
-            provided.update(stack.enter_context(local_target(aws)))
-        yield aws, target, provided
+            try:
+                provided.update(stack.enter_context(local_target(aws)))
+            except Exception as error:
+                where = getattr(local_target, "__code__", None)
+                name = where.co_filename if where else repr(local_target)
+                raise InfraError(
+                    f"local target {name} failed to start: {type(error).__name__}: {error}"
+                ) from None
+        yield provided
 
 
 def _local_target_files(scenario_files: list[Path]) -> list[Path]:
     """`itest_local.py` beside any of the scenario files, each once."""
     folders = dict.fromkeys(path.resolve().parent for path in scenario_files)
-    return [folder / LOCAL_TARGET_FILE for folder in folders if (folder / LOCAL_TARGET_FILE).is_file()]
+    files = [folder / LOCAL_TARGET_FILE for folder in folders]
+    return [file for file in files if file.is_file()]
 
 
 def _load_local_target(path: Path) -> Any:

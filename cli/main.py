@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.errors import BadInput
+from cli.errors import BadInput, InfraError, Interrupted, translate
 
-FORMATS = ("table", "json")
+if TYPE_CHECKING:
+    from cli.connect import Where
+    from cli.reports import Outcome
+
+FORMATS = ("table", "json", "junit")
 
 
-@dataclass
-class Options:
-    """What the group's flags say about where the orchestrator is."""
+class ItestGroup(click.Group):
+    """The last line of defence: no traceback ever reaches a user."""
 
-    region: str | None
-    profile: str | None
-    stack: str
-    state_machine_arn: str | None
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted") from None
+        except Exception as error:
+            if os.environ.get("ITEST_DEBUG"):
+                raise
+            raise translate(error) or InfraError(
+                f"unexpected {type(error).__name__}: {error} (ITEST_DEBUG=1 shows the traceback)"
+            ) from None
 
 
 def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -34,56 +49,170 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return parsed
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--region", envvar="AWS_REGION", help="AWS region (default: boto3's chain).")
-@click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (default: boto3's chain).")
-@click.option("--stack", default="Itest", show_default=True, envvar="ITEST_STACK",
-              help="CloudFormation stack of the orchestrator.")
-@click.option("--state-machine-arn", envvar="ITEST_STATE_MACHINE_ARN",
-              help="Use this state machine instead of the stack's.")
+def where_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--local, --stack, --state-machine-arn, --region, --profile, as one `where` argument."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, local: bool, stack: str | None, state_machine_arn: str | None,
+                region: str | None, profile: str | None, **kwargs: Any) -> Any:
+        from cli.connect import Where
+
+        where = Where(region, profile, stack, state_machine_arn, local)
+        return command(*args, where=where, **kwargs)
+
+    options = [
+        click.option("--profile", help="AWS profile (default: boto3's chain, AWS_PROFILE)."),
+        click.option("--region", help="AWS region (default: boto3's chain, AWS_REGION)."),
+        click.option("--state-machine-arn", envvar="ITEST_STATE_MACHINE_ARN",
+                     help="Use this state machine (env ITEST_STATE_MACHINE_ARN) "
+                          "instead of the stack's."),
+        click.option("--stack", envvar="ITEST_STACK",
+                     help="The orchestrator's CloudFormation stack (env ITEST_STACK, else "
+                          "./cdk.json's itest:stackName context, else Itest)."),
+        click.option("--local", is_flag=True,
+                     help="Use the local AWS (`itest local up`; run starts a private one "
+                          "if it is not up)."),
+    ]
+    for option in options:
+        wrapper = option(wrapper)
+    return wrapper
+
+
+@click.group(cls=ItestGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="itest")
-@click.pass_context
-def cli(ctx: click.Context, region: str | None, profile: str | None, stack: str,
-        state_machine_arn: str | None) -> None:
-    """Run end-to-end test scenarios on AWS through a Step Functions state machine."""
-    ctx.obj = Options(region, profile, stack, state_machine_arn)
+def cli() -> None:
+    """Run end-to-end test scenarios on AWS through a Step Functions state machine.
+
+    Exit codes: 0 all passed, 1 a scenario failed, 2 bad input or usage
+    (nothing started), 3 infrastructure error, timeout or interrupted.
+    """
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--wait/--no-wait", default=False, help="Wait for the results and print them.")
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="Only scenarios with this tag (repeatable: any of them).")
+@click.option("--wait/--no-wait", default=False,
+              help="Wait, showing progress, and print the results (--local always waits).")
 @click.option("--var", "var_pairs", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario var (repeatable).")
-@click.option("--local", is_flag=True, help="Run on an embedded local AWS (implies --wait).")
+@click.option("--parallel", type=click.IntRange(min=1), metavar="N",
+              help="With --wait: at most N executions at once; the rest wait to start "
+                   "[default: 10].")
+@click.option("--timeout", type=click.FloatRange(min=1), metavar="SECONDS",
+              help="Stop waiting after this long (exit 3; executions go on) "
+                   "[default: each scenario's timeout_seconds + 120].")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to FILE instead of stdout.")
-@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds to wait at most.")
-@click.pass_obj
-def run(opts: Options, paths: tuple[Path, ...], wait: bool, var_pairs: tuple[str, ...],
-        local: bool, fmt: str, output: Path | None, timeout: float | None) -> None:
+              help="Write the report to FILE (the table still goes to stdout).")
+@where_options
+def run(paths: tuple[Path, ...], tags: tuple[str, ...], wait: bool,
+        var_pairs: tuple[str, ...], parallel: int | None, timeout: float | None, fmt: str,
+        output: Path | None, where: Where) -> None:
     """Validate, upload and start the scenarios in PATHS (files or folders)."""
     from cli import commands
 
-    overrides = parse_vars(var_pairs)
-    scenarios = commands.load(paths)
+    waits = wait or where.local
+    if parallel is not None and not waits:
+        raise BadInput("--parallel needs --wait: without it every execution starts at once")
+    if timeout is not None and not waits:
+        raise BadInput("--timeout needs --wait")
+    _check_output(output)
     outcome = commands.run(
-        scenarios, overrides=overrides, local=local, wait=wait or local, timeout=timeout,
-        region=opts.region, profile=opts.profile, stack=opts.stack,
-        state_machine_arn=opts.state_machine_arn,
+        where, paths, tags=tags, overrides=parse_vars(var_pairs), wait=waits,
+        parallel=parallel or commands.DEFAULT_PARALLEL, timeout=timeout,
     )
-    commands.emit(outcome, fmt=fmt, output=output)
+    emit(outcome, fmt, output)
     sys.exit(outcome.exit_code)
+
+
+@cli.command()
+@click.argument("arn")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to FILE (the table still goes to stdout).")
+@where_options
+def status(arn: str, fmt: str, output: Path | None, where: Where) -> None:
+    """Show one execution: status, steps, failures (expected and actual), cleanup.
+
+    Works while it runs. Exit code as for run; 0 while still running.
+    """
+    from cli import commands
+
+    _check_output(output)
+    outcome = commands.status(where, arn)
+    emit(outcome, fmt, output)
+    sys.exit(outcome.exit_code)
+
+
+@cli.command()
+@click.argument("arn")
+@click.option("--follow", "-f", is_flag=True, help="Keep tailing until the execution ends.")
+@click.option("--since", metavar="AGE|TIME",
+              help="Only lines newer than this: 30s, 10m, 2h, 1d or an ISO 8601 time "
+                   "[default: the execution's start].")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
+              show_default=True, help="json: one JSON object per line.")
+@where_options
+def logs(arn: str, follow: bool, since: str | None, fmt: str, where: Where) -> None:
+    """Print the Lambda and state machine log lines of one execution, in time order."""
+    import json
+
+    from cli import commands
+
+    def emit_lines(lines: list[Any]) -> None:
+        for line in lines:
+            if fmt == "json":
+                click.echo(json.dumps(line.as_json(), default=str, ensure_ascii=False))
+            else:
+                text = line.as_text()
+                red = line.level == "ERROR" and _color()
+                click.echo(click.style(text, fg="red") if red else text)
+
+    commands.logs(where, arn, since=since, follow=follow, emit=emit_lines)
+
+
+@cli.command("list")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only scenarios with this tag.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
+              help="How many recent executions.")
+@click.option("--executions/--no-executions", default=True, show_default=True,
+              help="Also list recent executions (needs AWS or --local).")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
+              show_default=True)
+@where_options
+def list_(paths: tuple[Path, ...], tags: tuple[str, ...], limit: int, executions: bool, fmt: str,
+          where: Where) -> None:
+    """List scenarios in PATHS (default ./scenarios) and the latest executions."""
+    import json
+
+    from cli import commands
+    from cli.render import console, print_listing
+
+    found = commands.listing(where, paths, tags=tags, executions=executions, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps({"scenarios": found.scenarios, "executions": found.executions},
+                              indent=2, default=str))
+    else:
+        print_listing(console(), found.scenarios, found.executions)
+    for problem in found.problems:
+        click.echo(problem, err=True)
+    if found.error is not None:
+        raise found.error
+    if found.problems:
+        sys.exit(BadInput.exit_code)
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
-    """Check scenario files and folders offline; exit 2 on the first bad file."""
-    from cli import commands
+    """Check scenario files and folders offline; exit 2 listing every problem."""
+    from cli.scenarios import load
 
-    for loaded in commands.load(paths):
-        click.echo(f"ok  {loaded.path}  ({loaded.scenario.name}, {len(loaded.scenario.steps)} steps)")
+    for loaded in load(paths):
+        scenario = loaded.scenario
+        click.echo(f"ok  {loaded.path}  ({scenario.name}, {len(scenario.steps)} steps)")
 
 
 @cli.command()
@@ -94,6 +223,92 @@ def schema() -> None:
     from lambdas.model import scenario_json_schema
 
     click.echo(json.dumps(scenario_json_schema(), indent=2))
+
+
+@cli.group()
+def local() -> None:
+    """A local AWS that stays up between commands (`run/status/logs/list --local`)."""
+
+
+@local.command("up")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: any free one).")
+def local_up(port: int) -> None:
+    """Start the local AWS in the background and deploy the orchestrator to it."""
+    from cli import commands
+
+    state, started = commands.local_up(port)
+    verb = "up" if started else "already up"
+    click.echo(f"local AWS {verb} at {state.endpoint} (pid {state.pid})")
+    click.echo("use --local with run, status, logs and list; stop it with `itest local down`")
+
+
+@local.command("down")
+def local_down() -> None:
+    """Stop the background local AWS and its Lambda workers."""
+    from cli import commands
+
+    state = commands.local_down()
+    click.echo(f"local AWS at {state.endpoint} stopped" if state else "no local AWS was running")
+
+
+@local.command("status")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
+              show_default=True)
+def local_status(fmt: str) -> None:
+    """Say whether the background local AWS is up and where; exit 3 when it is not."""
+    import json
+
+    from cli import commands
+    from cli.local.background import describe
+
+    state = commands.local_status()
+    if fmt == "json":
+        click.echo(json.dumps(describe(state) if state else {"state": "down"}, indent=2))
+    elif state is None:
+        click.echo("local AWS: down (start it with `itest local up`)")
+    else:
+        click.echo(f"local AWS: {state.state} at {state.endpoint or '-'} (pid {state.pid}, "
+                   f"since {state.started_at})")
+        if state.outputs:
+            click.echo(f"state machine: {state.outputs.get('StateMachineArn')}")
+        click.echo(f"log: {state.log_file}")
+    if state is None or state.state != "up":
+        sys.exit(InfraError.exit_code)
+
+
+def emit(outcome: Outcome, fmt: str, output: Path | None) -> None:
+    """The report in `fmt` on stdout, or in FILE with the table on stdout for people."""
+    from cli import render
+
+    if output is None:
+        if fmt == "table":
+            render.print_outcome(render.console(), outcome)
+        else:
+            click.echo(render.render(outcome, fmt), nl=False)
+        return
+    try:
+        output.write_text(render.render(outcome, fmt))
+    except OSError as error:
+        raise InfraError(f"--output {output}: {error.strerror or error}") from None
+    render.print_outcome(render.console(), outcome)
+    click.echo(f"{fmt} report written to {output}", err=True)
+
+
+def _check_output(output: Path | None) -> None:
+    """Before anything starts: a report that cannot be written is bad input."""
+    if output is None:
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BadInput(f"--output {output}: {error.strerror or error}") from None
+    if output.is_dir() or not os.access(output.parent, os.W_OK):
+        raise BadInput(f"--output {output}: not a writable file")
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def main() -> None:

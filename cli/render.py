@@ -1,101 +1,140 @@
-"""Reports as rich tables (for people) or JSON (for programs)."""
+"""Reports as rich tables (for people), JSON (for programs) or JUnit XML (for CI).
+
+Tables go through rich, which drops colour for NO_COLOR and for output that
+is not a terminal; there the width is fixed (120, or $COLUMNS) so that CI
+logs do not wrap at 80 columns.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+import os
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from cli.commands import Outcome, Report
+    from cli.reports import Outcome, Report
 
+JSON_VERSION = 1
 STATUS_STYLE = {
     "passed": "green",
     "failed": "red",
     "error": "red",
+    "timeout": "red",
+    "not_started": "red",
     "pending": "yellow",
     "running": "yellow",
+    "started": "cyan",
     "skipped": "dim",
 }
+
+
+def console(file: TextIO | None = None, *, stderr: bool = False) -> Console:
+    """A rich console that is plain (no colour, fixed width) unless it is a terminal."""
+    from rich.console import Console
+
+    probe = Console(file=file, stderr=stderr)
+    if probe.is_terminal:
+        return Console(file=file, stderr=stderr, highlight=False)
+    width = int(os.environ.get("COLUMNS") or 120)
+    return Console(file=file, stderr=stderr, highlight=False, width=width, no_color=True)
 
 
 def render(outcome: Outcome, fmt: str) -> str:
     """The outcome as text in `fmt` (table text has no colour)."""
     if fmt == "json":
         return as_json(outcome)
+    if fmt == "junit":
+        from cli import junit
+
+        return junit.render(outcome)
     from io import StringIO
 
-    from rich.console import Console
-
     buffer = StringIO()
-    _print_tables(Console(file=buffer, width=120, no_color=True, highlight=False), outcome)
+    print_outcome(console(buffer), outcome)
     return buffer.getvalue()
 
 
-def echo(text: str, fmt: str, outcome: Outcome | None = None) -> None:
-    """Print to stdout; tables go through rich so a terminal gets colour."""
-    if fmt == "table" and outcome is not None:
-        from rich.console import Console
-
-        _print_tables(Console(highlight=False), outcome)
-    else:
-        print(text, end="" if text.endswith("\n") else "\n")
+def overall(outcome: Outcome) -> str:
+    """The worst status: error, failed, running, started, passed."""
+    statuses = {r.status for r in outcome.reports}
+    if statuses & {"error", "timeout", "not_started"}:
+        return "error"
+    for status in ("failed", "running", "started"):
+        if status in statuses:
+            return status
+    return "passed"
 
 
 def as_json(outcome: Outcome) -> str:
-    """The documented JSON shape: started runs, and reports when waited for."""
-    return json.dumps(
-        {
-            "runs": [
-                r.as_json() if outcome.waited else _started_json(r)
-                for r in (outcome.reports if outcome.waited else outcome.started)
-            ]
-        },
-        indent=2,
-        default=str,
-    )
+    """The documented JSON shape (docs/cli.md)."""
+    document = {
+        "version": JSON_VERSION,
+        "status": overall(outcome),
+        "exit_code": outcome.exit_code,
+        "counts": outcome.counts,
+        "runs": [report.as_json() for report in outcome.reports],
+    }
+    return json.dumps(document, indent=2, default=str, ensure_ascii=False) + "\n"
 
 
-def _started_json(run: Any) -> dict[str, str]:
-    return {"scenario": run.scenario, "run_id": run.run_id, "execution_arn": run.execution_arn}
-
-
-def _print_tables(console: Console, outcome: Outcome) -> None:
-    if not outcome.waited:
-        for run in outcome.started:
-            console.print(f"started {run.scenario}: {run.execution_arn}")
-        return
+def print_outcome(out: Console, outcome: Outcome) -> None:
     for report in outcome.reports:
-        for part in _report(report):
-            console.print(part)
+        for part in (_started if report.status == "started" else _report)(report):
+            out.print(part, soft_wrap=True)  # an ARN or a command stays whole, to be copied
+        out.print()
+    if len(outcome.reports) > 1:
+        counts = outcome.counts
+        parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in STATUS_STYLE if counts.get(s)]
+        out.print(f"{counts['total']} scenarios: " + ", ".join(parts))
+
+
+def _started(report: Report) -> list[RenderableType]:
+    from rich.text import Text
+
+    lines: list[RenderableType] = [
+        Text.assemble("started ", (report.scenario, "bold"), f"  {report.run_id}"),
+        f"  {report.execution_arn}",
+    ]
+    if report.console_url:
+        lines.append(f"  {report.console_url}")
+    if report.follow:
+        lines.append(f"  follow: {report.follow}")
+    return lines
 
 
 def _report(report: Report) -> list[RenderableType]:
     from rich.table import Table
     from rich.text import Text
 
+    duration = _duration(report.duration_ms)
     title = Text.assemble(
-        (report.run.scenario, "bold"),
+        (report.scenario, "bold"),
         "  ",
-        (report.status.upper(), STATUS_STYLE.get(report.status, "")),
-        f"  {report.run.run_id}",
+        (report.status.upper().replace("_", " "), STATUS_STYLE.get(report.status, "")),
+        f"  {report.run_id or ''}",
+        f"  {duration}" if duration else "",
     )
-    table = Table(title=title, title_justify="left", expand=False)
-    for column in ("#", "step", "action", "status", "attempts", "duration", "reason"):
-        table.add_column(column, overflow="fold")
+    parts: list[RenderableType] = [title]
+    if report.current:
+        parts.append(Text(f"now: {report.current}", style="yellow"))
+    if report.steps:
+        table = Table(expand=False)
+        for column in ("#", "step", "action", "status", "attempts", "duration", "reason"):
+            table.add_column(column, overflow="fold")
+        for step in report.steps:
+            table.add_row(
+                str(step["index"] + 1),
+                step["name"],
+                step.get("action") or "",
+                Text(step["status"], style=STATUS_STYLE.get(step["status"], "")),
+                str(step.get("attempts") or ""),
+                _duration(step.get("duration_ms")),
+                _reason(step),
+            )
+        parts.append(table)
     record = report.record or {}
-    for step in record.get("steps", []):
-        table.add_row(
-            str(step["index"] + 1),
-            step["name"],
-            step.get("action") or "",
-            Text(step["status"], style=STATUS_STYLE.get(step["status"], "")),
-            str(step.get("attempts") or ""),
-            _duration(step.get("duration_ms")),
-            _reason(step),
-        )
-    parts: list[RenderableType] = [table]
     assertions = record.get("assertions")
     if assertions and assertions["status"] != "passed":
         parts.append(Text("assertions: " + _reason(assertions), style="red"))
@@ -110,7 +149,41 @@ def _report(report: Report) -> list[RenderableType]:
         ]
     if report.status != "passed" and report.reason:
         parts.append(Text(f"reason: {report.reason}", style=STATUS_STYLE.get(report.status, "")))
+    if report.status != "passed":
+        if report.console_url:
+            parts.append(f"console: {report.console_url}")
+        if report.follow:
+            parts.append(f"more: {report.follow}")
     return parts
+
+
+def print_listing(
+    out: Console, scenarios: list[dict[str, Any]], executions: list[dict[str, Any]] | None
+) -> None:
+    """`itest list`: local scenarios, then recent executions (None: not asked for)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="scenarios", title_justify="left")
+    for column in ("name", "tags", "steps", "file"):
+        table.add_column(column, overflow="fold")
+    for item in scenarios:
+        table.add_row(item["name"], ", ".join(item["tags"]), str(item["steps"]), item["file"])
+    out.print(table if scenarios else "no scenario files found")
+    if executions is None:
+        return
+    table = Table(title="recent executions", title_justify="left")
+    for column in ("started", "scenario", "status", "duration", "execution"):
+        table.add_column(column, overflow="fold")
+    for item in executions:
+        table.add_row(
+            item["started_at"] or "",
+            item["scenario"],
+            Text(item["status"], style=STATUS_STYLE.get(item["status"], "")),
+            _duration(item["duration_ms"]),
+            item["execution_arn"],
+        )
+    out.print(table if executions else "no executions yet")
 
 
 def _duration(ms: int | None) -> str:

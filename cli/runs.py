@@ -1,25 +1,40 @@
-"""Starting scenario executions, waiting for them, and reading their results."""
+"""Starting scenario executions, at most N at a time, and following them to the end.
+
+Progress is read from the results table (a consistent Query per run, which
+also says the current step); DescribeExecution, whose bucket refills at only
+15 calls per second for the whole account, is called through a token bucket
+well under that: when the table says a run is over, and now and then for runs
+that could end without the table knowing (timed out, aborted, a crashed task).
+A throttled call is never fatal while polling: that run is simply looked at
+again later, and the whole loop slows down.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import secrets
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from cli.aws import ClientFactory
-from cli.errors import InfraError
+from cli.aws import ClientFactory, backoff, call_throttled, is_throttle
+from cli.errors import Interrupted
 from cli.target import Target
 
 if TYPE_CHECKING:
+    from cli.scenarios import LoadedScenario
     from lambdas.model import Scenario
 
 EXECUTION_NAME_MAX = 80
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+FINAL_RUN_STATUSES = frozenset({"passed", "failed", "error"})
+DESCRIBE_RATE = 4.0  # DescribeExecution calls per second at most (AWS refills 15/s per account)
+GRACE_SECONDS = 120  # how long past a scenario's own timeout the CLI keeps waiting for it
 
 
 @dataclass(frozen=True)
@@ -29,6 +44,62 @@ class StartedRun:
     scenario: str
     run_id: str
     execution_arn: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the results table says of a run: its status and its latest step."""
+
+    status: str | None = None  # None until Prepare wrote the run record
+    total_steps: int = 0
+    step_index: int | None = None
+    step_name: str | None = None
+    step_status: str | None = None
+    attempts: int = 0
+
+
+@dataclass
+class Tracked:
+    """One scenario on its way: queued, running, then done, timeout or not_started."""
+
+    item: LoadedScenario
+    state: str = "queued"
+    run: StartedRun | None = None
+    execution: dict[str, Any] = field(default_factory=dict)  # the last DescribeExecution
+    progress: Progress = field(default_factory=Progress)
+    started: float = 0.0  # clock() when started
+    finished: float = 0.0
+    next_poll: float = 0.0
+    next_describe: float = 0.0
+    describe_every: float = 5.0
+
+    @property
+    def name(self) -> str:
+        return self.item.scenario.name
+
+
+class TokenBucket:
+    """Client-side rate limit that halves on a throttle and recovers slowly (AIMD)."""
+
+    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
+        self.max_rate = self.rate = rate
+        self.tokens = rate
+        self.clock = clock
+        self.last = clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        self.rate = min(self.max_rate, self.rate + 0.05)
+        return True
+
+    def throttled(self) -> None:
+        self.rate = max(0.5, self.rate / 2)
+        self.tokens = 0
 
 
 def new_run_id(scenario_name: str, now: datetime | None = None) -> str:
@@ -49,60 +120,216 @@ def upload(aws: ClientFactory, target: Target, scenario: Scenario) -> dict[str, 
 
 
 def start(
-    aws: ClientFactory, target: Target, scenario: Scenario, overrides: dict[str, str]
+    aws: ClientFactory,
+    target: Target,
+    scenario: Scenario,
+    overrides: dict[str, str],
+    *,
+    ref: dict[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> StartedRun:
-    """Upload the scenario and start its execution, named by a fresh run id."""
-    ref = upload(aws, target, scenario)
+    """Start one execution named by a fresh run id (uploading the scenario unless given)."""
+    ref = ref or upload(aws, target, scenario)
     run_id = new_run_id(scenario.name)
-    started = aws.client("stepfunctions").start_execution(
-        stateMachineArn=target.state_machine_arn,
-        name=run_id,
-        input=json.dumps({"scenario": ref, "vars": overrides}),
+    started = call_throttled(
+        lambda: aws.client("stepfunctions").start_execution(
+            stateMachineArn=target.state_machine_arn,
+            name=run_id,
+            input=json.dumps({"scenario": ref, "vars": overrides}),
+        ),
+        what="StartExecution",
+        sleep=sleep,
     )
     return StartedRun(scenario.name, run_id, started["executionArn"])
 
 
-def wait(
-    aws: ClientFactory,
-    runs: Iterable[StartedRun],
-    *,
-    timeout_seconds: float,
-    on_change: Callable[[StartedRun, str], None] = lambda run, status: None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, str]:
-    """Poll until every execution ends; returns run id -> execution status.
-
-    Polling backs off from 0.5 s to 5 s so that many runs stay well under
-    DescribeExecution's refill rate.
-
-    Raises:
-        InfraError: the timeout passed with executions still running (they are
-            left running; `itest status` follows them).
-    """
-    sfn = aws.client("stepfunctions")
-    pending = {run.run_id: run for run in runs}
-    statuses: dict[str, str] = {}
-    deadline = time.monotonic() + timeout_seconds
-    interval = 0.5
-    while pending:
-        for run_id, run in list(pending.items()):
-            status = sfn.describe_execution(executionArn=run.execution_arn)["status"]
-            if status != statuses.get(run_id):
-                statuses[run_id] = status
-                on_change(run, status)
-            if status in TERMINAL:
-                del pending[run_id]
-        if not pending:
-            break
-        if time.monotonic() >= deadline:
-            names = ", ".join(run.execution_arn for run in pending.values())
-            raise InfraError(f"timed out after {timeout_seconds:.0f}s waiting for: {names}")
-        sleep(interval)
-        interval = min(interval * 1.5, 5.0)
-    return statuses
+def read_progress(dynamodb: Any, table: str, run_id: str) -> Progress:
+    """The run's status and latest step from the results table, small attributes only."""
+    response = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": run_id}},
+        ProjectionExpression="sk, #status, #name, attempts, steps",
+        ExpressionAttributeNames={"#status": "status", "#name": "name"},
+        ConsistentRead=True,
+    )
+    run: dict[str, Any] = {}
+    latest: dict[str, Any] | None = None
+    for item in response.get("Items", []):
+        sk = item["sk"]["S"]
+        if sk == "run":
+            run = item
+        elif sk.startswith("step#") and (latest is None or sk > latest["sk"]["S"]):
+            latest = item
+    if not run and latest is None:
+        return Progress()
+    step = latest or {}
+    return Progress(
+        status=run.get("status", {}).get("S"),
+        total_steps=len(run.get("steps", {}).get("L", [])),
+        step_index=int(step["sk"]["S"].split("#")[1]) if step else None,
+        step_name=step.get("name", {}).get("S"),
+        step_status=step.get("status", {}).get("S"),
+        attempts=int(step.get("attempts", {}).get("N", 0)),
+    )
 
 
-def execution_error(aws: ClientFactory, run: StartedRun) -> dict[str, Any]:
-    """The execution's status with the error and cause Step Functions reported."""
-    described = aws.client("stepfunctions").describe_execution(executionArn=run.execution_arn)
-    return {k: described[k] for k in ("status", "error", "cause") if k in described}
+class Scheduler:
+    """Start scenarios at most `parallel` at a time and follow them until each ends."""
+
+    def __init__(
+        self,
+        aws: ClientFactory,
+        target: Target,
+        *,
+        parallel: int,
+        timeout: float | None = None,
+        on_update: Callable[[Tracked], None] = lambda tracked: None,
+        follow_hint: Callable[[str], str] = lambda arn: f"itest status {arn}",
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.aws = aws
+        self.target = target
+        self.parallel = max(1, parallel)
+        self.timeout = timeout
+        self.on_update = on_update
+        self.follow_hint = follow_hint
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.describes = TokenBucket(DESCRIBE_RATE, clock)
+        self.slowdown = 1.0  # grows when AWS throttles the table or DescribeExecution
+
+    def run(self, tracked: list[Tracked], overrides: dict[str, str]) -> list[Tracked]:
+        """Every scenario uploaded first, then started and followed; `tracked` is updated.
+
+        Raises:
+            Interrupted: Ctrl-C; the message lists what was left running.
+        """
+        refs = [upload(self.aws, self.target, one.item.scenario) for one in tracked]
+        queue = deque(zip(tracked, refs, strict=True))
+        running: list[Tracked] = []
+        deadline = self.clock() + self.timeout if self.timeout else None
+        try:
+            while queue or running:
+                while queue and len(running) < self.parallel:
+                    one, ref = queue.popleft()
+                    self._start(one, ref, overrides)
+                    running.append(one)
+                for one in running:
+                    if one.next_poll <= self.clock():
+                        self._poll(one)
+                running = [one for one in running if one.state == "running"]
+                now = self.clock()
+                if deadline is not None and now >= deadline:
+                    self._give_up(running, [one for one, _ in queue])
+                    break
+                if not running and not queue:
+                    break
+                due = min(one.next_poll for one in running) if running else now
+                self.sleep(min(max(due - now, 0.2), 5.0))
+        except KeyboardInterrupt:
+            raise Interrupted(_interrupted_message(tracked, self.follow_hint)) from None
+        return tracked
+
+    def _start(self, one: Tracked, ref: dict[str, str], overrides: dict[str, str]) -> None:
+        one.run = start(
+            self.aws, self.target, one.item.scenario, overrides, ref=ref, sleep=self.sleep
+        )
+        one.state = "running"
+        one.started = now = self.clock()
+        one.next_poll = now + self._jitter(1.0)
+        one.next_describe = now + self._jitter(one.describe_every)
+        self.on_update(one)
+
+    def _poll(self, one: Tracked) -> None:
+        assert one.run is not None
+        now = self.clock()
+        try:
+            progress = read_progress(
+                self.aws.client("dynamodb"), self.target.results_table, one.run.run_id
+            )
+        except Exception as error:
+            if not is_throttle(error):
+                raise
+            self._throttled(one)
+            return
+        if progress != one.progress:
+            one.progress = progress
+            self.on_update(one)
+        over = progress.status in FINAL_RUN_STATUSES
+        if over or now >= one.next_describe:
+            self._describe(one, closing=over)
+        if one.state == "running" and now - one.started > _patience(one):
+            one.state = "timeout"
+            one.finished = now
+            self.on_update(one)
+            return
+        if one.state == "running":
+            # 1 s at first, then slower for long runs: a 5-minute poll needs no 1 s updates
+            every = min(1.0 + (now - one.started) / 15, 5.0) * self.slowdown
+            one.next_poll = now + self._jitter(every)
+
+    def _describe(self, one: Tracked, *, closing: bool) -> None:
+        assert one.run is not None
+        now = self.clock()
+        if not self.describes.take():
+            one.next_describe = now + self._jitter(1.0)
+            return
+        try:
+            described = self.aws.client("stepfunctions").describe_execution(
+                executionArn=one.run.execution_arn
+            )
+        except Exception as error:
+            if not is_throttle(error):
+                raise
+            self.describes.throttled()
+            self._throttled(one)
+            return
+        one.execution = {
+            k: described[k] for k in ("status", "startDate", "stopDate", "error", "cause")
+            if k in described
+        }
+        if described["status"] in TERMINAL:
+            one.state = "done"
+            one.finished = now
+            self.on_update(one)
+            return
+        # Cleanup has written the verdict: the execution ends within a state or two
+        one.describe_every = 1.0 if closing else min(one.describe_every * 2, 30.0)
+        one.next_describe = now + self._jitter(one.describe_every)
+
+    def _throttled(self, one: Tracked) -> None:
+        self.slowdown = min(self.slowdown * 2, 8.0)
+        one.next_poll = self.clock() + backoff(3, cap=30.0, rng=self.rng) * self.slowdown
+
+    def _give_up(self, running: list[Tracked], queued: list[Tracked]) -> None:
+        now = self.clock()
+        for one in running:
+            one.state, one.finished = "timeout", now
+            self.on_update(one)
+        for one in queued:
+            one.state = "not_started"
+            self.on_update(one)
+
+    def _jitter(self, seconds: float) -> float:
+        """±25 %: runs started together do not poll together."""
+        return seconds * self.rng.uniform(0.75, 1.25)
+
+
+def _patience(one: Tracked) -> float:
+    return one.item.scenario.timeout_seconds + GRACE_SECONDS
+
+
+def _interrupted_message(tracked: list[Tracked], hint: Callable[[str], str]) -> str:
+    running = [one for one in tracked if one.state == "running" and one.run]
+    queued = sum(one.state == "queued" for one in tracked)
+    lines = ["interrupted"]
+    if running:
+        lines[0] += f": {len(running)} execution(s) left running; follow them with:"
+        lines += [f"  {hint(one.run.execution_arn)}" for one in running if one.run]
+    if queued:
+        lines.append(f"{queued} scenario(s) not started")
+    return "\n".join(lines)

@@ -29,23 +29,43 @@ def from_outputs(outputs: dict[str, str]) -> Target:
 
 
 def find_target(aws: ClientFactory, *, stack: str, state_machine_arn: str | None) -> Target:
-    """From an explicit state machine ARN, else from the CloudFormation stack's outputs."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    """From an explicit state machine ARN, else from the CloudFormation stack's outputs.
 
+    Raises:
+        InfraError: no such stack or state machine, or not an itest one.
+    """
+    from botocore.exceptions import ClientError
+
+    if state_machine_arn:
+        return from_state_machine(aws, state_machine_arn)
     try:
-        if state_machine_arn:
-            return _from_state_machine(aws, state_machine_arn)
         described = aws.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
     except ClientError as error:
-        raise InfraError(f"cannot find the itest stack '{stack}': {error}") from None
-    except BotoCoreError as error:
-        raise InfraError(f"cannot reach AWS: {error}") from None
+        if "does not exist" not in str(error):
+            raise
+        where = f" in {aws.region}" if aws.region else ""
+        raise InfraError(
+            f"no CloudFormation stack '{stack}'{where}: deploy it (cdk deploy), "
+            "or pass --stack, --state-machine-arn or ITEST_STATE_MACHINE_ARN"
+        ) from None
     return from_outputs({o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])})
 
 
-def _from_state_machine(aws: ClientFactory, arn: str) -> Target:
-    """The bucket and table are in the environment of the function the first state calls."""
-    described = aws.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
+def from_state_machine(aws: ClientFactory, arn: str) -> Target:
+    """The bucket and table are in the environment of the function the first state calls.
+
+    Raises:
+        InfraError: no such state machine, or not an itest one.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        described = aws.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("StateMachineDoesNotExist",
+                                                                 "InvalidArn"):
+            raise
+        raise InfraError(f"no state machine {arn}") from None
     definition = json.loads(described["definition"])
     first = definition["States"][definition["StartAt"]]
     function = first.get("Parameters", {}).get("FunctionName")
@@ -57,3 +77,57 @@ def _from_state_machine(aws: ClientFactory, arn: str) -> Target:
         return Target(arn, env["SCENARIO_BUCKET"], env["RESULTS_TABLE"])
     except KeyError:
         raise InfraError(f"{arn} does not look like an itest state machine") from None
+
+
+@dataclass(frozen=True)
+class ExecutionArn:
+    """`arn:<partition>:states:<region>:<account>:execution:<state machine>:<name>`."""
+
+    arn: str
+    partition: str
+    region: str
+    account: str
+    state_machine: str
+    name: str
+
+    @property
+    def state_machine_arn(self) -> str:
+        return (
+            f"arn:{self.partition}:states:{self.region}:{self.account}"
+            f":stateMachine:{self.state_machine}"
+        )
+
+
+_CONSOLE_DOMAINS = {
+    "aws": "console.aws.amazon.com",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+    "aws-cn": "console.amazonaws.cn",
+}
+
+
+def parse_execution_arn(arn: str) -> ExecutionArn:
+    """Raises:
+    BadInput: `arn` is not a Step Functions execution ARN.
+    """
+    from cli.errors import BadInput
+
+    parts = arn.split(":")
+    if len(parts) != 8 or parts[:3] != ["arn", parts[1], "states"] or parts[5] != "execution":
+        raise BadInput(
+            f"{arn!r} is not an execution ARN "
+            "(arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)"
+        )
+    _, partition, _, region, account, _, machine, name = parts
+    return ExecutionArn(arn, partition, region, account, machine, name)
+
+
+def console_url(arn: str) -> str | None:
+    """The execution's page in the Step Functions console (None for an unknown partition)."""
+    parsed = parse_execution_arn(arn)
+    domain = _CONSOLE_DOMAINS.get(parsed.partition)
+    if domain is None:
+        return None
+    return (
+        f"https://{parsed.region}.{domain}/states/home?region={parsed.region}"
+        f"#/v2/executions/details/{arn}"
+    )

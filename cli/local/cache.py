@@ -34,7 +34,7 @@ def cached_assembly(synth: Callable[[Path], None], sources: list[Path]) -> Path:
     synth never leaves a half-written assembly behind for the next run.
     """
     root = cache_root() / "assemblies"
-    target = root / _sources_key(sources)
+    target = root / sources_key(sources)
     if (target / "manifest.json").is_file():
         return target
     root.mkdir(parents=True, exist_ok=True)
@@ -53,7 +53,8 @@ def cached_assembly(synth: Callable[[Path], None], sources: list[Path]) -> Path:
     return target
 
 
-def _sources_key(sources: list[Path]) -> str:
+def sources_key(sources: list[Path]) -> str:
+    """What a cached assembly is keyed by: the sources' contents and the tool versions."""
     digest = hashlib.sha256()
     for name in ("aws-cdk-lib", "constructs"):
         digest.update(f"{name}=={_version(name)}\n".encode())

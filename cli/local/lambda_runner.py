@@ -443,7 +443,8 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
     """Make moto run Lambda code through `runner`; return the function that undoes it.
 
     Also teaches moto the function's `LoggingConfig.LogGroup` (moto ignores it)
-    so logs land where they would on AWS, whether the function comes from the
+    so logs land where they would on AWS (and GetFunctionConfiguration says
+    so), whether the function comes from the
     API or from CloudFormation, the `Layers` moto's CloudFormation drops, and
     the `Unhandled` function error Python's runtime reports (moto says `Handled`).
     """
@@ -457,12 +458,14 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
             "__init__",
             "update_configuration",
             "create_from_cloudformation_json",
+            "get_configuration",
         )
     }
     invoke = originals["invoke"]
     init = originals["__init__"]
     update = originals["update_configuration"]
     from_cfn = originals["create_from_cloudformation_json"].__func__
+    get_configuration = originals["get_configuration"]
 
     def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
         # moto turns an empty request body into the *string* "{}"; Lambda passes {}
@@ -493,11 +496,18 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
             fn.layers = fn._get_layers_data([getattr(x, "arn", x) for x in layers])
         return fn
 
+    def get_configuration_(self: LambdaFunction, *a: Any, **kw: Any) -> dict[str, Any]:
+        # as GetFunctionConfiguration answers on AWS: where the function logs
+        config = get_configuration(self, *a, **kw)
+        config.setdefault("LoggingConfig", {"LogFormat": "Text", "LogGroup": self.logs_group_name})
+        return config
+
     LambdaFunction._invoke_lambda = _invoke_lambda
     LambdaFunction.invoke = invoke_
     LambdaFunction.__init__ = __init__
     LambdaFunction.update_configuration = update_configuration
     LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    LambdaFunction.get_configuration = get_configuration_
 
     def uninstall() -> None:
         for name, original in originals.items():

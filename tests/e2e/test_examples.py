@@ -8,15 +8,19 @@ from pathlib import Path
 import pytest
 
 from cli import commands
+from cli.connect import Orchestrator
+from cli.reports import Report
+from cli.scenarios import load
 from tests.e2e.conftest import SCENARIOS, itest
 
 pytestmark = pytest.mark.e2e
 
 
-def run_example(local, filename: str) -> commands.Report:
+def run_example(local, filename: str) -> Report:
     aws, target, target_vars = local
-    loaded = commands.load((SCENARIOS / filename,))
-    outcome = commands._run_on(aws, target, loaded, target_vars, True, 120)
+    loaded = load((SCENARIOS / filename,))
+    orchestrator = Orchestrator(aws, target, "private", aws.endpoint_url)
+    outcome = commands.run_on(orchestrator, loaded, target_vars, wait=True, timeout=120)
     (report,) = outcome.reports
     return report
 

@@ -10,15 +10,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.commands import collect
 from cli.errors import BadInput
 from cli.main import cli, parse_vars
 from cli.runs import new_run_id
+from cli.scenarios import collect
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["validate"], ["schema"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["run"], ["status"], ["logs"], ["list"], ["validate"], ["schema"], ["local"],
+     ["local", "up"], ["local", "down"], ["local", "status"]],
+)
 def test_help_for_every_command(command):
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0

@@ -1,0 +1,197 @@
+"""Where the orchestrator is: the real AWS, the background local AWS, or a private one.
+
+Every command that talks to AWS gets an `Orchestrator` from here, so that the
+flags (`--local`, `--stack`, `--state-machine-arn`, `--region`, `--profile`)
+mean the same everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from cli.aws import ClientFactory
+from cli.errors import InfraError, aws_errors
+from cli.target import Target, console_url, from_outputs, parse_execution_arn
+
+DEFAULT_STACK = "Itest"
+LOCAL_ACCOUNT = "123456789012"  # the local AWS's account (moto's default)
+
+
+@dataclass(frozen=True)
+class Where:
+    """The flags that say where the orchestrator is."""
+
+    region: str | None = None
+    profile: str | None = None
+    stack: str | None = None
+    state_machine_arn: str | None = None
+    local: bool = False
+
+
+@dataclass
+class Orchestrator:
+    """Clients and the deployed resources; `kind` is aws, local (background) or private."""
+
+    aws: ClientFactory
+    target: Target
+    kind: str = "aws"
+    endpoint: str | None = None
+
+    def hint(self, command: str, arn: str) -> str | None:
+        """`itest <command> ARN` as it works later, from another terminal (None when the
+        execution goes away with a private local AWS)."""
+        if self.kind == "private":
+            return None
+        return f"itest {command} {'--local ' if self.kind == 'local' else ''}{arn}"
+
+    def follow_hint(self, arn: str) -> str:
+        return self.hint("status", arn) or arn
+
+    def console_url(self, arn: str) -> str | None:
+        return console_url(arn) if self.kind == "aws" else None
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """botocore failures as one line (naming the local AWS when that is what died)."""
+        with aws_errors(local_endpoint=self.endpoint):
+            yield
+
+
+def default_stack() -> str:
+    """`ITEST_STACK`, else the `itest:stackName` context of ./cdk.json, else `Itest`."""
+    if env := os.environ.get("ITEST_STACK"):
+        return env
+    try:
+        context = json.loads(Path("cdk.json").read_text()).get("context", {})
+    except (OSError, ValueError, AttributeError):
+        return DEFAULT_STACK
+    return str(context.get("itest:stackName") or DEFAULT_STACK)
+
+
+def remote(where: Where) -> Orchestrator:
+    """The orchestrator on AWS, from --state-machine-arn or the stack's outputs.
+
+    Raises:
+        BadInput: no region, unknown profile.
+        InfraError: no credentials, no such stack, AWS unreachable.
+    """
+    from cli.aws import AwsSession
+    from cli.target import find_target
+
+    region = where.region
+    if where.state_machine_arn and not region:
+        region = _region_of(where.state_machine_arn)
+    with aws_errors():
+        aws = AwsSession(region=region, profile=where.profile)
+        target = find_target(
+            aws, stack=where.stack or default_stack(), state_machine_arn=where.state_machine_arn
+        )
+    return Orchestrator(aws, target)
+
+
+def background() -> Orchestrator:
+    """The background local AWS (`itest local up`).
+
+    Raises:
+        InfraError: it is not running.
+    """
+    from cli.local.background import read_state
+    from cli.local.server import LocalAws
+
+    state = read_state()
+    if state is None:
+        raise InfraError(
+            "no local AWS is running: start one with `itest local up` "
+            "(`itest run --local` without it uses a private one that stops with the run)"
+        )
+    if state.state != "up" or not state.endpoint:
+        raise InfraError(f"the local AWS is {state.state}, not up: see `itest local status`")
+    return Orchestrator(LocalAws(endpoint_url=state.endpoint), from_outputs(state.outputs),
+                        "local", state.endpoint)
+
+
+def for_execution(where: Where, arn: str) -> Orchestrator:
+    """The orchestrator that ran `arn`: its state machine and region come from the ARN.
+
+    The local AWS is used with --local, or when the ARN is in the local account
+    and the background local AWS is up.
+
+    Raises:
+        BadInput: not an execution ARN.
+        InfraError: the orchestrator cannot be reached or is not an itest one.
+    """
+    from cli.local.background import running
+    from cli.target import from_state_machine
+
+    parsed = parse_execution_arn(arn)
+    if where.local or (parsed.account == LOCAL_ACCOUNT and running()):
+        return background()
+    from cli.aws import AwsSession
+
+    with aws_errors():
+        aws = AwsSession(region=where.region or parsed.region, profile=where.profile)
+        target = from_state_machine(aws, where.state_machine_arn or parsed.state_machine_arn)
+    return Orchestrator(aws, target)
+
+
+def for_listing(where: Where) -> Orchestrator:
+    """The background local AWS with --local, else the one on AWS."""
+    return background() if where.local else remote(where)
+
+
+@contextmanager
+def for_run(
+    where: Where, scenario_files: list[Path]
+) -> Iterator[tuple[Orchestrator, dict[str, str]]]:
+    """The orchestrator to run on, and the vars the local targets provide.
+
+    With --local: the background local AWS when it is up (the scenarios'
+    `itest_local.py` targets still run here, in this process), else a private
+    one that lives as long as the block.
+
+    Raises:
+        BadInput, InfraError: as `remote`, or a local target that fails.
+    """
+    if not where.local:
+        yield remote(where), {}
+        return
+    from cli.local.background import running
+    from cli.local_run import enter_local_targets, load_local_targets, private_orchestrator
+
+    targets = load_local_targets(scenario_files)
+    if running():
+        orchestrator = background()
+        _warn_if_stale()
+        with enter_local_targets(targets, orchestrator.aws) as provided:
+            yield orchestrator, provided
+        return
+    with private_orchestrator() as (aws, target), enter_local_targets(targets, aws) as provided:
+        yield Orchestrator(aws, target, "private", aws.endpoint_url), provided
+
+
+def _warn_if_stale() -> None:
+    """The background local AWS deployed infra/ and lambdas/ as they were when it started."""
+    import click
+
+    from cli.local.background import running
+    from cli.local.cache import sources_key
+    from cli.local_run import synth_sources
+
+    state = running()
+    if state and state.sources_key and state.sources_key != sources_key(synth_sources()):
+        click.echo(
+            "warning: infra/ or lambdas/ changed since `itest local up`; the local AWS runs "
+            "the old code until `itest local down && itest local up`",
+            err=True,
+        )
+
+
+def _region_of(state_machine_arn: str) -> str | None:
+    parts = state_machine_arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else None
+

@@ -1,0 +1,75 @@
+"""The background local AWS's process: `python -m cli.local.daemon --port N --log FILE`.
+
+Started detached by `itest local up`. It runs the local AWS, deploys the
+orchestrator, says so in the state file, and waits for SIGTERM (`itest local
+down`), on which it stops its Lambda workers and the server before exiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import traceback
+from datetime import UTC, datetime
+
+from cli.local.background import LocalState, remove_state, write_state
+
+
+def serve(port: int, log_file: str) -> int:
+    """Run until SIGTERM or SIGINT; 0 after a clean stop, 1 if it could not start."""
+    from cli.local.cache import sources_key
+    from cli.local.deploy import deploy
+    from cli.local.server import local_aws
+    from cli.local_run import assembly, synth_sources
+    from infra.app import DEFAULT_STACK_NAME
+
+    state = LocalState(
+        pid=os.getpid(),
+        state="starting",
+        log_file=log_file,
+        started_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    )
+    write_state(state)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        with local_aws(port) as aws:
+            state.sources_key = sources_key(synth_sources())
+            state.outputs = deploy(aws, assembly(), DEFAULT_STACK_NAME)
+            state.endpoint = aws.endpoint_url
+            state.state = "up"
+            write_state(state)
+            print(f"local AWS up at {aws.endpoint_url}", flush=True)
+            while True:
+                signal.pause()
+    except _Stop:
+        print("stopping", flush=True)
+        remove_state(state.pid)
+        return 0
+    except Exception as error:
+        traceback.print_exc()
+        state.state, state.error = "failed", f"{type(error).__name__}: {error}"
+        write_state(state)
+        return 1
+
+
+class _Stop(BaseException):
+    """Raised in the main thread by the signal handler, so every `with` block unwinds."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--log", required=True)
+    args = parser.parse_args()
+    sys.exit(serve(args.port, args.log))
+
+
+if __name__ == "__main__":
+    main()

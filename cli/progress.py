@@ -1,0 +1,122 @@
+"""Live progress while waiting, on stderr: one line per scenario and its current step.
+
+A terminal gets a rich live table, redrawn in place. Anything else (CI logs,
+a pipe) gets one plain line per change instead, which reads well in a log.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cli.runs import Tracked
+
+SYMBOL = {"queued": "·", "running": "▶", "passed": "✔", "failed": "✘", "error": "✘"}
+
+
+def describe(tracked: Tracked) -> tuple[str, str]:
+    """(status word, detail) of a scenario as the progress shows it."""
+    progress = tracked.progress
+    if tracked.state == "queued":
+        return "queued", ""
+    if tracked.state in ("timeout", "not_started"):
+        return tracked.state.replace("_", " "), ""
+    if tracked.state == "done":
+        status = progress.status if progress.status in ("passed", "failed", "error") else "error"
+        return status, ""
+    if progress.step_index is None:
+        return "running", "preparing" if progress.status is None else "starting the steps"
+    total = f"/{progress.total_steps}" if progress.total_steps else ""
+    detail = f"step {progress.step_index + 1}{total} {progress.step_name or ''}"
+    if progress.step_status == "pending":
+        detail += f" (polling, attempt {progress.attempts})"
+    return "running", detail
+
+
+def elapsed(tracked: Tracked) -> str:
+    if tracked.state == "queued" or not tracked.started:
+        return ""
+    end = tracked.finished or time.monotonic()
+    return f"{end - tracked.started:.0f}s"
+
+
+class LiveProgress:
+    """A live table on a terminal's stderr."""
+
+    def __init__(self, tracked: list[Tracked]) -> None:
+        from rich.live import Live
+
+        from cli.render import console
+
+        self.tracked = tracked
+        self.live = Live(
+            get_renderable=self._table, console=console(stderr=True), refresh_per_second=4,
+            transient=False,
+        )
+
+    def __enter__(self) -> LiveProgress:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.live.__exit__(*exc)
+
+    def update(self, tracked: Tracked) -> None:
+        self.live.refresh()
+
+    def _table(self) -> Any:
+        from rich.table import Table
+        from rich.text import Text
+
+        from cli.render import STATUS_STYLE
+
+        table = Table.grid(padding=(0, 2))
+        for one in self.tracked:
+            status, detail = describe(one)
+            style = STATUS_STYLE.get(status, "")
+            table.add_row(
+                Text(SYMBOL.get(status, "✘"), style=style),
+                Text(one.name, style="bold"),
+                Text(status, style=style),
+                Text(detail),
+                Text(elapsed(one), style="dim"),
+            )
+        return table
+
+
+class LineProgress:
+    """One plain line per change, for logs."""
+
+    def __init__(self, tracked: list[Tracked]) -> None:
+        import click
+
+        self.echo = lambda text: click.echo(text, err=True)
+        self.last: dict[int, tuple[str, int | None]] = {}
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def update(self, tracked: Tracked) -> None:
+        status, detail = describe(tracked)
+        shown = (status, tracked.progress.step_index)  # not every polling attempt
+        if self.last.get(id(tracked)) == shown:
+            return
+        self.last[id(tracked)] = shown
+        if status == "running" and detail in ("preparing", "starting the steps"):
+            run_id = tracked.run.run_id if tracked.run else ""
+            if detail == "preparing":
+                self.echo(f"{tracked.name}: started {run_id}")
+            return
+        took = elapsed(tracked)
+        tail = f" ({took})" if status != "running" and took else ""
+        self.echo(f"{tracked.name}: {status}{' ' + detail if detail else ''}{tail}")
+
+
+def progress_for(tracked: list[Tracked]) -> LiveProgress | LineProgress:
+    from cli.render import console
+
+    return LiveProgress(tracked) if console(stderr=True).is_terminal else LineProgress(tracked)

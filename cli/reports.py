@@ -1,0 +1,227 @@
+"""What the CLI reports about runs: one `Report` per execution, whatever the command.
+
+The results table says what happened to each step; the execution (Step
+Functions) says whether it ended and how, which matters when a run ended
+without the table knowing (timed out, aborted, a crashed handler).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from cli.errors import EXIT_FAILED, EXIT_INFRA, EXIT_PASSED
+
+if TYPE_CHECKING:
+    from cli.connect import Orchestrator
+    from cli.runs import Tracked
+    from lambdas.results import RunRecord
+
+# passed | failed | error from the run's verdict; running (status of a live run);
+# timeout (the wait ended first); not_started (queued when the wait ended);
+# started (run without --wait)
+EXIT_CODES = {"passed": EXIT_PASSED, "failed": EXIT_FAILED, "started": EXIT_PASSED}
+FINAL = ("passed", "failed", "error")
+
+
+@dataclass
+class Report:
+    """One execution as every output format shows it."""
+
+    scenario: str
+    status: str
+    run_id: str | None = None
+    execution_arn: str | None = None
+    reason: str | None = None
+    record: RunRecord | None = None
+    execution: dict[str, Any] = field(default_factory=dict)
+    file: str | None = None
+    console_url: str | None = None
+    follow: str | None = None  # the command to look further: itest status|logs ARN
+    current: str | None = None  # where a running execution is (status)
+    assertions_declared: int | None = None  # from the scenario file, when known
+    planned_steps: list[str] = field(default_factory=list)  # from the scenario file, when known
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        return list((self.record or {}).get("steps", []))
+
+    @property
+    def started_at(self) -> str | None:
+        return (self.record or {}).get("started_at") or _iso(self.execution.get("startDate"))
+
+    @property
+    def ended_at(self) -> str | None:
+        return (self.record or {}).get("ended_at") or _iso(self.execution.get("stopDate"))
+
+    @property
+    def duration_ms(self) -> int | None:
+        start, end = self.execution.get("startDate"), self.execution.get("stopDate")
+        if isinstance(start, datetime) and isinstance(end, datetime):
+            return round((end - start).total_seconds() * 1000)
+        record = self.record or {}
+        if record.get("started_at") and record.get("ended_at"):
+            from lambdas.results import epoch
+
+            return round((epoch(record["ended_at"]) - epoch(record["started_at"])) * 1000)
+        return None
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented shape (docs/cli.md)."""
+        record: dict[str, Any] = dict(self.record or {})
+        return {
+            "scenario": self.scenario,
+            "file": self.file,
+            "run_id": self.run_id,
+            "execution_arn": self.execution_arn,
+            "console_url": self.console_url,
+            "status": self.status,
+            "execution_status": self.execution.get("status"),
+            "reason": self.reason,
+            "current": self.current,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration_ms": self.duration_ms,
+            "steps": record.get("steps", []),
+            "assertions": record.get("assertions"),
+            "cleanup": record.get("cleanup"),
+        }
+
+
+@dataclass
+class Outcome:
+    """The reports of one command; the exit code follows the worst of them."""
+
+    reports: list[Report]
+
+    @property
+    def exit_code(self) -> int:
+        return max((EXIT_CODES.get(r.status, EXIT_INFRA) for r in self.reports), default=0)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {"total": len(self.reports)}
+        for report in self.reports:
+            counts[report.status] = counts.get(report.status, 0) + 1
+        return counts
+
+
+def started(orchestrator: Orchestrator, tracked: Tracked) -> Report:
+    """A run started without --wait."""
+    assert tracked.run is not None
+    arn = tracked.run.execution_arn
+    return Report(
+        tracked.name,
+        "started",
+        run_id=tracked.run.run_id,
+        execution_arn=arn,
+        file=str(tracked.item.path),
+        console_url=orchestrator.console_url(arn),
+        follow=orchestrator.hint("status", arn),
+    )
+
+
+def finished(orchestrator: Orchestrator, tracked: Tracked) -> Report:
+    """A run the scheduler followed: done, timed out, or never started."""
+    scenario = tracked.item.scenario
+    if tracked.run is None:
+        return Report(
+            tracked.name, "not_started", file=str(tracked.item.path),
+            reason="not started: the wait timed out before its turn",
+            assertions_declared=len(scenario.assertions),
+            planned_steps=scenario.step_names,
+        )
+    arn = tracked.run.execution_arn
+    record = _read_run(orchestrator, tracked.run.run_id)
+    report = Report(
+        tracked.name,
+        "error",
+        run_id=tracked.run.run_id,
+        execution_arn=arn,
+        record=record,
+        execution=tracked.execution,
+        file=str(tracked.item.path),
+        console_url=orchestrator.console_url(arn),
+        follow=orchestrator.hint("logs", arn),
+        assertions_declared=len(scenario.assertions),
+        planned_steps=scenario.step_names,
+    )
+    if tracked.state == "timeout" and (record or {}).get("status") not in FINAL:
+        report.status = "timeout"
+        report.follow = orchestrator.hint("status", arn)
+        report.reason = "still running when the wait ended"
+    else:
+        report.status, report.reason = verdict(record, tracked.execution)
+    return report
+
+
+def status(orchestrator: Orchestrator, arn: str) -> Report:
+    """An execution looked up by its ARN, running or not (`itest status`)."""
+    from cli.aws import call_throttled
+    from cli.history import position
+    from cli.target import parse_execution_arn
+
+    sfn = orchestrator.aws.client("stepfunctions")
+    described = call_throttled(
+        lambda: sfn.describe_execution(executionArn=arn), what="DescribeExecution"
+    )
+    execution = {
+        k: described[k] for k in ("status", "startDate", "stopDate", "error", "cause")
+        if k in described
+    }
+    run_id = parse_execution_arn(arn).name
+    record = _read_run(orchestrator, run_id)
+    report = Report(
+        (record or {}).get("scenario") or _scenario_of(run_id),
+        "running",
+        run_id=run_id,
+        execution_arn=arn,
+        record=record,
+        execution=execution,
+        console_url=orchestrator.console_url(arn),
+        follow=orchestrator.hint("logs", arn),
+    )
+    if execution["status"] == "RUNNING":
+        where = position(sfn, arn)
+        report.current = where.describe() if where else None
+    else:
+        report.status, report.reason = verdict(record, execution)
+    return report
+
+
+def verdict(record: RunRecord | None, execution: dict[str, Any]) -> tuple[str, str | None]:
+    """passed | failed | error and the reason: the table's verdict, else how the execution ended."""
+    if record and record["status"] in FINAL:
+        if record["status"] == "passed" and execution.get("status") not in (None, "SUCCEEDED"):
+            return "error", _execution_reason(execution)
+        return record["status"], record.get("reason")
+    return "error", _execution_reason(execution)
+
+
+def _execution_reason(execution: dict[str, Any]) -> str:
+    status = execution.get("status", "UNKNOWN")
+    detail = execution.get("cause") or execution.get("error") or "no cause given"
+    return f"execution {status}: {detail}"
+
+
+def _read_run(orchestrator: Orchestrator, run_id: str) -> RunRecord | None:
+    from lambdas.results import read_run
+
+    return read_run(
+        run_id,
+        table=orchestrator.target.results_table,
+        dynamodb=orchestrator.aws.client("dynamodb"),
+    )
+
+
+def _scenario_of(run_id: str) -> str:
+    """`<scenario>-<yyyymmddThhmmss>-<6 hex>` back to the scenario name."""
+    parts = run_id.rsplit("-", 2)
+    return parts[0] if len(parts) == 3 else run_id
+
+
+def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value

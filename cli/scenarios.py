@@ -1,0 +1,110 @@
+"""Scenario files: finding them, validating all of them, choosing by tag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cli.errors import BadInput
+
+if TYPE_CHECKING:
+    from lambdas.model import Scenario
+
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    path: Path
+    scenario: Scenario
+
+
+def collect(paths: tuple[Path, ...]) -> list[Path]:
+    """Scenario files named or found (recursively) in the folders named.
+
+    Raises:
+        BadInput: a path does not exist, or a folder holds no scenario.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in SCENARIO_SUFFIXES)
+            if not found:
+                raise BadInput(f"{path}: no scenario files (*.yaml, *.yml, *.json) in this folder")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise BadInput(f"{path}: no such file or folder")
+    return list(dict.fromkeys(files))
+
+
+def load(paths: tuple[Path, ...], *, tags: tuple[str, ...] = ()) -> list[LoadedScenario]:
+    """Validate every file before anything is uploaded or started; keep those tagged.
+
+    A scenario is kept when it has any of `tags` (all are kept when none is given).
+
+    Raises:
+        BadInput: any file is invalid (all problems of all files are listed),
+            two files use the same scenario name, or no scenario has the tags.
+    """
+    loaded, problems = load_all(paths)
+    if problems:
+        raise BadInput("\n".join(problems))
+    if not tags:
+        return loaded
+    chosen = [item for item in loaded if set(tags) & set(item.scenario.tags)]
+    if not chosen:
+        raise BadInput(f"no scenario in {_names(paths)} has the tag {' or '.join(tags)}")
+    return chosen
+
+
+def load_all(paths: tuple[Path, ...]) -> tuple[list[LoadedScenario], list[str]]:
+    """The valid scenarios, and one problem line per invalid file or clashing name."""
+    from lambdas.errors import ScenarioError
+    from lambdas.model import load_scenario_file
+
+    loaded: list[LoadedScenario] = []
+    problems: list[str] = []
+    for path in collect(paths):
+        try:
+            loaded.append(LoadedScenario(path, load_scenario_file(path)))
+        except ScenarioError as error:
+            problems.append(str(error))
+    names: dict[str, Path] = {}
+    for item in loaded:
+        if item.scenario.name in names:
+            problems.append(
+                f"{item.path}: name: '{item.scenario.name}' is already used by "
+                f"{names[item.scenario.name]}; scenario names must be unique"
+            )
+        names.setdefault(item.scenario.name, item.path)
+    return loaded, problems
+
+
+def check_vars(scenarios: list[LoadedScenario], overrides: dict[str, str]) -> None:
+    """Render each scenario's vars with a dummy run id, as Prepare will: a missing
+    `--var` is bad input before anything starts, not an error after.
+
+    Raises:
+        BadInput: a var cannot render (all scenarios' problems are listed).
+    """
+    from lambdas.errors import TemplateError
+    from lambdas.expressions import render_vars
+
+    problems = []
+    for item in scenarios:
+        try:
+            render_vars(
+                item.scenario.vars, overrides, run_id=f"{item.scenario.name}-check",
+                now="1970-01-01T00:00:00Z",
+            )
+        except TemplateError as error:
+            problems.append(f"{item.path}: vars: {error} (pass it with --var KEY=VALUE)")
+    if problems:
+        raise BadInput("\n".join(problems))
+
+
+def _names(paths: tuple[Path, ...]) -> str:
+    return ", ".join(str(p) for p in paths)
