@@ -13,6 +13,9 @@ Everything a platform team sets is context (cdk.json or `-c key=value`):
     itest:samplePipeline       {"repository", "branch", "connectionArn"}: also synthesize
                                a sample CDK Pipelines stack that deploys the orchestrator
                                and runs the scenarios after it (infra/sample_pipeline.py)
+    itest:nag                  true: check the orchestrator with cdk-nag's AwsSolutions
+                               pack (cdk-nag 3, in the `test` extra); a violation that
+                               is not acknowledged fails the synth
 """
 
 from __future__ import annotations
@@ -47,7 +50,14 @@ def build_app(outdir: Path | None = None, context: dict[str, Any] | None = None)
     )
     stack_name = app.node.try_get_context("itest:stackName") or DEFAULT_STACK_NAME
     props = props_from_context(app.node.try_get_context)
-    OrchestratorStack(app, stack_name, props=props)
+    stack = OrchestratorStack(app, stack_name, props=props)
+    if app.node.try_get_context("itest:nag") in (True, "true", "1"):
+        import cdk_nag
+
+        checks = cdk_nag.AwsSolutionsChecks(
+            stack, verbose=True, write_suppressions_to_cloud_formation=True
+        )  # the acknowledgments and their reasons also land in the template's Metadata
+        cdk.Validations.of(stack).add_plugins(checks)
     if pipeline := _json(app.node.try_get_context("itest:samplePipeline"), "itest:samplePipeline"):
         from infra.sample_pipeline import SamplePipelineProps, SamplePipelineStack
 

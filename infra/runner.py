@@ -54,7 +54,13 @@ class RunnerRole(Construct):
         bucket.grant_read(self.role, RESULTS_PREFIX)  # whole step results the records point to
         table.grant_read_data(self.role)
         state_machine.grant_start_execution(self.role)
-        state_machine.grant_read(self.role)
+        state_machine.grant(self.role, "states:DescribeStateMachine")
+        state_machine.grant_execution(
+            self.role,
+            "states:DescribeExecution",
+            "states:GetExecutionHistory",
+            "states:StopExecution",
+        )
         for group in log_groups:
             group.grant_read(self.role)
         iam.Grant.add_to_principal(

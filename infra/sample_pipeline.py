@@ -27,17 +27,30 @@ class SamplePipelineProps:
     """A CodeConnections (CodeStar) connection to the repository's host."""
     stack_name: str
     orchestrator: OrchestratorProps
+    account: str
+    region: str
+    """CDK Pipelines needs an explicit environment (it deploys across them)."""
 
     @classmethod
     def from_context(
         cls, raw: Any, *, stack_name: str, orchestrator: OrchestratorProps
     ) -> SamplePipelineProps:
+        import os
+
         from infra.app import ContextError
 
         if not isinstance(raw, dict) or not {"repository", "connectionArn"} <= set(raw):
             raise ContextError(
                 'itest:samplePipeline must be {"repository": "owner/name", '
-                '"branch": "main", "connectionArn": "arn:aws:codeconnections:..."}'
+                '"branch": "main", "connectionArn": "arn:aws:codeconnections:...", '
+                '"account": "123456789012", "region": "eu-west-1"}'
+            )
+        account = raw.get("account") or os.environ.get("CDK_DEFAULT_ACCOUNT")
+        region = raw.get("region") or os.environ.get("CDK_DEFAULT_REGION")
+        if not account or not region:
+            raise ContextError(
+                "itest:samplePipeline needs an account and a region (in the context value, "
+                "or from the CDK CLI's credentials): CDK Pipelines deploys to explicit ones"
             )
         return cls(
             repository=raw["repository"],
@@ -45,6 +58,8 @@ class SamplePipelineProps:
             connection_arn=raw["connectionArn"],
             stack_name=stack_name,
             orchestrator=orchestrator,
+            account=account,
+            region=region,
         )
 
 
@@ -52,9 +67,15 @@ class OrchestratorStage(cdk.Stage):
     """What the pipeline deploys: here only the orchestrator."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, stack_name: str, props: OrchestratorProps
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stack_name: str,
+        props: OrchestratorProps,
+        env: cdk.Environment,
     ) -> None:
-        super().__init__(scope, construct_id)
+        super().__init__(scope, construct_id, env=env)
         OrchestratorStack(self, "Orchestrator", stack_name=stack_name, props=props)
 
 
@@ -69,7 +90,8 @@ class SamplePipelineStack(cdk.Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, props: SamplePipelineProps, **kwargs: Any
     ) -> None:
-        super().__init__(scope, construct_id, **kwargs)
+        env = cdk.Environment(account=props.account, region=props.region)
+        super().__init__(scope, construct_id, env=env, **kwargs)
         source = pipelines.CodePipelineSource.connection(
             props.repository, props.branch, connection_arn=props.connection_arn
         )
@@ -85,7 +107,7 @@ class SamplePipelineStack(cdk.Stack):
         )
         self.itest = ItestPipelineStep(
             self,
-            "Itest",
+            "PostDeployTests",
             props=ItestStepProps(
                 input=source,
                 scenarios=("scenarios/orders-happy-path.yaml",),
@@ -95,7 +117,7 @@ class SamplePipelineStack(cdk.Stack):
         )
         self.pipeline.add_stage(
             OrchestratorStage(
-                self, "Deploy", stack_name=props.stack_name, props=props.orchestrator
+                self, "Deploy", stack_name=props.stack_name, props=props.orchestrator, env=env
             ),
             post=[self.itest.step],
         )
