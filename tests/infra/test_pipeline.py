@@ -88,3 +88,16 @@ def test_classic_stage_invokes_the_state_machine_once_per_scenario(pipelines):
         "vars": {"api_url": "https://orders.example.com"},
     }
     assert {a["Name"] for a in stage["Actions"]} == {"orders-happy-path", "refunds"}
+
+
+def test_sample_buildspec_runs_itest_and_reports_junit():
+    from pathlib import Path
+
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "buildspec.yml").read_text())
+    (command,) = spec["phases"]["build"]["commands"]
+    assert command.startswith("itest run ")
+    assert "--wait --format junit --output report.xml" in command
+    (report,) = spec["reports"].values()
+    assert report == {"files": ["report.xml"], "file-format": "JUNITXML"}
