@@ -34,7 +34,12 @@ TARGETS = {
         }
     ],
 }
-CONTEXT = {"itest:nag": True, "itest:targets": TARGETS}
+# cdk.json's context, as the CDK CLI passes it, with the checks and targets on top
+CONTEXT = {
+    **json.loads((ROOT / "cdk.json").read_text())["context"],
+    "itest:nag": True,
+    "itest:targets": TARGETS,
+}
 
 
 @dataclass
