@@ -73,8 +73,11 @@ def max_retries(step: Step, run_seconds: float) -> int:
         return 0
     window = min(step.retry.timeout_seconds, run_seconds)
     elapsed, retries, interval = 0.0, 0, step.retry.interval_seconds
-    while elapsed < window and retries <= HISTORY_LIMIT_EVENTS:
+    while elapsed < window:
         wait = max(1, min(math.ceil(interval), math.ceil(window - elapsed)))
+        if step.retry.backoff == 1 or retries > 10_000:
+            # the waits no longer grow (or barely): count the rest at this one's length
+            return retries + math.ceil((window - elapsed) / max(1, math.ceil(interval)))
         elapsed += wait
         retries += 1
         interval = min(interval * step.retry.backoff, window + 1)

@@ -297,6 +297,8 @@ def schema(actual: Any, expected: Any) -> str | None:
         error = jsonschema.exceptions.best_match(validator.iter_errors(actual))
     except jsonschema.exceptions.SchemaError as exc:
         return f"expected a valid JSON Schema ({exc.message})"
+    except Exception as exc:  # e.g. a $ref that cannot be resolved: no fetching at run time
+        return f"expected a usable JSON Schema ({type(exc).__name__}: {str(exc)[:200]})"
     if error is None:
         return None
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)

@@ -44,6 +44,8 @@ from lambdas.matchers import JSON_TYPES, json_type, schema_problem
 from lambdas.validation import IDENTIFIER, Loc, Strict, explain, format_loc
 
 NAME = r"^[a-z0-9-]+$"
+MAX_DEPTH = 64
+TOO_DEEP = f"the data nests more than {MAX_DEPTH} levels deep; a scenario needs far fewer"
 FAMILY_PATTERNS = {"aws.": r"^aws\.[a-z0-9-]+\.[a-z0-9_]+$"}
 SECRET_SPEC = re.compile(r"(ssm|secretsmanager):\S+|arn:aws[a-z-]*:(ssm|secretsmanager):\S+")
 CONTEXT_NAMES = ("run_id", "vars", "secret", "steps", "now")
@@ -416,27 +418,63 @@ def _parse_yaml(text: str) -> Any:
         raise ValueError(where, f"invalid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ValueError("", f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ValueError("", TOO_DEEP) from None
+    except (ValueError, TypeError, ArithmeticError) as exc:  # a constructor's, e.g. a huge int
+        raise ValueError("", f"invalid YAML: {exc}") from None
+
+
+def _parse_json(text: str) -> Any:
+    """Raises:
+    ValueError: (location, message) of the JSON error.
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise ValueError(where, f"invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ValueError("", TOO_DEEP) from None
+    except ValueError as exc:  # a duplicate key, a huge integer
+        raise ValueError("", f"invalid JSON: {exc}") from None
+
+
+def _depth(data: Any) -> int:
+    """How deeply lists and mappings nest (without recursion: the input is untrusted)."""
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                items = value.values() if isinstance(value, dict) else value
+                todo += [(item, depth + 1) for item in items]
+    return deepest
 
 
 def _parse(text: str, source: str) -> Any:
+    data: Any = None
+
     def fail(where: str, message: str) -> ScenarioError:
         return ScenarioError([{"file": source, "location": where, "message": message}])
 
     if not text.strip():
         raise fail("", "the file is empty; expected a mapping with at least 'name' and 'steps'")
-    if source.endswith(".json") or text.lstrip().startswith("{"):
+    is_json = source.endswith(".json")
+    if is_json or text.lstrip().startswith("{"):
         try:
-            data = json.loads(text, object_pairs_hook=_no_duplicates)
-        except json.JSONDecodeError as exc:
-            where = f"line {exc.lineno}, column {exc.colno}"
-            raise fail(where, f"invalid JSON: {exc.msg}") from None
+            data = _parse_json(text)
         except ValueError as exc:
-            raise fail("", f"invalid JSON: {exc}") from None
-    else:
+            if is_json:
+                raise fail(*exc.args) from None
+            data = None  # a YAML flow mapping, perhaps: read it as YAML below
+    if not is_json and data is None:
         try:
             data = _parse_yaml(text)
         except ValueError as exc:
             raise fail(*exc.args) from None
+    if _depth(data) > MAX_DEPTH:
+        raise fail("", TOO_DEEP)
     if data is None:
         raise fail("", "the file holds no scenario; expected a mapping with 'name' and 'steps'")
     if not isinstance(data, dict):
@@ -562,7 +600,7 @@ def _bounds_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
     estimate = limits.estimate_history(scenario)
     if estimate.events > estimate.budget:
         worst = max(range(len(scenario.steps)), key=lambda i: estimate.per_step[i])
-        step = scenario.steps[worst]
+        step, count = scenario.steps[worst], len(scenario.steps)
         bound = (
             f"{estimate.retries:,} waits at most within timeout_seconds {timeout}"
             if estimate.capped_by_timeout
@@ -570,9 +608,10 @@ def _bounds_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
         )
         message = (
             f"this scenario could need {estimate.events:,} Step Functions history events "
-            f"({len(scenario.steps)} steps, {bound}: {limits.EVENTS_PER_RETRY} events per retry, "
-            f"{limits.EVENTS_PER_STEP} per step, {limits.EVENTS_FIXED} per run); an execution "
-            f"stops at {limits.HISTORY_LIMIT_EVENTS:,} ({estimate.budget:,} usable). "
+            f"({count} step{'s' if count > 1 else ''}, {bound}: "
+            f"{limits.EVENTS_PER_RETRY} events per retry, {limits.EVENTS_PER_STEP} per step, "
+            f"{limits.EVENTS_FIXED} per run); an execution stops at "
+            f"{limits.HISTORY_LIMIT_EVENTS:,} ({estimate.budget:,} usable). "
             f"Step {step.name!r} alone may retry {estimate.per_step[worst]:,} times: raise "
             "retry.interval_seconds or backoff, shorten retry.timeout_seconds, or split the "
             "scenario"

@@ -76,6 +76,12 @@ def test_render_walks_dicts_and_lists() -> None:
         ("{{ vars.x", "not closed"),
         ("{{ vars.[ }}", "invalid expression"),
         ("{{ length(vars.qty) }}", "failed"),
+        ("{{ length(vars.item) }}", "unknown name 'vars.item'"),
+        ("{{ join(',', vars.tag) }}", "(did you mean 'tags'?)"),
+        ("{{ [vars.api, vars.apii] }}", "unknown name 'vars.apii'"),
+        ("{{ vars.qty > vars.max }}", "unknown name 'vars.max'"),
+        ("{{ vars.tag[*].x }}", "unknown name 'vars.tag'"),
+        ("{{ vars.missing || vars.gone }}", "unknown name 'vars.gone'"),
     ],
 )
 def test_render_errors_name_the_problem(template: str, fragment: str | None) -> None:
@@ -128,3 +134,16 @@ def test_a_var_cannot_use_a_later_one() -> None:
 )
 def test_values_without_templates_render_unchanged(value: object) -> None:
     assert render(value, CONTEXT) == value
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ vars.missing || 'default' }}", "default"),
+        ("{{ not_null(vars.missing, vars.qty) }}", 2),
+        ("{{ vars.tags[?@ == 'a'] }}", ["a"]),  # names inside a filter are the elements'
+        ("{{ {q: vars.qty} }}", {"q": 2}),
+    ],
+)
+def test_fallbacks_and_element_names_are_not_unknown_names(template: str, expected: object) -> None:
+    assert render(template, CONTEXT) == expected

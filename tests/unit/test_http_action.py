@@ -137,3 +137,75 @@ def test_invalid_rendered_params_fail_without_retry(params: dict, fragment: str)
     assert fragment in str(caught.value)
     assert str(caught.value).startswith("http: invalid parameters: ")
     assert not caught.value.retryable
+
+
+def test_form_bodies_are_form_encoded(httpserver: HTTPServer) -> None:
+    def echo(request: Request) -> Response:
+        body = {"type": request.content_type, "form": request.form.to_dict(flat=False)}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/login", method="POST").respond_with_handler(echo)
+
+    result = run_action(
+        "http",
+        {
+            "method": "POST",
+            "url": httpserver.url_for("/login"),
+            "form": {"user": "ada", "n": 2, "roles": ["a", "b"]},
+        },
+    )
+
+    assert result["json"] == {
+        "type": "application/x-www-form-urlencoded",
+        "form": {"user": ["ada"], "n": ["2"], "roles": ["a", "b"]},
+    }
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory):
+    """A loopback HTTPS server with a self-signed certificate."""
+    import ssl
+    import subprocess
+
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = HTTPServer(ssl_context=context)
+    server.start()
+    server.expect_request("/secure").respond_with_json({"tls": True})
+    yield server
+    server.clear()
+    server.stop()
+
+
+def test_tls_is_verified_unless_told_otherwise(tls_server: HTTPServer) -> None:
+    url = tls_server.url_for("/secure")
+    assert url.startswith("https://")
+
+    with pytest.raises(ActionError, match=r"CERTIFICATE_VERIFY_FAILED|SSLError") as caught:
+        run_action("http", {"url": url})
+    trusting = run_action("http", {"url": url, "verify": False})
+
+    assert caught.value.retryable
+    assert trusting["json"] == {"tls": True}

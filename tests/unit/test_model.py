@@ -145,10 +145,13 @@ def test_missing_file_is_a_scenario_error(tmp_path: Path) -> None:
         ("a: 1\na: 2\n", "duplicate key 'a'"),
         ('{"name": "x",}', "invalid JSON"),
         ('{"name": "x", "name": "y"}', "duplicate key 'name'"),
+        ('{"a": ' + "[" * 5000 + "]" * 5000 + "}", "nests more than 64 levels"),
+        ("a: " + "[" * 5000 + "]" * 5000, "nests more than 64 levels"),
+        ("n: " + "9" * 5000, "invalid YAML: Exceeds the limit (4300 digits)"),
     ],
 )
 def test_unparseable_input_is_a_scenario_error(text: str, fragment: str) -> None:
-    problems = problems_of(text)
+    problems = problems_of(text, "s.json" if text.startswith("{") else "s.yaml")
     assert len(problems) == 1
     assert fragment in problems[0]["message"]
 
@@ -343,3 +346,9 @@ def test_model_accepts_python_names_too() -> None:
         {"name": "p", "steps": [{"name": "a", "action": "http", "with_": {"url": "http://x"}}]}
     )
     assert scenario.steps[0].with_ == {"url": "http://x"}
+
+
+def test_a_yaml_file_may_be_one_flow_mapping() -> None:
+    text = "{name: flow, steps: [{name: a, action: wait, with: {seconds: 1}}]}"
+    assert load_scenario(text, source="s.yaml").name == "flow"
+    assert "invalid JSON" in problems_of(text, "s.json")[0]["message"]
