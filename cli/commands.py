@@ -43,6 +43,8 @@ def run(
     from cli.scenarios import check_vars
 
     scenarios = load(paths, tags=tags)
+    if not where.local:  # on AWS every var comes from the command line: check before connecting
+        check_vars(scenarios, overrides)
     with connect.for_run(where, [s.path for s in scenarios]) as (orchestrator, provided):
         overrides = {**provided, **overrides}
         check_vars(scenarios, overrides)
@@ -125,7 +127,7 @@ def logs(
     """
     from cli import connect
     from cli.aws import call_throttled
-    from cli.logs import LogReader, parse_since
+    from cli.logs import DRAIN_POLLS, LogReader, parse_since
     from cli.logs import follow as follow_lines
     from cli.target import parse_execution_arn
 
@@ -141,7 +143,8 @@ def logs(
             start = described["startDate"].timestamp() - 1
         reader = LogReader(orchestrator, arn, parsed.name, start)
         try:
-            follow_lines(reader, emit, keep_following=follow)
+            drains = DRAIN_POLLS if orchestrator.kind == "aws" else 0
+            follow_lines(reader, emit, keep_following=follow, drains=drains)
         except KeyboardInterrupt:
             raise Interrupted(
                 f"stopped following; the execution goes on: {orchestrator.follow_hint(arn)}"

@@ -134,7 +134,7 @@ def for_execution(where: Where, arn: str) -> Orchestrator:
     from cli.aws import AwsSession
 
     with aws_errors():
-        aws = AwsSession(region=where.region or parsed.region, profile=where.profile)
+        aws = AwsSession(region=parsed.region, profile=where.profile)  # the ARN's, always
         target = from_state_machine(aws, where.state_machine_arn or parsed.state_machine_arn)
     return Orchestrator(aws, target)
 

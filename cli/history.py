@@ -48,7 +48,8 @@ def new_events(sfn: Any, arn: str, *, after: int = 0) -> list[dict[str, Any]]:
         events = page.get("events", [])
         found.update((e["id"], e) for e in events if e["id"] > after)
         token = page.get("nextToken")
-        if not token or any(e["id"] <= after + 1 for e in events):
+        newest_first = len(events) < 2 or events[0]["id"] > events[-1]["id"]
+        if not token or (newest_first and any(e["id"] <= after + 1 for e in events)):
             break
         request = {**request, "nextToken": token}
     return [found[i] for i in sorted(found)]

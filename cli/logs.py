@@ -220,13 +220,13 @@ def follow(
     emit: Callable[[list[LogLine]], None],
     *,
     keep_following: bool,
+    drains: int = DRAIN_POLLS,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
 ) -> None:
-    """Emit what there is; with `keep_following`, poll until the execution ends (and a
-    little after, for the last lines CloudWatch delivers late)."""
+    """Emit what there is; with `keep_following`, poll until the execution ends, then
+    `drains` more times (CloudWatch delivers the last Lambda lines late; the local AWS not)."""
     rng = rng or random.Random()
-    drains = DRAIN_POLLS
     while True:
         emit(reader.poll())
         if not keep_following:

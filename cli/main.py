@@ -61,8 +61,11 @@ def where_options(command: Callable[..., Any]) -> Callable[..., Any]:
         return command(*args, where=where, **kwargs)
 
     options = [
-        click.option("--profile", help="AWS profile (default: boto3's chain, AWS_PROFILE)."),
-        click.option("--region", help="AWS region (default: boto3's chain, AWS_REGION)."),
+        click.option("--profile", envvar="AWS_PROFILE",
+                     help="AWS profile (env AWS_PROFILE; default: boto3's chain)."),
+        click.option("--region", envvar="AWS_REGION",
+                     help="AWS region (env AWS_REGION; default: boto3's chain). "
+                          "status and logs take it from the ARN."),
         click.option("--state-machine-arn", envvar="ITEST_STATE_MACHINE_ARN",
                      help="Use this state machine (env ITEST_STATE_MACHINE_ARN) "
                           "instead of the stack's."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from cli.reports import Outcome, Report
 
 JSON_VERSION = 1
+# escape codes in text from the run are not for a terminal
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 STATUS_STYLE = {
     "passed": "green",
     "failed": "red",
@@ -143,12 +146,13 @@ def _report(report: Report) -> list[RenderableType]:
         done = sum(a["status"] == "passed" for a in cleanup["actions"])
         parts.append(f"cleanup: {done}/{len(cleanup['actions'])} actions succeeded")
         parts += [
-            Text(f"  cleanup {a['name']} ({a['action']}): {a['error']}", style="red")
+            Text(clean(f"  cleanup {a['name']} ({a['action']}): {a['error']}"), style="red")
             for a in cleanup["actions"]
             if a["status"] != "passed"
         ]
     if report.status != "passed" and report.reason:
-        parts.append(Text(f"reason: {report.reason}", style=STATUS_STYLE.get(report.status, "")))
+        style = STATUS_STYLE.get(report.status, "")
+        parts.append(Text(clean(f"reason: {report.reason}"), style=style))
     if report.status != "passed":
         if report.console_url:
             parts.append(f"console: {report.console_url}")
@@ -196,5 +200,10 @@ def _reason(record: dict[str, Any]) -> str:
     """Every mismatch with path, expected and actual; else the error."""
     mismatches = record.get("mismatches") or []
     if mismatches:
-        return "; ".join(m["message"] for m in mismatches)
-    return record.get("error") or ""
+        return clean("; ".join(m["message"] for m in mismatches))
+    return clean(record.get("error") or "")
+
+
+def clean(text: str) -> str:
+    """Text from the run (errors, actual values) with control characters made visible."""
+    return _CONTROL.sub("?", text)

@@ -21,7 +21,12 @@ if TYPE_CHECKING:
 # passed | failed | error from the run's verdict; running (status of a live run);
 # timeout (the wait ended first); not_started (queued when the wait ended);
 # started (run without --wait)
-EXIT_CODES = {"passed": EXIT_PASSED, "failed": EXIT_FAILED, "started": EXIT_PASSED}
+EXIT_CODES = {
+    "passed": EXIT_PASSED,
+    "failed": EXIT_FAILED,
+    "started": EXIT_PASSED,
+    "running": EXIT_PASSED,  # `itest status` of a live run: no verdict yet
+}
 FINAL = ("passed", "failed", "error")
 
 

@@ -89,7 +89,7 @@ class TokenBucket:
 
     def take(self) -> bool:
         now = self.clock()
-        self.tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
+        self.tokens = min(max(self.rate, 1.0), self.tokens + (now - self.last) * self.rate)
         self.last = now
         if self.tokens < 1:
             return False
@@ -256,6 +256,7 @@ class Scheduler:
                 raise
             self._throttled(one)
             return
+        self.slowdown = max(1.0, self.slowdown * 0.9)  # recover once AWS answers again
         if progress != one.progress:
             one.progress = progress
             self.on_update(one)

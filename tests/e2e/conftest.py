@@ -13,6 +13,24 @@ SCENARIOS = ROOT / "scenarios"
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_cache_dir(tmp_path_factory):
+    """An itest cache dir of the tests' own, so that a developer's background local AWS
+    (`itest local up`) is neither used nor stopped by them; the slow caches (synthesized
+    assemblies, Lambda code, built layers) are the real ones, linked in."""
+    from cli.local.cache import cache_root
+
+    real = cache_root()
+    root = tmp_path_factory.mktemp("itest-cache")
+    for name in ("assemblies", "lambda-code", "layers"):
+        (real / name).mkdir(parents=True, exist_ok=True)
+        (root / name).symlink_to(real / name, target_is_directory=True)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ITEST_CACHE_DIR", str(root))  # child processes (`itest(...)`) inherit it
+    yield root
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def local():
     """One local AWS with the orchestrator deployed and the examples' target running."""

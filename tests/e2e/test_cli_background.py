@@ -1,0 +1,92 @@
+"""`itest local up`, then run / status / logs / list against it from other processes, as
+from another terminal, then `itest local down` with no Lambda worker left behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli.local import background
+from tests.e2e.conftest import itest
+
+pytestmark = pytest.mark.e2e
+
+
+def children(pid: int) -> set[int]:
+    """Processes whose parent is `pid` (the daemon's Lambda workers)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    return {p for p in pids if Path(f"/proc/{p}").exists()
+            and "Z" not in Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]}
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    assert background.read_state() is None
+    up = itest("local", "up")
+    assert up.returncode == 0, up.stdout + up.stderr
+    state = background.running()
+    assert state is not None
+    yield state
+    itest("local", "down")
+
+
+def test_up_is_idempotent_and_status_says_where(daemon):
+    again = itest("local", "up")
+    assert again.returncode == 0
+    assert f"local AWS already up at {daemon.endpoint} (pid {daemon.pid})" in again.stdout
+    status = itest("local", "status", "--format", "json")
+    assert status.returncode == 0
+    described = json.loads(status.stdout)
+    assert described["state"] == "up" and described["endpoint"] == daemon.endpoint
+    assert described["state_machine_arn"].startswith("arn:aws:states:us-east-1:")
+
+
+def test_run_status_logs_and_list_from_other_processes(daemon):
+    run = itest("run", "scenarios/", "--local", "--parallel", "4", "--format", "json")
+    assert run.returncode == 1, run.stderr  # the fails-on-purpose example
+    runs = {r["scenario"]: r for r in json.loads(run.stdout)["runs"]}
+    failed = runs["orders-wrong-quantity-fails-on-purpose"]
+    assert failed["status"] == "failed"
+    assert runs["orders-happy-path"]["status"] == "passed"
+    assert "started" in run.stderr and "failed" in run.stderr  # progress lines, not a terminal
+
+    arn = failed["execution_arn"]
+    status = itest("status", arn)  # no --local: a local-account ARN finds it
+    assert status.returncode == 1
+    assert "item.qty: expected 3, got 2" in status.stdout
+
+    logs = itest("logs", "--local", arn)
+    assert logs.returncode == 0, logs.stderr
+    assert "order stored with the wrong quantity" in logs.stdout
+    assert " action " in logs.stdout and "outcome=failed" in logs.stdout
+    assert "execution failed: ScenarioFailed" in logs.stdout
+
+    listed = itest("list", "--local", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    run_ids = {e["run_id"] for e in json.loads(listed.stdout)["executions"]}
+    assert {r["run_id"] for r in runs.values()} <= run_ids
+
+
+def test_down_stops_it_with_its_workers(daemon):
+    workers = children(daemon.pid)
+    assert workers, "the runs above started Lambda workers"
+    down = itest("local", "down")
+    assert down.returncode == 0
+    assert f"local AWS at {daemon.endpoint} stopped" in down.stdout
+    assert not alive({daemon.pid} | workers)
+    assert background.read_state() is None
+    assert itest("local", "status").returncode == 3
+    assert "no local AWS was running" in itest("local", "down").stdout

@@ -1,0 +1,253 @@
+"""The scheduler against stub AWS clients on a fake clock: parallel limit, throttling,
+timeouts, Ctrl-C. No test sleeps: `sleep` advances the fake clock."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from cli.aws import call_throttled
+from cli.errors import InfraError, Interrupted
+from cli.runs import DESCRIBE_RATE, Scheduler, Tracked
+from cli.scenarios import LoadedScenario
+from cli.target import Target
+from lambdas.model import load_scenario
+
+TARGET = Target("arn:aws:states:eu-west-1:111122223333:stateMachine:itest", "bucket", "results")
+
+
+def throttle(operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                       operation)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class FakeAws:
+    """S3, Step Functions and the results table, as far as the scheduler uses them.
+
+    Each execution takes `duration` fake seconds. DescribeExecution is held to
+    AWS's token bucket (`describe_burst` calls, refilled at `describe_refill`
+    per second): above it the stub raises ThrottlingException, as AWS does.
+    """
+
+    region = "eu-west-1"
+
+    def __init__(self, clock: Clock, *, duration: float = 30.0, describe_burst: float = 15,
+                 describe_refill: float = 15.0, failing: frozenset[str] = frozenset()) -> None:
+        self.clock = clock
+        self.duration = duration
+        self.failing = failing
+        self.executions: dict[str, dict[str, Any]] = {}
+        self.bucket = self.burst = describe_burst
+        self.refill = describe_refill
+        self.last_refill = clock()
+        self.describe_calls: list[float] = []
+        self.throttled = 0
+        self.throttle_next: dict[str, int] = {}
+        self.max_running = 0
+
+    def client(self, service: str) -> FakeAws:
+        return self
+
+    def _maybe_throttle(self, operation: str) -> None:
+        if self.throttle_next.get(operation, 0) > 0:
+            self.throttle_next[operation] -= 1
+            self.throttled += 1
+            raise throttle(operation)
+
+    # s3
+    def put_object(self, **kwargs: Any) -> dict[str, Any]:
+        return {}
+
+    # stepfunctions
+    def start_execution(self, *, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
+        self._maybe_throttle("StartExecution")
+        arn = stateMachineArn.replace(":stateMachine:", ":execution:") + ":" + name
+        self.executions[arn] = {"name": name, "start": self.clock()}
+        running = sum(not self._ended(e) for e in self.executions.values())
+        self.max_running = max(self.max_running, running)
+        return {"executionArn": arn}
+
+    def describe_execution(self, *, executionArn: str) -> dict[str, Any]:
+        self._maybe_throttle("DescribeExecution")
+        now = self.clock()
+        self.bucket = min(self.burst, self.bucket + (now - self.last_refill) * self.refill)
+        self.last_refill = now
+        if self.bucket < 1:
+            self.throttled += 1
+            raise throttle("DescribeExecution")
+        self.bucket -= 1
+        self.describe_calls.append(now)
+        execution = self.executions[executionArn]
+        if not self._ended(execution):
+            return {"status": "RUNNING"}
+        failed = execution["name"].split("-")[0] in self.failing
+        return {"status": "FAILED" if failed else "SUCCEEDED"}
+
+    def _ended(self, execution: dict[str, Any]) -> bool:
+        return self.clock() >= execution["start"] + self.duration
+
+    # dynamodb
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        self._maybe_throttle("Query")
+        run_id = kwargs["ExpressionAttributeValues"][":pk"]["S"]
+        execution = next(e for e in self.executions.values() if e["name"] == run_id)
+        if self._ended(execution):
+            failed = run_id.split("-")[0] in self.failing
+            status = "failed" if failed else "passed"
+        else:
+            status = "running"
+        return {"Items": [
+            {"sk": {"S": "run"}, "status": {"S": status}, "steps": {"L": [{"S": "a"}]}},
+            {"sk": {"S": "step#0000"}, "status": {"S": "pending"}, "name": {"S": "a"},
+             "attempts": {"N": "1"}},
+        ]}
+
+
+def scenarios(count: int, timeout_seconds: int = 600) -> list[Tracked]:
+    tracked = []
+    for i in range(count):
+        text = (f"name: s{i}\ntimeout_seconds: {timeout_seconds}\n"
+                "steps:\n  - {name: a, action: http, with: {url: 'http://x'}}\n")
+        scenario = load_scenario(text, source=f"s{i}.yaml")
+        tracked.append(Tracked(LoadedScenario(Path(f"s{i}.yaml"), scenario)))
+    return tracked
+
+
+def scheduler(aws: FakeAws, clock: Clock, **kwargs: Any) -> Scheduler:
+    return Scheduler(aws, TARGET, clock=clock, sleep=clock.sleep, rng=random.Random(7), **kwargs)
+
+
+def test_parallel_limits_running_executions_and_all_finish():
+    clock = Clock()
+    aws = FakeAws(clock, failing=frozenset({"s3"}))
+    tracked = scheduler(aws, clock, parallel=4).run(scenarios(10), {})
+    assert aws.max_running == 4
+    assert [t.state for t in tracked] == ["done"] * 10
+    assert {t.name: t.execution["status"] for t in tracked}["s3"] == "FAILED"
+    assert sum(t.execution["status"] == "SUCCEEDED" for t in tracked) == 9
+
+
+def test_fifty_at_once_stay_under_the_describe_execution_refill_rate():
+    """--parallel 50 with AWS's DescribeExecution bucket: never throttled, and the
+    calls per second stay well under its 15/s refill."""
+    clock = Clock()
+    aws = FakeAws(clock, duration=120.0)
+    tracked = scheduler(aws, clock, parallel=50).run(scenarios(60), {})
+    assert [t.state for t in tracked] == ["done"] * 60
+    assert aws.throttled == 0
+    calls = aws.describe_calls
+    for start in calls:  # any one-second window: at most a full bucket plus a second's refill
+        assert sum(start <= t < start + 1 for t in calls) <= 2 * DESCRIBE_RATE < 15
+    # progress came from the table: about one DescribeExecution per run at the end,
+    # plus a few safety checks while it ran (backing off to one per 30 s)
+    assert len(calls) < 60 * 6
+
+
+def test_throttled_describe_and_query_slow_down_and_still_finish():
+    clock = Clock()
+    aws = FakeAws(clock, duration=10.0)
+    aws.throttle_next = {"DescribeExecution": 3, "Query": 3}
+    tracked = scheduler(aws, clock, parallel=5).run(scenarios(5), {})
+    assert [t.state for t in tracked] == ["done"] * 5
+    assert aws.throttled == 6
+    polls = [s for s in clock.sleeps if s < 5]
+    assert len(set(polls)) > len(polls) / 2  # jittered, not lock-step
+
+
+def test_a_throttle_from_start_execution_is_retried_with_backoff():
+    clock = Clock()
+    aws = FakeAws(clock, duration=5.0)
+    aws.throttle_next = {"StartExecution": 3}
+    tracked = scheduler(aws, clock, parallel=2).run(scenarios(2), {})
+    assert [t.state for t in tracked] == ["done", "done"]
+    assert aws.throttled == 3
+
+
+def test_call_throttled_gives_up_with_one_line():
+    sleeps: list[float] = []
+
+    def always() -> None:
+        raise throttle("StartExecution")
+
+    with pytest.raises(InfraError, match="kept throttling StartExecution after 5 tries"):
+        call_throttled(always, what="StartExecution", attempts=5, sleep=sleeps.append,
+                       rng=random.Random(1))
+    assert len(sleeps) == 4
+    caps = [0.5 * 2**i for i in range(4)]
+    assert all(0 <= s <= cap for s, cap in zip(sleeps, caps, strict=True))
+
+
+def test_other_errors_are_not_retried():
+    calls = []
+
+    def denied() -> None:
+        calls.append(1)
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "X")
+
+    with pytest.raises(ClientError):
+        call_throttled(denied, what="X", sleep=lambda s: None)
+    assert calls == [1]
+
+
+def test_timeout_leaves_runs_running_and_queued_ones_unstarted():
+    clock = Clock()
+    aws = FakeAws(clock, duration=1000.0)
+    tracked = scheduler(aws, clock, parallel=2, timeout=60).run(scenarios(3), {})
+    assert [t.state for t in tracked] == ["timeout", "timeout", "not_started"]
+    assert tracked[2].run is None
+    assert clock.now - 1000.0 < 70
+
+
+def test_a_run_past_its_own_timeout_is_given_up():
+    clock = Clock()
+    aws = FakeAws(clock, duration=10_000.0)
+    (one,) = scheduler(aws, clock, parallel=1).run(scenarios(1, timeout_seconds=30), {})
+    assert one.state == "timeout"
+    assert 150 <= one.finished - one.started < 160  # 30 s + 120 s of grace
+
+
+def test_ctrl_c_while_waiting_names_what_is_left_running():
+    clock = Clock()
+    aws = FakeAws(clock, duration=1000.0)
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    sched = Scheduler(aws, TARGET, parallel=1, clock=clock, sleep=interrupt,
+                      follow_hint=lambda arn: f"itest status {arn}")
+    with pytest.raises(Interrupted) as caught:
+        sched.run(scenarios(2), {})
+    message = caught.value.message
+    assert message.startswith("interrupted: 1 execution(s) left running")
+    assert "itest status arn:aws:states:eu-west-1:111122223333:execution:itest:s0-" in message
+    assert "1 scenario(s) not started" in message
+    assert caught.value.exit_code == 3
+
+
+def test_progress_updates_report_the_current_step():
+    clock = Clock()
+    aws = FakeAws(clock, duration=20.0)
+    seen: list[tuple[str, int | None, str | None]] = []
+    scheduler(aws, clock, parallel=1,
+              on_update=lambda t: seen.append((t.state, t.progress.step_index,
+                                               t.progress.step_status))).run(scenarios(1), {})
+    assert ("running", 0, "pending") in seen
+    assert seen[-1][0] == "done"
