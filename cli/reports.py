@@ -190,6 +190,7 @@ def status(orchestrator: Orchestrator, arn: str) -> Report:
     if execution["status"] == "RUNNING":
         where = position(sfn, arn)
         report.current = where.describe() if where else None
+        report.follow = report.follow and f"{report.follow} --follow"
     else:
         report.status, report.reason = verdict(record, execution)
     return report

@@ -92,3 +92,18 @@ def test_schema_is_json_schema():
     assert result.exit_code == 0
     schema = json.loads(result.output)
     assert "steps" in schema["properties"]
+
+
+def test_the_command_imports_nothing_heavy_until_a_command_runs():
+    """`itest --help` stays fast: AWS SDKs, rich, moto, CDK and the model load lazily."""
+    import subprocess
+    import sys
+
+    heavy = ("boto3", "botocore", "rich", "moto", "aws_cdk", "pydantic", "lambdas", "yaml")
+    code = (
+        "import sys; from cli.main import cli; "
+        "from click.testing import CliRunner; CliRunner().invoke(cli, ['run', '--help']); "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -51,9 +51,11 @@ def outcome() -> Outcome:
     started = datetime(2026, 11, 21, 23, 21, tzinfo=UTC)
     return Outcome([
         report("passes", "passed", record([step(0, "create", "passed"),
-                                           step(1, "stored", "passed")], "passed"),
+                                           step(1, "stored", "passed")], "passed",
+                                          assertions={"status": "passed", "mismatches": [],
+                                                      "error": None}),
                execution={"status": "SUCCEEDED", "startDate": started,
-                          "stopDate": started.replace(second=2)}),
+                          "stopDate": started.replace(second=2)}, assertions_declared=1),
         report("fails", "failed", record(
             [step(0, "create", "passed"),
              step(1, "stored", "failed", mismatches=[MISMATCH]),
@@ -88,14 +90,14 @@ def test_junit_has_a_suite_per_scenario_a_case_per_step_and_right_counts():
     counts = {n: tuple(int(s.get(k)) for k in ("tests", "failures", "errors", "skipped"))
               for n, s in suites.items()}
     assert counts == {
-        "passes": (2, 0, 0, 0),
+        "passes": (3, 0, 0, 0),  # 2 steps and the assertions
         "fails": (4, 1, 0, 2),  # 3 steps + the declared assertions (not reached: skipped)
         "action-error": (1, 1, 0, 0),
         "crashed": (2, 0, 1, 1),  # the skipped step + an `execution` error case
         "slow": (1, 0, 1, 0),
         "queued": (3, 0, 1, 2),
     }
-    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("13", "2", "3")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("14", "2", "3")
     assert [c.get("name") for c in suites["fails"].findall("testcase")] == [
         "create", "stored", "processed", "assertions"]
     assert suites["passes"].get("time") == "2.000"

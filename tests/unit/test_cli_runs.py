@@ -251,3 +251,19 @@ def test_progress_updates_report_the_current_step():
                                                t.progress.step_status))).run(scenarios(1), {})
     assert ("running", 0, "pending") in seen
     assert seen[-1][0] == "done"
+
+
+def test_progress_lines_name_the_step_and_attempt():
+    from cli.progress import describe
+    from cli.runs import Progress
+
+    (one,) = scenarios(1)
+    assert describe(one) == ("queued", "")
+    one.state = "running"
+    assert describe(one) == ("running", "preparing")
+    one.progress = Progress("running", 3, 1, "order stored", "pending", 4)
+    assert describe(one) == ("running", "step 2/3 order stored (polling, attempt 4)")
+    one.state, one.progress = "done", Progress("failed", 3, 1, "order stored", "failed", 4)
+    assert describe(one) == ("failed", "")
+    one.state = "timeout"
+    assert describe(one) == ("timeout", "")
