@@ -240,7 +240,7 @@ class Scheduler:
         )
         one.state = "running"
         one.started = now = self.clock()
-        one.next_poll = now + self._jitter(1.0)
+        one.next_poll = now + self._jitter(0.5)
         one.next_describe = now + self._jitter(one.describe_every)
         self.on_update(one)
 
@@ -269,8 +269,8 @@ class Scheduler:
             self.on_update(one)
             return
         if one.state == "running":
-            # 1 s at first, then slower for long runs: a 5-minute poll needs no 1 s updates
-            every = min(1.0 + (now - one.started) / 15, 5.0) * self.slowdown
+            # 0.5 s at first, then slower for long runs: a 5-minute poll needs no 1 s updates
+            every = min(0.5 + (now - one.started) / 15, 5.0) * self.slowdown
             one.next_poll = now + self._jitter(every)
 
     def _describe(self, one: Tracked, *, closing: bool) -> None:
