@@ -408,7 +408,10 @@ def _parse_yaml(text: str) -> Any:
     """Raises:
     ValueError: (location, message) of the first YAML error.
     """
-    import yaml
+    try:
+        import yaml
+    except ImportError:  # a Lambda package without PyYAML: the CLI uploads JSON
+        raise ValueError("", "this is YAML and PyYAML is not installed here; give JSON") from None
 
     try:
         return yaml.load(text, Loader=_yaml_loader())  # a SafeLoader subclass

@@ -285,3 +285,33 @@ def test_the_cli_never_prints_a_secret_value() -> None:
     for result in (table, as_json):
         for value in SECRET_VALUES:
             assert value not in result.stdout + result.stderr
+
+
+def test_a_scenario_started_without_the_cli_gets_the_validate_errors(local: Any) -> None:
+    """Prepare validates with the same model: a bad object put in the bucket by hand and
+    started from the console or a pipeline fails with the message `itest validate` gives."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    aws, target, _ = local
+    bad = SCENARIOS.parent / "tests" / "bad_scenarios" / "dynamodb-missing-key.yaml"
+    expected = CliRunner().invoke(cli, ["validate", str(bad)]).output
+    key = f"scenarios/by-hand/{secrets.token_hex(4)}.yaml"
+    aws.client("s3").put_object(Bucket=target.bucket, Key=key, Body=bad.read_bytes())
+    run_id = f"by-hand-{secrets.token_hex(4)}"
+    started = aws.client("stepfunctions").start_execution(
+        stateMachineArn=target.state_machine_arn,
+        name=run_id,
+        input=json.dumps({"scenario": {"bucket": target.bucket, "key": key}}),
+    )
+    run = Run(
+        load_scenario_file(SCENARIOS / "orders-happy-path.yaml"), run_id, started["executionArn"]
+    )
+    finish(local, [run])
+
+    assert run.status == "FAILED"
+    assert run.record is not None and run.record["status"] == "error"
+    assert "ScenarioError" in run.record["reason"]
+    assert "steps['read'].with: 'key' is required" in run.record["reason"]
+    assert "steps['read'].with: 'key' is required" in expected

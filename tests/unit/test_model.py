@@ -352,3 +352,17 @@ def test_a_yaml_file_may_be_one_flow_mapping() -> None:
     text = "{name: flow, steps: [{name: a, action: wait, with: {seconds: 1}}]}"
     assert load_scenario(text, source="s.yaml").name == "flow"
     assert "invalid JSON" in problems_of(text, "s.json")[0]["message"]
+
+
+def test_the_json_schema_accepts_every_shipped_scenario_and_names_aws_calls() -> None:
+    import yaml
+
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(scenario_json_schema())
+    shipped = sorted((Path(__file__).parents[2] / "scenarios").glob("*.yaml"))
+    assert shipped
+    for path in shipped:
+        errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
+        assert errors == [], (path.name, [e.message for e in errors])
+    bad = {"name": "x", "steps": [{"name": "a", "action": "aws.SQS", "with": {}}]}
+    assert list(validator.iter_errors(bad))
