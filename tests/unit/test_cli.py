@@ -107,3 +107,41 @@ def test_the_command_imports_nothing_heavy_until_a_command_runs():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_local_commands_without_a_local_aws(monkeypatch, tmp_path):
+    from cli.local import background
+
+    monkeypatch.setenv("ITEST_CACHE_DIR", str(tmp_path))
+    down = CliRunner().invoke(cli, ["local", "down"])
+    assert (down.exit_code, down.output) == (0, "no local AWS was running\n")
+    status = CliRunner().invoke(cli, ["local", "status", "--format", "json"])
+    assert status.exit_code == 3 and json.loads(status.output) == {"state": "down"}
+
+    def fails(**kwargs):
+        raise background.BackgroundError("the local AWS failed to start: port taken")
+
+    monkeypatch.setattr(background, "up", fails)
+    up = CliRunner().invoke(cli, ["local", "up", "--port", "4566"])
+    assert up.exit_code == 3
+    assert up.output == "Error: the local AWS failed to start: port taken\n"
+
+
+def test_run_writes_the_report_file_and_the_table(monkeypatch, tmp_path):
+    from cli import commands
+    from cli.reports import Outcome, Report
+
+    def run(where, paths, **kwargs):
+        assert where.local and kwargs["wait"] and kwargs["parallel"] == 3
+        assert kwargs["tags"] == ("smoke",) and kwargs["overrides"] == {"a": "1"}
+        return Outcome([Report("orders", "failed", run_id="orders-1", reason="boom")])
+
+    monkeypatch.setattr(commands, "run", run)
+    report = tmp_path / "out" / "report.xml"
+    result = CliRunner().invoke(cli, ["run", str(SCENARIOS), "--local", "--parallel", "3",
+                                      "--tag", "smoke", "--var", "a=1", "--format", "junit",
+                                      "--output", str(report)])
+    assert result.exit_code == 1
+    assert "orders  FAILED  orders-1" in result.stdout
+    assert f"junit report written to {report}" in result.stderr
+    assert '<testsuite name="orders"' in report.read_text()
