@@ -154,7 +154,10 @@ def action(event: dict[str, Any]) -> IterationState:
     }
     record = secrets.mask(record, secret.values())
     results.write_step(run_id, record)
-    reason = None if outcome == "passed" else step_reason(record, attempt=attempt)
+    if outcome == "retry" and step.action == "wait":
+        reason: str | None = f"step {step.name!r} waits {wait} s (a Wait state)"
+    else:
+        reason = None if outcome == "passed" else step_reason(record, attempt=attempt)
     log_event(
         "step",
         run_id=run_id,

@@ -5,6 +5,7 @@ echoed forms, all mismatches of a step reported together."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -174,3 +175,31 @@ def test_every_mismatch_of_a_step_is_reported_with_path_expected_actual(
         ("json", "schema", {"required": ["price"]}, {"id": "o-1", "qty": 2, "tags": ["a"]}),
     ]
     assert "(and 4 more)" in execution.verdict["reason"]
+
+
+def test_the_recorded_wait_state_drives_the_action_handler(bucket: str, clock: Clock) -> None:
+    """tests/events/action_wait.json: what the Backoff state got after a wait step's first
+    attempt on the local state machine; the attempt after it passes."""
+    from lambdas import handlers
+    from lambdas.model import load_scenario_file
+
+    from .machine import EVENTS
+
+    recorded = json.loads((EVENTS / "action_wait.json").read_text())
+    shipped = load_scenario_file(Path(__file__).parents[3] / "scenarios" / "aws-messaging.yaml")
+    key = "scenarios/aws-messaging/recorded.json"
+    client("s3").put_object(Bucket=bucket, Key=key, Body=shipped.to_json().encode())
+    ref = {"bucket": bucket, "key": key}
+    prepared = handlers.prepare({"input": {"scenario": ref}, "run_id": recorded["run_id"]}, None)
+    state = {**recorded, "scenario": ref, "deadline": prepared["deadline"]}
+
+    first = handlers.action({**state, "attempt": 0}, None)
+    clock.now += recorded["wait_seconds"]  # the Wait state
+    second = handlers.action(state, None)
+
+    assert {k: first[k] for k in ("attempt", "outcome", "wait_seconds", "reason")} == {
+        k: recorded[k] for k in ("attempt", "outcome", "wait_seconds", "reason")
+    }
+    assert (second["attempt"], second["outcome"], second["reason"]) == (2, "passed", None)
+    step = results.read_run(recorded["run_id"])["steps"][recorded["index"]]
+    assert (step["status"], step["attempts"], step["duration_ms"]) == ("passed", 1, 1000)
