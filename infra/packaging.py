@@ -19,7 +19,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,8 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
+
+from infra.build_cache import build_once, cache_root
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = ROOT / "lambdas"
@@ -36,14 +37,6 @@ REQUIREMENTS = Path(__file__).resolve().parent / "layer" / "requirements.txt"
 
 _PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 _SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", "requirements*.txt")
-
-
-def cache_dir() -> Path:
-    """Where built layers are kept: `ITEST_CACHE_DIR`, else XDG's or ~/.cache, `/itest`."""
-    if override := os.environ.get("ITEST_CACHE_DIR"):
-        return Path(override)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "itest"
 
 
 class LayerBuildError(RuntimeError):
@@ -96,20 +89,13 @@ def build_layer(requirements: Path, target: Target, output_dir: Path) -> Path:
     Raises:
         LayerBuildError: pip failed (typically no route to the package index).
     """
-    cached = cache_dir() / "layers" / layer_hash(requirements, target)
-    if not (cached / "python").is_dir():
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=cached.parent))
-        try:
-            _pip(requirements, target, tmp / "python")
-            shutil.rmtree(tmp / "python" / "bin", ignore_errors=True)  # console scripts
-            try:
-                tmp.rename(cached)
-            except OSError:
-                if not (cached / "python").is_dir():  # not a concurrent build's result
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    def build(into: Path) -> None:
+        _pip(requirements, target, into / "python")
+        shutil.rmtree(into / "python" / "bin", ignore_errors=True)  # console scripts
+
+    cached = build_once(
+        cache_root() / "layers" / layer_hash(requirements, target), build, done="python"
+    )
     shutil.copytree(cached / "python", output_dir / "python", dirs_exist_ok=True)
     return output_dir
 
@@ -125,7 +111,7 @@ def _pip(requirements: Path, target: Target, into: Path) -> None:
             f"installing {requirements} for {target.platform} cp{target.python_version}:\n  "
             + "\n  ".join(detail)
             + "\npip needs the package index (PyPI, or PIP_INDEX_URL) once; the layer is then "
-            f"cached in {cache_dir() / 'layers'}. To build with Docker instead, set "
+            f"cached in {cache_root() / 'layers'}. To build with Docker instead, set "
             "ITEST_BUNDLING=docker."
         )
 

@@ -7,50 +7,26 @@ that once per change of the CDK sources, not once per run.
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from infra.build_cache import build_once, cache_root
+
+__all__ = ["cache_root", "cached_assembly", "sources_key"]
+
 _SKIPPED_DIRS = {"__pycache__", ".git", "cdk.out", ".pytest_cache", ".ruff_cache", ".venv"}
-
-
-def cache_root() -> Path:
-    """`ITEST_CACHE_DIR`, else `$XDG_CACHE_HOME/itest`, else `~/.cache/itest`."""
-    if override := os.environ.get("ITEST_CACHE_DIR"):
-        return Path(override)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "itest"
 
 
 def cached_assembly(synth: Callable[[Path], None], sources: list[Path]) -> Path:
     """Return a cloud assembly for `sources`, calling `synth(outdir)` only when none is cached.
 
     The key hashes the sources' contents (files, or every file under a directory)
-    with the Python, aws-cdk-lib and constructs versions. `synth` writes into a
-    temporary directory that is renamed into place, so a failed or interrupted
-    synth never leaves a half-written assembly behind for the next run.
+    with the Python, aws-cdk-lib and constructs versions.
     """
-    root = cache_root() / "assemblies"
-    target = root / sources_key(sources)
-    if (target / "manifest.json").is_file():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".synth-", dir=root))
-    try:
-        synth(tmp)
-        if not (tmp / "manifest.json").is_file():
-            raise RuntimeError(f"synth wrote no cloud assembly (no manifest.json in {tmp})")
-        try:
-            tmp.rename(target)
-        except OSError:
-            if not (target / "manifest.json").is_file():  # not a concurrent run's result
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return build_once(
+        cache_root() / "assemblies" / sources_key(sources), synth, done="manifest.json"
+    )
 
 
 def sources_key(sources: list[Path]) -> str:

@@ -420,9 +420,9 @@ ASL_VALIDATOR = "asl-validator@4.0.0"
 
 def _asl_validator() -> Path:
     """npm's asl-validator, installed once into the itest cache."""
-    from infra.packaging import cache_dir
+    from infra.build_cache import cache_root
 
-    prefix = cache_dir() / "npm" / ASL_VALIDATOR.replace("@", "-")
+    prefix = cache_root() / "npm" / ASL_VALIDATOR.replace("@", "-")
     binary = prefix / "node_modules" / ".bin" / "asl-validator"
     if binary.is_file():
         return binary
