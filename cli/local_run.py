@@ -13,6 +13,7 @@ from cli.target import Target, from_outputs
 
 LOCAL_TARGET_FILE = "itest_local.py"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_CONTEXT = {"itest:hostDependencies": "true"}
 
 
 def synth_sources() -> list[Path]:
@@ -21,11 +22,18 @@ def synth_sources() -> list[Path]:
 
 
 def assembly() -> Path:
-    """The synthesized cloud assembly, from the cache unless infra/ or lambdas/ changed."""
+    """The synthesized cloud assembly, from the cache unless infra/ or lambdas/ changed.
+
+    The same app as on AWS, but for the layer's content: locally the handlers
+    run on this interpreter's packages, so the layer is not built (no pip, no
+    network) and the state machine and functions are the same.
+    """
+    from functools import partial
+
     from cli.local.cache import cached_assembly
     from infra.app import synth
 
-    return cached_assembly(synth, synth_sources())
+    return cached_assembly(partial(synth, context=LOCAL_CONTEXT), synth_sources())
 
 
 @contextmanager

@@ -13,6 +13,8 @@ Everything a platform team sets is context (cdk.json or `-c key=value`):
     itest:samplePipeline       {"repository", "branch", "connectionArn"}: also synthesize
                                a sample CDK Pipelines stack that deploys the orchestrator
                                and runs the scenarios after it (infra/sample_pipeline.py)
+    itest:hostDependencies     true: an empty dependency layer (no pip); the local AWS
+                               runs the handlers on the host interpreter's packages
     itest:nag                  true: check the orchestrator with cdk-nag's AwsSolutions
                                pack (cdk-nag 3, in the `test` extra); a violation that
                                is not acknowledged fails the synth
@@ -93,6 +95,8 @@ def props_from_context(get: Any):  # -> OrchestratorProps
         if architecture not in choices:
             raise ContextError(f"itest:architecture must be one of {sorted(choices)}")
         handler_fields["architecture"] = choices[architecture]
+    if get("itest:hostDependencies") in (True, "true", "1"):
+        handler_fields["host_dependencies"] = True
     fields["handlers"] = HandlerSettings(**handler_fields)
     if (ttl := _int(get("itest:resultsTtlDays"), "itest:resultsTtlDays")) is not None:
         fields["storage"] = StorageSettings(results_ttl_days=ttl)

@@ -23,6 +23,8 @@ class HandlerSettings:
     runtime: lambda_.Runtime = field(default_factory=lambda: lambda_.Runtime.PYTHON_3_12)
     architecture: lambda_.Architecture = field(default_factory=lambda: lambda_.Architecture.X86_64)
     log_level: str = "INFO"  # DEBUG | INFO | WARN | ERROR: Lambda's and the handlers' own
+    host_dependencies: bool = False
+    """Leave the layer empty: the local AWS runs handlers on the host's packages (no pip)."""
 
 
 class Handlers(Construct):
@@ -52,7 +54,11 @@ class Handlers(Construct):
         settings = settings or HandlerSettings()
         extra_environment = extra_environment or {}
         self.package = LambdaPackage(
-            self, "Package", runtime=settings.runtime, architecture=settings.architecture
+            self,
+            "Package",
+            runtime=settings.runtime,
+            architecture=settings.architecture,
+            host_dependencies=settings.host_dependencies,
         )
         self.log_groups: dict[str, logs.LogGroup] = {}
 

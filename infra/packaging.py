@@ -162,7 +162,9 @@ class LambdaPackage(Construct):
     Attributes:
         code: the `lambdas/` package (hash of its sources).
         layer: pydantic, requests and the rest of `infra/layer/requirements.txt`,
-            as wheels for `runtime` and `architecture` (hash of the requirements).
+            as wheels for `runtime` and `architecture` (hash of the requirements);
+            with `host_dependencies` only the requirements file, for the local AWS,
+            which runs the handlers on the host interpreter's packages.
     """
 
     def __init__(
@@ -173,6 +175,7 @@ class LambdaPackage(Construct):
         runtime: lambda_.Runtime,
         architecture: lambda_.Architecture,
         requirements: Path = REQUIREMENTS,
+        host_dependencies: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         target = Target.of(runtime, architecture)
@@ -193,7 +196,9 @@ class LambdaPackage(Construct):
         self.layer = lambda_.LayerVersion(
             self,
             "Dependencies",
-            code=lambda_.Code.from_asset(
+            code=lambda_.Code.from_asset(str(requirements.parent))
+            if host_dependencies
+            else lambda_.Code.from_asset(
                 str(requirements.parent),
                 asset_hash_type=AssetHashType.CUSTOM,
                 asset_hash=layer_hash(requirements, target),
