@@ -1,0 +1,15 @@
+"""Ordering across test folders."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run tests/e2e last, whatever order the paths were given in.
+
+    The e2e session keeps one local AWS up until the session ends, and a
+    process holds one local AWS at a time, so tests that start their own
+    (tests/aws) must run before it.
+    """
+    items.sort(key=lambda item: "tests/e2e/" in item.nodeid)
