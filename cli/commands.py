@@ -99,6 +99,41 @@ def run_on(
         return Outcome([reports.finished(orchestrator, one) for one in tracked])
 
 
+def upload(
+    where: Where,
+    paths: tuple[Path, ...],
+    *,
+    tags: tuple[str, ...] = (),
+    label: str | None = None,
+    overrides: dict[str, str],
+) -> list[dict[str, Any]]:
+    """Validate and upload the scenarios without starting them; return each one's
+    execution input (what StartExecution, or a pipeline's invoke action, passes).
+
+    Raises:
+        BadInput: a bad file or tag; nothing was uploaded. InfraError: AWS failed.
+    """
+    from cli import connect
+    from cli.runs import upload as put
+
+    scenarios = load(paths, tags=tags)
+    orchestrator = connect.for_listing(where)
+    with orchestrator.errors():
+        return [
+            {
+                "scenario": item.scenario.name,
+                "file": str(item.path),
+                "state_machine_arn": orchestrator.target.state_machine_arn,
+                "input": {
+                    "scenario": put(orchestrator.aws, orchestrator.target, item.scenario,
+                                    label=label),
+                    "vars": overrides,
+                },
+            }
+            for item in scenarios
+        ]
+
+
 def status(where: Where, arn: str) -> Outcome:
     """One execution, running or not: its steps, failures and cleanup.
 

@@ -130,6 +130,40 @@ def run(paths: tuple[Path, ...], tags: tuple[str, ...], wait: bool,
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="Only scenarios with this tag (repeatable: any of them).")
+@click.option("--label", metavar="LABEL", callback=lambda ctx, param, value: _label(value),
+              help="Upload to scenarios/<name>/LABEL.json (e.g. `ci`, for a pipeline's "
+                   "invoke action) [default: the content's hash].")
+@click.option("--var", "var_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Put this var in the printed execution input (repeatable).")
+@where_options
+def upload(paths: tuple[Path, ...], tags: tuple[str, ...], label: str | None,
+           var_pairs: tuple[str, ...], where: Where) -> None:
+    """Validate and upload scenarios without starting them; print each execution input.
+
+    For pipelines that start executions themselves (CodePipeline's Step
+    Functions invoke action): one JSON line per scenario.
+    """
+    import json
+
+    from cli import commands
+
+    for item in commands.upload(where, paths, tags=tags, label=label,
+                                overrides=parse_vars(var_pairs)):
+        click.echo(json.dumps(item))
+
+
+def _label(value: str | None) -> str | None:
+    import re
+
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        raise click.BadParameter("letters, digits, '.', '_' or '-' (at most 64), e.g. ci")
+    return value
+
+
+@cli.command()
 @click.argument("arn")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),

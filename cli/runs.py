@@ -109,10 +109,14 @@ def new_run_id(scenario_name: str, now: datetime | None = None) -> str:
     return scenario_name[: EXECUTION_NAME_MAX - len(suffix)] + suffix
 
 
-def upload(aws: ClientFactory, target: Target, scenario: Scenario) -> dict[str, str]:
-    """Put the normalized scenario in the bucket, addressed by its content."""
+def upload(
+    aws: ClientFactory, target: Target, scenario: Scenario, *, label: str | None = None
+) -> dict[str, str]:
+    """Put the normalized scenario in the bucket: at `scenarios/<name>/<label>.json`,
+    the label defaulting to the content's hash (a fixed label gives a key a pipeline
+    can name; the bucket's versioning keeps what it replaced)."""
     body = scenario.to_json().encode()
-    key = f"scenarios/{scenario.name}/{hashlib.sha256(body).hexdigest()}.json"
+    key = f"scenarios/{scenario.name}/{label or hashlib.sha256(body).hexdigest()}.json"
     aws.client("s3").put_object(
         Bucket=target.bucket, Key=key, Body=body, ContentType="application/json"
     )

@@ -80,6 +80,36 @@ def test_run_status_logs_and_list_from_other_processes(daemon):
     assert {r["run_id"] for r in runs.values()} <= run_ids
 
 
+def test_upload_gives_an_input_a_pipeline_can_start(daemon):
+    """`itest upload --label ci` puts the scenario at a fixed key and prints the
+    execution input; starting the state machine with it (as CodePipeline's invoke
+    action does) runs the scenario."""
+    import time
+
+    from cli.local.server import LocalAws
+    from cli.local_run import enter_local_targets, load_local_targets
+
+    scenario = Path("scenarios/orders-happy-path.yaml")
+    aws = LocalAws(endpoint_url=daemon.endpoint)
+    with enter_local_targets(load_local_targets([scenario.resolve()]), aws) as provided:
+        up = itest("upload", str(scenario), "--local", "--label", "ci",
+                   *(f"--var={k}={v}" for k, v in provided.items()))
+        assert up.returncode == 0, up.stderr
+        (line,) = [json.loads(text) for text in up.stdout.splitlines()]
+        assert line["input"]["scenario"]["key"] == "scenarios/orders-happy-path/ci.json"
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=line["state_machine_arn"],
+            name="orders-happy-path-from-a-pipeline",
+            input=json.dumps(line["input"]),
+        )["executionArn"]
+        deadline = time.monotonic() + 60
+        while (status := sfn.describe_execution(executionArn=arn)["status"]) == "RUNNING":
+            assert time.monotonic() < deadline, "the execution did not end in 60 s"
+            time.sleep(0.2)
+    assert status == "SUCCEEDED"
+
+
 def test_down_stops_it_with_its_workers(daemon):
     workers = children(daemon.pid)
     assert workers, "the runs above started Lambda workers"
