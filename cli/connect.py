@@ -165,8 +165,8 @@ def for_run(
 
     targets = load_local_targets(scenario_files)
     if running():
+        _redeploy_if_stale()
         orchestrator = background()
-        _warn_if_stale()
         with enter_local_targets(targets, orchestrator.aws) as provided:
             yield orchestrator, provided
         return
@@ -174,21 +174,26 @@ def for_run(
         yield Orchestrator(aws, target, "private", aws.endpoint_url), provided
 
 
-def _warn_if_stale() -> None:
-    """The background local AWS deployed infra/ and lambdas/ as they were when it started."""
+def _redeploy_if_stale() -> None:
+    """The background local AWS runs infra/ and lambdas/ as they are now: when they
+    changed since it deployed them, deploy again (the Lambda workers follow the code)."""
     import click
 
-    from cli.local.background import running
+    from cli.local.background import refresh
     from cli.local.cache import sources_key
-    from cli.local_run import synth_sources
+    from cli.local.deploy import DeployError, deploy
+    from cli.local.server import LocalAws
+    from cli.local_run import assembly, synth_sources
+    from infra.app import DEFAULT_STACK_NAME
 
-    state = running()
-    if state and state.sources_key and state.sources_key != sources_key(synth_sources()):
-        click.echo(
-            "warning: infra/ or lambdas/ changed since `itest local up`; the local AWS runs "
-            "the old code until `itest local down && itest local up`",
-            err=True,
-        )
+    def redeploy(endpoint: str) -> dict[str, str]:
+        try:
+            return deploy(LocalAws(endpoint_url=endpoint), assembly(), DEFAULT_STACK_NAME)
+        except DeployError as error:
+            raise InfraError(f"redeploying to the local AWS failed: {error}") from None
+
+    if refresh(sources_key(synth_sources()), redeploy):
+        click.echo("infra/ or lambdas/ changed since `itest local up`: redeployed", err=True)
 
 
 def _region_of(state_machine_arn: str) -> str | None:

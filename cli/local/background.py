@@ -226,6 +226,22 @@ def _lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def refresh(synth_key: str, deploy: Callable[[str], dict[str, str]]) -> LocalState | None:
+    """Redeploy to the running local AWS if it runs other sources than `synth_key`.
+
+    `deploy(endpoint)` deploys the current assembly there and returns the
+    stack's outputs. Returns the updated state when it redeployed, else None.
+    """
+    with _lock():
+        state = running()
+        if state is None or state.sources_key == synth_key:
+            return None
+        state.outputs = deploy(state.endpoint or "")
+        state.sources_key = synth_key
+        write_state(state)
+        return state
+
+
 def describe(state: LocalState) -> dict[str, Any]:
     """The state as `itest local status --format json` shows it."""
     return {

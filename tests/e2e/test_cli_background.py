@@ -4,6 +4,7 @@ from another terminal, then `itest local down` with no Lambda worker left behind
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,6 @@ def test_upload_gives_an_input_a_pipeline_can_start(daemon):
     """`itest upload --label ci` puts the scenario at a fixed key and prints the
     execution input; starting the state machine with it (as CodePipeline's invoke
     action does) runs the scenario."""
-    import time
 
     from cli.local.server import LocalAws
     from cli.local_run import enter_local_targets, load_local_targets
@@ -110,12 +110,30 @@ def test_upload_gives_an_input_a_pipeline_can_start(daemon):
     assert status == "SUCCEEDED"
 
 
+def test_run_redeploys_when_the_sources_changed_since_up(daemon):
+    from cli.local.cache import sources_key
+    from cli.local_run import synth_sources
+
+    state = background.running()
+    state.sources_key = "deployed-from-older-sources"
+    background.write_state(state)
+    run = itest("run", "scenarios/orders-happy-path.yaml", "--local")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "changed since `itest local up`: redeployed" in run.stderr
+    assert background.running().sources_key == sources_key(synth_sources())
+    again = itest("run", "scenarios/orders-happy-path.yaml", "--local")
+    assert again.returncode == 0 and "redeployed" not in again.stderr
+
+
 def test_down_stops_it_with_its_workers(daemon):
     workers = children(daemon.pid)
     assert workers, "the runs above started Lambda workers"
     down = itest("local", "down")
     assert down.returncode == 0
     assert f"local AWS at {daemon.endpoint} stopped" in down.stdout
+    deadline = time.monotonic() + 5  # a killed process needs a moment to be gone
+    while alive({daemon.pid} | workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not alive({daemon.pid} | workers)
     assert background.read_state() is None
     assert itest("local", "status").returncode == 3
