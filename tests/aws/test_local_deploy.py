@@ -26,10 +26,8 @@ from cli.local.deploy import (
     stack_resources,
     state_machine_definition,
 )
-from cli.local.server import local_aws
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
 
     from cli.local.server import LocalAws
 
@@ -50,14 +48,6 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("itest-cache")))
         return cached_assembly(_synth, [FIXTURES])
-
-
-@pytest.fixture(scope="module")
-def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("lambda-cache")))
-        with local_aws() as local:
-            yield local
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,12 @@ is still importable.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from typing import TYPE_CHECKING
 
-import pytest
-
-from cli.local.server import local_aws
+from tests.aws.lambda_zip import zip_files
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
 
     from cli.local.server import LocalAws
 
@@ -38,29 +33,13 @@ def handler(event, context):
 """
 
 
-def _zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("lambda-cache")))
-        with local_aws() as local:
-            yield local
-
-
 def test_site_packages_win_over_a_layer_and_layer_only_modules_import(aws: LocalAws) -> None:
     lam = aws.client("lambda")
     role = aws.client("iam").create_role(RoleName="layers", AssumeRolePolicyDocument="{}")
     layer = lam.publish_layer_version(
         LayerName="deps",
         Content={
-            "ZipFile": _zip(
+            "ZipFile": zip_files(
                 {
                     # a package the host has too, built for "another platform"
                     "python/yaml/__init__.py": "raise ImportError('the layer shadowed yaml')\n",
@@ -74,7 +53,7 @@ def test_site_packages_win_over_a_layer_and_layer_only_modules_import(aws: Local
         Runtime="python3.12",
         Role=role["Role"]["Arn"],
         Handler="index.handler",
-        Code={"ZipFile": _zip({"index.py": HANDLER})},
+        Code={"ZipFile": zip_files({"index.py": HANDLER})},
         Layers=[layer],
     )
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import subprocess
 import sys
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from cli.local.server import LocalAwsError, local_aws
+from tests.aws.lambda_zip import zip_files
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -70,21 +69,13 @@ def role(aws: LocalAws) -> str:
     ]
 
 
-def _zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
 def _create(aws: LocalAws, role: str, name: str, **config: Any) -> str:
     aws.client("lambda").create_function(
         FunctionName=name,
         Runtime=config.pop("Runtime", "python3.12"),
         Role=role,
         Handler=config.pop("Handler", "index.handler"),
-        Code={"ZipFile": _zip(config.pop("files", {"index.py": HANDLER}))},
+        Code={"ZipFile": zip_files(config.pop("files", {"index.py": HANDLER}))},
         **config,
     )
     return name
