@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from lambdas.model import Scenario, Step
 
-PAYLOAD_LIMIT_BYTES = 256 * 1024
 HISTORY_LIMIT_EVENTS = 25_000
 HISTORY_RESERVE_EVENTS = 500
 """Kept free for what cannot be foreseen: a task retried after a transient Lambda error
