@@ -161,17 +161,17 @@ def for_run(
         yield remote(where), {}
         return
     from cli.local.background import running
-    from cli.local_run import enter_local_targets, load_local_targets, private_orchestrator
+    from cli.local_run import enter_local_targets, load_local_targets, local_orchestrator
 
-    targets = load_local_targets(scenario_files)
-    if running():
-        _redeploy_if_stale()
-        orchestrator = background()
-        with enter_local_targets(targets, orchestrator.aws) as provided:
-            yield orchestrator, provided
+    if not running():
+        with local_orchestrator(scenario_files) as (aws, target, provided):
+            yield Orchestrator(aws, target, "private", aws.endpoint_url), provided
         return
-    with private_orchestrator() as (aws, target), enter_local_targets(targets, aws) as provided:
-        yield Orchestrator(aws, target, "private", aws.endpoint_url), provided
+    targets = load_local_targets(scenario_files)
+    _redeploy_if_stale()
+    orchestrator = background()
+    with enter_local_targets(targets, orchestrator.aws) as provided:
+        yield orchestrator, provided
 
 
 def _redeploy_if_stale() -> None:
