@@ -93,12 +93,7 @@ def _step_case(report: Report, step: dict[str, Any]) -> ET.Element:
     case = _case(report, step["name"], step.get("duration_ms"))
     status = step["status"]
     if status == "failed":
-        mismatches = step.get("mismatches") or []
-        message = mismatches[0]["message"] if mismatches else step.get("error") or "failed"
-        failure = ET.SubElement(
-            case, "failure", message=_text(message), type="mismatch" if mismatches else "error"
-        )
-        failure.text = _text(_failure_body(step))
+        _failure(case, step, "mismatch" if step.get("mismatches") else "error")
     elif status == "skipped":
         ET.SubElement(case, "skipped", message=_skip_reason(report))
     elif status != "passed":  # pending: the run stopped (or the wait did) mid-step
@@ -118,10 +113,7 @@ def _assertions_case(report: Report) -> ET.Element | None:
     if record is None:
         ET.SubElement(case, "skipped", message=_skip_reason(report))
     elif record["status"] != "passed":
-        mismatches = record.get("mismatches") or []
-        message = mismatches[0]["message"] if mismatches else record.get("error") or "failed"
-        failure = ET.SubElement(case, "failure", message=_text(message), type="assertion")
-        failure.text = _text(_failure_body(record))
+        _failure(case, record, "assertion")
     return case
 
 
@@ -129,6 +121,15 @@ def _case(report: Report, name: str, duration_ms: int | None) -> ET.Element:
     case = ET.Element("testcase", name=_text(name), classname=_text(report.scenario))
     case.set("time", _seconds((duration_ms or 0) / 1000))
     return case
+
+
+def _failure(case: ET.Element, record: dict[str, Any], kind: str) -> None:
+    """A `<failure>` whose message is the first mismatch (else the error) and whose body
+    lists them all."""
+    mismatches = record.get("mismatches") or []
+    message = mismatches[0]["message"] if mismatches else record.get("error") or "failed"
+    failure = ET.SubElement(case, "failure", message=_text(message), type=kind)
+    failure.text = _text(_failure_body(record))
 
 
 def _failure_body(record: dict[str, Any]) -> str:
