@@ -76,13 +76,14 @@ def deploy(aws: LocalAws, assembly_dir: Path, stack_name: str) -> dict[str, str]
             or a stack that did not reach *_COMPLETE (with the failure reasons).
     """
     assembly_dir = Path(assembly_dir)
-    artifact = _stack_artifact(assembly_dir, stack_name)
+    manifest = json.loads((assembly_dir / "manifest.json").read_text())
+    artifact = _stack_artifact(manifest, assembly_dir, stack_name)
     properties = artifact["properties"]
     name = properties.get("stackName", stack_name)
     template = json.loads((assembly_dir / properties["templateFile"]).read_text())
     local_template = prepare_template(template)
-    for manifest in _asset_manifests(assembly_dir, artifact):
-        publish_assets(aws, manifest)
+    for asset_manifest in _asset_manifests(manifest, assembly_dir, artifact):
+        publish_assets(aws, asset_manifest)
     _create_or_update(aws, name, local_template)
     resources = stack_resources(aws, name)
     _report_skipped(local_template, resources)
@@ -98,8 +99,9 @@ def stack_outputs(aws: LocalAws, stack_name: str) -> dict[str, str]:
 # -- the assembly ---------------------------------------------------------------
 
 
-def _stack_artifact(assembly_dir: Path, stack_name: str) -> dict[str, Any]:
-    manifest = json.loads((assembly_dir / "manifest.json").read_text())
+def _stack_artifact(
+    manifest: dict[str, Any], assembly_dir: Path, stack_name: str
+) -> dict[str, Any]:
     stacks = {
         artifact_id: artifact
         for artifact_id, artifact in manifest.get("artifacts", {}).items()
@@ -112,8 +114,9 @@ def _stack_artifact(assembly_dir: Path, stack_name: str) -> dict[str, Any]:
     raise DeployError(f"stack {stack_name!r} is not in {assembly_dir} (stacks: {known})")
 
 
-def _asset_manifests(assembly_dir: Path, artifact: dict[str, Any]) -> list[Path]:
-    manifest = json.loads((assembly_dir / "manifest.json").read_text())
+def _asset_manifests(
+    manifest: dict[str, Any], assembly_dir: Path, artifact: dict[str, Any]
+) -> list[Path]:
     artifacts = manifest.get("artifacts", {})
     return [
         assembly_dir / artifacts[dep]["properties"]["file"]
