@@ -53,7 +53,7 @@ def build_app(outdir: Path | None = None, context: dict[str, Any] | None = None)
     stack_name = app.node.try_get_context("itest:stackName") or DEFAULT_STACK_NAME
     props = props_from_context(app.node.try_get_context)
     stack = OrchestratorStack(app, stack_name, props=props)
-    if app.node.try_get_context("itest:nag") in (True, "true", "1"):
+    if _flag(app.node.try_get_context("itest:nag")):
         import cdk_nag
 
         checks = cdk_nag.AwsSolutionsChecks(
@@ -95,7 +95,7 @@ def props_from_context(get: Any):  # -> OrchestratorProps
         if architecture not in choices:
             raise ContextError(f"itest:architecture must be one of {sorted(choices)}")
         handler_fields["architecture"] = choices[architecture]
-    if get("itest:hostDependencies") in (True, "true", "1"):
+    if _flag(get("itest:hostDependencies")):
         handler_fields["host_dependencies"] = True
     fields["handlers"] = HandlerSettings(**handler_fields)
     if (ttl := _int(get("itest:resultsTtlDays"), "itest:resultsTtlDays")) is not None:
@@ -115,6 +115,11 @@ def _int(value: Any, key: str) -> int | None:
     if number <= 0:
         raise ContextError(f"{key} must be positive, got {number}")
     return number
+
+
+def _flag(value: Any) -> bool:
+    """A switch: true from cdk.json, or `true`/`1` as text from `-c`."""
+    return value in (True, "true", "1")
 
 
 def _json(value: Any, key: str) -> Any:
