@@ -81,11 +81,12 @@ class RunRecord(TypedDict):
 
 
 class RunContext(TypedDict):
-    """What templates and assertions see of earlier steps."""
+    """What templates and assertions see of earlier steps, and the record of the step
+    being run (``below``) from its previous attempt, if any."""
 
     vars: dict[str, Any]
     steps: dict[str, dict[str, Any]]
-    records: list[StepRecord]
+    current: StepRecord | None
 
 
 def iso(epoch: float) -> str:
@@ -282,7 +283,7 @@ def write_cleanup(run_id: str, *, status: str, actions: list[CleanupEntry]) -> N
 
 def read_context(run_id: str, *, below: int | None = None) -> RunContext:
     """Vars (run vars, then captures of each passed step in order) and the steps
-    with index < ``below`` (all steps when None).
+    with index < ``below`` (all steps when None), from one query of the run.
 
     Raises:
         StateError: there is no run record (Prepare did not run for this id).
@@ -291,7 +292,10 @@ def read_context(run_id: str, *, below: int | None = None) -> RunContext:
     run = items.get(RUN_SK)
     if run is None:
         raise StateError(f"no run record for {run_id!r}; Prepare has not run for it")
-    return _context(run, [r for r in _steps(items) if below is None or r["index"] < below])
+    records = _steps(items)
+    earlier = [r for r in records if below is None or r["index"] < below]
+    current = next((r for r in records if r["index"] == below), None)
+    return _context(run, earlier, current)
 
 
 def read_step(run_id: str, index: int) -> StepRecord | None:
@@ -346,7 +350,9 @@ def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> 
     }
 
 
-def _context(run: dict[str, Any], records: list[StepRecord]) -> RunContext:
+def _context(
+    run: dict[str, Any], records: list[StepRecord], current: StepRecord | None
+) -> RunContext:
     vars = _loads(run.get("vars_json"), {})
     steps: dict[str, dict[str, Any]] = {}
     for record in sorted(records, key=lambda r: r["index"]):
@@ -357,7 +363,7 @@ def _context(run: dict[str, Any], records: list[StepRecord]) -> RunContext:
             "result": record["result"],
             "error": record["error"],
         }
-    return {"vars": vars, "steps": steps, "records": records}
+    return {"vars": vars, "steps": steps, "current": current}
 
 
 def _skipped(index: int, name: str) -> StepRecord:

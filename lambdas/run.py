@@ -126,11 +126,12 @@ def action(event: dict[str, Any]) -> IterationState:
     scenario = load(scenario_ref(state.get("scenario")))
     step = _step_at(scenario, index, state.get("name"))
     now = clock()
-    first = now
-    if attempt > 1 and (previous := results.read_step(run_id, index)) and previous["started_at"]:
-        first = results.epoch(previous["started_at"])
     secret = secrets.resolve(scenario.secrets)
-    tried = attempt_step(step, run_context(run_id, secret, now, below=index))
+    earlier = results.read_context(run_id, below=index)
+    first = now
+    if attempt > 1 and (previous := earlier["current"]) and previous["started_at"]:
+        first = results.epoch(previous["started_at"])
+    tried = attempt_step(step, run_context(run_id, secret, now, earlier))
     ended = clock()
     if step.action == "wait":
         outcome, wait = decide_wait(tried, attempt=attempt, now=now, deadline=state.get("deadline"))
@@ -171,10 +172,9 @@ def action(event: dict[str, Any]) -> IterationState:
 
 
 def run_context(
-    run_id: str, secret: dict[str, str], now: float, *, below: int | None = None
+    run_id: str, secret: dict[str, str], now: float, earlier: results.RunContext
 ) -> dict[str, Any]:
-    """``{run_id, vars, secret, steps, now}`` as templates see it (steps < ``below``)."""
-    earlier = results.read_context(run_id, below=below)
+    """``{run_id, vars, secret, steps, now}`` as templates see it."""
     return {
         "run_id": run_id,
         "vars": earlier["vars"],
@@ -281,7 +281,7 @@ def assert_(event: dict[str, Any]) -> dict[str, Any]:
     run_id = _field(event, "run_id", str)
     scenario = load(scenario_ref(event.get("scenario")))
     secret = secrets.resolve(scenario.secrets) if scenario.assertions else {}
-    context = run_context(run_id, secret, clock())
+    context = run_context(run_id, secret, clock(), results.read_context(run_id))
     data = {"run_id": run_id, "vars": context["vars"], "steps": context["steps"]}
     error = None
     try:
@@ -317,9 +317,8 @@ def cleanup(event: dict[str, Any]) -> Verdict:
     secret: dict[str, str] = {}
     if scenario is not None and run is not None:  # no run record: nothing ran
         secret = _secrets_for_cleanup(scenario)
-        entries = secrets.mask(
-            run_cleanups(scenario, run, run_context(run_id, secret, clock())), secret.values()
-        )
+        context = run_context(run_id, secret, clock(), results.read_context(run_id))
+        entries = secrets.mask(run_cleanups(scenario, run, context), secret.values())
         failed = any(e["status"] == "failed" for e in entries)
         results.write_cleanup(run_id, status="failed" if failed else "passed", actions=entries)
     status, reason = settle(scenario, run, state.get("error"), problem)
