@@ -64,12 +64,8 @@ def write_state(state: LocalState) -> None:
 
 def read_state() -> LocalState | None:
     """The state of a live background process, or None (no file, or a stale one)."""
-    try:
-        data = json.loads(state_file().read_text())
-        state = LocalState(**data)
-    except (OSError, ValueError, TypeError):
-        return None
-    return state if is_daemon(state.pid) else None
+    state = _read_any()
+    return state if state and is_daemon(state.pid) else None
 
 
 def running() -> LocalState | None:
