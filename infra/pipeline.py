@@ -74,8 +74,8 @@ class ItestPipelineStep(Construct):
             type=codebuild.ReportGroupType.TEST,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        var_args = "".join(f" --var {_quote(f'{k}={v}')}" for k, v in props.vars.items())
-        scenarios = " ".join(_quote(s) for s in props.scenarios)
+        var_args = "".join(f" --var {shlex.quote(f'{k}={v}')}" for k, v in props.vars.items())
+        scenarios = " ".join(shlex.quote(s) for s in props.scenarios)
         self.step = pipelines.CodeBuildStep(
             construct_id,
             input=props.input,
@@ -157,14 +157,15 @@ class ItestInvokeStage(Construct):
             if props.bucket_name:
                 scenario["bucket"] = props.bucket_name
             name = key.rstrip("/").rsplit("/", 2)[-2 if key.count("/") >= 2 else -1]
+            action_name = _action_name(name)
             self.actions.append(
                 actions.StepFunctionInvokeAction(
-                    action_name=_action_name(name),
+                    action_name=action_name,
                     state_machine=props.state_machine,
                     state_machine_input=actions.StateMachineInput.literal(
                         {"scenario": scenario, "vars": dict(props.vars)}
                     ),
-                    execution_name_prefix=_action_name(name)[:60],
+                    execution_name_prefix=action_name[:60],
                 )
             )
         self.stage = pipeline.add_stage(stage_name=props.stage_name, actions=self.actions)
@@ -174,7 +175,3 @@ def _action_name(name: str) -> str:
     """CodePipeline action names: [A-Za-z0-9.@_-]{1,100}."""
     cleaned = "".join(c if c.isalnum() or c in ".@_-" else "-" for c in name)
     return cleaned[:100] or "scenario"
-
-
-def _quote(text: str) -> str:
-    return shlex.quote(text)
