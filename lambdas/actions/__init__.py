@@ -11,6 +11,7 @@ start) stays cheap.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -107,6 +108,14 @@ def run_action(name: str, params: dict[str, Any]) -> dict[str, Any]:
     return spec.run(model)
 
 
+def json_or_none(text: str) -> Any:
+    """A response body parsed as JSON; None when it is blank or not JSON."""
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError:
+        return None
+
+
 # Import every service module so the registry is complete (they register on import).
 from lambdas.actions import aws_api, dynamodb, http, lambda_, s3, wait  # noqa: E402
 
@@ -120,6 +129,7 @@ __all__ = [
     "family",
     "get_action",
     "http",
+    "json_or_none",
     "known_names",
     "lambda_",
     "run_action",

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from lambdas.actions import action
+from lambdas.actions import action, json_or_none
 from lambdas.errors import ActionError
 from lambdas.validation import Strict
 
@@ -104,17 +103,10 @@ def request(params: HttpParams) -> dict[str, Any]:
     return {
         "status": response.status_code,
         "headers": {name.lower(): value for name, value in response.headers.items()},
-        "json": _json_or_none(response.text),
+        "json": json_or_none(response.text),
         "text": response.text,
         "elapsed_ms": round(response.elapsed.total_seconds() * 1000),
     }
-
-
-def _json_or_none(text: str) -> Any:
-    try:
-        return json.loads(text) if text.strip() else None
-    except ValueError:
-        return None
 
 
 def _reason(exc: Exception, params: HttpParams) -> str:

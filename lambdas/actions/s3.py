@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from lambdas.actions import action
+from lambdas.actions import action, json_or_none
 from lambdas.aws import aws_errors, client, plain
 from lambdas.errors import ActionError
 from lambdas.validation import Strict
@@ -59,13 +59,9 @@ def get_object(params: ObjectParams) -> dict[str, Any]:
     with aws_errors(f"s3.get_object s3://{params.bucket}/{params.key}"):
         response = client("s3").get_object(Bucket=params.bucket, Key=params.key)
         body = response["Body"].read().decode("utf-8", errors="replace")
-    try:
-        parsed = json.loads(body) if body.strip() else None
-    except ValueError:
-        parsed = None
     return {
         "body": body,
-        "json": parsed,
+        "json": json_or_none(body),
         "metadata": response.get("Metadata", {}),
         "content_type": response.get("ContentType"),
         "size": response.get("ContentLength"),
