@@ -29,7 +29,6 @@ __all__ = [
     "find_templates",
     "has_template",
     "iter_strings",
-    "leading_names",
     "name_chains",
     "render",
     "render_vars",
@@ -159,12 +158,6 @@ def evaluate(expr: str, context: Mapping[str, Any]) -> Any:
     except JMESPathError as exc:
         message = f"expression {expr!r} failed: {describe_error(exc)}"
         raise TemplateError(message, expression=expr) from exc
-
-
-def leading_names(node: Mapping[str, Any]) -> list[str]:
-    """The field chain an expression starts with: ``vars.items[0].x`` → ``[vars, items, x]``."""
-    chains = name_chains(node)
-    return chains[0] if chains else []
 
 
 PROJECTIONS = ("projection", "filter_projection", "value_projection", "flatten")
