@@ -171,10 +171,7 @@ def status(orchestrator: Orchestrator, arn: str) -> Report:
     described = call_throttled(
         lambda: sfn.describe_execution(executionArn=arn), what="DescribeExecution"
     )
-    execution = {
-        k: described[k] for k in ("status", "startDate", "stopDate", "error", "cause")
-        if k in described
-    }
+    execution = execution_of(described)
     run_id = parse_execution_arn(arn).name
     record = _read_run(orchestrator, run_id)
     report = Report(
@@ -194,6 +191,14 @@ def status(orchestrator: Orchestrator, arn: str) -> Report:
     else:
         report.status, report.reason = verdict(record, execution)
     return report
+
+
+def execution_of(described: dict[str, Any]) -> dict[str, Any]:
+    """What a report keeps of a DescribeExecution answer."""
+    return {
+        k: described[k] for k in ("status", "startDate", "stopDate", "error", "cause")
+        if k in described
+    }
 
 
 def verdict(record: RunRecord | None, execution: dict[str, Any]) -> tuple[str, str | None]:

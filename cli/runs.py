@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from cli.aws import ClientFactory, backoff, call_throttled, is_throttle
 from cli.errors import Interrupted
+from cli.reports import execution_of
 from cli.target import Target
 
 if TYPE_CHECKING:
@@ -293,10 +294,7 @@ class Scheduler:
             self.describes.throttled()
             self._throttled(one)
             return
-        one.execution = {
-            k: described[k] for k in ("status", "startDate", "stopDate", "error", "cause")
-            if k in described
-        }
+        one.execution = execution_of(described)
         if described["status"] in TERMINAL:
             one.state = "done"
             one.finished = now
