@@ -295,7 +295,12 @@ def read_context(run_id: str, *, below: int | None = None) -> RunContext:
     records = _steps(items)
     earlier = [r for r in records if below is None or r["index"] < below]
     current = next((r for r in records if r["index"] == below), None)
-    return _context(run, earlier, current)
+    return _context(_loads(run.get("vars_json"), {}), earlier, current)
+
+
+def context_of(run: RunRecord) -> RunContext:
+    """What :func:`read_context` gives for all steps, from a run already read."""
+    return _context(dict(run["vars"]), [r for r in run["steps"] if r["status"] != "skipped"], None)
 
 
 def read_step(run_id: str, index: int) -> StepRecord | None:
@@ -351,9 +356,8 @@ def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> 
 
 
 def _context(
-    run: dict[str, Any], records: list[StepRecord], current: StepRecord | None
+    vars: dict[str, Any], records: list[StepRecord], current: StepRecord | None
 ) -> RunContext:
-    vars = _loads(run.get("vars_json"), {})
     steps: dict[str, dict[str, Any]] = {}
     for record in sorted(records, key=lambda r: r["index"]):
         vars.update(record["captures"])

@@ -317,7 +317,7 @@ def cleanup(event: dict[str, Any]) -> Verdict:
     secret: dict[str, str] = {}
     if scenario is not None and run is not None:  # no run record: nothing ran
         secret = _secrets_for_cleanup(scenario)
-        context = run_context(run_id, secret, clock(), results.read_context(run_id))
+        context = run_context(run_id, secret, clock(), results.context_of(run))
         entries = secrets.mask(run_cleanups(scenario, run, context), secret.values())
         failed = any(e["status"] == "failed" for e in entries)
         results.write_cleanup(run_id, status="failed" if failed else "passed", actions=entries)

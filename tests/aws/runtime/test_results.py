@@ -105,6 +105,17 @@ def test_context_overlays_captures_of_earlier_steps_only() -> None:
     assert results.read_context(RUN)["vars"]["late"] is True
 
 
+def test_context_of_a_run_read_whole_is_its_context() -> None:
+    start_run()
+    results.write_step(RUN, step(0, "create", captures={"order": "o-1", "api": "http://other"}))
+    results.write_step(RUN, step(1, "check", "failed", captures={"late": True}))
+
+    run = results.read_run(RUN)
+
+    assert run is not None and run["steps"][2]["status"] == "skipped"
+    assert results.context_of(run) == results.read_context(RUN)
+
+
 def test_context_without_a_run_record_is_a_state_error() -> None:
     with pytest.raises(StateError, match="no run record"):
         results.read_context("nope")
