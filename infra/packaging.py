@@ -36,7 +36,8 @@ REQUIREMENTS = Path(__file__).resolve().parent / "layer" / "requirements.txt"
 """What the handlers import beyond the Lambda runtime (boto3, jmespath), pinned."""
 
 _PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
-_SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", "requirements*.txt")
+_EXCLUDED = ("__pycache__", "*.pyc", "requirements*.txt")
+"""Left out of the code asset, by CDK's hash and copy and by LocalCodeCopy alike."""
 
 
 class LayerBuildError(RuntimeError):
@@ -142,7 +143,9 @@ class LocalCodeCopy:
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_: object) -> bool:
         if _docker_requested():
             return False
-        shutil.copytree(LAMBDAS_DIR, Path(output_dir) / "lambdas", ignore=_SKIPPED)
+        shutil.copytree(
+            LAMBDAS_DIR, Path(output_dir) / "lambdas", ignore=shutil.ignore_patterns(*_EXCLUDED)
+        )
         return True
 
 
@@ -182,7 +185,7 @@ class LambdaPackage(Construct):
         self.code = lambda_.Code.from_asset(
             str(LAMBDAS_DIR),
             asset_hash_type=AssetHashType.SOURCE,
-            exclude=["__pycache__", "*.pyc", "requirements*.txt"],
+            exclude=list(_EXCLUDED),
             bundling=BundlingOptions(
                 image=_build_image(target),
                 command=[
