@@ -303,16 +303,6 @@ def context_of(run: RunRecord) -> RunContext:
     return _context(dict(run["vars"]), [r for r in run["steps"] if r["status"] != "skipped"], None)
 
 
-def read_step(run_id: str, index: int) -> StepRecord | None:
-    """One step's record, or None before its first attempt."""
-    item = (
-        client("dynamodb")
-        .get_item(TableName=table_name(), Key=_key(run_id, step_sk(index)), ConsistentRead=True)
-        .get("Item")
-    )
-    return _step(_decode_item(item)) if item else None
-
-
 def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> RunRecord | None:
     """The whole run for the CLI, or None when there is no record of it.
 

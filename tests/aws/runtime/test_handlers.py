@@ -217,7 +217,7 @@ def test_pending_is_recorded_between_attempts(bucket: str, api: HTTPServer, cloc
 
     def look(iteration: dict[str, Any]) -> None:
         if iteration["outcome"] == "retry":
-            record = results.read_step(RUN_ID, iteration["index"])
+            record = results.read_context(RUN_ID, below=iteration["index"])["current"]
             assert record is not None
             seen.append(record["status"])
             assert iteration["reason"].startswith("step 'order stored' is still failing")
