@@ -4,6 +4,6 @@
 import os
 from pathlib import Path
 
-from infra.app import build_app
+from itest.infra.app import build_app
 
 build_app(Path(os.environ.get("CDK_OUTDIR", "cdk.out"))).synth()

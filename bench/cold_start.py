@@ -40,7 +40,7 @@ def import_times(runs: int) -> tuple[float, list[tuple[float, str]]]:
             match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
             if match:
                 rows.append((int(match.group(2)) / 1000, match.group(3), match.group(4)))
-        totals.append(next(ms for ms, _, name in rows if name == "lambdas.handlers"))
+        totals.append(next(ms for ms, _, name in rows if name == "itest.lambdas.handlers"))
     top = sorted(((ms, f"{indent}{name}") for ms, indent, name in rows), reverse=True)[:12]
     return statistics.median(totals), top
 
@@ -49,9 +49,9 @@ def first_invocation() -> list[str]:
     """Prepare's REPORT lines, cold then warm, on the local AWS."""
     import yaml
 
-    from cli.local.deploy import deploy, stack_resources
-    from cli.local.server import local_aws
-    from cli.local_run import assembly
+    from itest.cli.local.deploy import deploy, stack_resources
+    from itest.cli.local.server import local_aws
+    from itest.cli.local_run import assembly
 
     scenario = yaml.safe_load((ROOT / "scenarios" / "orders-happy-path.yaml").read_text())
     with local_aws() as aws:

@@ -35,7 +35,7 @@ def itest(*args: str, env: dict[str, str], check: bool = True) -> tuple[float, s
     """Run the CLI; return wall seconds and stdout."""
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
+        [sys.executable, "-m", "itest.cli.main", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     elapsed = time.perf_counter() - started
@@ -57,7 +57,7 @@ def peak_rss_mb(args: list[str], env: dict[str, str]) -> float:
     """Peak resident memory of the itest process itself (GNU time's %M, in KiB)."""
     with tempfile.NamedTemporaryFile() as out:
         subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", out.name, sys.executable, "-m", "cli.main", *args],
+            ["/usr/bin/time", "-f", "%M", "-o", out.name, sys.executable, "-m", "itest.cli.main", *args],
             cwd=ROOT, env=env, capture_output=True, check=False,
         )  # fmt: skip
         return int(Path(out.name).read_text().split()[-1]) / 1024
@@ -79,7 +79,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "ITEST_CACHE_DIR": cache, "NO_COLOR": "1",
                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}  # fmt: skip
-        help_s = median_wall([sys.executable, "-m", "cli.main", "--help"], runs, env)
+        help_s = median_wall([sys.executable, "-m", "itest.cli.main", "--help"], runs, env)
         click_s = median_wall([sys.executable, "-c", "import click"], runs, env)
         rows += [("`itest --help`", f"{help_s * 1000:.0f} ms"),
                  ('`python -c "import click"`', f"{click_s * 1000:.0f} ms")]  # fmt: skip

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, Protocol, TypeVar
 
-from cli.errors import THROTTLED, InfraError
+from itest.cli.errors import THROTTLED, InfraError
 
 T = TypeVar("T")
 
@@ -24,7 +24,7 @@ class AwsSession:
     """The real AWS: profile and region from the flags or boto3's chain.
 
     Raises:
-        BadInput: the profile does not exist (from ``cli.errors.aws_errors``).
+        BadInput: the profile does not exist (from ``itest.cli.errors.aws_errors``).
     """
 
     def __init__(self, *, region: str | None = None, profile: str | None = None) -> None:

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.connect import Orchestrator, Where
-from cli.errors import InfraError, Interrupted
-from cli.reports import Outcome
-from cli.scenarios import LoadedScenario, load
+from itest.cli.connect import Orchestrator, Where
+from itest.cli.errors import InfraError, Interrupted
+from itest.cli.reports import Outcome
+from itest.cli.scenarios import LoadedScenario, load
 
 if TYPE_CHECKING:
-    from cli.local.background import LocalState
-    from cli.logs import LogLine
+    from itest.cli.local.background import LocalState
+    from itest.cli.logs import LogLine
 
 DEFAULT_PARALLEL = 10
 DEFAULT_SCENARIO_DIR = Path("scenarios")
@@ -39,8 +39,8 @@ def run(
         BadInput: a bad file, an unknown tag, a var missing; nothing was started.
         InfraError: AWS or the local AWS failed; Interrupted on Ctrl-C.
     """
-    from cli import connect
-    from cli.scenarios import check_vars
+    from itest.cli import connect
+    from itest.cli.scenarios import check_vars
 
     scenarios = load(paths, tags=tags)
     if not where.local:  # on AWS every var comes from the command line: check before connecting
@@ -75,18 +75,18 @@ def run_on(
     """Start the scenarios on `orchestrator`; with `wait`, follow them and report."""
     from contextlib import nullcontext
 
-    from cli import reports
-    from cli.runs import Scheduler, Tracked
+    from itest.cli import reports
+    from itest.cli.runs import Scheduler, Tracked
 
     tracked = [Tracked(item) for item in scenarios]
     with orchestrator.errors():
         if not wait:
-            from cli.runs import start
+            from itest.cli.runs import start
 
             for one in tracked:
                 one.run = start(orchestrator.aws, orchestrator.target, one.item.scenario, overrides)
             return Outcome([reports.started(orchestrator, one) for one in tracked])
-        from cli.progress import progress_for
+        from itest.cli.progress import progress_for
 
         display = progress_for(tracked) if progress else None
         scheduler = Scheduler(
@@ -113,8 +113,8 @@ def upload(
     Raises:
         BadInput: a bad file or tag; nothing was uploaded. InfraError: AWS failed.
     """
-    from cli import connect
-    from cli.runs import upload as put
+    from itest.cli import connect
+    from itest.cli.runs import upload as put
 
     scenarios = load(paths, tags=tags)
     orchestrator = connect.for_listing(where)
@@ -140,7 +140,7 @@ def status(where: Where, arn: str) -> Outcome:
     Raises:
         BadInput: not an execution ARN. InfraError: it cannot be read.
     """
-    from cli import connect, reports
+    from itest.cli import connect, reports
 
     orchestrator = connect.for_execution(where, arn)
     with orchestrator.errors():
@@ -160,11 +160,11 @@ def logs(
     Raises:
         BadInput: not an execution ARN, or a bad --since. InfraError: as status.
     """
-    from cli import connect
-    from cli.aws import call_throttled
-    from cli.logs import DRAIN_POLLS, LogReader, parse_since
-    from cli.logs import follow as follow_lines
-    from cli.target import parse_execution_arn
+    from itest.cli import connect
+    from itest.cli.aws import call_throttled
+    from itest.cli.logs import DRAIN_POLLS, LogReader, parse_since
+    from itest.cli.logs import follow as follow_lines
+    from itest.cli.target import parse_execution_arn
 
     parsed = parse_execution_arn(arn)
     start = parse_since(since, time.time()) if since else None
@@ -207,7 +207,7 @@ def listing(
     """Local scenarios (name, tags, steps) and the state machine's recent executions."""
     from click import ClickException
 
-    from cli.scenarios import load_all
+    from itest.cli.scenarios import load_all
 
     if not paths:
         paths = (DEFAULT_SCENARIO_DIR,) if DEFAULT_SCENARIO_DIR.is_dir() else ()
@@ -236,8 +236,8 @@ def listing(
 
 def recent_executions(where: Where, limit: int) -> list[dict[str, Any]]:
     """The newest executions, with the scenario and verdict from the results table."""
-    from cli import connect
-    from cli.reports import Report, verdict
+    from itest.cli import connect
+    from itest.cli.reports import Report, verdict
 
     orchestrator = connect.for_listing(where)
     with orchestrator.errors():
@@ -299,7 +299,7 @@ def local_up(port: int) -> tuple[LocalState, bool]:
     Raises:
         InfraError: it could not start.
     """
-    from cli.local.background import BackgroundError, up
+    from itest.cli.local.background import BackgroundError, up
 
     try:
         return up(port=port)
@@ -309,12 +309,12 @@ def local_up(port: int) -> tuple[LocalState, bool]:
 
 def local_down() -> LocalState | None:
     """Stop the background local AWS; the state it had, or None if none ran."""
-    from cli.local.background import down
+    from itest.cli.local.background import down
 
     return down()
 
 
 def local_status() -> LocalState | None:
-    from cli.local.background import read_state
+    from itest.cli.local.background import read_state
 
     return read_state()

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from cli.aws import ClientFactory
-from cli.errors import InfraError, aws_errors
-from cli.target import Target, console_url, from_outputs, parse_execution_arn
+from itest.cli.aws import ClientFactory
+from itest.cli.errors import InfraError, aws_errors
+from itest.cli.target import Target, console_url, from_outputs, parse_execution_arn
 
 DEFAULT_STACK = "Itest"
 LOCAL_ACCOUNT = "123456789012"  # the local AWS's account (moto's default)
@@ -80,8 +80,8 @@ def remote(where: Where) -> Orchestrator:
         BadInput: no region, unknown profile.
         InfraError: no credentials, no such stack, AWS unreachable.
     """
-    from cli.aws import AwsSession
-    from cli.target import find_target
+    from itest.cli.aws import AwsSession
+    from itest.cli.target import find_target
 
     region = where.region
     if where.state_machine_arn and not region:
@@ -100,8 +100,8 @@ def background() -> Orchestrator:
     Raises:
         InfraError: it is not running.
     """
-    from cli.local.background import read_state
-    from cli.local.server import LocalAws
+    from itest.cli.local.background import read_state
+    from itest.cli.local.server import LocalAws
 
     state = read_state()
     if state is None:
@@ -125,13 +125,13 @@ def for_execution(where: Where, arn: str) -> Orchestrator:
         BadInput: not an execution ARN.
         InfraError: the orchestrator cannot be reached or is not an itest one.
     """
-    from cli.local.background import running
-    from cli.target import from_state_machine
+    from itest.cli.local.background import running
+    from itest.cli.target import from_state_machine
 
     parsed = parse_execution_arn(arn)
     if where.local or (parsed.account == LOCAL_ACCOUNT and running()):
         return background()
-    from cli.aws import AwsSession
+    from itest.cli.aws import AwsSession
 
     with aws_errors():
         aws = AwsSession(region=parsed.region, profile=where.profile)  # the ARN's, always
@@ -160,8 +160,8 @@ def for_run(
     if not where.local:
         yield remote(where), {}
         return
-    from cli.local.background import running
-    from cli.local_run import enter_local_targets, load_local_targets, local_orchestrator
+    from itest.cli.local.background import running
+    from itest.cli.local_run import enter_local_targets, load_local_targets, local_orchestrator
 
     if not running():
         with local_orchestrator(scenario_files) as (aws, target, provided):
@@ -179,12 +179,12 @@ def _redeploy_if_stale() -> None:
     changed since it deployed them, deploy again (the Lambda workers follow the code)."""
     import click
 
-    from cli.local.background import refresh
-    from cli.local.cache import sources_key
-    from cli.local.deploy import DeployError, deploy
-    from cli.local.server import LocalAws
-    from cli.local_run import assembly, synth_sources
-    from infra.app import DEFAULT_STACK_NAME
+    from itest.cli.local.background import refresh
+    from itest.cli.local.cache import sources_key
+    from itest.cli.local.deploy import DeployError, deploy
+    from itest.cli.local.server import LocalAws
+    from itest.cli.local_run import assembly, synth_sources
+    from itest.infra.app import DEFAULT_STACK_NAME
 
     def redeploy(endpoint: str) -> dict[str, str]:
         try:

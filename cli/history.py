@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cli.aws import call_throttled
+from itest.cli.aws import call_throttled
 
 PAGE = 1000
 

@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
-from cli.reports import Outcome, Report
+from itest.cli.reports import Outcome, Report
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

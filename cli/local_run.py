@@ -8,8 +8,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from cli.errors import BadInput, InfraError
-from cli.target import Target, from_outputs
+from itest.cli.errors import BadInput, InfraError
+from itest.cli.target import Target, from_outputs
 
 LOCAL_TARGET_FILE = "itest_local.py"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -30,8 +30,8 @@ def assembly() -> Path:
     """
     from functools import partial
 
-    from cli.local.cache import cached_assembly
-    from infra.app import synth
+    from itest.cli.local.cache import cached_assembly
+    from itest.infra.app import synth
 
     return cached_assembly(partial(synth, context=LOCAL_CONTEXT), synth_sources())
 
@@ -61,9 +61,9 @@ def private_orchestrator() -> Iterator[tuple[Any, Target]]:
     Raises:
         InfraError: the local AWS could not start or deploy.
     """
-    from cli.local.deploy import DeployError, deploy
-    from cli.local.server import LocalAwsError, local_aws
-    from infra.app import DEFAULT_STACK_NAME
+    from itest.cli.local.deploy import DeployError, deploy
+    from itest.cli.local.server import LocalAwsError, local_aws
+    from itest.infra.app import DEFAULT_STACK_NAME
 
     try:
         cloud_assembly = assembly()

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from cli.aws import call_throttled
-from cli.history import EventReader, new_events
+from itest.cli.aws import call_throttled
+from itest.cli.history import EventReader, new_events
 
 if TYPE_CHECKING:
-    from cli.connect import Orchestrator
+    from itest.cli.connect import Orchestrator
 
 POLL_SECONDS = 2.0
 DRAIN_POLLS = 2  # after the end, CloudWatch may still deliver the last Lambda lines
@@ -74,7 +74,7 @@ def parse_since(text: str, now: float) -> float:
     Raises:
         BadInput: neither.
     """
-    from cli.errors import BadInput
+    from itest.cli.errors import BadInput
 
     if match := _DURATION.match(text.strip()):
         amount, unit = float(match.group(1)), match.group(2)

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.errors import BadInput, InfraError, Interrupted, translate
+from itest.cli.errors import BadInput, InfraError, Interrupted, translate
 
 if TYPE_CHECKING:
-    from cli.connect import Where
-    from cli.reports import Outcome
+    from itest.cli.connect import Where
+    from itest.cli.reports import Outcome
 
 FORMATS = ("table", "json", "junit")
 
@@ -55,7 +55,7 @@ def where_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, local: bool, stack: str | None, state_machine_arn: str | None,
                 region: str | None, profile: str | None, **kwargs: Any) -> Any:
-        from cli.connect import Where
+        from itest.cli.connect import Where
 
         where = Where(region, profile, stack, state_machine_arn, local)
         return command(*args, where=where, **kwargs)
@@ -113,7 +113,7 @@ def run(paths: tuple[Path, ...], tags: tuple[str, ...], wait: bool,
         var_pairs: tuple[str, ...], parallel: int | None, timeout: float | None, fmt: str,
         output: Path | None, where: Where) -> None:
     """Validate, upload and start the scenarios in PATHS (files or folders)."""
-    from cli import commands
+    from itest.cli import commands
 
     waits = wait or where.local
     if parallel is not None and not waits:
@@ -148,7 +148,7 @@ def upload(paths: tuple[Path, ...], tags: tuple[str, ...], label: str | None,
     """
     import json
 
-    from cli import commands
+    from itest.cli import commands
 
     for item in commands.upload(where, paths, tags=tags, label=label,
                                 overrides=parse_vars(var_pairs)):
@@ -174,7 +174,7 @@ def status(arn: str, fmt: str, output: Path | None, where: Where) -> None:
 
     Works while it runs. Exit code as for run; 0 while still running.
     """
-    from cli import commands
+    from itest.cli import commands
 
     _check_output(output)
     outcome = commands.status(where, arn)
@@ -195,7 +195,7 @@ def logs(arn: str, follow: bool, since: str | None, fmt: str, where: Where) -> N
     """Print the Lambda and state machine log lines of one execution, in time order."""
     import json
 
-    from cli import commands
+    from itest.cli import commands
 
     def emit_lines(lines: list[Any]) -> None:
         for line in lines:
@@ -224,8 +224,8 @@ def list_(paths: tuple[Path, ...], tags: tuple[str, ...], limit: int, executions
     """List scenarios in PATHS (default ./scenarios) and the latest executions."""
     import json
 
-    from cli import commands
-    from cli.render import console, print_listing
+    from itest.cli import commands
+    from itest.cli.render import console, print_listing
 
     found = commands.listing(where, paths, tags=tags, executions=executions, limit=limit)
     if fmt == "json":
@@ -245,7 +245,7 @@ def list_(paths: tuple[Path, ...], tags: tuple[str, ...], limit: int, executions
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
     """Check scenario files and folders offline; exit 2 listing every problem."""
-    from cli.scenarios import load
+    from itest.cli.scenarios import load
 
     for loaded in load(paths):
         scenario = loaded.scenario
@@ -257,7 +257,7 @@ def schema() -> None:
     """Print the JSON Schema of the scenario format (for editors)."""
     import json
 
-    from lambdas.model import scenario_json_schema
+    from itest.lambdas.model import scenario_json_schema
 
     click.echo(json.dumps(scenario_json_schema(), indent=2))
 
@@ -272,7 +272,7 @@ def local() -> None:
               help="Port on 127.0.0.1 (0: any free one).")
 def local_up(port: int) -> None:
     """Start the local AWS in the background and deploy the orchestrator to it."""
-    from cli import commands
+    from itest.cli import commands
 
     state, started = commands.local_up(port)
     verb = "up" if started else "already up"
@@ -283,7 +283,7 @@ def local_up(port: int) -> None:
 @local.command("down")
 def local_down() -> None:
     """Stop the background local AWS and its Lambda workers."""
-    from cli import commands
+    from itest.cli import commands
 
     state = commands.local_down()
     click.echo(f"local AWS at {state.endpoint} stopped" if state else "no local AWS was running")
@@ -296,8 +296,8 @@ def local_status(fmt: str) -> None:
     """Say whether the background local AWS is up and where; exit 3 when it is not."""
     import json
 
-    from cli import commands
-    from cli.local.background import describe
+    from itest.cli import commands
+    from itest.cli.local.background import describe
 
     state = commands.local_status()
     if fmt == "json":
@@ -316,7 +316,7 @@ def local_status(fmt: str) -> None:
 
 def emit(outcome: Outcome, fmt: str, output: Path | None) -> None:
     """The report in `fmt` on stdout, or in FILE with the table on stdout for people."""
-    from cli import render
+    from itest.cli import render
 
     if output is None:
         if fmt == "table":

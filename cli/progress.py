@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cli.runs import Tracked
+    from itest.cli.runs import Tracked
 
 SYMBOL = {"queued": "·", "running": "▶", "passed": "✔", "failed": "✘", "error": "✘"}
 
@@ -47,7 +47,7 @@ class LiveProgress:
     def __init__(self, tracked: list[Tracked]) -> None:
         from rich.live import Live
 
-        from cli.render import console
+        from itest.cli.render import console
 
         self.tracked = tracked
         self.live = Live(
@@ -69,7 +69,7 @@ class LiveProgress:
         from rich.table import Table
         from rich.text import Text
 
-        from cli.render import STATUS_STYLE
+        from itest.cli.render import STATUS_STYLE
 
         table = Table.grid(padding=(0, 2))
         for one in self.tracked:
@@ -117,6 +117,6 @@ class LineProgress:
 
 
 def progress_for(tracked: list[Tracked]) -> LiveProgress | LineProgress:
-    from cli.render import console
+    from itest.cli.render import console
 
     return LiveProgress(tracked) if console(stderr=True).is_terminal else LineProgress(tracked)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from cli.reports import Outcome, Report
+    from itest.cli.reports import Outcome, Report
 
 JSON_VERSION = 1
 # escape codes in text from the run are not for a terminal
@@ -49,7 +49,7 @@ def render(outcome: Outcome, fmt: str) -> str:
     if fmt == "json":
         return as_json(outcome)
     if fmt == "junit":
-        from cli import junit
+        from itest.cli import junit
 
         return junit.render(outcome)
     from io import StringIO

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from cli.errors import EXIT_FAILED, EXIT_INFRA, EXIT_PASSED
+from itest.cli.errors import EXIT_FAILED, EXIT_INFRA, EXIT_PASSED
 
 if TYPE_CHECKING:
-    from cli.connect import Orchestrator
-    from cli.runs import Tracked
-    from lambdas.results import RunRecord
+    from itest.cli.connect import Orchestrator
+    from itest.cli.runs import Tracked
+    from itest.lambdas.results import RunRecord
 
 # passed | failed | error from the run's verdict; running (status of a live run);
 # timeout (the wait ended first); not_started (queued when the wait ended);
@@ -67,7 +67,7 @@ class Report:
             return round((end - start).total_seconds() * 1000)
         record = self.record or {}
         if record.get("started_at") and record.get("ended_at"):
-            from lambdas.results import epoch
+            from itest.lambdas.results import epoch
 
             return round((epoch(record["ended_at"]) - epoch(record["started_at"])) * 1000)
         return None
@@ -163,9 +163,9 @@ def finished(orchestrator: Orchestrator, tracked: Tracked) -> Report:
 
 def status(orchestrator: Orchestrator, arn: str) -> Report:
     """An execution looked up by its ARN, running or not (`itest status`)."""
-    from cli.aws import call_throttled
-    from cli.history import position
-    from cli.target import parse_execution_arn
+    from itest.cli.aws import call_throttled
+    from itest.cli.history import position
+    from itest.cli.target import parse_execution_arn
 
     sfn = orchestrator.aws.client("stepfunctions")
     described = call_throttled(
@@ -217,7 +217,7 @@ def _execution_reason(execution: dict[str, Any]) -> str:
 
 
 def _read_run(orchestrator: Orchestrator, run_id: str) -> RunRecord | None:
-    from lambdas.results import read_run
+    from itest.lambdas.results import read_run
 
     return read_run(
         run_id,

@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from cli.aws import ClientFactory, backoff, call_throttled, is_throttle
-from cli.errors import Interrupted
-from cli.reports import execution_of
-from cli.target import Target
+from itest.cli.aws import ClientFactory, backoff, call_throttled, is_throttle
+from itest.cli.errors import Interrupted
+from itest.cli.reports import execution_of
+from itest.cli.target import Target
 
 if TYPE_CHECKING:
-    from cli.scenarios import LoadedScenario
-    from lambdas.model import Scenario
+    from itest.cli.scenarios import LoadedScenario
+    from itest.lambdas.model import Scenario
 
 EXECUTION_NAME_MAX = 80
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cli.errors import BadInput
+from itest.cli.errors import BadInput
 
 if TYPE_CHECKING:
-    from lambdas.model import Scenario
+    from itest.lambdas.model import Scenario
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -62,8 +62,8 @@ def load(paths: tuple[Path, ...], *, tags: tuple[str, ...] = ()) -> list[LoadedS
 
 def load_all(paths: tuple[Path, ...]) -> tuple[list[LoadedScenario], list[str]]:
     """The valid scenarios, and one problem line per invalid file or clashing name."""
-    from lambdas.errors import ScenarioError
-    from lambdas.model import load_scenario_file
+    from itest.lambdas.errors import ScenarioError
+    from itest.lambdas.model import load_scenario_file
 
     loaded: list[LoadedScenario] = []
     problems: list[str] = []
@@ -90,8 +90,8 @@ def check_vars(scenarios: list[LoadedScenario], overrides: dict[str, str]) -> No
     Raises:
         BadInput: a var cannot render (all scenarios' problems are listed).
     """
-    from lambdas.errors import TemplateError
-    from lambdas.expressions import render_vars
+    from itest.lambdas.errors import TemplateError
+    from itest.lambdas.expressions import render_vars
 
     problems = []
     for item in scenarios:

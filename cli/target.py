@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from cli.aws import ClientFactory
-from cli.errors import InfraError
+from itest.cli.aws import ClientFactory
+from itest.cli.errors import InfraError
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def parse_execution_arn(arn: str) -> ExecutionArn:
     """Raises:
     BadInput: `arn` is not a Step Functions execution ARN.
     """
-    from cli.errors import BadInput
+    from itest.cli.errors import BadInput
 
     parts = arn.split(":")
     if len(parts) != 8 or parts[:3] != ["arn", parts[1], "states"] or parts[5] != "execution":

@@ -43,7 +43,7 @@ def build_app(outdir: Path | None = None, context: dict[str, Any] | None = None)
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     import aws_cdk as cdk
 
-    from infra.stack import OrchestratorStack
+    from itest.infra.stack import OrchestratorStack
 
     app = cdk.App(
         outdir=str(outdir) if outdir else None,
@@ -61,7 +61,7 @@ def build_app(outdir: Path | None = None, context: dict[str, Any] | None = None)
         )  # the acknowledgments and their reasons also land in the template's Metadata
         cdk.Validations.of(stack).add_plugins(checks)
     if pipeline := _json(app.node.try_get_context("itest:samplePipeline"), "itest:samplePipeline"):
-        from infra.sample_pipeline import SamplePipelineProps, SamplePipelineStack
+        from itest.infra.sample_pipeline import SamplePipelineProps, SamplePipelineStack
 
         SamplePipelineStack(
             app,
@@ -78,10 +78,10 @@ def props_from_context(get: Any):  # -> OrchestratorProps
     from aws_cdk import aws_lambda as lambda_
     from aws_cdk import aws_logs as logs
 
-    from infra.handlers import HandlerSettings
-    from infra.stack import OrchestratorProps
-    from infra.storage import StorageSettings
-    from infra.targets import TargetPermissions
+    from itest.infra.handlers import HandlerSettings
+    from itest.infra.stack import OrchestratorProps
+    from itest.infra.storage import StorageSettings
+    from itest.infra.targets import TargetPermissions
 
     fields: dict[str, Any] = {}
     if (seconds := _int(get("itest:maxExecutionSeconds"), "itest:maxExecutionSeconds")) is not None:

@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.packaging import LambdaPackage
+from itest.infra.packaging import LambdaPackage
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,7 +79,7 @@ class Handlers(Construct):
                 architecture=settings.architecture,
                 code=self.package.code,
                 layers=[self.package.layer],
-                handler=f"lambdas.handlers.{entry}",
+                handler=f"itest.lambdas.handlers.{entry}",
                 memory_size=settings.memory_mb,
                 timeout=timeout,
                 role=role,

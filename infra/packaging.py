@@ -27,11 +27,13 @@ from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.build_cache import build_once, cache_root
+from itest.infra.build_cache import build_once, cache_root
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = ROOT / "lambdas"
 """The runtime package; infra/ refers to it only by path."""
+ASSET_PACKAGE = "itest/lambdas"
+"""Where `lambdas/` sits in the code asset: its import name, a namespace package."""
 REQUIREMENTS = Path(__file__).resolve().parent / "layer" / "requirements.txt"
 """What the handlers import beyond the Lambda runtime (boto3, jmespath), pinned."""
 
@@ -138,13 +140,14 @@ class LocalLayerBundling:
 
 @jsii.implements(ILocalBundling)
 class LocalCodeCopy:
-    """The code asset is `lambdas/` at the zip's root, so handlers are `lambdas.handlers.x`."""
+    """The code asset holds `lambdas/` as `itest/lambdas/`, so handlers are `itest.lambdas.handlers.x`
+    (the distribution's own namespace, the same import names on Lambda and on the host)."""
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_: object) -> bool:
         if _docker_requested():
             return False
         shutil.copytree(
-            LAMBDAS_DIR, Path(output_dir) / "lambdas", ignore=shutil.ignore_patterns(*_EXCLUDED)
+            LAMBDAS_DIR, Path(output_dir) / ASSET_PACKAGE, ignore=shutil.ignore_patterns(*_EXCLUDED)
         )
         return True
 
@@ -191,7 +194,7 @@ class LambdaPackage(Construct):
                 command=[
                     "bash",
                     "-c",
-                    "mkdir -p /asset-output/lambdas && cp -r . /asset-output/lambdas",
+                    f"mkdir -p /asset-output/{ASSET_PACKAGE} && cp -r . /asset-output/{ASSET_PACKAGE}",
                 ],
                 local=LocalCodeCopy(),
             ),

@@ -25,7 +25,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.runner import runner_role_name
+from itest.infra.runner import runner_role_name
 
 REPORT_FILE = "report.xml"
 

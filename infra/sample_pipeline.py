@@ -14,8 +14,8 @@ import aws_cdk as cdk
 from aws_cdk import pipelines
 from constructs import Construct
 
-from infra.pipeline import ItestPipelineStep, ItestStepProps
-from infra.stack import OrchestratorProps, OrchestratorStack
+from itest.infra.pipeline import ItestPipelineStep, ItestStepProps
+from itest.infra.stack import OrchestratorProps, OrchestratorStack
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +37,7 @@ class SamplePipelineProps:
     ) -> SamplePipelineProps:
         import os
 
-        from infra.app import ContextError
+        from itest.infra.app import ContextError
 
         if not isinstance(raw, dict) or not {"repository", "connectionArn"} <= set(raw):
             raise ContextError(

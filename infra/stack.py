@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
-from infra.handlers import Handlers, HandlerSettings
-from infra.nag import acknowledge, arn_ref
-from infra.observability import Monitoring
-from infra.runner import RunnerRole
-from infra.storage import RunStorage, StorageSettings
-from infra.targets import TargetPermissions, Targets
-from infra.workflow import Workflow
+from itest.infra.handlers import Handlers, HandlerSettings
+from itest.infra.nag import acknowledge, arn_ref
+from itest.infra.observability import Monitoring
+from itest.infra.runner import RunnerRole
+from itest.infra.storage import RunStorage, StorageSettings
+from itest.infra.targets import TargetPermissions, Targets
+from itest.infra.workflow import Workflow
 
 SCENARIO_PREFIX = "scenarios/*"
 """Where the CLI uploads scenarios (docs/engine.md); the handlers read nothing else."""

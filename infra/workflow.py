@@ -12,7 +12,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.handlers import Handlers
+from itest.infra.handlers import Handlers
 
 RUN_ID = "$$.Execution.Name"
 EXECUTION_ARN = "$$.Execution.Id"  # every handler logs it: one execution's lines are findable

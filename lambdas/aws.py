@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from lambdas.errors import ActionError
+from itest.lambdas.errors import ActionError
 
 
 @cache

@@ -18,7 +18,7 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerError, ParseError
 
-from lambdas.errors import TemplateError
+from itest.lambdas.errors import TemplateError
 
 TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 OPEN = "{{"

@@ -1,4 +1,4 @@
-"""Lambda entry points (``lambdas.handlers.prepare`` etc.): adapt the signature, delegate.
+"""Lambda entry points (``itest.lambdas.handlers.prepare`` etc.): adapt the signature, delegate.
 
 Environment: ``RESULTS_TABLE`` (required), ``SCENARIO_BUCKET`` (default bucket
 of scenario references), ``LOG_LEVEL`` (optional), ``MAX_TIMEOUT_SECONDS``
@@ -15,8 +15,8 @@ import time
 from datetime import datetime
 from typing import Any
 
-from lambdas import run
-from lambdas.log import bind, emit_metrics
+from itest.lambdas import run
+from itest.lambdas.log import bind, emit_metrics
 
 _SCENARIO_KEY = re.compile(r"^scenarios/([a-z0-9-]+)/[^/]+$")  # how the CLI names uploads
 

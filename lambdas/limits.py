@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lambdas.model import Scenario, Step
+    from itest.lambdas.model import Scenario, Step
 
 HISTORY_LIMIT_EVENTS = 25_000
 HISTORY_RESERVE_EVENTS = 500

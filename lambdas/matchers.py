@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypedDict
 
 from jmespath.exceptions import JMESPathError
 
-from lambdas.expressions import describe_error, render, search
+from itest.lambdas.expressions import describe_error, render, search
 
 Matcher = Callable[[Any, Any], str | None]
 MATCHERS: dict[str, Matcher] = {}
@@ -35,7 +35,7 @@ class Mismatch(TypedDict):
 
 
 class Expectation(Protocol):
-    """What :func:`evaluate` needs from ``lambdas.model.Expectation``."""
+    """What :func:`evaluate` needs from ``itest.lambdas.model.Expectation``."""
 
     path: str
 

@@ -28,10 +28,10 @@ from pydantic import (
     model_validator,
 )
 
-from lambdas import limits
-from lambdas.actions import ACTIONS, FAMILIES, get_action, known_names
-from lambdas.errors import ScenarioError, UnknownActionError
-from lambdas.expressions import (
+from itest.lambdas import limits
+from itest.lambdas.actions import ACTIONS, FAMILIES, get_action, known_names
+from itest.lambdas.errors import ScenarioError, UnknownActionError
+from itest.lambdas.expressions import (
     compile_path,
     describe_error,
     find_templates,
@@ -40,8 +40,8 @@ from lambdas.expressions import (
     name_chains,
     template_problems,
 )
-from lambdas.matchers import JSON_TYPES, json_type, schema_problem
-from lambdas.validation import IDENTIFIER, Loc, Strict, explain, format_loc
+from itest.lambdas.matchers import JSON_TYPES, json_type, schema_problem
+from itest.lambdas.validation import IDENTIFIER, Loc, Strict, explain, format_loc
 
 NAME = r"^[a-z0-9-]+$"
 MAX_DEPTH = 64

@@ -12,9 +12,9 @@ import os
 from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict
 
-from lambdas.aws import client
-from lambdas.errors import ConfigError, StateError
-from lambdas.matchers import Mismatch
+from itest.lambdas.aws import client
+from itest.lambdas.errors import ConfigError, StateError
+from itest.lambdas.matchers import Mismatch
 
 RESULT_LIMIT = 32 * 1024
 """The most of a step's result stored in its record; a bigger one is kept whole in the

@@ -16,15 +16,15 @@ from typing import Any, TypedDict
 
 from jmespath.exceptions import JMESPathError
 
-from lambdas import results, secrets
-from lambdas.actions import run_action
-from lambdas.errors import ActionError, ItestError, SecretError, StateError, TemplateError
-from lambdas.expressions import describe_error, render, render_vars, search
-from lambdas.log import log_event
-from lambdas.matchers import Mismatch, evaluate, holds, show
-from lambdas.model import CleanupAction, Scenario, Step
-from lambdas.results import CleanupEntry, StepRecord, iso
-from lambdas.scenario_store import ScenarioRef, load, scenario_ref
+from itest.lambdas import results, secrets
+from itest.lambdas.actions import run_action
+from itest.lambdas.errors import ActionError, ItestError, SecretError, StateError, TemplateError
+from itest.lambdas.expressions import describe_error, render, render_vars, search
+from itest.lambdas.log import log_event
+from itest.lambdas.matchers import Mismatch, evaluate, holds, show
+from itest.lambdas.model import CleanupAction, Scenario, Step
+from itest.lambdas.results import CleanupEntry, StepRecord, iso
+from itest.lambdas.scenario_store import ScenarioRef, load, scenario_ref
 
 clock = time.time  # the one clock; tests replace it to drive retry windows
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from typing import Any, TypedDict
 
-from lambdas.aws import client
-from lambdas.errors import StateError
-from lambdas.model import Scenario, load_scenario
+from itest.lambdas.aws import client
+from itest.lambdas.errors import StateError
+from itest.lambdas.model import Scenario, load_scenario
 
 _cache: dict[tuple[str, str], Scenario] = {}
 

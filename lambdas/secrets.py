@@ -10,8 +10,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from lambdas.aws import client
-from lambdas.errors import SecretError
+from itest.lambdas.aws import client
+from itest.lambdas.errors import SecretError
 
 MASK = "***"
 TTL_SECONDS = 300

@@ -15,7 +15,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
-from lambdas.matchers import json_type, show
+from itest.lambdas.matchers import json_type, show
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 Loc = tuple[str | int, ...]

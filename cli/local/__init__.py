@@ -10,9 +10,9 @@ Importing this package is cheap: moto and boto3 load when a server starts.
 
 from __future__ import annotations
 
-from cli.local.cache import cache_root, cached_assembly
-from cli.local.deploy import DeployError, deploy
-from cli.local.server import LocalAws, LocalAwsError, local_aws
+from itest.cli.local.cache import cache_root, cached_assembly
+from itest.cli.local.deploy import DeployError, deploy
+from itest.cli.local.server import LocalAws, LocalAwsError, local_aws
 
 __all__ = [
     "DeployError",

@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cli.local.cache import cache_root
+from itest.cli.local.cache import cache_root
 
-DAEMON_MODULE = "cli.local.daemon"
+DAEMON_MODULE = "itest.cli.local.daemon"
 START_TIMEOUT_SECONDS = 300.0  # a first start synthesizes the CDK app (tens of seconds)
 STOP_TIMEOUT_SECONDS = 15.0
 

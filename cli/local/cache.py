@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from infra.build_cache import build_once, cache_root
+from itest.infra.build_cache import build_once, cache_root
 
 __all__ = ["cache_root", "cached_assembly", "sources_key"]
 

@@ -14,16 +14,16 @@ import sys
 import traceback
 from datetime import UTC, datetime
 
-from cli.local.background import LocalState, remove_state, write_state
+from itest.cli.local.background import LocalState, remove_state, write_state
 
 
 def serve(port: int, log_file: str) -> int:
     """Run until SIGTERM or SIGINT; 0 after a clean stop, 1 if it could not start."""
-    from cli.local.cache import sources_key
-    from cli.local.deploy import deploy
-    from cli.local.server import local_aws
-    from cli.local_run import assembly, synth_sources
-    from infra.app import DEFAULT_STACK_NAME
+    from itest.cli.local.cache import sources_key
+    from itest.cli.local.deploy import deploy
+    from itest.cli.local.server import local_aws
+    from itest.cli.local_run import assembly, synth_sources
+    from itest.infra.app import DEFAULT_STACK_NAME
 
     state = LocalState(
         pid=os.getpid(),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cli.local.server import LocalAws
+    from itest.cli.local.server import LocalAws
 
 log = logging.getLogger(__name__)
 

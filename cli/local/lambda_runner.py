@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.local.cache import cache_root
+from itest.cli.local.cache import cache_root
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -96,7 +96,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
     from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer
 
-    from cli.local.lambda_runner import LambdaRunner, install
+    from itest.cli.local.lambda_runner import LambdaRunner, install
 
     global _running
     if _running:

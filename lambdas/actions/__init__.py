@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from lambdas.errors import ActionError, UnknownActionError
-from lambdas.validation import Loc, explain, format_loc
+from itest.lambdas.errors import ActionError, UnknownActionError
+from itest.lambdas.validation import Loc, explain, format_loc
 
 ActionFn = Callable[[Any], dict[str, Any]]
 Check = Callable[[dict[str, Any]], list[tuple[Loc, str]]]
@@ -117,7 +117,7 @@ def json_or_none(text: str) -> Any:
 
 
 # Import every service module so the registry is complete (they register on import).
-from lambdas.actions import aws_api, dynamodb, http, lambda_, s3, wait  # noqa: E402
+from itest.lambdas.actions import aws_api, dynamodb, http, lambda_, s3, wait  # noqa: E402
 
 __all__ = [
     "ACTIONS",

@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from lambdas.actions import action
-from lambdas.aws import aws_errors, client
-from lambdas.errors import ActionError
-from lambdas.validation import Strict
+from itest.lambdas.actions import action
+from itest.lambdas.aws import aws_errors, client
+from itest.lambdas.errors import ActionError
+from itest.lambdas.validation import Strict
 
 Key = dict[str, Any]
 

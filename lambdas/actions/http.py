@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from lambdas.actions import action, json_or_none
-from lambdas.errors import ActionError
-from lambdas.validation import Strict
+from itest.lambdas.actions import action, json_or_none
+from itest.lambdas.errors import ActionError
+from itest.lambdas.validation import Strict
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 URL = re.compile(r"https?://[^/\s]+", re.IGNORECASE)

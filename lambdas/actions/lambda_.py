@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from lambdas.actions import action
-from lambdas.aws import aws_errors, client
-from lambdas.validation import Strict
+from itest.lambdas.actions import action
+from itest.lambdas.aws import aws_errors, client
+from itest.lambdas.validation import Strict
 
 
 class InvokeParams(Strict):

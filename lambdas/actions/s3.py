@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from lambdas.actions import action, json_or_none
-from lambdas.aws import aws_errors, client, plain
-from lambdas.errors import ActionError
-from lambdas.validation import Strict
+from itest.lambdas.actions import action, json_or_none
+from itest.lambdas.aws import aws_errors, client, plain
+from itest.lambdas.errors import ActionError
+from itest.lambdas.validation import Strict
 
 
 class ObjectParams(Strict):

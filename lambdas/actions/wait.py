@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import Field
 
-from lambdas.actions import action
-from lambdas.validation import Strict
+from itest.lambdas.actions import action
+from itest.lambdas.validation import Strict
 
 MAX_WAIT_SECONDS = 86400
 

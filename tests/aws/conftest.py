@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cli.local import LocalAws, local_aws
+from itest.cli.local import LocalAws, local_aws
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.local.cache import cache_root, cached_assembly
+from itest.cli.local.cache import cache_root, cached_assembly
 
 
 class FakeSynth:

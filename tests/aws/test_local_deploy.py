@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cli.local.cache import cached_assembly
-from cli.local.deploy import (
+from itest.cli.local.cache import cached_assembly
+from itest.cli.local.deploy import (
     DeployError,
     Resolver,
     deploy,
@@ -29,7 +29,7 @@ from cli.local.deploy import (
 
 if TYPE_CHECKING:
 
-    from cli.local.server import LocalAws
+    from itest.cli.local.server import LocalAws
 
 FIXTURES = Path(__file__).parent / "local_fixtures"
 

@@ -15,7 +15,7 @@ from tests.aws.lambda_zip import zip_files
 
 if TYPE_CHECKING:
 
-    from cli.local.server import LocalAws
+    from itest.cli.local.server import LocalAws
 
 HANDLER = """
 import sys

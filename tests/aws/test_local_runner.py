@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cli.local.server import LocalAwsError, local_aws
+from itest.cli.local.server import LocalAwsError, local_aws
 from tests.aws.lambda_zip import zip_files
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from cli.local.server import LocalAws
+    from itest.cli.local.server import LocalAws
 
 HANDLER = """
 import logging

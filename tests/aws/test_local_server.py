@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.local.server import local_aws
+from itest.cli.local.server import local_aws
 
 
 def test_everything_stops_even_after_an_error(

@@ -18,7 +18,7 @@ def own_cache_dir(tmp_path_factory):
     """An itest cache dir of the tests' own, so that a developer's background local AWS
     (`itest local up`) is neither used nor stopped by them; the slow caches (synthesized
     assemblies, Lambda code, built layers) are the real ones, linked in."""
-    from cli.local.cache import cache_root
+    from itest.cli.local.cache import cache_root
 
     real = cache_root()
     root = tmp_path_factory.mktemp("itest-cache")
@@ -34,7 +34,7 @@ def own_cache_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def local():
     """One local AWS with the orchestrator deployed and the examples' target running."""
-    from cli.local_run import local_orchestrator
+    from itest.cli.local_run import local_orchestrator
 
     with local_orchestrator(sorted(SCENARIOS.glob("*.yaml"))) as deployed:
         yield deployed
@@ -43,7 +43,7 @@ def local():
 def itest(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """The real command, as a user runs it, in a child process."""
     return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
+        [sys.executable, "-m", "itest.cli.main", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.local import background
+from itest.cli.local import background
 from tests.e2e.conftest import itest
 
 pytestmark = pytest.mark.e2e
@@ -86,8 +86,8 @@ def test_upload_gives_an_input_a_pipeline_can_start(daemon):
     execution input; starting the state machine with it (as CodePipeline's invoke
     action does) runs the scenario."""
 
-    from cli.local.server import LocalAws
-    from cli.local_run import enter_local_targets, load_local_targets
+    from itest.cli.local.server import LocalAws
+    from itest.cli.local_run import enter_local_targets, load_local_targets
 
     scenario = Path("scenarios/orders-happy-path.yaml")
     aws = LocalAws(endpoint_url=daemon.endpoint)
@@ -111,8 +111,8 @@ def test_upload_gives_an_input_a_pipeline_can_start(daemon):
 
 
 def test_run_redeploys_when_the_sources_changed_since_up(daemon):
-    from cli.local.cache import sources_key
-    from cli.local_run import synth_sources
+    from itest.cli.local.cache import sources_key
+    from itest.cli.local_run import synth_sources
 
     state = background.running()
     state.sources_key = "deployed-from-older-sources"

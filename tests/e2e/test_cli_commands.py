@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import commands
-from cli.connect import Orchestrator
-from cli.local import background
-from cli.main import cli
-from cli.scenarios import load
+from itest.cli import commands
+from itest.cli.connect import Orchestrator
+from itest.cli.local import background
+from itest.cli.main import cli
+from itest.cli.scenarios import load
 from tests.e2e.conftest import SCENARIOS
 
 pytestmark = pytest.mark.e2e

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from cli.local import background
-from cli.scenarios import load
+from itest.cli.local import background
+from itest.cli.scenarios import load
 from tests.e2e.conftest import SCENARIOS, itest
 
 pytestmark = pytest.mark.e2e

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cli import commands
-from cli.connect import Orchestrator
-from cli.reports import Report
-from cli.scenarios import load
+from itest.cli import commands
+from itest.cli.connect import Orchestrator
+from itest.cli.reports import Report
+from itest.cli.scenarios import load
 from tests.e2e.conftest import SCENARIOS, itest
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +55,7 @@ def test_executed_definition_is_the_synthesized_one(local):
     """
     from moto.stepfunctions.models import stepfunctions_backends
 
-    from cli.local_run import assembly
+    from itest.cli.local_run import assembly
 
     aws, target, _ = local
     executed = aws.client("stepfunctions").describe_state_machine(

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from cli import commands
-from cli.connect import Orchestrator
-from cli.reports import Report
-from cli.scenarios import load
+from itest.cli import commands
+from itest.cli.connect import Orchestrator
+from itest.cli.reports import Report
+from itest.cli.scenarios import load
 
 pytestmark = pytest.mark.e2e
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from lambdas import limits
-from lambdas.model import Scenario, load_scenario_file
-from lambdas.results import RunRecord, read_run
+from itest.lambdas import limits
+from itest.lambdas.model import Scenario, load_scenario_file
+from itest.lambdas.results import RunRecord, read_run
 from tests.e2e.conftest import SCENARIOS, itest
 
 pytestmark = pytest.mark.e2e
@@ -124,8 +124,8 @@ def test_each_example_ends_as_its_name_says(shipped: dict[str, Run], name: str) 
 
 
 def test_every_action_and_matcher_runs_in_a_passing_example(shipped: dict[str, Run]) -> None:
-    from lambdas.actions import ACTIONS
-    from lambdas.model import MATCHER_FIELDS
+    from itest.lambdas.actions import ACTIONS
+    from itest.lambdas.model import MATCHER_FIELDS
 
     actions, matchers = set(), set()
     for run in shipped.values():
@@ -293,7 +293,7 @@ def test_a_scenario_started_without_the_cli_gets_the_validate_errors(local: Any)
     started from the console or a pipeline fails with the message `itest validate` gives."""
     from click.testing import CliRunner
 
-    from cli.main import cli
+    from itest.cli.main import cli
 
     aws, target, _ = local
     bad = SCENARIOS.parent / "tests" / "bad_scenarios" / "dynamodb-missing-key.yaml"

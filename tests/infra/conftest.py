@@ -82,9 +82,9 @@ def pipelines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from aws_cdk import aws_stepfunctions as sfn
     from aws_cdk.assertions import Template
 
-    from infra.pipeline import ItestInvokeStage, ItestStageProps
-    from infra.sample_pipeline import SamplePipelineProps, SamplePipelineStack
-    from infra.stack import OrchestratorProps
+    from itest.infra.pipeline import ItestInvokeStage, ItestStageProps
+    from itest.infra.sample_pipeline import SamplePipelineProps, SamplePipelineStack
+    from itest.infra.stack import OrchestratorProps
 
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("pipelines.out")))
     sample = SamplePipelineStack(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from cli.local_run import LOCAL_CONTEXT
-from infra.app import synth as synth_app
+from itest.cli.local_run import LOCAL_CONTEXT
+from itest.infra.app import synth as synth_app
 from tests.infra.conftest import STACK
 
 

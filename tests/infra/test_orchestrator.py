@@ -63,10 +63,10 @@ def test_four_handlers_share_one_code_asset(template):
     functions = template.find_resources("AWS::Lambda::Function")
     handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
     assert handlers == [
-        "lambdas.handlers.action",
-        "lambdas.handlers.assert_",
-        "lambdas.handlers.cleanup",
-        "lambdas.handlers.prepare",
+        "itest.lambdas.handlers.action",
+        "itest.lambdas.handlers.assert_",
+        "itest.lambdas.handlers.cleanup",
+        "itest.lambdas.handlers.prepare",
     ]
     assert len({json.dumps(f["Properties"]["Code"]) for f in functions.values()}) == 1
     template.all_resources_properties(

@@ -42,9 +42,9 @@ def _statements(template) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _role_actions(template, handler: str) -> set[str]:
-    """Every action the role of `lambdas.handlers.<handler>` holds."""
+    """Every action the role of `itest.lambdas.handlers.<handler>` holds."""
     functions = template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": f"lambdas.handlers.{handler}"}}
+        "AWS::Lambda::Function", {"Properties": {"Handler": f"itest.lambdas.handlers.{handler}"}}
     )
     ((_, fn),) = functions.items()
     role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
@@ -58,7 +58,7 @@ def _role_actions(template, handler: str) -> set[str]:
 
 def _role_resources(template, handler: str) -> str:
     functions = template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": f"lambdas.handlers.{handler}"}}
+        "AWS::Lambda::Function", {"Properties": {"Handler": f"itest.lambdas.handlers.{handler}"}}
     )
     ((_, fn),) = functions.items()
     role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
@@ -186,8 +186,9 @@ def _asset_dir(synth, code: dict[str, Any]) -> Path:
 def test_code_asset_is_the_package_alone_and_the_layer_has_lambda_wheels(synth, template):
     (fn, *_) = template.find_resources("AWS::Lambda::Function").values()
     code = _asset_dir(synth, fn["Properties"]["Code"])
-    assert sorted(p.name for p in code.iterdir()) == ["lambdas"]
-    assert (code / "lambdas" / "handlers.py").is_file()
+    assert sorted(p.name for p in code.iterdir()) == ["itest"]
+    assert sorted(p.name for p in (code / "itest").iterdir()) == ["lambdas"]  # a namespace
+    assert (code / "itest" / "lambdas" / "handlers.py").is_file()
     assert not list(code.rglob("__pycache__"))
     (layer_resource,) = template.find_resources("AWS::Lambda::LayerVersion").values()
     layer = _asset_dir(synth, layer_resource["Properties"]["Content"]) / "python"
@@ -199,7 +200,7 @@ def test_code_asset_is_the_package_alone_and_the_layer_has_lambda_wheels(synth, 
 
 
 def test_layer_hash_follows_requirements_and_platform(tmp_path):
-    from infra.packaging import Target, layer_hash
+    from itest.infra.packaging import Target, layer_hash
 
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("pydantic==2.14.3\n")
@@ -214,7 +215,7 @@ def test_layer_hash_follows_requirements_and_platform(tmp_path):
 
 
 def test_a_failing_pip_says_what_to_do(tmp_path, monkeypatch):
-    from infra import packaging
+    from itest.infra import packaging
 
     monkeypatch.setenv("ITEST_CACHE_DIR", str(tmp_path))
     requirements = tmp_path / "requirements.txt"
@@ -308,8 +309,8 @@ def test_handlers_know_the_limits_and_where_metrics_go(template):
         fn["Properties"]["Handler"]: fn["Properties"]["Environment"]["Variables"]
         for fn in template.find_resources("AWS::Lambda::Function").values()
     }
-    assert env["lambdas.handlers.prepare"]["MAX_TIMEOUT_SECONDS"] == "3600"
-    assert env["lambdas.handlers.cleanup"]["METRICS_NAMESPACE"] == "Itest/Itest"
+    assert env["itest.lambdas.handlers.prepare"]["MAX_TIMEOUT_SECONDS"] == "3600"
+    assert env["itest.lambdas.handlers.cleanup"]["METRICS_NAMESPACE"] == "Itest/Itest"
     assert {v["RESULTS_TTL_DAYS"] for v in env.values()} == {"30"}
 
 
@@ -420,7 +421,7 @@ ASL_VALIDATOR = "asl-validator@4.0.0"
 
 def _asl_validator() -> Path:
     """npm's asl-validator, installed once into the itest cache."""
-    from infra.build_cache import cache_root
+    from itest.infra.build_cache import cache_root
 
     prefix = cache_root() / "npm" / ASL_VALIDATOR.replace("@", "-")
     binary = prefix / "node_modules" / ".bin" / "asl-validator"
@@ -464,7 +465,7 @@ def test_state_machine_definition_passes_the_asl_validator(template, tmp_path):
 
 
 def _props(context: dict[str, Any]):
-    from infra.app import props_from_context
+    from itest.infra.app import props_from_context
 
     return props_from_context(context.get)
 
@@ -501,14 +502,14 @@ def test_context_configures_the_stack():
     ],
 )
 def test_broad_or_malformed_targets_are_refused(targets, message):
-    from infra.targets import TargetConfigError
+    from itest.infra.targets import TargetConfigError
 
     with pytest.raises(TargetConfigError, match=message):
         _props({"itest:targets": targets})
 
 
 def test_bad_context_values_name_their_key():
-    from infra.app import ContextError
+    from itest.infra.app import ContextError
 
     with pytest.raises(ContextError, match="itest:maxExecutionSeconds"):
         _props({"itest:maxExecutionSeconds": "an hour"})

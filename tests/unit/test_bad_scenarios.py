@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
-from lambdas import limits
+from itest.cli.main import cli
+from itest.lambdas import limits
 
 CORPUS = Path(__file__).resolve().parents[1] / "bad_scenarios"
 EXPECTED: dict[str, dict[str, str]] = json.loads((CORPUS / "expected.json").read_text())

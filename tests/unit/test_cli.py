@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.errors import BadInput
-from cli.main import cli, parse_vars
-from cli.runs import new_run_id
-from cli.scenarios import collect
+from itest.cli.errors import BadInput
+from itest.cli.main import cli, parse_vars
+from itest.cli.runs import new_run_id
+from itest.cli.scenarios import collect
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -111,7 +111,7 @@ def test_the_command_imports_nothing_heavy_until_a_command_runs():
 
 
 def test_local_commands_without_a_local_aws(monkeypatch, tmp_path):
-    from cli.local import background
+    from itest.cli.local import background
 
     monkeypatch.setenv("ITEST_CACHE_DIR", str(tmp_path))
     down = CliRunner().invoke(cli, ["local", "down"])
@@ -129,8 +129,8 @@ def test_local_commands_without_a_local_aws(monkeypatch, tmp_path):
 
 
 def test_run_writes_the_report_file_and_the_table(monkeypatch, tmp_path):
-    from cli import commands
-    from cli.reports import Outcome, Report
+    from itest.cli import commands
+    from itest.cli.reports import Outcome, Report
 
     def run(where, paths, **kwargs):
         assert where.local and kwargs["wait"] and kwargs["parallel"] == 3

@@ -11,10 +11,10 @@ import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
-from cli import commands
-from cli.connect import default_stack
-from cli.local import background
-from cli.main import cli
+from itest.cli import commands
+from itest.cli.connect import default_stack
+from itest.cli.local import background
+from itest.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 HAPPY = str(ROOT / "scenarios" / "orders-happy-path.yaml")
@@ -75,7 +75,7 @@ def test_no_stack_names_it(monkeypatch):
                               "DescribeStacks")
 
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
-    monkeypatch.setattr("cli.aws.AwsSession.client", lambda self, service: Stub())
+    monkeypatch.setattr("itest.cli.aws.AwsSession.client", lambda self, service: Stub())
     result = invoke("list", "--stack", "Nope", "--no-executions")
     assert result.exit_code == 0  # nothing asked of AWS
     result = invoke("list", "--stack", "Nope", str(ROOT / "scenarios"))

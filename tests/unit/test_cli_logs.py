@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cli.errors import BadInput
-from cli.history import EventReader, Position, new_events
-from cli.logs import _task_functions, parse_lambda_message, parse_since
+from itest.cli.errors import BadInput
+from itest.cli.history import EventReader, Position, new_events
+from itest.cli.logs import _task_functions, parse_lambda_message, parse_since
 
 RUN = "orders-20261121T232100-ab12cd"
 T0 = datetime(2026, 11, 21, 23, 21, tzinfo=UTC)

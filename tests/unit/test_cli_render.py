@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import xmlschema
 
-from cli import render
-from cli.reports import Outcome, Report
+from itest.cli import render
+from itest.cli.reports import Outcome, Report
 
 XSD = Path(__file__).resolve().parents[1] / "schemas" / "junit-10.xsd"
 ARN = "arn:aws:states:eu-west-1:111122223333:execution:itest:{}-20261121T232100-ab12cd"

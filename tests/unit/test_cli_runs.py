@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from cli.aws import call_throttled
-from cli.errors import InfraError, Interrupted
-from cli.runs import DESCRIBE_RATE, Scheduler, Tracked
-from cli.scenarios import LoadedScenario
-from cli.target import Target
-from lambdas.model import load_scenario
+from itest.cli.aws import call_throttled
+from itest.cli.errors import InfraError, Interrupted
+from itest.cli.runs import DESCRIBE_RATE, Scheduler, Tracked
+from itest.cli.scenarios import LoadedScenario
+from itest.cli.target import Target
+from itest.lambdas.model import load_scenario
 
 TARGET = Target("arn:aws:states:eu-west-1:111122223333:stateMachine:itest", "bucket", "results")
 
@@ -254,8 +254,8 @@ def test_progress_updates_report_the_current_step():
 
 
 def test_progress_lines_name_the_step_and_attempt():
-    from cli.progress import describe
-    from cli.runs import Progress
+    from itest.cli.progress import describe
+    from itest.cli.runs import Progress
 
     (one,) = scenarios(1)
     assert describe(one) == ("queued", "")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdas.model import load_scenario
+from itest.lambdas.model import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"```yaml\n(.*?)```", re.DOTALL)

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jmespath.exceptions import JMESPathError
 
-from lambdas.errors import TemplateError
-from lambdas.expressions import render, render_vars, search, template_problems
+from itest.lambdas.errors import TemplateError
+from itest.lambdas.expressions import render, render_vars, search, template_problems
 
 CONTEXT = {
     "run_id": "r-1",

@@ -9,8 +9,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from lambdas.actions import run_action
-from lambdas.errors import ActionError
+from itest.lambdas.actions import run_action
+from itest.lambdas.errors import ActionError
 
 
 def test_get_returns_status_headers_json_and_text(httpserver: HTTPServer) -> None:

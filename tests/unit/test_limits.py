@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from lambdas import limits
-from lambdas.errors import ScenarioError
-from lambdas.model import Scenario, load_scenario
+from itest.lambdas import limits
+from itest.lambdas.errors import ScenarioError
+from itest.lambdas.model import Scenario, load_scenario
 
 
 def scenario(*steps: dict[str, Any], timeout: int = 600) -> Scenario:

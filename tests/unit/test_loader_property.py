@@ -10,9 +10,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambdas.actions import ACTIONS
-from lambdas.errors import ScenarioError
-from lambdas.model import MATCHER_FIELDS, Scenario, load_scenario
+from itest.lambdas.actions import ACTIONS
+from itest.lambdas.errors import ScenarioError
+from itest.lambdas.model import MATCHER_FIELDS, Scenario, load_scenario
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

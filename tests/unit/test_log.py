@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from lambdas import handlers, log
+from itest.lambdas import handlers, log
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +75,7 @@ def test_no_metrics_without_a_namespace(
 
 
 def test_expires_at_follows_results_ttl_days(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lambdas.results import expires_at
+    from itest.lambdas.results import expires_at
 
     monkeypatch.delenv("RESULTS_TTL_DAYS", raising=False)
     assert expires_at(1000.0) is None
@@ -84,7 +84,7 @@ def test_expires_at_follows_results_ttl_days(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_prepare_cuts_the_timeout_to_the_stack_maximum(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lambdas.run import _bounded_timeout
+    from itest.lambdas.run import _bounded_timeout
 
     monkeypatch.setenv("MAX_TIMEOUT_SECONDS", "600")
     assert _bounded_timeout(3600) == 600

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from lambdas.errors import TemplateError
-from lambdas.matchers import MATCHERS, evaluate, holds, json_equal
-from lambdas.model import Expectation
+from itest.lambdas.errors import TemplateError
+from itest.lambdas.matchers import MATCHERS, evaluate, holds, json_equal
+from itest.lambdas.model import Expectation
 
 RESULT = {
     "status": 201,

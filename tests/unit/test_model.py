@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lambdas.actions import ACTIONS
-from lambdas.errors import ScenarioError
-from lambdas.matchers import MATCHERS
-from lambdas.model import (
+from itest.lambdas.actions import ACTIONS
+from itest.lambdas.errors import ScenarioError
+from itest.lambdas.matchers import MATCHERS
+from itest.lambdas.model import (
     MATCHER_FIELDS,
     Scenario,
     load_scenario,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas.actions import run_action
-from lambdas.errors import ActionError
+from itest.lambdas.actions import run_action
+from itest.lambdas.errors import ActionError
 
 
 @pytest.mark.parametrize(("seconds", "whole"), [(1, 1), (0.2, 1), (6.5, 7), (86400, 86400)])

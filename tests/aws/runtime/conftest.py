@@ -12,8 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambdas import scenario_store, secrets
-from lambdas.aws import client
+from itest.lambdas import scenario_store, secrets
+from itest.lambdas.aws import client
 
 RESULTS_TABLE = "itest-results"
 BUCKET = "itest-scenarios"

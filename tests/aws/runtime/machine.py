@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lambdas import handlers
-from lambdas.aws import client
-from lambdas.model import load_scenario
+from itest.lambdas import handlers
+from itest.lambdas.aws import client
+from itest.lambdas.model import load_scenario
 
 EVENTS = Path(__file__).parents[2] / "events"
 RUN_ID = "orders-flow-20261121T232100-ab12cd"
@@ -36,7 +36,7 @@ def upload(scenario: dict[str, Any], bucket: str) -> dict[str, str]:
 
 
 class Clock:
-    """Stands in for ``lambdas.run.clock``; a Wait state advances it."""
+    """Stands in for ``itest.lambdas.run.clock``; a Wait state advances it."""
 
     def __init__(self, now: float = 1_800_000_000.0) -> None:
         self.now = now

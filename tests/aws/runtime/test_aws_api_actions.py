@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from lambdas.actions import get_action, run_action
-from lambdas.aws import client
-from lambdas.errors import ActionError, UnknownActionError
+from itest.lambdas.actions import get_action, run_action
+from itest.lambdas.aws import client
+from itest.lambdas.errors import ActionError, UnknownActionError
 
 
 def test_sqs_send_and_receive_with_raw_parameters() -> None:

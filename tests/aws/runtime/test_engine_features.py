@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from lambdas import results, run
-from lambdas.aws import client
+from itest.lambdas import results, run
+from itest.lambdas.aws import client
 
 from .machine import RUN_ID, Clock, execute, upload
 
@@ -180,8 +180,8 @@ def test_every_mismatch_of_a_step_is_reported_with_path_expected_actual(
 def test_the_recorded_wait_state_drives_the_action_handler(bucket: str, clock: Clock) -> None:
     """tests/events/action_wait.json: what the Backoff state got after a wait step's first
     attempt on the local state machine; the attempt after it passes."""
-    from lambdas import handlers
-    from lambdas.model import load_scenario_file
+    from itest.lambdas import handlers
+    from itest.lambdas.model import load_scenario_file
 
     from .machine import EVENTS
 

@@ -12,10 +12,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from lambdas import handlers, results, run
-from lambdas.actions import run_action
-from lambdas.aws import client
-from lambdas.errors import ScenarioError, SecretError, StateError
+from itest.lambdas import handlers, results, run
+from itest.lambdas.actions import run_action
+from itest.lambdas.aws import client
+from itest.lambdas.errors import ScenarioError, SecretError, StateError
 
 from .machine import RUN_ID, Clock, event, execute, upload
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from lambdas.actions import lambda_, run_action
-from lambdas.errors import ActionError
+from itest.lambdas.actions import lambda_, run_action
+from itest.lambdas.errors import ActionError
 
 HANDLER = """
 def handler(event, context):
@@ -29,7 +29,7 @@ def fake_aws() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[object]:
-    from cli.local.server import local_aws
+    from itest.cli.local.server import local_aws
 
     with local_aws() as aws:
         role = aws.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from lambdas import results
-from lambdas.aws import client
-from lambdas.errors import ConfigError, StateError
-from lambdas.results import StepRecord
+from itest.lambdas import results
+from itest.lambdas.aws import client
+from itest.lambdas.errors import ConfigError, StateError
+from itest.lambdas.results import StepRecord
 
 pytestmark = pytest.mark.usefixtures("results_table")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas.actions import run_action
-from lambdas.aws import client
-from lambdas.errors import ActionError
+from itest.lambdas.actions import run_action
+from itest.lambdas.aws import client
+from itest.lambdas.errors import ActionError
 
 
 @pytest.fixture(autouse=True)

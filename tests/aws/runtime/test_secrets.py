@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas import secrets
-from lambdas.aws import client
-from lambdas.errors import SecretError
+from itest.lambdas import secrets
+from itest.lambdas.aws import client
+from itest.lambdas.errors import SecretError
 
 
 def test_resolves_ssm_parameters_and_secrets_manager_secrets() -> None:
