@@ -48,7 +48,6 @@ def import_times(runs: int) -> tuple[float, list[tuple[float, str]]]:
 def first_invocation() -> list[str]:
     """Prepare's REPORT lines, cold then warm, on the local AWS."""
     import yaml
-
     from itest.cli.local.deploy import deploy, stack_resources
     from itest.cli.local.server import local_aws
     from itest.cli.local_run import assembly

@@ -57,7 +57,8 @@ def peak_rss_mb(args: list[str], env: dict[str, str]) -> float:
     """Peak resident memory of the itest process itself (GNU time's %M, in KiB)."""
     with tempfile.NamedTemporaryFile() as out:
         subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", out.name, sys.executable, "-m", "itest.cli.main", *args],
+            ["/usr/bin/time", "-f", "%M", "-o", out.name,
+             sys.executable, "-m", "itest.cli.main", *args],
             cwd=ROOT, env=env, capture_output=True, check=False,
         )  # fmt: skip
         return int(Path(out.name).read_text().split()[-1]) / 1024

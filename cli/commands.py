@@ -206,7 +206,6 @@ def listing(
 ) -> Listing:
     """Local scenarios (name, tags, steps) and the state machine's recent executions."""
     from click import ClickException
-
     from itest.cli.scenarios import load_all
 
     if not paths:

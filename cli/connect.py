@@ -178,7 +178,6 @@ def _redeploy_if_stale() -> None:
     """The background local AWS runs infra/ and lambdas/ as they are now: when they
     changed since it deployed them, deploy again (the Lambda workers follow the code)."""
     import click
-
     from itest.cli.local.background import refresh
     from itest.cli.local.cache import sources_key
     from itest.cli.local.deploy import DeployError, deploy

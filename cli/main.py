@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-
 from itest.cli.errors import BadInput, InfraError, Interrupted, translate
 
 if TYPE_CHECKING:

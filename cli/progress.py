@@ -45,9 +45,8 @@ class LiveProgress:
     """A live table on a terminal's stderr."""
 
     def __init__(self, tracked: list[Tracked]) -> None:
-        from rich.live import Live
-
         from itest.cli.render import console
+        from rich.live import Live
 
         self.tracked = tracked
         self.live = Live(
@@ -66,10 +65,9 @@ class LiveProgress:
         self.live.refresh()
 
     def _table(self) -> Any:
+        from itest.cli.render import STATUS_STYLE
         from rich.table import Table
         from rich.text import Text
-
-        from itest.cli.render import STATUS_STYLE
 
         table = Table.grid(padding=(0, 2))
         for one in self.tracked:

@@ -13,9 +13,8 @@ import re
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
-
     from itest.cli.reports import Outcome, Report
+    from rich.console import Console, RenderableType
 
 JSON_VERSION = 1
 # escape codes in text from the run are not for a terminal

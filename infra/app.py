@@ -42,7 +42,6 @@ def build_app(outdir: Path | None = None, context: dict[str, Any] | None = None)
     """
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     import aws_cdk as cdk
-
     from itest.infra.stack import OrchestratorStack
 
     app = cdk.App(
@@ -77,7 +76,6 @@ def props_from_context(get: Any):  # -> OrchestratorProps
     """OrchestratorProps from `get(key)` (the app's `try_get_context`)."""
     from aws_cdk import aws_lambda as lambda_
     from aws_cdk import aws_logs as logs
-
     from itest.infra.handlers import HandlerSettings
     from itest.infra.stack import OrchestratorProps
     from itest.infra.storage import StorageSettings

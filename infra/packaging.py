@@ -26,7 +26,6 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
-
 from itest.infra.build_cache import build_once, cache_root
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,8 +139,8 @@ class LocalLayerBundling:
 
 @jsii.implements(ILocalBundling)
 class LocalCodeCopy:
-    """The code asset holds `lambdas/` as `itest/lambdas/`, so handlers are `itest.lambdas.handlers.x`
-    (the distribution's own namespace, the same import names on Lambda and on the host)."""
+    """The code asset holds `lambdas/` as `itest/lambdas/`: handlers are
+    `itest.lambdas.handlers.x`, the same import names on Lambda as on the host."""
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_: object) -> bool:
         if _docker_requested():
@@ -194,7 +193,8 @@ class LambdaPackage(Construct):
                 command=[
                     "bash",
                     "-c",
-                    f"mkdir -p /asset-output/{ASSET_PACKAGE} && cp -r . /asset-output/{ASSET_PACKAGE}",
+                    f"mkdir -p /asset-output/{ASSET_PACKAGE}"
+                    f" && cp -r . /asset-output/{ASSET_PACKAGE}",
                 ],
                 local=LocalCodeCopy(),
             ),

@@ -24,7 +24,6 @@ from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
-
 from itest.infra.runner import runner_role_name
 
 REPORT_FILE = "report.xml"

@@ -13,7 +13,6 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import pipelines
 from constructs import Construct
-
 from itest.infra.pipeline import ItestPipelineStep, ItestStepProps
 from itest.infra.stack import OrchestratorProps, OrchestratorStack
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
-
 from itest.infra.handlers import Handlers, HandlerSettings
 from itest.infra.nag import acknowledge, arn_ref
 from itest.infra.observability import Monitoring

@@ -16,9 +16,8 @@ from functools import lru_cache
 from typing import Any
 
 import jmespath
-from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerError, ParseError
-
 from itest.lambdas.errors import TemplateError
+from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerError, ParseError
 
 TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 OPEN = "{{"

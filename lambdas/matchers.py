@@ -12,9 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypedDict
 
-from jmespath.exceptions import JMESPathError
-
 from itest.lambdas.expressions import describe_error, render, search
+from jmespath.exceptions import JMESPathError
 
 Matcher = Callable[[Any, Any], str | None]
 MATCHERS: dict[str, Matcher] = {}

@@ -17,17 +17,6 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from jmespath.exceptions import JMESPathError
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-
 from itest.lambdas import limits
 from itest.lambdas.actions import ACTIONS, FAMILIES, get_action, known_names
 from itest.lambdas.errors import ScenarioError, UnknownActionError
@@ -42,6 +31,16 @@ from itest.lambdas.expressions import (
 )
 from itest.lambdas.matchers import JSON_TYPES, json_type, schema_problem
 from itest.lambdas.validation import IDENTIFIER, Loc, Strict, explain, format_loc
+from jmespath.exceptions import JMESPathError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 NAME = r"^[a-z0-9-]+$"
 MAX_DEPTH = 64

@@ -14,8 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from jmespath.exceptions import JMESPathError
-
 from itest.lambdas import results, secrets
 from itest.lambdas.actions import run_action
 from itest.lambdas.errors import ActionError, ItestError, SecretError, StateError, TemplateError
@@ -25,6 +23,7 @@ from itest.lambdas.matchers import Mismatch, evaluate, holds, show
 from itest.lambdas.model import CleanupAction, Scenario, Step
 from itest.lambdas.results import CleanupEntry, StepRecord, iso
 from itest.lambdas.scenario_store import ScenarioRef, load, scenario_ref
+from jmespath.exceptions import JMESPathError
 
 clock = time.time  # the one clock; tests replace it to drive retry windows
 

@@ -12,10 +12,9 @@ import types
 from collections.abc import Mapping
 from typing import Any, Union, get_args, get_origin
 
+from itest.lambdas.matchers import json_type, show
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
-
-from itest.lambdas.matchers import json_type, show
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 Loc = tuple[str | int, ...]

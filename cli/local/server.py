@@ -93,10 +93,9 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
     Raises:
         LocalAwsError: a local AWS already runs in this process, or the port is taken.
     """
+    from itest.cli.local.lambda_runner import LambdaRunner, install
     from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer
-
-    from itest.cli.local.lambda_runner import LambdaRunner, install
 
     global _running
     if _running:

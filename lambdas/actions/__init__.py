@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from itest.lambdas.errors import ActionError, UnknownActionError
 from itest.lambdas.validation import Loc, explain, format_loc
+from pydantic import BaseModel, ValidationError
 
 ActionFn = Callable[[Any], dict[str, Any]]
 Check = Callable[[dict[str, Any]], list[tuple[Loc, str]]]

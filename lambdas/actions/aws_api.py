@@ -14,14 +14,13 @@ import re
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from itest.lambdas.actions import Action, family
 from itest.lambdas.aws import aws_errors, client, plain
 from itest.lambdas.errors import UnknownActionError
 from itest.lambdas.expressions import has_template
 from itest.lambdas.matchers import json_type
 from itest.lambdas.validation import Loc
+from pydantic import BaseModel, ConfigDict
 
 NAME = re.compile(r"aws\.([a-z0-9-]+)\.([a-z0-9_]+)")
 PATTERN = "aws.<service>.<operation>"

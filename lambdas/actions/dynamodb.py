@@ -13,12 +13,11 @@ import base64
 from decimal import Decimal
 from typing import Any
 
-from pydantic import Field, model_validator
-
 from itest.lambdas.actions import action
 from itest.lambdas.aws import aws_errors, client
 from itest.lambdas.errors import ActionError
 from itest.lambdas.validation import Strict
+from pydantic import Field, model_validator
 
 Key = dict[str, Any]
 

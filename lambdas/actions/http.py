@@ -6,11 +6,10 @@ import re
 import warnings
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
-
 from itest.lambdas.actions import action, json_or_none
 from itest.lambdas.errors import ActionError
 from itest.lambdas.validation import Strict
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 URL = re.compile(r"https?://[^/\s]+", re.IGNORECASE)

@@ -6,11 +6,10 @@ import base64
 import json
 from typing import Any, Literal
 
-from pydantic import Field
-
 from itest.lambdas.actions import action
 from itest.lambdas.aws import aws_errors, client
 from itest.lambdas.validation import Strict
+from pydantic import Field
 
 
 class InvokeParams(Strict):

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import Field, model_validator
-
 from itest.lambdas.actions import action, json_or_none
 from itest.lambdas.aws import aws_errors, client, plain
 from itest.lambdas.errors import ActionError
 from itest.lambdas.validation import Strict
+from pydantic import Field, model_validator
 
 
 class ObjectParams(Strict):

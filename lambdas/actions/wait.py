@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import Field
-
 from itest.lambdas.actions import action
 from itest.lambdas.validation import Strict
+from pydantic import Field
 
 MAX_WAIT_SECONDS = 86400
 

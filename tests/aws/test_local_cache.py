@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from itest.cli.local.cache import cache_root, cached_assembly
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
 from itest.cli.local.cache import cached_assembly
 from itest.cli.local.deploy import (
     DeployError,

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
 from itest.cli.local.server import LocalAwsError, local_aws
+
 from tests.aws.lambda_zip import zip_files
 
 if TYPE_CHECKING:

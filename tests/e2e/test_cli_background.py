@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from itest.cli.local import background
+
 from tests.e2e.conftest import itest
 
 pytestmark = pytest.mark.e2e

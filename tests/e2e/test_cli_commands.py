@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from itest.cli import commands
 from itest.cli.connect import Orchestrator
 from itest.cli.local import background
 from itest.cli.main import cli
 from itest.cli.scenarios import load
+
 from tests.e2e.conftest import SCENARIOS
 
 pytestmark = pytest.mark.e2e

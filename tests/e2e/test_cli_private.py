@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import xmlschema
-
 from itest.cli.local import background
 from itest.cli.scenarios import load
+
 from tests.e2e.conftest import SCENARIOS, itest
 
 pytestmark = pytest.mark.e2e

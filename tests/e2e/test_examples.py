@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-
 from itest.cli import commands
 from itest.cli.connect import Orchestrator
 from itest.cli.reports import Report
 from itest.cli.scenarios import load
+
 from tests.e2e.conftest import SCENARIOS, itest
 
 pytestmark = pytest.mark.e2e
@@ -53,9 +53,8 @@ def test_executed_definition_is_the_synthesized_one(local):
     Cross-checked against moto's own CloudFormation, which resolved the same
     template into its (non-executing) Step Functions backend.
     """
-    from moto.stepfunctions.models import stepfunctions_backends
-
     from itest.cli.local_run import assembly
+    from moto.stepfunctions.models import stepfunctions_backends
 
     aws, target, _ = local
     executed = aws.client("stepfunctions").describe_state_machine(

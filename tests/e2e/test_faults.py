@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from itest.cli import commands
 from itest.cli.connect import Orchestrator
 from itest.cli.reports import Report

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from itest.lambdas import limits
 from itest.lambdas.model import Scenario, load_scenario_file
 from itest.lambdas.results import RunRecord, read_run
+
 from tests.e2e.conftest import SCENARIOS, itest
 
 pytestmark = pytest.mark.e2e
@@ -292,7 +292,6 @@ def test_a_scenario_started_without_the_cli_gets_the_validate_errors(local: Any)
     """Prepare validates with the same model: a bad object put in the bucket by hand and
     started from the console or a pipeline fails with the message `itest validate` gives."""
     from click.testing import CliRunner
-
     from itest.cli.main import cli
 
     aws, target, _ = local

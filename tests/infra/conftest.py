@@ -81,7 +81,6 @@ def pipelines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from aws_cdk import aws_s3 as s3
     from aws_cdk import aws_stepfunctions as sfn
     from aws_cdk.assertions import Template
-
     from itest.infra.pipeline import ItestInvokeStage, ItestStageProps
     from itest.infra.sample_pipeline import SamplePipelineProps, SamplePipelineStack
     from itest.infra.stack import OrchestratorProps

@@ -6,6 +6,7 @@ import json
 
 from itest.cli.local_run import LOCAL_CONTEXT
 from itest.infra.app import synth as synth_app
+
 from tests.infra.conftest import STACK
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from itest.cli.main import cli
 from itest.lambdas import limits
 

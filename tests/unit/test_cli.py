@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from itest.cli.errors import BadInput
 from itest.cli.main import cli, parse_vars
 from itest.cli.runs import new_run_id

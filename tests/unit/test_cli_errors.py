@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
-
 from itest.cli import commands
 from itest.cli.connect import default_stack
 from itest.cli.local import background

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from itest.cli.errors import BadInput
 from itest.cli.history import EventReader, Position, new_events
 from itest.cli.logs import _task_functions, parse_lambda_message, parse_since

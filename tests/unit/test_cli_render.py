@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import xmlschema
-
 from itest.cli import render
 from itest.cli.reports import Outcome, Report
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from itest.cli.aws import call_throttled
 from itest.cli.errors import InfraError, Interrupted
 from itest.cli.runs import DESCRIBE_RATE, Scheduler, Tracked

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from itest.lambdas.model import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

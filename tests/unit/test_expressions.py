@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jmespath.exceptions import JMESPathError
-
 from itest.lambdas.errors import TemplateError
 from itest.lambdas.expressions import render, render_vars, search, template_problems
+from jmespath.exceptions import JMESPathError
 
 CONTEXT = {
     "run_id": "r-1",

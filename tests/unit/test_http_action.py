@@ -6,11 +6,10 @@ import json
 import socket
 
 import pytest
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
-
 from itest.lambdas.actions import run_action
 from itest.lambdas.errors import ActionError
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 
 def test_get_returns_status_headers_json_and_text(httpserver: HTTPServer) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from itest.lambdas import limits
 from itest.lambdas.errors import ScenarioError
 from itest.lambdas.model import Scenario, load_scenario

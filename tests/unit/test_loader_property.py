@@ -9,7 +9,6 @@ import string
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from itest.lambdas.actions import ACTIONS
 from itest.lambdas.errors import ScenarioError
 from itest.lambdas.model import MATCHER_FIELDS, Scenario, load_scenario

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from itest.lambdas.errors import TemplateError
 from itest.lambdas.matchers import MATCHERS, evaluate, holds, json_equal
 from itest.lambdas.model import Expectation

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from itest.lambdas.actions import ACTIONS
 from itest.lambdas.errors import ScenarioError
 from itest.lambdas.matchers import MATCHERS

@@ -6,7 +6,6 @@ import math
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from itest.lambdas.model import Step
 from itest.lambdas.run import Attempt, decide
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from itest.lambdas.actions import run_action
 from itest.lambdas.errors import ActionError
 

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto import mock_aws
-
 from itest.lambdas import scenario_store, secrets
 from itest.lambdas.aws import client
+from moto import mock_aws
 
 RESULTS_TABLE = "itest-results"
 BUCKET = "itest-scenarios"

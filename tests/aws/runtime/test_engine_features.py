@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_httpserver import HTTPServer
-
 from itest.lambdas import results, run
 from itest.lambdas.aws import client
+from pytest_httpserver import HTTPServer
 
 from .machine import RUN_ID, Clock, execute, upload
 

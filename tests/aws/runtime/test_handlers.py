@@ -9,13 +9,12 @@ import socket
 from typing import Any
 
 import pytest
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
-
 from itest.lambdas import handlers, results, run
 from itest.lambdas.actions import run_action
 from itest.lambdas.aws import client
 from itest.lambdas.errors import ScenarioError, SecretError, StateError
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from .machine import RUN_ID, Clock, event, execute, upload
 

@@ -8,7 +8,6 @@ import zipfile
 from collections.abc import Iterator
 
 import pytest
-
 from itest.lambdas.actions import lambda_, run_action
 from itest.lambdas.errors import ActionError
 

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-
 from itest.lambdas import results
 from itest.lambdas.aws import client
 from itest.lambdas.errors import ConfigError, StateError
