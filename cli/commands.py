@@ -31,6 +31,7 @@ def run(
     parallel: int = DEFAULT_PARALLEL,
     timeout: float | None = None,
     progress: bool = True,
+    say: Callable[[str], None] = lambda line: None,
 ) -> Outcome:
     """Validate every file, then start one execution per scenario and, with `wait`,
     follow them (at most `parallel` at a time) and report.
@@ -44,14 +45,17 @@ def run(
 
     scenarios = load(paths, tags=tags)
     if not where.local:  # on AWS every var comes from the command line: check before connecting
-        check_vars(scenarios, overrides)
-    with connect.for_run(where, [s.path for s in scenarios]) as (orchestrator, provided):
-        overrides = {**provided, **overrides}
-        check_vars(scenarios, overrides)
+        check_vars(scenarios, {item.path: overrides for item in scenarios})
+    began = time.monotonic()
+    with connect.for_run(where, scenarios, timeout=timeout, say=say) as (orchestrator, served):
+        # --var wins over the scenario's own local target, which wins over its `vars:`
+        vars_for = {item.path: {**served.vars_for(item.path), **overrides} for item in scenarios}
+        check_vars(scenarios, vars_for, served if where.local else None)
+        left = None if timeout is None else max(timeout - (time.monotonic() - began), 1.0)
         try:
             return run_on(
                 orchestrator, scenarios, overrides, wait=wait or where.local,
-                parallel=parallel, timeout=timeout, progress=progress,
+                parallel=parallel, timeout=left, progress=progress, vars_for=vars_for,
             )
         except Interrupted:
             if orchestrator.kind != "private":
@@ -71,20 +75,26 @@ def run_on(
     parallel: int = DEFAULT_PARALLEL,
     timeout: float | None = None,
     progress: bool = False,
+    vars_for: dict[Path, dict[str, str]] | None = None,
 ) -> Outcome:
-    """Start the scenarios on `orchestrator`; with `wait`, follow them and report."""
+    """Start the scenarios on `orchestrator`; with `wait`, follow them and report.
+
+    Each scenario gets `vars_for[its file]` when given (its own local target's vars
+    and the --vars), else `overrides`.
+    """
     from contextlib import nullcontext
 
     from itest.cli import reports
     from itest.cli.runs import Scheduler, Tracked
 
-    tracked = [Tracked(item) for item in scenarios]
+    tracked = [Tracked(item, vars=(vars_for or {}).get(item.path)) for item in scenarios]
     with orchestrator.errors():
         if not wait:
             from itest.cli.runs import start
 
             for one in tracked:
-                one.run = start(orchestrator.aws, orchestrator.target, one.item.scenario, overrides)
+                one.run = start(orchestrator.aws, orchestrator.target, one.item.scenario,
+                                one.vars if one.vars is not None else overrides)
             return Outcome([reports.started(orchestrator, one) for one in tracked])
         from itest.cli.progress import progress_for
 

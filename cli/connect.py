@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from itest.cli.aws import ClientFactory
 from itest.cli.errors import InfraError, aws_errors
 from itest.cli.target import Target, console_url, from_outputs, parse_execution_arn
+
+if TYPE_CHECKING:
+    from itest.cli.local_targets import Served
+    from itest.cli.scenarios import LoadedScenario
 
 DEFAULT_STACK = "Itest"
 LOCAL_ACCOUNT = "123456789012"  # the local AWS's account (moto's default)
@@ -146,32 +151,43 @@ def for_listing(where: Where) -> Orchestrator:
 
 @contextmanager
 def for_run(
-    where: Where, scenario_files: list[Path]
-) -> Iterator[tuple[Orchestrator, dict[str, str]]]:
-    """The orchestrator to run on, and the vars the local targets provide.
+    where: Where,
+    scenarios: list[LoadedScenario],
+    *,
+    timeout: float | None = None,
+    say: Callable[[str], None] = lambda line: None,
+) -> Iterator[tuple[Orchestrator, Served]]:
+    """The orchestrator to run on, and which local target serves which scenario.
 
     With --local: the background local AWS when it is up (the scenarios'
     `itest_local.py` targets still run here, in this process), else a private
-    one that lives as long as the block.
+    one that lives as long as the block. `timeout` bounds the targets' start-up;
+    `say` hears what is being built and which target serves which scenario.
 
     Raises:
         BadInput, InfraError: as `remote`, or a local target that fails.
     """
+    from itest.cli.local_targets import Served, describe, enter_targets, find_targets
+
     if not where.local:
-        yield remote(where), {}
+        yield remote(where), Served()
         return
     from itest.cli.local.background import running
-    from itest.cli.local_run import enter_local_targets, load_local_targets, local_orchestrator
+    from itest.cli.local_run import local_orchestrator
 
+    scenario_files = [item.path for item in scenarios]
+    served = find_targets(scenario_files)
+    names = {item.path.resolve(): item.scenario.name for item in scenarios}
+    for line in describe(served, lambda path: names.get(path, str(path))):
+        say(line)
     if not running():
-        with local_orchestrator(scenario_files) as (aws, target, provided):
-            yield Orchestrator(aws, target, "private", aws.endpoint_url), provided
+        with local_orchestrator(scenario_files, timeout=timeout, say=say) as (aws, target, served):
+            yield Orchestrator(aws, target, "private", aws.endpoint_url), served
         return
-    targets = load_local_targets(scenario_files)
     _redeploy_if_stale()
     orchestrator = background()
-    with enter_local_targets(targets, orchestrator.aws) as provided:
-        yield orchestrator, provided
+    with enter_targets(served, orchestrator.aws, timeout=timeout) as served:
+        yield orchestrator, served
 
 
 def _redeploy_if_stale() -> None:

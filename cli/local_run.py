@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from itest.cli.errors import BadInput, InfraError
+from itest.cli.errors import InfraError
+from itest.cli.local_targets import Served, enter_targets, find_targets
 from itest.cli.target import Target, from_outputs
 
-LOCAL_TARGET_FILE = "itest_local.py"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_CONTEXT = {"itest:hostDependencies": "true"}
 
@@ -36,27 +35,43 @@ def assembly() -> Path:
     return cached_assembly(partial(synth, context=LOCAL_CONTEXT), synth_sources())
 
 
+def assembly_cached() -> bool:
+    """Whether `assembly()` will come from the cache (else it synthesizes, for seconds)."""
+    from itest.cli.local.cache import cache_root, sources_key
+
+    key = sources_key(synth_sources())
+    return (cache_root() / "assemblies" / key / "manifest.json").is_file()
+
+
 @contextmanager
 def local_orchestrator(
     scenario_files: list[Path],
-) -> Iterator[tuple[Any, Target, dict[str, str]]]:
-    """Start a private local AWS, deploy the orchestrator, enter the local targets.
+    *,
+    timeout: float | None = None,
+    say: Callable[[str], None] = lambda line: None,
+) -> Iterator[tuple[Any, Target, Served]]:
+    """Start a private local AWS, deploy the orchestrator, enter the scenarios' targets.
 
-    Yields the local AWS, the deployed target and the vars the local targets
-    provide (e.g. `api_url`).
+    Yields the local AWS, the deployed target and which local target serves
+    which scenario with the vars each one provides (e.g. `api_url`).
 
     Raises:
-        InfraError: the local AWS could not start or deploy.
+        InfraError: the local AWS could not start or deploy, or a target failed.
         BadInput: an `itest_local.py` could not be loaded.
     """
-    targets = load_local_targets(scenario_files)
-    with private_orchestrator() as (aws, target), enter_local_targets(targets, aws) as provided:
-        yield aws, target, provided
+    served = find_targets(scenario_files)
+    with private_orchestrator(say) as (aws, target), enter_targets(
+        served, aws, timeout=timeout
+    ) as served:
+        yield aws, target, served
 
 
 @contextmanager
-def private_orchestrator() -> Iterator[tuple[Any, Target]]:
-    """A local AWS in this process with the orchestrator deployed, for one run.
+def private_orchestrator(
+    say: Callable[[str], None] = lambda line: None,
+) -> Iterator[tuple[Any, Target]]:
+    """A local AWS in this process with the orchestrator deployed, for one run;
+    `say` hears which step of building it is on (the first run takes seconds).
 
     Raises:
         InfraError: the local AWS could not start or deploy.
@@ -65,67 +80,19 @@ def private_orchestrator() -> Iterator[tuple[Any, Target]]:
     from itest.cli.local.server import LocalAwsError, local_aws
     from itest.infra.app import DEFAULT_STACK_NAME
 
+    if not assembly_cached():
+        say("building the local stack (1/3): synthesizing the orchestrator with CDK, "
+            "once per change of infra/ or lambdas/ (about 10 s)")
     try:
         cloud_assembly = assembly()
     except Exception as error:  # jsii surfaces synth failures as plain exceptions
         raise InfraError(f"synthesizing the orchestrator failed: {error}") from None
     with ExitStack() as stack:
         try:
+            say("building the local stack (2/3): starting the local AWS")
             aws = stack.enter_context(local_aws())
+            say("building the local stack (3/3): deploying the orchestrator to it")
             target = from_outputs(deploy(aws, cloud_assembly, DEFAULT_STACK_NAME))
         except (LocalAwsError, DeployError) as error:
             raise InfraError(f"local AWS: {error}") from None
         yield aws, target
-
-
-def load_local_targets(scenario_files: list[Path]) -> list[Any]:
-    """The `local_target` of every `itest_local.py` beside the scenario files.
-
-    Raises:
-        BadInput: an `itest_local.py` could not be loaded.
-    """
-    return [_load_local_target(f) for f in _local_target_files(scenario_files)]
-
-
-@contextmanager
-def enter_local_targets(targets: list[Any], aws: Any) -> Iterator[dict[str, str]]:
-    """Run the local targets (in this process) against `aws`; yield the vars they provide.
-
-    Raises:
-        InfraError: a local target failed to start.
-    """
-    with ExitStack() as stack:
-        provided: dict[str, str] = {}
-        for local_target in targets:
-            try:
-                provided.update(stack.enter_context(local_target(aws)))
-            except Exception as error:
-                where = getattr(local_target, "__code__", None)
-                name = where.co_filename if where else repr(local_target)
-                raise InfraError(
-                    f"local target {name} failed to start: {type(error).__name__}: {error}"
-                ) from None
-        yield provided
-
-
-def _local_target_files(scenario_files: list[Path]) -> list[Path]:
-    """`itest_local.py` beside any of the scenario files, each once."""
-    folders = dict.fromkeys(path.resolve().parent for path in scenario_files)
-    files = [folder / LOCAL_TARGET_FILE for folder in folders]
-    return [file for file in files if file.is_file()]
-
-
-def _load_local_target(path: Path) -> Any:
-    """The `local_target(aws)` context manager of an `itest_local.py`."""
-    spec = importlib.util.spec_from_file_location(f"itest_local_{abs(hash(path))}", path)
-    if spec is None or spec.loader is None:
-        raise BadInput(f"{path}: cannot be loaded as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as error:
-        raise BadInput(f"{path}: {type(error).__name__}: {error}") from None
-    local_target = getattr(module, "local_target", None)
-    if not callable(local_target):
-        raise BadInput(f"{path}: defines no local_target(aws) context manager")
-    return local_target

@@ -123,6 +123,7 @@ def run(paths: tuple[Path, ...], tags: tuple[str, ...], wait: bool,
     outcome = commands.run(
         where, paths, tags=tags, overrides=parse_vars(var_pairs), wait=waits,
         parallel=parallel or commands.DEFAULT_PARALLEL, timeout=timeout,
+        say=lambda line: click.echo(line, err=True),
     )
     emit(outcome, fmt, output)
     sys.exit(outcome.exit_code)

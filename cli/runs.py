@@ -64,6 +64,7 @@ class Tracked:
     """One scenario on its way: queued, running, then done, timeout or not_started."""
 
     item: LoadedScenario
+    vars: dict[str, str] | None = None  # its own vars (its target's and --var); else the run's
     state: str = "queued"
     run: StartedRun | None = None
     execution: dict[str, Any] = field(default_factory=dict)  # the last DescribeExecution
@@ -240,9 +241,8 @@ class Scheduler:
         return tracked
 
     def _start(self, one: Tracked, ref: dict[str, str], overrides: dict[str, str]) -> None:
-        one.run = start(
-            self.aws, self.target, one.item.scenario, overrides, ref=ref, sleep=self.sleep
-        )
+        given = one.vars if one.vars is not None else overrides
+        one.run = start(self.aws, self.target, one.item.scenario, given, ref=ref, sleep=self.sleep)
         one.state = "running"
         one.started = now = self.clock()
         one.next_poll = now + self._jitter(0.5)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from itest.cli.errors import BadInput
 
 if TYPE_CHECKING:
+    from itest.cli.local_targets import Served
     from itest.lambdas.model import Scenario
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
@@ -83,27 +84,56 @@ def load_all(paths: tuple[Path, ...]) -> tuple[list[LoadedScenario], list[str]]:
     return loaded, problems
 
 
-def check_vars(scenarios: list[LoadedScenario], overrides: dict[str, str]) -> None:
-    """Render each scenario's vars with a dummy run id, as Prepare will: a missing
-    `--var` is bad input before anything starts, not an error after.
+def check_vars(
+    scenarios: list[LoadedScenario],
+    vars_for: dict[Path, dict[str, str]],
+    served: Served | None = None,
+) -> None:
+    """Render each scenario's vars with a dummy run id, as Prepare will, and look for
+    a `vars.X` that nothing gives (not declared, captured earlier, passed or yielded by
+    its local target): a configuration problem before anything starts, not a red test.
+    `served` says which local target serves which file (None: not a local run).
 
     Raises:
-        BadInput: a var cannot render (all scenarios' problems are listed).
+        BadInput: a var is missing (all scenarios' problems are listed).
     """
+    from itest.cli.var_use import unknown_vars
     from itest.lambdas.errors import TemplateError
     from itest.lambdas.expressions import render_vars
 
     problems = []
     for item in scenarios:
+        given = vars_for.get(item.path, {})
+        hint = _where_vars_come_from(item.path, served)
         try:
             render_vars(
-                item.scenario.vars, overrides, run_id=f"{item.scenario.name}-check",
+                item.scenario.vars, given, run_id=f"{item.scenario.name}-check",
                 now="1970-01-01T00:00:00Z",
             )
         except TemplateError as error:
-            problems.append(f"{item.path}: vars: {error} (pass it with --var KEY=VALUE)")
+            problems.append(f"{item.path}: vars: {error} ({hint})")
+            continue
+        for where, name, note in unknown_vars(item.scenario, set(given)):
+            problems.append(
+                f"{item.path}: {where}: vars.{name} is not declared in `vars:`, captured by "
+                f"an earlier step nor given to the run{f' ({note})' if note else ''}; {hint}"
+            )
     if problems:
         raise BadInput("\n".join(problems))
+
+
+def _where_vars_come_from(path: Path, served: Served | None) -> str:
+    if served is None:
+        return "pass it with --var KEY=VALUE"
+    from itest.cli.local_targets import LOCAL_TARGET_FILE
+
+    target = served.target_of(path)
+    if target is None:
+        return (
+            f"pass it with --var KEY=VALUE, or yield it from an {LOCAL_TARGET_FILE} in the "
+            "scenario's folder or a parent (none was found)"
+        )
+    return f"yield it from its local target {target} or pass it with --var KEY=VALUE"
 
 
 def _names(paths: tuple[Path, ...]) -> str:

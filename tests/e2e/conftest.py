@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from itest.cli.local import background
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
@@ -36,8 +37,9 @@ def local():
     """One local AWS with the orchestrator deployed and the examples' target running."""
     from itest.cli.local_run import local_orchestrator
 
-    with local_orchestrator(sorted(SCENARIOS.glob("*.yaml"))) as deployed:
-        yield deployed
+    files = sorted(SCENARIOS.glob("*.yaml"))
+    with local_orchestrator(files) as (aws, target, served):
+        yield aws, target, served.vars_for(files[0])  # the examples' one target
 
 
 def itest(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -50,3 +52,22 @@ def itest(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         timeout=timeout,
         check=False,
     )
+
+
+@pytest.fixture
+def as_background(local, monkeypatch):
+    """The session's local AWS, written down in the state file as `itest local up` does."""
+    from itest.cli.local.cache import sources_key
+    from itest.cli.local_run import synth_sources
+
+    aws, target, _ = local
+    background.write_state(background.LocalState(
+        sources_key=sources_key(synth_sources()),  # deployed as they are: no redeploy
+        pid=os.getpid(), state="up", log_file="-", started_at="2026-11-21T23:21:00Z",
+        endpoint=aws.endpoint_url,
+        outputs={"StateMachineArn": target.state_machine_arn, "BucketName": target.bucket,
+                 "ResultsTableName": target.results_table},
+    ))
+    monkeypatch.setattr(background, "is_daemon", lambda pid: pid == os.getpid())
+    yield
+    background.remove_state(os.getpid())

@@ -87,11 +87,12 @@ def test_upload_gives_an_input_a_pipeline_can_start(daemon):
     action does) runs the scenario."""
 
     from itest.cli.local.server import LocalAws
-    from itest.cli.local_run import enter_local_targets, load_local_targets
+    from itest.cli.local_targets import enter_targets, find_targets
 
     scenario = Path("scenarios/orders-happy-path.yaml")
     aws = LocalAws(endpoint_url=daemon.endpoint)
-    with enter_local_targets(load_local_targets([scenario.resolve()]), aws) as provided:
+    with enter_targets(find_targets([scenario]), aws) as served:
+        provided = served.vars_for(scenario)
         up = itest("upload", str(scenario), "--local", "--label", "ci",
                    *(f"--var={k}={v}" for k, v in provided.items()))
         assert up.returncode == 0, up.stderr

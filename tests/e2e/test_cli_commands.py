@@ -4,7 +4,6 @@ by the commands as a background one: a run is followed while it runs, then read 
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 from itest.cli import commands
 from itest.cli.connect import Orchestrator
-from itest.cli.local import background
 from itest.cli.main import cli
 from itest.cli.scenarios import load
 
@@ -41,21 +39,6 @@ steps:
     expect: [{path: item.status, equals: PROCESSED}]
     retry: {timeout_seconds: 30, interval_seconds: 1}
 """
-
-
-@pytest.fixture
-def as_background(local, monkeypatch):
-    """The session's local AWS, written down in the state file as `itest local up` does."""
-    aws, target, _ = local
-    background.write_state(background.LocalState(
-        pid=os.getpid(), state="up", log_file="-", started_at="2026-11-21T23:21:00Z",
-        endpoint=aws.endpoint_url,
-        outputs={"StateMachineArn": target.state_machine_arn, "BucketName": target.bucket,
-                 "ResultsTableName": target.results_table},
-    ))
-    monkeypatch.setattr(background, "is_daemon", lambda pid: pid == os.getpid())
-    yield
-    background.remove_state(os.getpid())
 
 
 def invoke(*args: str):

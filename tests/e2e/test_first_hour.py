@@ -1,0 +1,133 @@
+"""A new user's first hour (issue 16), through the local state machine: their own
+targets in two folders, a typo in a capture, cleanups that must say what success is,
+run ids instead of ARNs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from itest.cli import commands
+from itest.cli.connect import Where
+from itest.cli.errors import BadInput
+from itest.cli.main import cli
+
+pytestmark = pytest.mark.e2e
+
+# A target serving one resource: POST /<resource> answers 201, anything else 404.
+API_TARGET = '''\
+import json
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+RESOURCE = "/{resource}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{{}}")
+        found = self.path == RESOURCE
+        self.send_response(201 if found else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps({{"id": body.get("id"), "kind": RESOURCE}}).encode())
+
+    do_DELETE = do_POST
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def local_target(aws):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield {{"api_url": f"http://127.0.0.1:{{server.server_port}}"}}
+    finally:
+        server.shutdown()
+'''
+
+CREATE = """\
+name: {name}
+steps:
+  - name: create
+    action: http
+    with:
+      method: POST
+      url: "{{{{ vars.api_url }}}}/{resource}"
+      json: {{id: "{{{{ run_id }}}}"}}
+    expect: [{{path: status, equals: 201}}]
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_scenarios_in_two_folders_each_get_their_own_target(as_background, tmp_path, monkeypatch):
+    """`itest run tests/loans.yaml scenarios/orders.yaml --local`: each POST reaches its
+    own API, whatever the order of the arguments; tests/sub/ finds tests/itest_local.py."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "tests" / "itest_local.py", API_TARGET.format(resource="loans"))
+    write(tmp_path / "scenarios" / "itest_local.py", API_TARGET.format(resource="orders"))
+    loans = write(tmp_path / "tests" / "loans.yaml", CREATE.format(name="loans",
+                                                                   resource="loans"))
+    deep = write(tmp_path / "tests" / "sub" / "deep.yaml", CREATE.format(name="loans-deep",
+                                                                          resource="loans"))
+    orders = write(tmp_path / "scenarios" / "orders.yaml", CREATE.format(name="orders",
+                                                                         resource="orders"))
+    said: list[str] = []
+    for paths in ((loans, orders, deep), (orders, deep, loans)):
+        outcome = commands.run(
+            Where(local=True), tuple(Path(p.relative_to(tmp_path)) for p in paths),
+            overrides={}, wait=True, progress=False, say=said.append,
+        )
+        assert {r.scenario: r.status for r in outcome.reports} == {
+            "loans": "passed", "loans-deep": "passed", "orders": "passed"
+        }, [r.reason for r in outcome.reports]
+    assert "local target tests/itest_local.py serves loans, loans-deep" in said
+    assert "local target scenarios/itest_local.py serves orders" in said
+
+
+def test_a_scenario_no_target_serves_is_a_configuration_message(as_background, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "tests" / "loans.yaml", CREATE.format(name="loans", resource="loans"))
+    with pytest.raises(BadInput) as failed:
+        commands.run(Where(local=True), (Path("tests"),), overrides={}, wait=True,
+                     progress=False)
+    assert str(failed.value) == (
+        "tests/loans.yaml: steps['create'].with.url: vars.api_url is not declared in `vars:`, "
+        "captured by an earlier step nor given to the run; pass it with --var KEY=VALUE, or "
+        "yield it from an itest_local.py in the scenario's folder or a parent (none was found)"
+    )
+
+
+def test_a_failing_target_names_the_users_file_and_line(as_background, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ITEST_DEBUG", raising=False)
+    write(tmp_path / "tests" / "itest_local.py",
+          "from contextlib import contextmanager\n\n\n@contextmanager\ndef local_target(aws):\n"
+          "    raise RuntimeError('port 8080 is taken')\n    yield {}\n")
+    write(tmp_path / "tests" / "loans.yaml", CREATE.format(name="loans", resource="loans"))
+    result = CliRunner().invoke(cli, ["run", "tests", "--local"])
+    assert result.exit_code == 3, result.output
+    assert ("Error: local target tests/itest_local.py failed to start at line 6: "
+            "RuntimeError: port 8080 is taken") in result.output
+    assert "contextlib.py" not in result.output
+
+
+def test_a_target_that_blocks_is_bounded_by_timeout(as_background, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "tests" / "itest_local.py",
+          "import time\nfrom contextlib import contextmanager\n\n\n@contextmanager\n"
+          "def local_target(aws):\n    time.sleep(60)\n    yield {}\n")
+    write(tmp_path / "tests" / "loans.yaml", CREATE.format(name="loans", resource="loans"))
+    result = CliRunner().invoke(cli, ["run", "tests", "--local", "--timeout", "2"])
+    assert result.exit_code == 3, result.output
+    assert "did not start within 2 s (--timeout)" in result.output
