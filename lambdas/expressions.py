@@ -17,10 +17,13 @@ from typing import Any
 
 import jmespath
 from itest.lambdas.errors import TemplateError
+from itest.lambdas.masking import clip
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerError, ParseError
 
 TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 OPEN = "{{"
+TEXT_LIMIT = 80
+"""How much of a template's text an error message quotes."""
 
 __all__ = [
     "compile_path",
@@ -126,7 +129,7 @@ def _render_string(text: str, context: Mapping[str, Any]) -> Any:
         if value is None:
             raise TemplateError(
                 f"template {{{{ {expr} }}}} is null and cannot be put inside the string "
-                f"{_cut(text)!r}",
+                f"{clip(text, TEXT_LIMIT)!r}",
                 expression=expr,
             )
         if isinstance(value, str):
@@ -134,7 +137,7 @@ def _render_string(text: str, context: Mapping[str, Any]) -> Any:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
     if OPEN in TEMPLATE.sub("", text):
-        raise TemplateError(f"a '{{{{' is not closed in {_cut(text)!r}")
+        raise TemplateError(f"a '{{{{' is not closed in {clip(text, TEXT_LIMIT)!r}")
     return TEMPLATE.sub(interpolate, text)
 
 
@@ -233,10 +236,6 @@ def describe_error(exc: JMESPathError) -> str:
         return f"{exc.message.lower()} at character {exc.lexer_position + 1}"
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _cut(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def render_vars(

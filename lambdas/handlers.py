@@ -9,36 +9,67 @@ and boto3's usual variables (``AWS_REGION``, ``AWS_ENDPOINT_URL`` for the local 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from itest.lambdas import run
 from itest.lambdas.log import bind, emit_metrics
+from itest.lambdas.masking import forget, mask
 
 _SCENARIO_KEY = re.compile(r"^scenarios/([a-z0-9-]+)/[^/]+$")  # how the CLI names uploads
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
+def _masked_errors(fn: Handler) -> Handler:
+    """An error leaves the handler with its message masked: Lambda puts ``str(exc)``
+    in the task's failure, hence in the execution history and the Catch's cause.
+    The class (the error type ``Retry`` and ``Catch`` match on) stays."""
+
+    @functools.wraps(fn)
+    def handle(event: Any, context: Any) -> Any:
+        try:
+            return fn(event, context)
+        except Exception as exc:
+            text = str(exc)
+            if mask(text) == text:
+                raise
+            exc.args = tuple(mask(a) for a in exc.args)
+            if mask(str(exc)) == str(exc):
+                raise
+            # a message not built from args: the same error name, a masked message
+            masked = type(type(exc).__name__, (Exception,), {})(mask(text))
+            raise masked from None
+
+    return handle  # type: ignore[return-value]
+
+
+@_masked_errors
 def prepare(event: dict[str, Any], context: Any) -> run.PreparedRun:
     """Prepare state: validate the scenario, render vars, start the run record."""
     _bind(event, event.get("input"), context)
     return run.prepare(event)
 
 
+@_masked_errors
 def action(event: dict[str, Any], context: Any) -> run.IterationState:
     """Action state: one attempt of one step; outcome passed | retry | failed."""
     _bind(event, event, context, step=event.get("name"), step_index=event.get("index"))
     return run.action(event)
 
 
+@_masked_errors
 def assert_(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Assert state: final assertions over the run context."""
     _bind(event, event, context)
     return run.assert_(event)
 
 
+@_masked_errors
 def cleanup(event: dict[str, Any], context: Any) -> run.Verdict:
     """Cleanup state: every cleanup attempted, then the run's verdict (and its metrics)."""
     state = event.get("state") if isinstance(event.get("state"), dict) else {}
@@ -49,7 +80,8 @@ def cleanup(event: dict[str, Any], context: Any) -> run.Verdict:
 
 
 def _bind(event: Any, holder: Any, context: Any, **fields: Any) -> None:
-    """Fields every log line of this invocation carries."""
+    """A new invocation: no secrets known yet, and the fields every log line carries."""
+    forget()
     event = event if isinstance(event, dict) else {}
     bind(
         run_id=event.get("run_id"),

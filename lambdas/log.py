@@ -1,4 +1,4 @@
-"""One JSON line per event on the ``itest`` logger; callers pass masked values only.
+"""One JSON line per event on the ``itest`` logger, masked with the invocation's secrets.
 
 Every line carries the invocation's fields (:func:`bind`: run id, execution
 ARN, scenario, step), so one execution's lines can be found across the four
@@ -16,6 +16,8 @@ import sys
 import time
 from typing import Any
 
+from itest.lambdas.masking import mask
+
 logger = logging.getLogger("itest")
 logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
 
@@ -32,9 +34,10 @@ def bind(**fields: Any) -> None:
 
 
 def log_event(event: str, **fields: Any) -> None:
-    """Log ``{"event": ..., **bound, **fields}`` as one line (Logs Insights can query it)."""
-    data = {"event": event, **_bound, **fields}
-    text = json.dumps(data, ensure_ascii=False, default=str)
+    """Log ``{"event": ..., **bound, **fields}`` as one line (Logs Insights can query it),
+    every secret the invocation knows masked (lambdas/masking.py)."""
+    data = mask({"event": event, **_bound, **fields})
+    text = mask(json.dumps(data, ensure_ascii=False, default=str))  # what str() rendered
     if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON":
         extra = {(f"{k}_" if k in _RESERVED else k): v for k, v in json.loads(text).items()}
         logger.info(event, extra=extra)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypedDict
 
 from itest.lambdas.expressions import describe_error, render, search
+from itest.lambdas.masking import clip, mask
 from jmespath.exceptions import JMESPathError
 
 Matcher = Callable[[Any, Any], str | None]
@@ -95,17 +96,18 @@ def _mismatch(path: str, name: str, expected: Any, actual: Any, message: str) ->
 
 
 def show(value: Any, limit: int = SHOW_LIMIT) -> str:
-    """A short human form: strings quoted, everything else as JSON."""
-    text = repr(value) if isinstance(value, str) else _dumps(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A short human form: strings quoted, everything else as JSON; secrets masked
+    before it is cut."""
+    value = mask(value)
+    return clip(repr(value) if isinstance(value, str) else _dumps(value), limit)
 
 
 def cut(value: Any, limit: int = VALUE_LIMIT) -> Any:
-    """The value itself when small, else its JSON cut to ``limit`` characters."""
+    """The value itself (masked) when small, else its masked JSON cut to ``limit``
+    characters."""
+    value = mask(value)
     text = value if isinstance(value, str) else _dumps(value)
-    if len(text) <= limit:
-        return value
-    return text[: limit - 1] + "…"
+    return value if len(text) <= limit else clip(text, limit)
 
 
 def _dumps(value: Any) -> str:
@@ -297,7 +299,7 @@ def schema(actual: Any, expected: Any) -> str | None:
     except jsonschema.exceptions.SchemaError as exc:
         return f"expected a valid JSON Schema ({exc.message})"
     except Exception as exc:  # e.g. a $ref that cannot be resolved: no fetching at run time
-        return f"expected a usable JSON Schema ({type(exc).__name__}: {str(exc)[:200]})"
+        return f"expected a usable JSON Schema ({type(exc).__name__}: {clip(str(exc), 200)})"
     if error is None:
         return None
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)

@@ -14,6 +14,7 @@ from typing import Any, NotRequired, TypedDict
 
 from itest.lambdas.aws import client
 from itest.lambdas.errors import ConfigError, StateError
+from itest.lambdas.masking import drop_fragment, mask
 from itest.lambdas.matchers import Mismatch
 
 RESULT_LIMIT = 32 * 1024
@@ -139,7 +140,7 @@ def summarize(value: Any, limit: int = RESULT_LIMIT) -> str:
         shrunk = _dumps(_shrink(value, chars, items))
         if len(shrunk.encode()) <= limit:
             return shrunk
-    preview = text.encode()[: limit - 200].decode(errors="ignore")
+    preview = drop_fragment(text.encode()[: limit - 200].decode(errors="ignore"))
     return _dumps({"__truncated__": True, "bytes": size, "preview": preview})
 
 
@@ -147,7 +148,7 @@ def _shrink(value: Any, chars: int, items: int) -> Any:
     if isinstance(value, str):
         if len(value) <= chars:
             return value
-        return f"{value[:chars]}… [{len(value) - chars:,} more characters]"
+        return f"{drop_fragment(value[:chars])}… [{len(value) - chars:,} more characters]"
     if isinstance(value, dict):
         keep = items * 10
         kept = {k: _shrink(v, chars, items) for k, v in list(value.items())[:keep]}
@@ -165,7 +166,8 @@ def _shrink(value: Any, chars: int, items: int) -> Any:
 def store_result(run_id: str, index: int, result: Any) -> tuple[str, str | None]:
     """The ``result_json`` of a step record, and where the whole result is kept when
     that is only a summary (``s3://<SCENARIO_BUCKET>/results/<run_id>/<index>.json``;
-    every attempt overwrites it)."""
+    every attempt overwrites it); masked, whatever the caller passed."""
+    result = mask(result)
     text = _dumps(result)
     if len(text.encode()) <= RESULT_LIMIT:
         return text, None
@@ -427,14 +429,15 @@ def _key(run_id: str, sk: str) -> dict[str, Any]:
 
 
 def _encode(value: Any) -> dict[str, Any]:
-    """The few attribute types the table uses: S, N, BOOL and lists of strings."""
+    """The few attribute types the table uses: S, N, BOOL and lists of strings; text is
+    masked (the last line of defence: nothing reaches the table unmasked)."""
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, int | float):
         return {"N": str(value)}
     if isinstance(value, list):
         return {"L": [_encode(v) for v in value]}
-    return {"S": str(value)}
+    return {"S": mask(str(value))}
 
 
 def _decode(value: dict[str, Any]) -> Any:

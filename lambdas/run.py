@@ -19,6 +19,7 @@ from itest.lambdas.actions import run_action
 from itest.lambdas.errors import ActionError, ItestError, SecretError, StateError, TemplateError
 from itest.lambdas.expressions import describe_error, render, render_vars, search
 from itest.lambdas.log import log_event
+from itest.lambdas.masking import clip
 from itest.lambdas.matchers import Mismatch, evaluate, holds, show
 from itest.lambdas.model import CleanupAction, Scenario, Step
 from itest.lambdas.results import CleanupEntry, StepRecord, iso
@@ -457,4 +458,4 @@ def _error_text(exc: Exception) -> str:
 
 
 def _cut(text: str) -> str:
-    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
+    return clip(text, REASON_LIMIT)

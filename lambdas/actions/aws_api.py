@@ -18,6 +18,7 @@ from itest.lambdas.actions import Action, family
 from itest.lambdas.aws import aws_errors, client, plain
 from itest.lambdas.errors import UnknownActionError
 from itest.lambdas.expressions import has_template
+from itest.lambdas.masking import clip, remember
 from itest.lambdas.matchers import json_type
 from itest.lambdas.validation import Loc
 from pydantic import BaseModel, ConfigDict
@@ -60,12 +61,49 @@ def aws_call(name: str) -> Action:
         with aws_errors(name):
             response = getattr(client(service), operation)(**params.kwargs())
         response.pop("ResponseMetadata", None)
-        return plain(response)
+        result = plain(response)
+        remember(secret_values(service, params.kwargs(), result))
+        return result
 
     def check(params: dict[str, Any]) -> list[tuple[Loc, str]]:
         return shape_problems(shape, params, ()) if shape is not None else []
 
     return Action(name=name, params=AwsCallParams, run=run, check=check)
+
+
+SECRET_FIELDS = {
+    "secretsmanager": ("SecretString", "SecretBinary"),
+    "kms": ("Plaintext", "PrivateKeyPlaintext"),
+}
+"""Response fields that hold a secret, wherever they appear in a response."""
+
+
+def secret_values(service: str, params: dict[str, Any], result: Any) -> list[Any]:
+    """What an ``aws.*`` call read that is a secret: Secrets Manager's secret values
+    (GetSecretValue, BatchGetSecretValue), KMS plaintexts (Decrypt,
+    GenerateDataKey...) and SSM parameters read with decryption or of type
+    SecureString. They are masked like declared secrets (docs/scenarios.md)."""
+    found: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in SECRET_FIELDS.get(service, ()) and value is not None:
+                    found.append(value)
+                elif service == "ssm" and key in ("Parameter", "Parameters"):
+                    for parameter in value if isinstance(value, list) else [value]:
+                        if isinstance(parameter, dict) and (
+                            params.get("WithDecryption") or parameter.get("Type") == "SecureString"
+                        ):
+                            found.append(parameter.get("Value"))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(result)
+    return found
 
 
 def _unknown(name: str, why: str, word: str = "", choices: list[str] | None = None) -> Exception:
@@ -150,5 +188,5 @@ def shape_problems(shape: Any, value: Any, loc: Loc) -> list[tuple[Loc, str]]:
     if accepted and (
         not isinstance(value, accepted) or (bool not in accepted and isinstance(value, bool))
     ):
-        return [(loc, f"expected {kind}, got {json_type(value)} {value!r}"[:200])]
+        return [(loc, clip(f"expected {kind}, got {json_type(value)} {value!r}", 200))]
     return []

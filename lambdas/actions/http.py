@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from itest.lambdas.actions import action, json_or_none
 from itest.lambdas.errors import ActionError
+from itest.lambdas.masking import clip, mask
 from itest.lambdas.validation import Strict
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -33,6 +34,9 @@ class HttpParams(Strict):
     )
     timeout: float = Field(default=30, gt=0, description="seconds, connect and read each")
     follow_redirects: bool = True
+    allow_downgrade: bool = Field(
+        default=False, description="follow a redirect from https:// to http://"
+    )
     verify: bool = Field(default=True, description="verify TLS certificates")
 
     @model_validator(mode="before")
@@ -84,10 +88,10 @@ def request(params: HttpParams) -> dict[str, Any]:
     elif params.form is not None:
         body["data"] = params.form  # requests form-encodes a mapping
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), redirect_guard(params) as session:
             # verify: false is the scenario's explicit choice, not news for every log line
             warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-            response = requests.request(
+            response = session.request(
                 params.method,
                 str(params.url),
                 headers=params.headers,
@@ -108,6 +112,55 @@ def request(params: HttpParams) -> dict[str, Any]:
     }
 
 
+def redirect_guard(params: HttpParams) -> Any:
+    """A requests session that follows redirects without handing secrets to another
+    origin: on a change of scheme, host or port every header and the body that
+    carry one of the run's secrets are dropped, and https -> http is refused
+    unless ``allow_downgrade``.
+
+    Raises (while following):
+        ActionError: a redirect from https:// to http:// that the step does not allow.
+    """
+    import requests
+
+    class Guarded(requests.Session):
+        def rebuild_auth(self, prepared: Any, response: Any) -> None:
+            super().rebuild_auth(prepared, response)
+            before, after = _origin(response.request.url), _origin(prepared.url)
+            if before == after:
+                return
+            if before[0] == "https" and after[0] == "http" and not params.allow_downgrade:
+                raise ActionError(
+                    f"http {params.method} {params.url}: refused a redirect from https:// to "
+                    f"http:// ({clip(prepared.url, 200)}); set allow_downgrade: true to follow it",
+                    retryable=False,
+                )
+            for name, value in list(prepared.headers.items()):
+                if mask(value) != value:
+                    del prepared.headers[name]
+            body = prepared.body
+            text = body.decode(errors="replace") if isinstance(body, bytes) else body
+            if isinstance(text, str) and mask(text) != text:
+                for name in ("Content-Type", "Transfer-Encoding"):
+                    prepared.headers.pop(name, None)
+                prepared.headers["Content-Length"] = "0"
+                prepared.body = None
+
+    return Guarded()
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return (
+        scheme,
+        (parts.hostname or "").lower(),
+        parts.port or {"http": 80, "https": 443}.get(scheme),
+    )
+
+
 def _reason(exc: Exception, params: HttpParams) -> str:
     """requests buries the useful part (``[Errno 111] Connection refused``) in a long repr."""
     import requests
@@ -117,4 +170,4 @@ def _reason(exc: Exception, params: HttpParams) -> str:
     errno = ERRNO.search(str(exc))
     if errno:
         return f"connection failed: {errno.group(0)}"
-    return f"{type(exc).__name__}: {str(exc)[:300]}"
+    return f"{type(exc).__name__}: {clip(str(exc), 300)}"

@@ -208,3 +208,52 @@ def test_tls_is_verified_unless_told_otherwise(tls_server: HTTPServer) -> None:
 
     assert caught.value.retryable
     assert trusting["json"] == {"tls": True}
+
+
+def test_a_redirect_to_another_origin_drops_what_carries_a_secret(httpserver: HTTPServer) -> None:
+    from itest.lambdas import masking
+
+    seen: list[dict[str, object]] = []
+    other = HTTPServer(host="127.0.0.1", port=0)
+    other.expect_request("/land", method="POST").respond_with_handler(
+        lambda r: (seen.append({"headers": dict(r.headers), "body": r.data}), Response("ok"))[1]
+    )
+    other.start()
+    try:
+        httpserver.expect_request("/go", method="POST").respond_with_data(
+            "", status=307, headers={"Location": other.url_for("/land")}
+        )
+        masking.forget()
+        masking.remember(["s3cr3t-api-key"])
+        result = run_action(
+            "http",
+            {
+                "method": "POST",
+                "url": httpserver.url_for("/go"),
+                "headers": {"X-Api-Key": "s3cr3t-api-key", "X-Plain": "fine"},
+                "json": {"token": "s3cr3t-api-key"},
+            },
+        )
+    finally:
+        masking.forget()
+        other.stop()
+    assert result["status"] == 200
+    (landed,) = seen
+    assert "X-Api-Key" not in landed["headers"] and landed["headers"]["X-Plain"] == "fine"
+    assert landed["body"] == b""
+
+
+def test_a_redirect_from_https_to_http_is_refused_unless_allowed() -> None:
+    from types import SimpleNamespace
+
+    from itest.lambdas.actions.http import HttpParams, redirect_guard
+
+    def follow(**extra: object) -> None:
+        params = HttpParams.model_validate({"url": "https://a.example/x", **extra})
+        prepared = SimpleNamespace(url="http://a.example/y", headers={}, body=None)
+        response = SimpleNamespace(request=SimpleNamespace(url="https://a.example/x"))
+        redirect_guard(params).rebuild_auth(prepared, response)  # type: ignore[arg-type]
+
+    with pytest.raises(ActionError, match="refused a redirect from https:// to http://"):
+        follow()
+    follow(allow_downgrade=True)

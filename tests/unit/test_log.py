@@ -90,3 +90,34 @@ def test_prepare_cuts_the_timeout_to_the_stack_maximum(monkeypatch: pytest.Monke
     assert _bounded_timeout(60) == 60
     monkeypatch.delenv("MAX_TIMEOUT_SECONDS")
     assert _bounded_timeout(3600) == 3600
+
+
+def test_every_line_is_masked_with_the_invocations_secrets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from itest.lambdas import masking
+
+    caplog.set_level("INFO", logger="itest")
+    handlers._bind({"run_id": "r-3"}, {}, None)  # a new invocation forgets earlier secrets
+    masking.remember(["tok-12345678"])
+    log.log_event(
+        "cleanup.failed", error="GET https://x/?t=tok-12345678 failed", pin=object(), n=7
+    )
+    handlers._bind({"run_id": "r-4"}, {}, None)
+    assert masking.active() == frozenset()
+    (record,) = caplog.records
+    assert "tok-12345678" not in record.getMessage()
+    assert json.loads(record.getMessage())["error"] == "GET https://x/?t=*** failed"
+
+
+def test_an_error_leaves_a_handler_masked() -> None:
+    from itest.lambdas import masking
+    from itest.lambdas.errors import StateError
+
+    @handlers._masked_errors
+    def failing(event: object, context: object) -> None:
+        masking.remember(["tok-12345678"])
+        raise StateError("payload had tok-12345678 in it")
+
+    with pytest.raises(StateError, match=r"payload had \*\*\* in it"):
+        failing({}, None)

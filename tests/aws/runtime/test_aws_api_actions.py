@@ -102,3 +102,37 @@ def test_a_service_error_is_a_retryable_action_error() -> None:
     with pytest.raises(ActionError, match=r"aws.sqs.get_queue_url: .*NonExistentQueue") as caught:
         run_action("aws.sqs.get_queue_url", {"QueueName": "nope"})
     assert caught.value.retryable is True
+
+
+def test_secrets_read_through_aws_calls_are_masked_like_declared_ones() -> None:
+    from itest.lambdas import masking
+    from itest.lambdas.actions.aws_api import secret_values
+
+    masking.forget()
+    client("ssm").put_parameter(Name="/p/token", Value="ssm-tok-9x8y7z", Type="SecureString")
+    client("ssm").put_parameter(Name="/p/plain", Value="not-secret-1", Type="String")
+    client("secretsmanager").create_secret(Name="sm", SecretString='{"password": "sm-pw-4q5w"}')
+    key = client("kms").create_key()["KeyMetadata"]["KeyId"]
+    blob = client("kms").encrypt(KeyId=key, Plaintext=b"kms-plain-3Zr8")["CiphertextBlob"]
+
+    reads = {
+        "aws.ssm.get_parameter": {"Name": "/p/token", "WithDecryption": True},
+        "aws.ssm.get_parameters": {"Names": ["/p/token", "/p/plain"], "WithDecryption": False},
+        "aws.secretsmanager.get_secret_value": {"SecretId": "sm"},
+        "aws.secretsmanager.batch_get_secret_value": {"SecretIdList": ["sm"]},
+    }
+    try:
+        results = {name: run_action(name, params) for name, params in reads.items()}
+        decrypted = get_action("aws.kms.decrypt").run(
+            get_action("aws.kms.decrypt").params.model_validate({"CiphertextBlob": blob})
+        )
+        masked = masking.mask([results, decrypted])
+        assert masking.active() >= {"ssm-tok-9x8y7z", "sm-pw-4q5w", "kms-plain-3Zr8"}
+        assert "not-secret-1" not in masking.active()  # a String parameter is not a secret
+        text = json.dumps(masked)
+        for value in ("ssm-tok-9x8y7z", "sm-pw-4q5w", "kms-plain-3Zr8"):
+            assert value not in text
+        assert "not-secret-1" in text
+        assert secret_values("sqs", {}, {"SecretString": "x"}) == []  # only the named services
+    finally:
+        masking.forget()
