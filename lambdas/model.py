@@ -373,14 +373,26 @@ def _with_keys(name: str) -> dict[str, Any]:
     }
 
 
+ALIASES_REFUSED = (
+    "YAML anchors and aliases (&name, *name) are not supported: write the value out, "
+    "or share it through vars"
+)
+
+
 @cache
 def _yaml_loader() -> type:
-    """A SafeLoader that rejects duplicate keys and keeps dates as text (JSON has
-    none). Built on first use: the Lambdas read JSON and need no yaml module."""
+    """A SafeLoader that rejects duplicate keys, anchors and aliases, and keeps dates
+    as text (JSON has none). Built on first use: the Lambdas read JSON and need no
+    yaml module."""
     import yaml
 
     class Loader(yaml.SafeLoader):
-        pass
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            # aliases expand exponentially (a few hundred bytes, billions of nodes)
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise yaml.composer.ComposerError(None, None, ALIASES_REFUSED, event.start_mark)
+            return super().compose_node(parent, index)
 
     Loader.yaml_implicit_resolvers = {
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
