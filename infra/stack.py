@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 from itest.infra.handlers import Handlers, HandlerSettings
+from itest.infra.listeners import ListenerAccess, listener_prefix
 from itest.infra.nag import acknowledge, arn_ref
 from itest.infra.observability import Monitoring
 from itest.infra.runner import RunnerRole
@@ -40,7 +41,8 @@ class OrchestratorProps:
 class OrchestratorStack(Stack):
     """Scenario bucket, results table, handlers, the state machine and its monitoring.
 
-    Grants, narrowest first: Prepare reads scenarios and writes the run record;
+    Grants, narrowest first: Prepare reads scenarios and writes the run record (and,
+    with Cleanup, creates and deletes the run's listeners);
     Action and Cleanup read scenarios and read/write results, and get the
     targets (Action also writes whole step results under `results/`); Assert
     reads scenarios, reads/writes results and reads the declared secrets (it
@@ -60,6 +62,13 @@ class OrchestratorStack(Stack):
         self.props = props
         self.metrics_namespace = f"Itest/{self.stack_name}"
         storage = RunStorage(self, "Storage", settings=props.storage)
+        listeners = ListenerAccess(
+            self,
+            "Listeners",
+            prefix=listener_prefix(self.stack_name),
+            buses=props.targets.buses,
+            topics=props.targets.topics,
+        )
         handlers = Handlers(
             self,
             "Handlers",
@@ -67,6 +76,7 @@ class OrchestratorStack(Stack):
                 "RESULTS_TABLE": storage.table.table_name,
                 "SCENARIO_BUCKET": storage.bucket.bucket_name,
                 "RESULTS_TTL_DAYS": str(props.storage.results_ttl_days),
+                "LISTENER_PREFIX": listeners.prefix,
             },
             extra_environment={
                 "prepare": {"MAX_TIMEOUT_SECONDS": str(props.max_execution_seconds)},
@@ -85,6 +95,9 @@ class OrchestratorStack(Stack):
         targets.grant(handlers.action)
         targets.grant(handlers.cleanup)
         targets.grant_secrets(handlers.assert_)
+        listeners.grant_manage(handlers.prepare)
+        listeners.grant_receive(handlers.action)
+        listeners.grant_manage(handlers.cleanup)
 
         # Past a scenario's deadline the last Action may still run, then Assert
         # and Cleanup: the hard stop leaves room for them, so Cleanup always runs.
@@ -120,6 +133,7 @@ class OrchestratorStack(Stack):
         self.storage = storage
         self.handlers = handlers
         self.targets = targets
+        self.listeners = listeners
         self.workflow = workflow
         self.monitoring = monitoring
         self.state_machine = workflow.state_machine
@@ -191,6 +205,16 @@ class OrchestratorStack(Stack):
             "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
             f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}:*',
         )
+        if self.listeners.enabled:
+            acknowledge(
+                self.handlers,
+                "AwsSolutions-IAM5",
+                "Listeners (infra/listeners.py): each run creates and deletes its own SQS queue "
+                "and EventBridge rule, named <stack prefix><run digest>-<listener>; the wildcard "
+                "is the run part of the name, after the stack's listener prefix, on the buses "
+                "declared in itest:targets.",
+                *self.listeners.nag_findings(),
+            )
         if findings := _target_findings(self.props.targets):
             acknowledge(
                 self.handlers,

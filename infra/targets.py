@@ -13,6 +13,8 @@ Context (`itest:targets` in cdk.json, or `-c itest:targets='{...}'`):
      "functions":  ["orders-processor"],                        # invoke
      "secrets":    ["orders/api-token"],                        # Secrets Manager ids
      "parameters": ["/orders/api-token"],                       # SSM parameter names
+     "buses":      ["default", "orders"],                       # EventBridge listeners
+     "topics":     ["arn:aws:sns:eu-west-1:123456789012:receipts"],  # SNS listeners
      "statements": [{"actions": ["events:PutEvents"],
                      "resources": ["arn:aws:events:eu-west-1:123456789012:event-bus/orders"]}]}
 
@@ -40,6 +42,8 @@ Access = Literal["read", "write", "read_write"]
 _ACCESS = get_args(Access)
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+_NAMED = ("tables", "buckets", "queues", "functions", "secrets", "parameters", "buses", "topics")
+"""The keys that name resources, each one (no wildcards)."""
 
 
 class TargetConfigError(ValueError):
@@ -85,6 +89,10 @@ class TargetPermissions:
     functions: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()
     parameters: tuple[str, ...] = ()
+    buses: tuple[str, ...] = ()
+    """Event buses scenarios may listen on (infra/listeners.py)."""
+    topics: tuple[str, ...] = ()
+    """SNS topics scenarios may listen to."""
     statements: tuple[Statement, ...] = ()
 
     def __post_init__(self) -> None:
@@ -95,7 +103,7 @@ class TargetPermissions:
             for name, access in getattr(self, kind).items():
                 if access not in _ACCESS:
                     problems.append(f"{kind}.{name}: access {access!r} is not one of {_ACCESS}")
-        for kind in ("tables", "buckets", "queues", "functions", "secrets", "parameters"):
+        for kind in _NAMED:
             for name in getattr(self, kind):
                 if not isinstance(name, str) or not name or "*" in name:
                     problems.append(f"{kind}: {name!r} must name one resource (no wildcards)")
@@ -138,6 +146,8 @@ class TargetPermissions:
                 functions=_names(raw.get("functions"), "functions"),
                 secrets=_names(raw.get("secrets"), "secrets"),
                 parameters=_names(raw.get("parameters"), "parameters"),
+                buses=_names(raw.get("buses"), "buses"),
+                topics=_names(raw.get("topics"), "topics"),
                 statements=tuple(
                     Statement(
                         actions=_names(s.get("actions"), f"statements[{i}].actions"),

@@ -61,12 +61,12 @@ class HistoryEstimate:
 def max_retries(step: Step, run_seconds: float) -> int:
     """The most Wait states one step can go through.
 
-    A ``wait`` step waits once. A polled step retries while its window
-    (``retry.timeout_seconds``, cut to the run's) is open, each wait
+    A ``wait``-like step (``wait``, ``listener.absent``) waits once. A polled
+    step retries while its window (``retry.timeout_seconds``, cut to the run's) is open, each wait
     ``ceil(interval * backoff^k)`` seconds but at least 1 and at most what is
     left: the bound assumes the action itself takes no time.
     """
-    if step.action == "wait":
+    if _waits(step):
         return 1
     if step.retry is None:
         return 0
@@ -83,6 +83,13 @@ def max_retries(step: Step, run_seconds: float) -> int:
     return retries
 
 
+def _waits(step: Step) -> bool:
+    """A ``wait``-like step (``wait``, the absence checks): one Wait state, its window."""
+    from itest.lambdas.actions import get_action
+
+    return get_action(step.action).waits
+
+
 def estimate_history(scenario: Scenario) -> HistoryEstimate:
     """An upper bound of the history events of one execution of ``scenario``.
 
@@ -92,7 +99,7 @@ def estimate_history(scenario: Scenario) -> HistoryEstimate:
     """
     per_step = [max_retries(step, scenario.timeout_seconds) for step in scenario.steps]
     total = sum(per_step)
-    by_time = scenario.timeout_seconds + sum(1 for s in scenario.steps if s.action == "wait")
+    by_time = scenario.timeout_seconds + sum(1 for s in scenario.steps if _waits(s))
     retries = min(total, by_time)
     events = EVENTS_FIXED + EVENTS_PER_STEP * len(scenario.steps) + EVENTS_PER_RETRY * retries
     return HistoryEstimate(events, retries, per_step, capped_by_timeout=retries < total)

@@ -19,7 +19,9 @@ from typing import Annotated, Any, Literal
 
 from itest.lambdas import limits
 from itest.lambdas.actions import ACTIONS, FAMILIES, get_action, known_names
+from itest.lambdas.actions.listener import LISTENER_NAME
 from itest.lambdas.errors import ScenarioError, UnknownActionError
+from itest.lambdas.event_patterns import EVENTBRIDGE_OPERATORS, SNS_OPERATORS, pattern_problems
 from itest.lambdas.expressions import (
     compile_path,
     describe_error,
@@ -57,6 +59,7 @@ MATCHER_FIELDS = (
 __all__ = [
     "CleanupAction",
     "Expectation",
+    "Listener",
     "Retry",
     "Scenario",
     "ScenarioError",
@@ -252,6 +255,68 @@ class Step(Strict):
     _capture = field_validator("capture")(_identifiers)
 
 
+def _raise_pattern_problems(problems: list[tuple[Loc, str]]) -> None:
+    if problems:
+        raise ValueError("; ".join(f"{format_loc(loc)}: {m}" if loc else m for loc, m in problems))
+
+
+class EventBridgeSource(Strict):
+    """A temporary rule on ``bus`` with ``pattern``, an SQS queue of the run as its target."""
+
+    bus: str = Field(default="default", min_length=1, description="event bus name or ARN")
+    pattern: dict[str, Any] = Field(description="an EventBridge event pattern")
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, pattern: dict[str, Any]) -> dict[str, Any]:
+        _raise_pattern_problems(pattern_problems(pattern, operators=EVENTBRIDGE_OPERATORS))
+        return pattern
+
+
+class SnsSource(Strict):
+    """A temporary SQS subscription of the run to ``topic``."""
+
+    topic: str = Field(description="topic ARN")
+    filter: dict[str, Any] | None = Field(default=None, description="an SNS filter policy")
+    filter_scope: Literal["attributes", "body"] = Field(
+        default="attributes", description="what the filter policy applies to"
+    )
+
+    @field_validator("topic")
+    @classmethod
+    def _arn(cls, topic: str) -> str:
+        if not topic.startswith("arn:") and not has_template(topic):
+            raise ValueError(f"expected the topic's ARN (arn:aws:sns:...), got {topic!r}")
+        return topic
+
+    @model_validator(mode="after")
+    def _filter(self) -> SnsSource:
+        if self.filter is not None:
+            nested = self.filter_scope == "body"
+            problems = pattern_problems(self.filter, operators=SNS_OPERATORS, nested=nested)
+            _raise_pattern_problems([(("filter", *loc), m) for loc, m in problems])
+        return self
+
+
+class Listener(Strict):
+    """Events the run catches while it runs: exactly one source."""
+
+    eventbridge: EventBridgeSource | None = None
+    sns: SnsSource | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Listener:
+        given = [name for name in ("eventbridge", "sns") if getattr(self, name) is not None]
+        if len(given) != 1:
+            got = " and ".join(given) if given else "none"
+            raise ValueError(f"a listener needs exactly one source, eventbridge or sns; got {got}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "eventbridge" if self.eventbridge is not None else "sns"
+
+
 class Scenario(Strict):
     """A whole test: steps run in order, then assertions, then cleanup."""
 
@@ -266,6 +331,10 @@ class Scenario(Strict):
         default_factory=dict,
         description="name -> ssm:<parameter> or secretsmanager:<secret id>",
     )
+    listeners: dict[str, Listener] = Field(
+        default_factory=dict,
+        description="name -> source; created before the first step, removed by cleanup",
+    )
     steps: list[Step] = Field(min_length=1)
     assertions: list[Expectation] = Field(
         default_factory=list, description="over {run_id, vars, steps} after the last step"
@@ -273,6 +342,17 @@ class Scenario(Strict):
     cleanup: list[CleanupAction] = Field(default_factory=list)
 
     _vars = field_validator("vars")(_identifiers)
+
+    @field_validator("listeners")
+    @classmethod
+    def _listener_names(cls, listeners: dict[str, Listener]) -> dict[str, Listener]:
+        bad = [name for name in listeners if not re.fullmatch(LISTENER_NAME, name)]
+        if bad:
+            raise ValueError(
+                f"listener names are 1-24 letters, digits, - or _ (they name AWS resources): "
+                f"{', '.join(map(repr, bad))}"
+            )
+        return listeners
 
     @field_validator("secrets")
     @classmethod
@@ -534,6 +614,8 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
         return _template_problems(loc, value, names, declared)
 
     problems = templates(("vars",), data.get("vars"), VARS_CONTEXT_NAMES)
+    listeners = data.get("listeners") if isinstance(data.get("listeners"), dict) else {}
+    problems += templates(("listeners",), listeners, VARS_CONTEXT_NAMES)
     steps = data.get("steps")
     seen: dict[str, int] = {}
     for i, step in enumerate(steps if isinstance(steps, list) else []):
@@ -546,13 +628,17 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
                 message = f"duplicate step name {name!r} (also steps[{seen[name]}])"
                 problems.append(((*loc, "name"), message))
             seen.setdefault(name, i)
-        if step.get("action") == "wait":
+        if _waits(step.get("action")):
             for key in ("retry", "stop_if"):
                 if step.get(key):
-                    message = f"a wait step takes no {key!r}: it only waits (a Wait state)"
+                    message = (
+                        f"a {step['action']} step takes no {key!r}: it waits its window "
+                        "(a Wait state) and decides at its end"
+                    )
                     problems.append(((*loc, key), message))
         elif step.get("retry") is not None and not step.get("expect"):
             problems.append(((*loc, "retry"), "retry polls until 'expect' passes; add 'expect'"))
+        problems += _listener_problems(loc, step, listeners)
         problems += _params_problems(loc, step)
         for key in ("with", "expect", "stop_if"):
             problems += templates((*loc, key), step.get(key))
@@ -572,10 +658,37 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
 
 
 def _cleanup_problems(loc: Loc, spec: dict[str, Any]) -> list[tuple[Loc, str]]:
-    if spec.get("action") == "wait":
-        message = "a cleanup cannot wait: cleanups run within one Lambda invocation"
+    if _waits(spec.get("action")):
+        why = "" if spec["action"] == "wait" else f" ({spec['action']} waits its window)"
+        message = f"a cleanup cannot wait{why}: cleanups run within one Lambda invocation"
         return [((*loc, "action"), message)]
+    name = spec.get("action")
+    if isinstance(name, str) and _is_action(name) and get_action(name).scoped:
+        return [((*loc, "action"), f"{name} runs only as a step, not as a cleanup")]
     return []
+
+
+def _waits(name: Any) -> bool:
+    """A ``wait``-like action: its step is a window of the state machine's Wait state."""
+    return isinstance(name, str) and _is_action(name) and get_action(name).waits
+
+
+def _listener_problems(
+    loc: Loc, step: dict[str, Any], listeners: dict[str, Any]
+) -> list[tuple[Loc, str]]:
+    """A listener action names a listener the scenario declares."""
+    params = step.get("with")
+    if not str(step.get("action", "")).startswith("listener.") or not isinstance(params, dict):
+        return []
+    name = params.get("listener")
+    if not isinstance(name, str) or has_template(name) or name in listeners:
+        return []
+    declared = ", ".join(map(repr, listeners)) or "none: add a 'listeners:' section"
+    message = f"unknown listener {name!r}; declared: {declared}"
+    close = difflib.get_close_matches(name, list(listeners), n=1)
+    if close:
+        message += f" (did you mean {close[0]!r}?)"
+    return [((*loc, "with", "listener"), message)]
 
 
 def _bounds_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
@@ -600,12 +713,13 @@ def _bounds_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
                     "or raise the scenario's timeout_seconds",
                 )
             )
-        seconds = step.with_.get("seconds") if step.action == "wait" else None
+        seconds = step.with_.get("seconds") if get_action(step.action).waits else None
         if isinstance(seconds, int | float) and seconds > timeout:
+            what = "a wait" if step.action == "wait" else f"a {step.action} window"
             problems.append(
                 (
                     ("steps", i, "with", "seconds"),
-                    f"a wait of {seconds:g} s is longer than the scenario's timeout_seconds "
+                    f"{what} of {seconds:g} s is longer than the scenario's timeout_seconds "
                     f"({timeout})",
                 )
             )

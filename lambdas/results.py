@@ -23,6 +23,9 @@ bucket (``results/<run_id>/<index>.json``) and the record holds a summary of it.
 CAPTURE_LIMIT = 64 * 1024
 """The most a step may capture (the record must stay under DynamoDB's 400 KB item size)."""
 MISMATCH_LIMIT = 50
+MESSAGE_LIMIT = 300 * 1024
+"""The most of one captured event kept (an EventBridge event or SNS message is at most
+256 KiB; masking may add a little)."""
 RUN_SK = "run"
 ASSERT_SK = "assert"
 CLEANUP_SK = "cleanup"
@@ -88,6 +91,7 @@ class RunContext(TypedDict):
     vars: dict[str, Any]
     steps: dict[str, dict[str, Any]]
     current: StepRecord | None
+    started_at: float | None  # the run's start (epoch seconds), when recorded
 
 
 def iso(epoch: float) -> str:
@@ -283,6 +287,30 @@ def write_cleanup(run_id: str, *, status: str, actions: list[CleanupEntry]) -> N
     _put(run_id, CLEANUP_SK, status=status, actions_json=_dumps(actions))
 
 
+def listener_pk(run_id: str, listener: str) -> str:
+    """A listener's messages live apart from the run's items: reading a run never grows
+    with them."""
+    return f"{run_id}#listener#{listener}"
+
+
+def write_message(run_id: str, listener: str, key: str, *, arrived: float, message: Any) -> None:
+    """Keep one captured message (``key``: its own id, so a redelivery overwrites it);
+    one too big for an item keeps its shape, summarized."""
+    text = _dumps(message)
+    if len(text.encode()) > MESSAGE_LIMIT:
+        text = summarize(message, MESSAGE_LIMIT)
+    _put(listener_pk(run_id, listener), key, arrived=arrived, message_json=text)
+
+
+def read_messages(run_id: str, listener: str) -> list[tuple[float, Any]]:
+    """``(arrived, message)`` of every message a listener captured, oldest first."""
+    items = _query(listener_pk(run_id, listener)).values()
+    return sorted(
+        ((float(item.get("arrived", 0)), _loads(item.get("message_json"), None)) for item in items),
+        key=lambda pair: pair[0],
+    )
+
+
 def read_context(run_id: str, *, below: int | None = None) -> RunContext:
     """Vars (run vars, then captures of each passed step in order) and the steps
     with index < ``below`` (all steps when None), from one query of the run.
@@ -297,7 +325,9 @@ def read_context(run_id: str, *, below: int | None = None) -> RunContext:
     records = _steps(items)
     earlier = [r for r in records if below is None or r["index"] < below]
     current = next((r for r in records if r["index"] == below), None)
-    return _context(_loads(run.get("vars_json"), {}), earlier, current)
+    context = _context(_loads(run.get("vars_json"), {}), earlier, current)
+    context["started_at"] = epoch(run["started_at"]) if run.get("started_at") else None
+    return context
 
 
 def context_of(run: RunRecord) -> RunContext:
@@ -359,7 +389,7 @@ def _context(
             "result": record["result"],
             "error": record["error"],
         }
-    return {"vars": vars, "steps": steps, "current": current}
+    return {"vars": vars, "steps": steps, "current": current, "started_at": None}
 
 
 def _skipped(index: int, name: str) -> StepRecord:

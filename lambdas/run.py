@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from itest.lambdas import results, secrets
-from itest.lambdas.actions import run_action
+from itest.lambdas import listeners, results, secrets
+from itest.lambdas.actions import RunScope, get_action, run_action
 from itest.lambdas.errors import ActionError, ItestError, SecretError, StateError, TemplateError
 from itest.lambdas.expressions import describe_error, render, render_vars, search
 from itest.lambdas.log import log_event
@@ -87,6 +87,9 @@ def prepare(event: dict[str, Any]) -> PreparedRun:
         execution_arn=event.get("execution_arn"),
         started_at=iso(now),
     )
+    # after the run record: whatever fails from here on, Cleanup removes the listeners
+    for name, spec in _listener_specs(scenario, {"run_id": run_id, "vars": vars, "now": iso(now)}):
+        listeners.create(run_id, name, spec)
     log_event("run.prepared", run_id=run_id, scenario=scenario.name, steps=len(scenario.steps))
     return {
         "run_id": run_id,
@@ -131,9 +134,18 @@ def action(event: dict[str, Any]) -> IterationState:
     first = now
     if attempt > 1 and (previous := earlier["current"]) and previous["started_at"]:
         first = results.epoch(previous["started_at"])
-    tried = attempt_step(step, run_context(run_id, secret, now, earlier))
+    spec = get_action(step.action)
+    scope = RunScope(
+        run_id=run_id,
+        run_started=earlier["started_at"],
+        window_start=first,
+        final=attempt > 1,
+        listeners={name: listener.kind for name, listener in scenario.listeners.items()},
+        mask=lambda value: secrets.mask(value, secret.values()),
+    )
+    tried = attempt_step(step, run_context(run_id, secret, now, earlier), scope)
     ended = clock()
-    if step.action == "wait":
+    if spec.waits:
         outcome, wait = decide_wait(tried, attempt=attempt, now=now, deadline=state.get("deadline"))
     else:
         outcome, wait = decide(
@@ -144,7 +156,7 @@ def action(event: dict[str, Any]) -> IterationState:
         "name": step.name,
         "action": step.action,
         "status": {"passed": "passed", "retry": "pending"}.get(outcome, "failed"),
-        "attempts": 1 if step.action == "wait" else attempt,
+        "attempts": 1 if spec.waits else attempt,
         "started_at": iso(first),
         "ended_at": iso(ended),
         "duration_ms": round((ended - first) * 1000),
@@ -155,7 +167,7 @@ def action(event: dict[str, Any]) -> IterationState:
     }
     record = secrets.mask(record, secret.values())
     results.write_step(run_id, record)
-    if outcome == "retry" and step.action == "wait":
+    if outcome == "retry" and spec.waits:
         reason: str | None = f"step {step.name!r} waits {wait} s (a Wait state)"
     else:
         reason = None if outcome == "passed" else step_reason(record, attempt=attempt)
@@ -184,13 +196,20 @@ def run_context(
     }
 
 
-def attempt_step(step: Step, context: dict[str, Any]) -> Attempt:
+def attempt_step(step: Step, context: dict[str, Any], scope: RunScope | None = None) -> Attempt:
     """Render ``with``, run the action, check ``expect`` (then ``stop_if``), capture."""
     tried = Attempt()
+    mode = get_action(step.action).expect
     try:
-        tried.result = run_action(step.action, render(step.with_, context))
-        tried.mismatches = evaluate(step.expect, tried.result, context)
-        if tried.mismatches:
+        result = run_action(step.action, render(step.with_, context), scope)
+        if mode == "any":
+            _first_match(step, result, context, tried)
+        elif mode == "none":
+            _no_match(step, result, context, tried)
+        else:
+            tried.result = result
+            tried.mismatches = evaluate(step.expect, result, context)
+        if tried.mismatches and not tried.stopped:
             stop = next((e for e in step.stop_if if holds(e, tried.result, context)), None)
             if stop is not None:
                 tried.stopped = True
@@ -198,7 +217,7 @@ def attempt_step(step: Step, context: dict[str, Any]) -> Attempt:
                 tried.error = (
                     f"stop_if holds: {stop.path} is {actual} ({_describe(stop.matchers())})"
                 )
-        else:
+        if tried.passed:
             tried.captures = {
                 name: search(path, tried.result) for name, path in step.capture.items()
             }
@@ -217,6 +236,50 @@ def attempt_step(step: Step, context: dict[str, Any]) -> Attempt:
     except JMESPathError as exc:
         tried.error = f"capture failed: {describe_error(exc)}"
     return tried
+
+
+def _first_match(
+    step: Step, result: dict[str, Any], context: dict[str, Any], tried: Attempt
+) -> None:
+    """``expect`` over each candidate (oldest first): the first meeting all of it is the
+    result. Else the closest one's mismatches, or a stop when one meets ``stop_if``."""
+    candidates = result.pop("candidates")
+    if not candidates:
+        tried.result, tried.error = result, "no message captured yet"
+        return
+    closest: tuple[Any, list[Mismatch]] | None = None
+    for candidate in candidates:
+        mismatches = evaluate(step.expect, candidate, context)
+        if not mismatches:
+            tried.result = candidate
+            return
+        if closest is None or len(mismatches) <= len(closest[1]):
+            closest = (candidate, mismatches)
+    assert closest is not None
+    tried.result = {**result, "closest": closest[0]}
+    note = f" (the closest of {len(candidates)} captured messages)"
+    tried.mismatches = [{**m, "message": m["message"] + note} for m in closest[1]]
+    for candidate in candidates:
+        stop = next((e for e in step.stop_if if holds(e, candidate, context)), None)
+        if stop is not None:
+            tried.stopped, tried.result = True, candidate
+            actual = show(search(stop.path, candidate))
+            tried.error = f"stop_if holds: {stop.path} is {actual} ({_describe(stop.matchers())})"
+            return
+
+
+def _no_match(step: Step, result: dict[str, Any], context: dict[str, Any], tried: Attempt) -> None:
+    """``expect`` describes what must not be seen: a candidate meeting all of it (any
+    candidate when there is no ``expect``) fails the step, naming it, unless it is the
+    result of an earlier step (received on purpose: "no *second* receipt")."""
+    received = [step["result"] for step in context["steps"].values()]
+    candidates = [c for c in result.pop("candidates") if c not in received]
+    tried.result = result
+    offending = next((c for c in candidates if not evaluate(step.expect, c, context)), None)
+    if offending is not None:
+        tried.result = {**result, "offending": offending}
+        tried.error = f"a message that must not arrive did: {show(offending, 500)}"
+        tried.retryable = False
 
 
 def decide(
@@ -318,7 +381,8 @@ def cleanup(event: dict[str, Any]) -> Verdict:
     if scenario is not None and run is not None:  # no run record: nothing ran
         secret = _secrets_for_cleanup(scenario)
         context = run_context(run_id, secret, clock(), results.context_of(run))
-        entries = secrets.mask(run_cleanups(scenario, run, context), secret.values())
+        entries = run_cleanups(scenario, run, context) + remove_listeners(scenario, run_id, context)
+        entries = secrets.mask(entries, secret.values())
         failed = any(e["status"] == "failed" for e in entries)
         results.write_cleanup(run_id, status="failed" if failed else "passed", actions=entries)
     status, reason = settle(scenario, run, state.get("error"), problem)
@@ -380,6 +444,48 @@ def run_cleanup(name: str, spec: CleanupAction, context: dict[str, Any]) -> Clea
         log_event("cleanup.failed", name=name, action=spec.action, error=_error_text(exc))
         return {"name": name, "action": spec.action, "status": "failed", "error": _error_text(exc)}
     return {"name": name, "action": spec.action, "status": "passed", "error": None}
+
+
+def remove_listeners(
+    scenario: Scenario, run_id: str, context: dict[str, Any]
+) -> list[CleanupEntry]:
+    """Delete every listener of the run (each on its own; what is gone already is fine)."""
+    entries: list[CleanupEntry] = []
+    for name, spec in _listener_specs(scenario, context, strict=False):
+        entry: CleanupEntry = {
+            "name": f"listeners.{name}",
+            "action": "listener.remove",
+            "status": "passed",
+            "error": None,
+        }
+        try:
+            listeners.remove(run_id, name, spec)
+        except Exception as exc:  # best effort: the next listener must go too
+            log_event("cleanup.failed", name=entry["name"], error=_error_text(exc))
+            entry.update(status="failed", error=_error_text(exc))
+        entries.append(entry)
+    return entries
+
+
+def _listener_specs(
+    scenario: Scenario, context: dict[str, Any], *, strict: bool = True
+) -> list[tuple[str, dict[str, Any]]]:
+    """Each listener with its templates rendered. ``strict=False`` (cleanup): a spec that
+    cannot render is kept as written, so its queue (named from the run) still goes.
+
+    Raises:
+        TemplateError: ``strict`` and a template cannot render.
+    """
+    specs = []
+    for name, listener in scenario.listeners.items():
+        spec = listener.model_dump(mode="json", exclude_none=True)
+        try:
+            spec = render(spec, context)
+        except TemplateError:
+            if strict:
+                raise
+        specs.append((name, spec))
+    return specs
 
 
 def settle(

@@ -6,7 +6,10 @@ passed to the scenarios as vars. This one stands in for the services the
 examples test, on the local AWS:
 
 - an orders API on loopback that writes to DynamoDB, processes each order a
-  couple of seconds later (status PROCESSED, a receipt in S3);
+  couple of seconds later (status PROCESSED, a receipt in S3), and tells the
+  world: an ``OrderCreated`` event on the default EventBridge bus when an order
+  is created, a ``receipt`` message (and an ``audit`` one, which a filter policy
+  can leave out) on an SNS topic when it is processed;
 - `GET /whoami`, which wants the API token kept in SSM and echoes what it was
   sent (so the secrets example has something to mask);
 - `/echo`, `/moved` (a redirect) and `/blob` (a big answer), for the HTTP features;
@@ -35,6 +38,8 @@ RECEIPTS_BUCKET = "itest-example-receipts"
 PRICING_FUNCTION = "itest-example-pricing"
 TOKEN_PARAMETER = "/itest-example/api-token"
 DB_SECRET = "itest-example/db-password"
+RECEIPTS_TOPIC = "itest-example-receipts"
+EVENT_SOURCE = "itest.example.orders"
 # Known values: the tests check that they appear nowhere in what a run leaves behind.
 API_TOKEN = "tok-3f9c1e7a-example"
 DB_PASSWORD = "pw-Zq8!example"
@@ -61,6 +66,9 @@ class OrdersApi:
     def __init__(self, aws: Any) -> None:
         self.dynamodb = aws.client("dynamodb")
         self.s3 = aws.client("s3")
+        self.events = aws.client("events")
+        self.sns = aws.client("sns")
+        self.topic_arn = ""
         self.timers: list[threading.Timer] = []
 
     def provision(self) -> None:
@@ -72,6 +80,7 @@ class OrdersApi:
                 BillingMode="PAY_PER_REQUEST",
             )
         self.s3.create_bucket(Bucket=RECEIPTS_BUCKET)
+        self.topic_arn = self.sns.create_topic(Name=RECEIPTS_TOPIC)["TopicArn"]
 
     def create(self, order: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if not isinstance(order.get("id"), str) or not isinstance(order.get("qty"), int):
@@ -90,6 +99,15 @@ class OrdersApi:
                 "status": {"S": created["status"]},
                 "created_at": {"S": created["created_at"]},
             },
+        )
+        self.events.put_events(
+            Entries=[
+                {
+                    "Source": EVENT_SOURCE,
+                    "DetailType": "OrderCreated",
+                    "Detail": json.dumps({"order_id": created["id"], "qty": created["qty"]}),
+                }
+            ]
         )
         timer = threading.Timer(PROCESSING_DELAY_SECONDS, self.process, args=(created,))
         timer.daemon = True
@@ -134,6 +152,13 @@ class OrdersApi:
             Body=json.dumps(receipt).encode(),
             ContentType="application/json",
         )
+        for kind in ("receipt", "audit"):
+            self.sns.publish(
+                TopicArn=self.topic_arn,
+                Subject=f"order {order['id']}",
+                Message=json.dumps({**receipt, "kind": kind}),
+                MessageAttributes={"kind": {"DataType": "String", "StringValue": kind}},
+            )
 
     def stop(self) -> None:
         for timer in self.timers:
@@ -283,6 +308,7 @@ def local_target(aws: Any) -> Iterator[dict[str, str]]:
             "orders_table": ORDERS_TABLE,
             "receipts_bucket": RECEIPTS_BUCKET,
             "pricing_function": PRICING_FUNCTION,
+            "receipts_topic_arn": api.topic_arn,
         }
     finally:
         server.shutdown()

@@ -7,22 +7,47 @@ rendered values. A *family* serves a whole pattern of names:
 ``aws.<service>.<operation>`` is any boto3 call. Modules import their heavy
 clients lazily, so importing the registry (for validation, or a handler's cold
 start) stays cheap.
+
+A few actions belong to their run rather than to the system under test
+(``scoped``): the listener actions read the run's own queues, ``logs.match``
+looks from the run's start. They get a :class:`RunScope` beside their params.
+How ``expect`` applies is the action's ``expect``: to its result (``result``),
+to each candidate until ONE meets all of it (``any``), or to each candidate as
+what must NOT be seen (``none``). A ``waits`` action is a window of the state
+machine's Wait state (docs/engine.md).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from itest.lambdas.errors import ActionError, UnknownActionError
 from itest.lambdas.validation import Loc, explain, format_loc
 from pydantic import BaseModel, ValidationError
 
-ActionFn = Callable[[Any], dict[str, Any]]
+ActionFn = Callable[..., dict[str, Any]]
 Check = Callable[[dict[str, Any]], list[tuple[Loc, str]]]
+ExpectMode = Literal["result", "any", "none"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunScope:
+    """What a scoped action knows of its run (built by the Action handler).
+
+    ``window_start`` is the step's first attempt (epoch seconds) and ``final``
+    says this attempt closes a ``waits`` action's window.
+    """
+
+    run_id: str
+    run_started: float | None
+    window_start: float
+    final: bool
+    listeners: Mapping[str, str] = field(default_factory=dict)  # name -> eventbridge | sns
+    mask: Callable[[Any], Any] = lambda value: value  # secrets out of what is stored
 
 
 @dataclass(frozen=True)
@@ -31,12 +56,18 @@ class Action:
 
     ``check`` adds offline checks the params model cannot express (e.g. the
     boto3 parameters of an ``aws.*`` call); it ignores templated values.
+    ``scoped``: ``run(params, scope)``; ``expect``/``waits``: see the module doc.
+    With ``any`` or ``none`` the result holds ``candidates``, the list ``expect``
+    is applied to.
     """
 
     name: str
     params: type[BaseModel]
     run: ActionFn
     check: Check | None = None
+    scoped: bool = False
+    expect: ExpectMode = "result"
+    waits: bool = False
 
 
 ACTIONS: dict[str, Action] = {}
@@ -44,13 +75,23 @@ FAMILIES: dict[str, tuple[str, Callable[[str], Action]]] = {}
 """Name prefix → (pattern shown to users, factory): ``aws.`` builds ``aws.sqs.send_message``."""
 
 
-def action(name: str, *, params: type[BaseModel]) -> Callable[[ActionFn], ActionFn]:
-    """Register ``fn(params) -> result`` under ``name``; the result is plain JSON."""
+def action(
+    name: str,
+    *,
+    params: type[BaseModel],
+    scoped: bool = False,
+    expect: ExpectMode = "result",
+    waits: bool = False,
+) -> Callable[[ActionFn], ActionFn]:
+    """Register ``fn(params) -> result`` (``fn(params, scope)`` when ``scoped``)
+    under ``name``; the result is plain JSON."""
 
     def register(fn: ActionFn) -> ActionFn:
         if name in ACTIONS:
             raise ValueError(f"action {name!r} is registered twice")
-        ACTIONS[name] = Action(name=name, params=params, run=fn)
+        ACTIONS[name] = Action(
+            name=name, params=params, run=fn, scoped=scoped, expect=expect, waits=waits
+        )
         return fn
 
     return register
@@ -89,12 +130,13 @@ def get_action(name: str) -> Action:
     raise UnknownActionError(name, known_names())
 
 
-def run_action(name: str, params: dict[str, Any]) -> dict[str, Any]:
+def run_action(name: str, params: dict[str, Any], scope: RunScope | None = None) -> dict[str, Any]:
     """Validate rendered ``params`` with the action's model, then run it.
 
     Raises:
         UnknownActionError: no such action.
-        ActionError: parameters invalid (not retryable) or the action failed.
+        ActionError: parameters invalid (not retryable), a scoped action run
+            outside a step, or the action failed.
     """
     spec = get_action(name)
     try:
@@ -104,7 +146,11 @@ def run_action(name: str, params: dict[str, Any]) -> dict[str, Any]:
             f"{format_loc(loc) or 'with'}: {message}" for loc, message in explain(exc, spec.params)
         )
         raise ActionError(f"{name}: invalid parameters: {problems}", retryable=False) from None
-    return spec.run(model)
+    if not spec.scoped:
+        return spec.run(model)
+    if scope is None:
+        raise ActionError(f"{name} runs only as a step of a run", retryable=False)
+    return spec.run(model, scope)
 
 
 def json_or_none(text: str) -> Any:
@@ -116,12 +162,21 @@ def json_or_none(text: str) -> Any:
 
 
 # Import every service module so the registry is complete (they register on import).
-from itest.lambdas.actions import aws_api, dynamodb, http, lambda_, s3, wait  # noqa: E402
+from itest.lambdas.actions import (  # noqa: E402
+    aws_api,
+    dynamodb,
+    http,
+    lambda_,
+    listener,
+    s3,
+    wait,
+)
 
 __all__ = [
     "ACTIONS",
     "FAMILIES",
     "Action",
+    "RunScope",
     "action",
     "aws_api",
     "dynamodb",
@@ -131,6 +186,7 @@ __all__ = [
     "json_or_none",
     "known_names",
     "lambda_",
+    "listener",
     "run_action",
     "s3",
     "wait",

@@ -30,7 +30,7 @@ class WaitParams(Strict):
         return math.ceil(self.seconds)
 
 
-@action("wait", params=WaitParams)
+@action("wait", params=WaitParams, waits=True)
 def wait(params: WaitParams) -> dict[str, Any]:
     """Result ``{seconds}``; the waiting itself is the state machine's (see above)."""
     return {"seconds": params.whole_seconds}

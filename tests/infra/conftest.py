@@ -27,6 +27,8 @@ TARGETS = {
     "functions": ["orders-processor"],
     "secrets": ["orders/api-token"],
     "parameters": ["/orders/api-token"],
+    "buses": ["default", "arn:aws:events:eu-west-1:123456789012:event-bus/orders"],
+    "topics": ["receipts"],
     "statements": [
         {
             "actions": ["events:PutEvents"],

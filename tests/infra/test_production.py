@@ -120,6 +120,52 @@ def test_action_and_cleanup_get_the_declared_targets(template, handler):
         assert name in resources, (handler, name)
 
 
+def _handler_statements(template, handler: str) -> list[dict[str, Any]]:
+    return json.loads(_role_resources(template, handler))
+
+
+def test_listeners_touch_only_prefixed_queues_and_rules_on_declared_buses_and_topics(template):
+    for handler in ("prepare", "cleanup"):
+        docs = _handler_statements(template, handler)
+        statements = [s for doc in docs for s in doc["Statement"]]
+        by_action = {a: s for s in statements for a in _listed(s["Action"])}
+        queue = json.dumps(by_action["sqs:CreateQueue"]["Resource"])
+        assert ":Itest-listen-*" in queue
+        assert by_action["sqs:DeleteQueue"] is by_action["sqs:CreateQueue"]
+        rules = json.dumps(by_action["events:PutRule"]["Resource"])
+        assert ":rule/Itest-listen-*" in rules  # the default bus
+        assert "arn:aws:events:eu-west-1:123456789012:rule/orders/Itest-listen-*" in rules
+        subscribe = by_action["sns:Subscribe"]
+        assert ":receipts" in json.dumps(subscribe["Resource"])
+        assert "Itest-listen-*" in json.dumps(subscribe["Condition"]["StringLike"]["sns:Endpoint"])
+        assert subscribe["Condition"]["StringEquals"] == {"sns:Protocol": "sqs"}
+    assert "sqs:ReceiveMessage" not in _role_actions(template, "prepare")
+    action = _role_actions(template, "action")
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueUrl"} <= action
+    assert not {"sqs:CreateQueue", "events:PutRule", "sns:Subscribe"} & action
+    prefixes = {
+        fn["Properties"]["Environment"]["Variables"]["LISTENER_PREFIX"]
+        for fn in template.find_resources("AWS::Lambda::Function").values()
+        if "LISTENER_PREFIX" in fn["Properties"].get("Environment", {}).get("Variables", {})
+    }
+    assert prefixes == {"Itest-listen-"}
+
+
+def test_no_listener_grant_without_a_declared_bus_or_topic():
+    from aws_cdk import App
+    from aws_cdk.assertions import Template
+    from itest.infra.stack import OrchestratorStack
+
+    template = Template.from_stack(OrchestratorStack(App(), "Bare"))
+    actions = {
+        a
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        for a in _listed(s["Action"])
+    }
+    assert not {"sqs:CreateQueue", "events:PutRule", "sns:Subscribe"} & actions
+
+
 def test_assert_reads_secrets_but_touches_no_target(template):
     actions = _role_actions(template, "assert_")
     assert {"secretsmanager:GetSecretValue", "ssm:GetParameter"} <= actions
@@ -498,7 +544,9 @@ def test_context_configures_the_stack():
         ({"statements": [{"actions": ["s3:GetObject"], "resources": ["*"]}]}, "bare"),
         ({"tables": {"orders": "admin"}}, "access 'admin'"),
         ({"buckets": ["*"]}, "no wildcards"),
-        ({"topics": ["t"]}, "unknown key"),
+        ({"streams": ["t"]}, "unknown key"),
+        ({"topics": ["*"]}, "no wildcards"),
+        ({"buses": ["orders*"]}, "no wildcards"),
     ],
 )
 def test_broad_or_malformed_targets_are_refused(targets, message):
