@@ -325,14 +325,13 @@ def read_context(run_id: str, *, below: int | None = None) -> RunContext:
     records = _steps(items)
     earlier = [r for r in records if below is None or r["index"] < below]
     current = next((r for r in records if r["index"] == below), None)
-    context = _context(_loads(run.get("vars_json"), {}), earlier, current)
-    context["started_at"] = epoch(run["started_at"]) if run.get("started_at") else None
-    return context
+    return _context(_loads(run.get("vars_json"), {}), earlier, current, run.get("started_at"))
 
 
 def context_of(run: RunRecord) -> RunContext:
     """What :func:`read_context` gives for all steps, from a run already read."""
-    return _context(dict(run["vars"]), [r for r in run["steps"] if r["status"] != "skipped"], None)
+    ran = [r for r in run["steps"] if r["status"] != "skipped"]
+    return _context(dict(run["vars"]), ran, None, run["started_at"])
 
 
 def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> RunRecord | None:
@@ -378,7 +377,10 @@ def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> 
 
 
 def _context(
-    vars: dict[str, Any], records: list[StepRecord], current: StepRecord | None
+    vars: dict[str, Any],
+    records: list[StepRecord],
+    current: StepRecord | None,
+    started_at: str | None,
 ) -> RunContext:
     steps: dict[str, dict[str, Any]] = {}
     for record in sorted(records, key=lambda r: r["index"]):
@@ -389,7 +391,8 @@ def _context(
             "result": record["result"],
             "error": record["error"],
         }
-    return {"vars": vars, "steps": steps, "current": current, "started_at": None}
+    started = epoch(started_at) if started_at else None
+    return {"vars": vars, "steps": steps, "current": current, "started_at": started}
 
 
 def _skipped(index: int, name: str) -> StepRecord:
