@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""CDK entry point (`cdk.json`: "app": "python app.py"); `python app.py` writes cdk.out/."""
+"""CDK entry point (`cdk.json`: "app": "python app.py"); `python app.py` writes cdk.out/.
 
-import os
-from pathlib import Path
+The same app as `python -m itest.infra.app`, which `itest deploy` runs from the installed
+package.
+"""
 
-from itest.infra.app import build_app
+from itest.infra.app import main
 
-build_app(Path(os.environ.get("CDK_OUTDIR", "cdk.out"))).synth()
+main()

@@ -33,6 +33,10 @@ class AwsSession:
         self._session = boto3.Session(region_name=region, profile_name=profile)
         self.region = self._session.region_name or ""
 
+    def credentials(self) -> Any:
+        """boto3's credentials for this session, None when its chain finds none (no call)."""
+        return self._session.get_credentials()
+
     @cache  # noqa: B019 - one client per service for the session's life
     def client(self, service: str) -> Any:
         from botocore.config import Config

@@ -37,13 +37,13 @@ class ItestGroup(click.Group):
             ) from None
 
 
-def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
-    """`--var k=v` pairs into a dict; a pair without `=` is bad input."""
+def parse_vars(pairs: tuple[str, ...], flag: str = "--var") -> dict[str, str]:
+    """`--var k=v` (or `-c k=v`) pairs into a dict; a pair without `=` is bad input."""
     parsed: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise BadInput(f"--var {pair!r}: expected KEY=VALUE")
+            raise BadInput(f"{flag} {pair!r}: expected KEY=VALUE")
         parsed[key] = value
     return parsed
 
@@ -260,6 +260,53 @@ def schema() -> None:
     from itest.lambdas.model import scenario_json_schema
 
     click.echo(json.dumps(scenario_json_schema(), indent=2))
+
+
+def context_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "-c", "--context", "context_pairs", multiple=True, metavar="KEY=VALUE",
+        help="CDK context on top of ./cdk.json's, e.g. -c itest:stackName=ItestQa "
+             "(repeatable; docs/production.md lists the keys).",
+    )(command)
+
+
+@cli.command()
+@context_option
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("cdk.out"), show_default=True,
+              help="Folder for the cloud assembly (template and assets).")
+def synth(context_pairs: tuple[str, ...], output: Path) -> None:
+    """Write the orchestrator's CloudFormation template (and its assets) to a folder.
+
+    No CDK project needed: the app is the installed package's, configured by
+    ./cdk.json's context (if any) and -c.
+    """
+    from itest.cli import cdk_app
+
+    context = {**cdk_app.project_context(), **parse_vars(context_pairs, "-c")}
+    click.echo(cdk_app.synth(output, context))
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@context_option
+@click.option("--profile", envvar="AWS_PROFILE",
+              help="AWS profile (env AWS_PROFILE; default: boto3's chain).")
+@click.option("--region", envvar="AWS_REGION",
+              help="AWS region (env AWS_REGION; default: boto3's chain).")
+@click.argument("cdk_args", nargs=-1, type=click.UNPROCESSED)
+def deploy(context_pairs: tuple[str, ...], profile: str | None, region: str | None,
+           cdk_args: tuple[str, ...]) -> None:
+    """Deploy the orchestrator stack with the AWS CDK CLI (`cdk`, else `npx aws-cdk`).
+
+    Context as for synth. Arguments after `--` go to `cdk deploy` as they are,
+    e.g. `itest deploy -- --require-approval never`. The account must be
+    bootstrapped once (`npx aws-cdk bootstrap`).
+    """
+    from itest.cli import cdk_app
+
+    stack = cdk_app.deploy(parse_vars(context_pairs, "-c"), cdk_args,
+                           profile=profile, region=region)
+    click.echo(f"deployed {stack}; run the scenarios with `itest run scenarios/ --wait`")
 
 
 @cli.group()

@@ -1,4 +1,8 @@
-"""Builds the CDK app; `app.py` and the local runtime both synthesize through here.
+"""Builds the CDK app; `app.py`, `itest synth`/`deploy` and the local runtime synthesize here.
+
+`python -m itest.infra.app` is the app from the installed package (what `itest
+deploy` gives the CDK CLI as `--app`): it writes the assembly to `CDK_OUTDIR`
+and reads context from `CDK_CONTEXT_JSON`, both set by the CDK CLI.
 
 Everything a platform team sets is context (cdk.json or `-c key=value`):
 
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +39,24 @@ class ContextError(ValueError):
     """A context value is malformed; the message names the key."""
 
 
+class NodeNotFound(RuntimeError):
+    """The AWS CDK (jsii) runs on Node.js, and there is none to run."""
+
+
+def require_node() -> None:
+    """Fail with a clear message before jsii fails with an obscure one.
+
+    Raises:
+        NodeNotFound: no `node` on PATH (and no `JSII_NODE`).
+    """
+    if os.environ.get("JSII_NODE") or shutil.which("node"):
+        return
+    raise NodeNotFound(
+        "the AWS CDK needs Node.js 18 or later and there is no `node` on PATH: install "
+        "Node.js (https://nodejs.org, or your system's package, e.g. apt-get install nodejs)"
+    )
+
+
 def build_app(outdir: Path | None = None, context: dict[str, Any] | None = None):  # -> cdk.App
     """Return the app with the orchestrator stack, configured from context.
 
@@ -41,6 +64,7 @@ def build_app(outdir: Path | None = None, context: dict[str, Any] | None = None)
         ContextError, TargetConfigError: a context value cannot be used.
     """
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    require_node()
     import aws_cdk as cdk
     from itest.infra.stack import OrchestratorStack
 
@@ -152,3 +176,12 @@ def synth(outdir: Path, context: dict[str, Any] | None = None) -> Path:
     """Synthesize the cloud assembly into `outdir` and return it."""
     build_app(outdir, context).synth()
     return outdir
+
+
+def main() -> None:
+    """The CDK app entry point: `python -m itest.infra.app` (or the repo's `python app.py`)."""
+    build_app(Path(os.environ.get("CDK_OUTDIR", "cdk.out"))).synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -20,7 +20,7 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 @pytest.mark.parametrize(
     "command",
     [[], ["run"], ["status"], ["logs"], ["list"], ["validate"], ["schema"], ["upload"],
-     ["local"],
+     ["synth"], ["deploy"], ["local"],
      ["local", "up"], ["local", "down"], ["local", "status"]],
 )
 def test_help_for_every_command(command):
