@@ -31,7 +31,10 @@ _PUBLIC = {
     "ItestStageProps": "itest.infra.pipeline",
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = [
+    "ItestInvokeStage", "ItestPipelineStep", "ItestStageProps", "ItestStepProps",
+    "OrchestratorProps", "OrchestratorStack", "TargetPermissions",
+]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
