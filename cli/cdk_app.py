@@ -66,7 +66,7 @@ def synth(outdir: Path, context: dict[str, Any]) -> Path:
     from itest.infra.targets import TargetConfigError
 
     try:
-        synth_app(outdir, context)
+        synth_app(outdir.resolve(), context)  # the jsii kernel keeps the cwd it started in
     except (ContextError, TargetConfigError) as error:
         raise BadInput(f"context: {error}") from None
     except LayerBuildError as error:

@@ -22,6 +22,9 @@ def _functions(template: dict) -> dict[str, dict]:
 
 
 def test_synth_writes_the_template_with_cdk_json_context_and_c_on_top(tmp_path, monkeypatch):
+    import aws_cdk
+
+    aws_cdk.App()  # the jsii kernel starts here, in another folder: `-o out` is still ours
     monkeypatch.chdir(tmp_path)
     Path("cdk.json").write_text(json.dumps({
         "app": "python my_own_app.py",  # a project's own CDK app: not what itest synthesizes
