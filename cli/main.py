@@ -262,6 +262,21 @@ def schema() -> None:
     click.echo(json.dumps(scenario_json_schema(), indent=2))
 
 
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+def init(folder: Path) -> None:
+    """Write a starter into FOLDER (default: here): scenarios/example.yaml, which runs on the
+    local AWS as it is, a scenarios/itest_local.py skeleton and the format's JSON Schema.
+
+    Files already there are kept; the schema is rewritten for this itest version.
+    """
+    from itest.cli.starter import init as write_starter
+
+    for written in write_starter(folder):
+        click.echo(f"{'kept ' if written.kept else 'wrote'}  {written.path}")
+    click.echo(f"next: itest run {folder / 'scenarios'}/ --local", err=True)
+
+
 def context_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "-c", "--context", "context_pairs", multiple=True, metavar="KEY=VALUE",
