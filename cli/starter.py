@@ -1,8 +1,9 @@
 """`itest init`: a starter that runs at once, in any folder.
 
 It writes `scenarios/example.yaml` (needs nothing but the local AWS),
-`scenarios/itest_local.py` (the local target's skeleton) and the scenario
-format's JSON Schema, which the example's first line points editors at.
+`scenarios/itest_local.py` (the local target's template, docs/scenarios.md)
+and the scenario format's JSON Schema, which the example's first line points
+editors at.
 Existing files are kept, except the schema: it follows the installed itest.
 """
 
@@ -59,34 +60,6 @@ steps:
       - {path: item.count, type: integer, gte: 1}
 """
 
-LOCAL_TARGET_SKELETON = '''\
-"""The local target of the scenarios in this folder (`itest run --local`).
-
-itest enters `local_target(aws)` before these scenarios start and leaves it after
-they end; what it yields becomes vars of the scenarios (`{{ vars.api_url }}`).
-Create here what the service under test needs on the local AWS and start the
-service; the example scenario needs nothing from it.
-"""
-
-from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-
-@contextmanager
-def local_target(aws: Any) -> Iterator[dict[str, str]]:
-    """`aws.client("s3")` (any boto3 service) talks to the local AWS; `aws.env()` is the
-    environment that points a child process's AWS SDK at it."""
-    # aws.client("s3").create_bucket(Bucket="my-service-receipts")
-    # service = subprocess.Popen(["python", "-m", "my_service"], env={**os.environ, **aws.env()})
-    try:
-        yield {}  # e.g. {"api_url": "http://127.0.0.1:8080"}
-    finally:
-        pass  # stop what you started
-'''
-
 
 @dataclass(frozen=True)
 class Written:
@@ -97,13 +70,14 @@ class Written:
 
 def init(folder: Path) -> list[Written]:
     """Write the starter into `folder`; files already there are kept (the schema is renewed)."""
+    from itest.cli.local_targets import LOCAL_TARGET_FILE, LOCAL_TARGET_TEMPLATE
     from itest.lambdas.model import scenario_json_schema
 
     scenarios = folder / SCENARIOS_DIR
     scenarios.mkdir(parents=True, exist_ok=True)
     written = [
         _write_new(scenarios / "example.yaml", EXAMPLE),
-        _write_new(scenarios / "itest_local.py", LOCAL_TARGET_SKELETON),
+        _write_new(scenarios / LOCAL_TARGET_FILE, LOCAL_TARGET_TEMPLATE),
     ]
     schema = folder / SCHEMA_FILE
     schema.write_text(json.dumps(scenario_json_schema(), indent=2) + "\n")

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from itest.cli.local_run import load_local_targets
+from itest.cli.local_targets import LOCAL_TARGET_TEMPLATE
 from itest.cli.main import cli
 from itest.cli.scenarios import load
 from itest.lambdas.model import scenario_json_schema
@@ -31,11 +31,9 @@ def test_init_writes_a_starter_that_validates(tmp_path, monkeypatch):
     assert validated.exit_code == 0, validated.output
 
 
-def test_the_skeleton_target_loads_and_yields_no_vars(tmp_path):
+def test_the_local_target_is_the_documented_template(tmp_path):
     CliRunner().invoke(cli, ["init", str(tmp_path)])
-    [local_target] = load_local_targets([tmp_path / "scenarios" / "example.yaml"])
-    with local_target(aws=None) as provided:
-        assert provided == {}
+    assert (tmp_path / "scenarios" / "itest_local.py").read_text() == LOCAL_TARGET_TEMPLATE
 
 
 def test_init_keeps_existing_files_and_renews_the_schema(tmp_path):
