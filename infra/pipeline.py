@@ -35,6 +35,10 @@ class ItestStepProps:
 
     input: pipelines.IFileSetProducer
     """The source (or build output) holding the scenario files."""
+    install_command: str
+    """How the build gets the `itest` command: a pinned wheel or VCS URL, your own index
+    (`pip install .` in itest's own repo). No default: the name `itest` on PyPI belongs to
+    an unrelated project, and a build must never run whatever answers to it."""
     scenarios: Sequence[str] = ("scenarios/",)
     """Files or folders, relative to `input`."""
     stack_name: str = "Itest"
@@ -44,15 +48,14 @@ class ItestStepProps:
     region: str | None = None
     vars: Mapping[str, str] = field(default_factory=dict)
     """`--var k=v` for every scenario (e.g. the URL of what was just deployed)."""
-    install_command: str = "pip install itest"
-    """How the build gets the `itest` command (e.g. `pip install .` in its own repo)."""
     timeout: Duration = field(default_factory=lambda: Duration.hours(1))
 
 
 class ItestPipelineStep(Construct):
     """A CDK Pipelines step and its report group: add `step` as a stage's `post` step.
 
-        step = ItestPipelineStep(pipeline_stack, "Itest", props=ItestStepProps(input=source))
+        step = ItestPipelineStep(pipeline_stack, "Itest", props=ItestStepProps(
+            input=source, install_command="pip install -r requirements-itest.txt"))
         pipeline.add_stage(app_stage, post=[step.step])
 
     Attributes:
