@@ -23,6 +23,10 @@ description: >
   A first scenario that needs nothing but the local AWS: it makes a table of
   its own, writes an item, reads it back and deletes the table, pass or fail.
   Run it with `itest run scenarios/ --local`; docs/scenarios.md has every key.
+# On AWS the orchestrator must be allowed these calls: in cdk.json's "itest:targets",
+# "statements": [{"actions": ["dynamodb:CreateTable", "dynamodb:DescribeTable",
+#   "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteTable"],
+#   "resources": ["arn:aws:dynamodb:<region>:<account>:table/itest-example-*"]}]
 tags: [example]
 timeout_seconds: 120
 vars:
