@@ -34,18 +34,33 @@ def no_aws_config(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
 
 
-@pytest.fixture
-def fake_cdk(monkeypatch, tmp_path) -> Path:
-    """A `cdk` first on PATH that records how it was called; credentials in the environment."""
+def _fake_tools(monkeypatch, tmp_path: Path, names: tuple[str, ...], path: str) -> Path:
+    """`names` in a folder put before `path`, each recording how it was called;
+    credentials in the environment."""
     bin_dir, record = tmp_path / "bin", tmp_path / "cdk-call.json"
     bin_dir.mkdir()
-    script = bin_dir / "cdk"
-    script.write_text(FAKE_CDK.format(python=sys.executable, record=str(record)))
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    for name in names:
+        script = bin_dir / name
+        script.write_text(FAKE_CDK.format(python=sys.executable, record=str(record)))
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{path}")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
     return record
+
+
+@pytest.fixture
+def fake_cdk(monkeypatch, tmp_path) -> Path:
+    """A `cdk` first on PATH."""
+    return _fake_tools(monkeypatch, tmp_path, ("cdk",), os.environ["PATH"])
+
+
+def test_without_cdk_on_path_deploy_runs_it_through_npx(monkeypatch, tmp_path):
+    record = _fake_tools(monkeypatch, tmp_path, ("npx", "node"), str(tmp_path / "nothing"))
+    result = invoke("deploy", "--region", "eu-west-1")
+    assert result.exit_code == 0, result.output
+    argv = json.loads(record.read_text())["argv"]
+    assert argv[:3] == ["--yes", "aws-cdk@2", "deploy"] and argv[-1] == "Itest"
 
 
 def invoke(*args: str):
