@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
+from itest.infra.cleanup_on_end import CleanupOnEnd
 from itest.infra.handlers import Handlers, HandlerSettings
 from itest.infra.listeners import ListenerAccess, listener_prefix
 from itest.infra.nag import acknowledge, arn_ref
@@ -111,6 +112,9 @@ class OrchestratorStack(Stack):
             handlers=handlers,
             timeout=Duration.seconds(hard_stop),
             log_retention=props.handlers.log_retention,
+        )
+        self.cleanup_on_end = CleanupOnEnd(
+            self, "CleanupOnEnd", state_machine=workflow.state_machine, cleanup=handlers.cleanup
         )
         monitoring = Monitoring(
             self,

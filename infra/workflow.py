@@ -15,6 +15,11 @@ from itest.infra.handlers import Handlers
 
 RUN_ID = "$$.Execution.Name"
 EXECUTION_ARN = "$$.Execution.Id"  # every handler logs it: one execution's lines are findable
+TRANSIENT = "TransientError"
+"""What the handlers raise when the orchestrator's own S3/DynamoDB/SSM calls throttle,
+fail with a 5xx or cannot connect (and Cleanup when it must carry on in a new invocation)."""
+CRASHED = ["Sandbox.Timedout", "Runtime.ExitError", "Lambda.Unknown"]
+"""A Cleanup invocation that died: the next one takes over the cleanups it left."""
 
 
 class Workflow(Construct):
@@ -77,6 +82,14 @@ class Workflow(Construct):
         )
         for state in (prepare, run_steps, assert_):
             state.add_catch(cleanup, errors=[sfn.Errors.ALL], result_path="$.error")
+        cleanup.add_retry(errors=CRASHED, interval=Duration.seconds(1), max_attempts=2)
+        # what no retry fixes ends the execution FAILED; the status-change rule then
+        # invokes Cleanup once more, which settles the run record (see Stack)
+        cleanup.add_catch(
+            sfn.Fail(self, "CleanupFailed", error="CleanupFailed", cause_path="$.cleanup.Cause"),
+            errors=[sfn.Errors.ALL],
+            result_path="$.cleanup",
+        )
 
         verdict = (
             sfn.Choice(self, "Verdict")
@@ -128,7 +141,7 @@ class Workflow(Construct):
             if isinstance(payload, str)
             else sfn.TaskInput.from_object(payload)
         )
-        return tasks.LambdaInvoke(
+        task = tasks.LambdaInvoke(
             self,
             name,
             lambda_function=fn,
@@ -136,3 +149,10 @@ class Workflow(Construct):
             output_path=output_path,
             result_path=result_path,
         )
+        task.add_retry(
+            errors=[TRANSIENT, "CleanupUnfinished"],
+            interval=Duration.seconds(2),
+            max_attempts=5,
+            backoff_rate=2,
+        )
+        return task

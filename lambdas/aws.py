@@ -14,15 +14,74 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from itest.lambdas.errors import ActionError
+from itest.lambdas.errors import ActionError, TransientError
+
+THROTTLING = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "TransactionInProgressException",
+        "InternalError",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+"""Error codes that mean "try again later" (AWS SDKs' throttling and transient lists)."""
 
 
 @cache
 def client(service: str) -> Any:
-    """The shared client of ``service``; tests call ``client.cache_clear()``."""
-    import boto3  # deferred: handlers that never call AWS skip ~100 ms of imports
+    """The shared client of ``service``; tests call ``client.cache_clear()``.
 
-    return boto3.client(service)
+    boto3's standard retry mode (3 attempts) absorbs a blip; what outlasts it is
+    the state machine's to retry (:func:`engine_errors`), where the waits are visible.
+    """
+    import boto3  # deferred: handlers that never call AWS skip ~100 ms of imports
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Throttling, a 5xx or no connection: the same call may well work later."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+    from botocore.exceptions import ConnectTimeoutError as ConnectTimeout
+
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return code in THROTTLING or int(status) >= 500
+    return isinstance(
+        exc, EndpointConnectionError | ConnectionClosedError | ReadTimeoutError | ConnectTimeout
+    )
+
+
+@contextmanager
+def engine_errors(what: str) -> Iterator[None]:
+    """For the orchestrator's own calls: a transient failure becomes
+    :class:`TransientError` (the state machine retries it); others pass through.
+
+    Raises:
+        TransientError: throttled, 5xx or unreachable.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if is_transient(exc):
+            raise TransientError(f"{what}: {exc}") from exc
+        raise
 
 
 @contextmanager

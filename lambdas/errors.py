@@ -82,3 +82,13 @@ class StateError(ItestError):
 
 class ConfigError(ItestError):
     """The deployment lacks configuration (an environment variable): the run ends in error."""
+
+
+class TransientError(ItestError):
+    """The orchestrator's own storage (S3, DynamoDB, SSM) throttled, failed with a 5xx
+    or could not be reached: the state machine retries the state with backoff."""
+
+
+class CleanupUnfinished(TransientError):
+    """Cleanup ran out of Lambda time with cleanups left: the state machine invokes it
+    again and it carries on where it stopped (each cleanup action runs at most once)."""

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from itest.lambdas import run
+from itest.lambdas import deadlines, run
 from itest.lambdas.log import bind, emit_metrics
 from itest.lambdas.masking import forget, mask
 
@@ -72,17 +72,21 @@ def assert_(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @_masked_errors
 def cleanup(event: dict[str, Any], context: Any) -> run.Verdict:
-    """Cleanup state: every cleanup attempted, then the run's verdict (and its metrics)."""
+    """Cleanup state (and the rule on the execution's end): every cleanup attempted
+    once, then the run's verdict (and its metrics, once)."""
     state = event.get("state") if isinstance(event.get("state"), dict) else {}
     _bind(event, state, context)
-    verdict = run.cleanup(event)
-    _run_metrics(verdict, event.get("started_at"))
+    verdict, settled_now = run.finish(event)
+    if settled_now:
+        _run_metrics(verdict, event.get("started_at"))
     return verdict
 
 
 def _bind(event: Any, holder: Any, context: Any, **fields: Any) -> None:
-    """A new invocation: no secrets known yet, and the fields every log line carries."""
+    """A new invocation: no secrets known yet, when it ends, and the fields every log
+    line carries."""
     forget()
+    deadlines.enter(context, now=run.clock())
     event = event if isinstance(event, dict) else {}
     bind(
         run_id=event.get("run_id"),

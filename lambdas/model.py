@@ -49,7 +49,7 @@ MAX_DEPTH = 64
 TOO_DEEP = f"the data nests more than {MAX_DEPTH} levels deep; a scenario needs far fewer"
 FAMILY_PATTERNS = {"aws.": r"^aws\.[a-z0-9-]+\.[a-z0-9_]+$"}
 SECRET_SPEC = re.compile(r"(ssm|secretsmanager):\S+|arn:aws[a-z-]*:(ssm|secretsmanager):\S+")
-CONTEXT_NAMES = ("run_id", "vars", "secret", "steps", "now")
+CONTEXT_NAMES = ("run_id", "attempt_id", "vars", "secret", "steps", "now")
 VARS_CONTEXT_NAMES = ("run_id", "vars", "now")
 MATCHER_FIELDS = (
     "equals", "not_equals", "contains", "not_contains", "matches", "exists", "type",

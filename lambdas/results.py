@@ -12,7 +12,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict
 
-from itest.lambdas.aws import client
+from itest.lambdas.aws import client, engine_errors
 from itest.lambdas.errors import ConfigError, StateError
 from itest.lambdas.masking import drop_fragment, mask
 from itest.lambdas.matchers import Mismatch
@@ -64,8 +64,18 @@ class CleanupEntry(TypedDict):
 
 
 class CleanupRecord(TypedDict):
-    status: str
+    status: str  # running (claimed, see claim_cleanup) | passed | failed
     actions: list[CleanupEntry]
+
+
+class CleanupClaim(TypedDict):
+    """The cleanup record as :func:`claim_cleanup` found or left it."""
+
+    claimed: bool  # True: this invocation holds it now
+    status: str
+    actions: list[CleanupEntry]  # finished already (by an earlier holder)
+    current: str | None  # the action an earlier holder was running when it stopped
+    lease_until: float
 
 
 class RunRecord(TypedDict):
@@ -82,6 +92,7 @@ class RunRecord(TypedDict):
     steps: list[StepRecord]
     assertions: AssertRecord | None
     cleanup: CleanupRecord | None
+    scenario_ref: NotRequired[dict[str, str] | None]  # the object Prepare pinned
 
 
 class RunContext(TypedDict):
@@ -179,9 +190,10 @@ def store_result(run_id: str, index: int, result: Any) -> tuple[str, str | None]
     ref = None
     if bucket:
         key = f"results/{run_id}/{index}.json"
-        client("s3").put_object(
-            Bucket=bucket, Key=key, Body=text.encode(), ContentType="application/json"
-        )
+        with engine_errors(f"storing the result of step {index}"):
+            client("s3").put_object(
+                Bucket=bucket, Key=key, Body=text.encode(), ContentType="application/json"
+            )
         ref = f"s3://{bucket}/{key}"
     return summarize(result), ref
 
@@ -194,8 +206,10 @@ def write_run(
     vars: dict[str, Any],
     execution_arn: str | None,
     started_at: str,
+    scenario_ref: dict[str, str] | None = None,
 ) -> None:
-    """Start the run record (Prepare)."""
+    """Start the run record (Prepare); ``scenario_ref`` (the pinned object) lets a
+    cleanup started from outside the execution find what the run ran."""
     _put(
         run_id,
         RUN_SK,
@@ -205,6 +219,7 @@ def write_run(
         vars_json=_dumps(vars),
         started_at=started_at,
         execution_arn=execution_arn,
+        scenario_ref_json=_dumps(scenario_ref) if scenario_ref else None,
     )
 
 
@@ -236,17 +251,19 @@ def finish_run(
         sets.append("scenario = if_not_exists(scenario, :scenario)")
     if steps is not None:
         sets.append("steps = if_not_exists(steps, :steps)")
-    client("dynamodb").update_item(
-        TableName=table_name(),
-        Key=_key(run_id, RUN_SK),
-        UpdateExpression="SET " + ", ".join(sets),
-        ExpressionAttributeNames={"#status": "status"},
-        ExpressionAttributeValues={k: _encode(v) for k, v in values.items() if v is not None},
-    )
+    with engine_errors("finishing the run record"):
+        client("dynamodb").update_item(
+            TableName=table_name(),
+            Key=_key(run_id, RUN_SK),
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={k: _encode(v) for k, v in values.items() if v is not None},
+        )
 
 
-def write_step(run_id: str, record: StepRecord) -> None:
-    """Write (overwrite) a step's record: every attempt replaces the previous one.
+def write_step(run_id: str, record: StepRecord, *, attempt_started: int | None = None) -> None:
+    """Write (overwrite) a step's record: every attempt replaces the previous one
+    (``attempt_started``: the attempt claimed with :func:`claim_attempt`, kept).
 
     A result over :data:`RESULT_LIMIT` is kept whole in the bucket (``result_ref``)
     and summarized in the record.
@@ -268,7 +285,65 @@ def write_step(run_id: str, record: StepRecord) -> None:
         result_ref=result_ref,
         mismatches_json=_dumps(record["mismatches"][:MISMATCH_LIMIT]),
         error=record["error"],
+        attempt_started=attempt_started,
     )
+
+
+def claim_attempt(
+    run_id: str, *, index: int, name: str, action: str, attempt: int, started_at: str
+) -> StepRecord | None:
+    """Record attempt ``attempt`` of a step as started, before its action runs, so a
+    crash mid-action still leaves a record (and the step's cleanup runs).
+
+    Returns None when the claim is new; the step's record when this attempt (or a
+    later one) was claimed already: a redelivered event, whose action must not run twice.
+    """
+    from botocore.exceptions import ClientError
+
+    values = {
+        ":running": "running",
+        ":n": attempt,
+        ":index": index,
+        ":name": name,
+        ":action": action,
+        ":started": started_at,
+        ":zero": 0,
+    }
+    sets = [
+        "#status = :running",
+        "#attempt_started = :n",
+        "#index = :index",
+        "#name = :name",
+        "#action = :action",
+        "#started_at = if_not_exists(#started_at, :started)",
+        "#attempts = if_not_exists(#attempts, :zero)",
+    ]
+    if (expires := expires_at()) is not None:
+        values[":expires"] = expires
+        sets.append("#expires_at = :expires")
+    names = {f"#{n}": n for n in ("status", "attempt_started", "index", "name", "action")}
+    names |= {f"#{n}": n for n in ("started_at", "attempts", "expires_at") if f"#{n}" in str(sets)}
+    try:
+        with engine_errors("recording a step as started"):
+            client("dynamodb").update_item(
+                TableName=table_name(),
+                Key=_key(run_id, step_sk(index)),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=(
+                    "attribute_not_exists(#attempt_started) OR #attempt_started < :n"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={k: _encode(v) for k, v in values.items()},
+            )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        with engine_errors("reading a step record"):
+            item = client("dynamodb").get_item(
+                TableName=table_name(), Key=_key(run_id, step_sk(index)), ConsistentRead=True
+            )["Item"]
+        return _step(_decode_item(item))
+    return None
 
 
 def write_assert(
@@ -309,6 +384,81 @@ def read_messages(run_id: str, listener: str) -> list[tuple[float, Any]]:
         ((float(item.get("arrived", 0)), _loads(item.get("message_json"), None)) for item in items),
         key=lambda pair: pair[0],
     )
+
+
+def claim_cleanup(run_id: str, *, owner: str, now: float, lease_until: float) -> CleanupClaim:
+    """Take the run's cleanup for this invocation until ``lease_until`` (epoch s):
+    granted when nobody has it, or when the last holder's lease ran out while it was
+    still ``running`` (that invocation died). A finished cleanup is never taken again.
+    """
+    from botocore.exceptions import ClientError
+
+    values = {":running": "running", ":owner": owner, ":now": now, ":lease": lease_until}
+    try:
+        with engine_errors("claiming the run's cleanup"):
+            item = client("dynamodb").update_item(
+                TableName=table_name(),
+                Key=_key(run_id, CLEANUP_SK),
+                UpdateExpression="SET #status = :running, #owner = :owner, lease_until = :lease",
+                ConditionExpression=(
+                    "attribute_not_exists(sk) OR (#status = :running AND lease_until < :now)"
+                ),
+                ExpressionAttributeNames={"#status": "status", "#owner": "owner"},
+                ExpressionAttributeValues={k: _encode(v) for k, v in values.items()},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        claimed = True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        with engine_errors("reading the run's cleanup"):
+            item = client("dynamodb").get_item(
+                TableName=table_name(), Key=_key(run_id, CLEANUP_SK), ConsistentRead=True
+            ).get("Item", {})
+        claimed = False
+    found = _decode_item(item)
+    return {
+        "claimed": claimed,
+        "status": found.get("status", "running"),
+        "actions": _loads(found.get("actions_json"), []),
+        "current": found.get("current"),
+        "lease_until": float(found.get("lease_until", 0)),
+    }
+
+
+def cleanup_progress(
+    run_id: str, *, owner: str, actions: list[CleanupEntry], current: str | None
+) -> None:
+    """Record the finished cleanup actions and the one about to run (while holding the
+    claim), so that an invocation taking over runs none of them twice."""
+    values: dict[str, Any] = {":owner": owner, ":actions": _dumps(actions)}
+    if current is None:
+        update = "SET actions_json = :actions REMOVE #current"
+    else:
+        values[":current"] = current
+        update = "SET actions_json = :actions, #current = :current"
+    _update_claimed(run_id, owner, update, values, "recording cleanup progress")
+
+
+def cleanup_lease(run_id: str, *, owner: str, lease_until: float) -> None:
+    """Move the end of the claim's lease (0: give it up)."""
+    values = {":owner": owner, ":lease": lease_until}
+    _update_claimed(run_id, owner, "SET lease_until = :lease", values, "releasing the cleanup")
+
+
+def _update_claimed(
+    run_id: str, owner: str, update: str, values: dict[str, Any], what: str
+) -> None:
+    names = {"#owner": "owner"} | ({"#current": "current"} if "#current" in update else {})
+    with engine_errors(what):
+        client("dynamodb").update_item(
+            TableName=table_name(),
+            Key=_key(run_id, CLEANUP_SK),
+            UpdateExpression=update,
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={k: _encode(v) for k, v in values.items()},
+        )
 
 
 def read_context(run_id: str, *, below: int | None = None) -> RunContext:
@@ -373,6 +523,7 @@ def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> 
         }
         if cleanup
         else None,
+        "scenario_ref": _loads(run.get("scenario_ref_json"), None),
     }
 
 
@@ -446,7 +597,8 @@ def _query(
         ExpressionAttributeValues={":pk": {"S": run_id}},
         ConsistentRead=True,
     )
-    items = (_decode_item(item) for page in pages for item in page.get("Items", []))
+    with engine_errors("reading the results table"):
+        items = [_decode_item(item) for page in pages for item in page.get("Items", [])]
     return {item["sk"]: item for item in items}
 
 
@@ -454,7 +606,8 @@ def _put(run_id: str, sk: str, **attributes: Any) -> None:
     item = {**_key(run_id, sk)}
     attributes["expires_at"] = expires_at()
     item.update({name: _encode(v) for name, v in attributes.items() if v is not None})
-    client("dynamodb").put_item(TableName=table_name(), Item=item)
+    with engine_errors("writing the results table"):
+        client("dynamodb").put_item(TableName=table_name(), Item=item)
 
 
 def _key(run_id: str, sk: str) -> dict[str, Any]:

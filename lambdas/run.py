@@ -11,19 +11,27 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from itest.lambdas import listeners, results, secrets
+from itest.lambdas import cleanups, deadlines, listeners, results, secrets
 from itest.lambdas.actions import RunScope, get_action, run_action
-from itest.lambdas.errors import ActionError, ItestError, SecretError, StateError, TemplateError
+from itest.lambdas.errors import (
+    ActionError,
+    ItestError,
+    SecretError,
+    StateError,
+    TemplateError,
+    TransientError,
+)
 from itest.lambdas.expressions import describe_error, render, render_vars, search
 from itest.lambdas.log import log_event
 from itest.lambdas.masking import clip
 from itest.lambdas.matchers import Mismatch, evaluate, holds, show
 from itest.lambdas.model import CleanupAction, Scenario, Step
 from itest.lambdas.results import CleanupEntry, StepRecord, iso
-from itest.lambdas.scenario_store import ScenarioRef, load, scenario_ref
+from itest.lambdas.scenario_store import ScenarioRef, load, pin, scenario_ref
 from jmespath.exceptions import JMESPathError
 
 clock = time.time  # the one clock; tests replace it to drive retry windows
@@ -72,8 +80,7 @@ def prepare(event: dict[str, Any]) -> PreparedRun:
     """
     run_id = _field(event, "run_id", str)
     payload = event.get("input") or {}
-    ref = scenario_ref(payload.get("scenario"))
-    scenario = load(ref, fresh=True)
+    scenario, ref = pin(scenario_ref(payload.get("scenario")))
     overrides = payload.get("vars") or {}
     if not isinstance(overrides, dict):
         raise StateError(f'"vars" must be a mapping of overrides, got {overrides!r}')
@@ -86,6 +93,7 @@ def prepare(event: dict[str, Any]) -> PreparedRun:
         vars=vars,
         execution_arn=event.get("execution_arn"),
         started_at=iso(now),
+        scenario_ref=ref,
     )
     # after the run record: whatever fails from here on, Cleanup removes the listeners
     for name, spec in _listener_specs(scenario, {"run_id": run_id, "vars": vars, "now": iso(now)}):
@@ -118,9 +126,14 @@ class Attempt:
 def action(event: dict[str, Any]) -> IterationState:
     """Run one attempt of one step and decide: passed, retry (after a wait) or failed.
 
+    The attempt is recorded as started before its action runs; an attempt that was
+    started already (the same event delivered again) is not run twice. A step after
+    one that did not pass is refused.
+
     Raises:
         StateError: the iteration state does not match the scenario.
         SecretError: a declared secret cannot be read.
+        TransientError: the results table or bucket could not be reached.
     """
     state: IterationState = dict(event)  # type: ignore[assignment]
     run_id = _field(state, "run_id", str)
@@ -129,12 +142,21 @@ def action(event: dict[str, Any]) -> IterationState:
     scenario = load(scenario_ref(state.get("scenario")))
     step = _step_at(scenario, index, state.get("name"))
     now = clock()
-    secret = secrets.resolve(scenario.secrets)
     earlier = results.read_context(run_id, below=index)
+    if (refusal := _refusal(scenario, index, earlier)) is not None:
+        log_event("step.refused", run_id=run_id, index=index, step=step.name, reason=refusal)
+        return _outcome(state, attempt, "failed", 1, refusal)
+    secret = secrets.resolve(scenario.secrets)
     first = now
     if attempt > 1 and (previous := earlier["current"]) and previous["started_at"]:
         first = results.epoch(previous["started_at"])
     spec = get_action(step.action)
+    claimed = results.claim_attempt(
+        run_id, index=index, name=step.name, action=step.action, attempt=attempt,
+        started_at=iso(first),
+    )  # fmt: skip
+    if claimed is not None:
+        return _redelivered(run_id, state, step, attempt, claimed)
     scope = RunScope(
         run_id=run_id,
         run_started=earlier["started_at"],
@@ -143,7 +165,9 @@ def action(event: dict[str, Any]) -> IterationState:
         listeners={name: listener.kind for name, listener in scenario.listeners.items()},
         mask=lambda value: secrets.mask(value, secret.values()),
     )
-    tried = attempt_step(step, run_context(run_id, secret, now, earlier), scope)
+    key = attempt_id(run_id, index, attempt)
+    context = run_context(run_id, secret, now, earlier, attempt_id=key)
+    tried = attempt_step(step, context, scope, deadlines.budget(now, state.get("deadline")))
     ended = clock()
     if spec.waits:
         outcome, wait = decide_wait(tried, attempt=attempt, now=now, deadline=state.get("deadline"))
@@ -166,7 +190,7 @@ def action(event: dict[str, Any]) -> IterationState:
         "error": tried.error,
     }
     record = secrets.mask(record, secret.values())
-    results.write_step(run_id, record)
+    _record_outcome(run_id, record, attempt)
     if outcome == "retry" and spec.waits:
         reason: str | None = f"step {step.name!r} waits {wait} s (a Wait state)"
     else:
@@ -180,15 +204,96 @@ def action(event: dict[str, Any]) -> IterationState:
         outcome=outcome,
         reason=reason,
     )
+    return _outcome(state, attempt, outcome, wait, reason)
+
+
+def _record_outcome(run_id: str, record: StepRecord, attempt: int) -> None:
+    """Write an attempt's outcome, waiting out a throttled table while the Lambda has
+    time: once the action ran, a retried invocation would refuse to run it again.
+
+    Raises:
+        TransientError: the table stayed unavailable.
+    """
+    for wait in (1, 2, 4):
+        try:
+            return results.write_step(run_id, record, attempt_started=attempt)
+        except TransientError:
+            left = deadlines.lambda_left(time.time())
+            if left is not None and left < wait:
+                raise
+            time.sleep(wait)
+    return results.write_step(run_id, record, attempt_started=attempt)
+
+
+def attempt_id(run_id: str, index: int, attempt: int) -> str:
+    """``{{ attempt_id }}``: the same for a redelivered attempt, new for the next one,
+    so a system under test can use it as an idempotency key."""
+    return f"{run_id}:{index}:{attempt}"
+
+
+def _outcome(
+    state: IterationState, attempt: int, outcome: str, wait: int, reason: str | None
+) -> IterationState:
     return {**state, "attempt": attempt, "outcome": outcome, "wait_seconds": wait, "reason": reason}
 
 
+def _refusal(scenario: Scenario, index: int, earlier: results.RunContext) -> str | None:
+    """Why step ``index`` must not run: the step before it did not pass (an engine
+    that hands out a later Map item after a failure, e.g. a redrive)."""
+    if index == 0:
+        return None
+    before = scenario.steps[index - 1].name
+    status = (earlier["steps"].get(before) or {}).get("status", "not run")
+    if status == "passed":
+        return None
+    return _cut(
+        f"step {scenario.steps[index].name!r} not run: it follows step {before!r}, "
+        f"which {'has not run' if status == 'not run' else status}"
+    )
+
+
+def _redelivered(
+    run_id: str, state: IterationState, step: Step, attempt: int, record: StepRecord
+) -> IterationState:
+    """The outcome of an attempt that was already started: the one recorded if it
+    finished, else a failed step (its action may have had effects; running it again
+    could repeat them)."""
+    log_event("step.redelivered", run_id=run_id, step=step.name, attempt=attempt)
+    finished = record["status"] in ("passed", "failed", "pending") and (
+        record["attempts"] >= attempt or get_action(step.action).waits
+    )
+    if finished and record["status"] == "passed":
+        return _outcome(state, attempt, "passed", 1, None)
+    if finished and record["status"] == "pending":
+        return _outcome(state, attempt, "retry", 1, step_reason(record, attempt=attempt))
+    if not finished:
+        record = {
+            **record,
+            "status": "failed",
+            "attempts": attempt,
+            "ended_at": iso(clock()),
+            "error": (
+                f"attempt {attempt} was delivered again after it had started (the first "
+                "delivery crashed or timed out mid-action); not run twice"
+            ),
+        }
+        results.write_step(run_id, record, attempt_started=attempt)
+    return _outcome(state, attempt, "failed", 1, step_reason(record, attempt=attempt))
+
+
 def run_context(
-    run_id: str, secret: dict[str, str], now: float, earlier: results.RunContext
+    run_id: str,
+    secret: dict[str, str],
+    now: float,
+    earlier: results.RunContext,
+    *,
+    attempt_id: str | None = None,
 ) -> dict[str, Any]:
-    """``{run_id, vars, secret, steps, now}`` as templates see it."""
+    """``{run_id, attempt_id, vars, secret, steps, now}`` as templates see it
+    (``attempt_id`` is null outside a step's attempt)."""
     return {
         "run_id": run_id,
+        "attempt_id": attempt_id,
         "vars": earlier["vars"],
         "secret": secret,
         "steps": earlier["steps"],
@@ -196,12 +301,20 @@ def run_context(
     }
 
 
-def attempt_step(step: Step, context: dict[str, Any], scope: RunScope | None = None) -> Attempt:
-    """Render ``with``, run the action, check ``expect`` (then ``stop_if``), capture."""
+def attempt_step(
+    step: Step,
+    context: dict[str, Any],
+    scope: RunScope | None = None,
+    limit: deadlines.Budget | None = None,
+) -> Attempt:
+    """Render ``with``, run the action (cut off at ``limit``), check ``expect`` (then
+    ``stop_if``), capture."""
     tried = Attempt()
     mode = get_action(step.action).expect
+    limit = limit or deadlines.Budget(float("inf"), "none")
     try:
-        result = run_action(step.action, render(step.with_, context), scope)
+        params = render(step.with_, context)
+        result = deadlines.run_within(limit, lambda: run_action(step.action, params, scope))
         if mode == "any":
             _first_match(step, result, context, tried)
         elif mode == "none":
@@ -235,6 +348,8 @@ def attempt_step(step: Step, context: dict[str, Any], scope: RunScope | None = N
         tried.error, tried.retryable = str(exc), exc.retryable
     except JMESPathError as exc:
         tried.error = f"capture failed: {describe_error(exc)}"
+    except deadlines.OutOfTime as exc:
+        tried.error = str(exc)
     return tried
 
 
@@ -363,26 +478,46 @@ def assert_(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def cleanup(event: dict[str, Any]) -> Verdict:
-    """Run every cleanup (best effort), then settle and record the run's status.
+    """:func:`finish`'s verdict."""
+    return finish(event)[0]
+
+
+def finish(event: dict[str, Any]) -> tuple[Verdict, bool]:
+    """Run every cleanup (best effort, at most once per run), then settle and record
+    the run's status. Also the target of the rule on the execution's status changes
+    (an EventBridge event): a stopped or timed-out execution is cleaned up too.
 
     Never raises for a failed cleanup, nor for a scenario it cannot load: the
-    verdict must still be written.
+    verdict must still be written. Returns the verdict and whether this invocation
+    settled it (False: an earlier one did).
+
+    Raises:
+        CleanupUnfinished: cleanups are left and this invocation has no time for
+            them (the next invocation carries on).
     """
+    if (ended := execution_end(event)) is not None:
+        event = ended
     run_id = _field(event, "run_id", str)
     state = event.get("state") if isinstance(event.get("state"), dict) else {}
+    run = results.read_run(run_id)
+    if run is not None and run["status"] != "running":  # settled by whoever came first
+        log_event("run.already_finished", run_id=run_id, status=run["status"])
+        return _verdict_of(run), False
     scenario, problem = None, None
     try:
-        scenario = load(scenario_ref(state.get("scenario")))
+        scenario = load(scenario_ref(state.get("scenario") or (run or {}).get("scenario_ref")))
     except Exception as exc:  # the verdict must still be written
         problem = _error_text(exc)
-    run = results.read_run(run_id)
     entries: list[CleanupEntry] = []
     secret: dict[str, str] = {}
     if scenario is not None and run is not None:  # no run record: nothing ran
         secret = _secrets_for_cleanup(scenario)
         context = run_context(run_id, secret, clock(), results.context_of(run))
-        entries = run_cleanups(scenario, run, context) + remove_listeners(scenario, run_id, context)
-        entries = secrets.mask(entries, secret.values())
+        done = cleanups.run_once(run_id, cleanup_todo(scenario, run, context, secret))
+        if done is None:  # another invocation cleaned up and settled the run
+            finished = results.read_run(run_id)
+            return _verdict_of(finished or run), False
+        entries = done
         failed = any(e["status"] == "failed" for e in entries)
         results.write_cleanup(run_id, status="failed" if failed else "passed", actions=entries)
     status, reason = settle(scenario, run, state.get("error"), problem)
@@ -398,7 +533,38 @@ def cleanup(event: dict[str, Any]) -> Verdict:
         steps=scenario.step_names if scenario else None,
     )
     log_event("run.finished", run_id=run_id, scenario=name, status=status, reason=reason)
-    return {"run_id": run_id, "scenario": name, "status": status, "reason": reason}
+    return {"run_id": run_id, "scenario": name, "status": status, "reason": reason}, True
+
+
+ENDS = {
+    "ABORTED": ("States.Aborted", "the execution was stopped (StopExecution)"),
+    "TIMED_OUT": ("States.Timeout", "the execution timed out (the state machine's timeout)"),
+}
+
+
+def execution_end(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A Step Functions status-change event (EventBridge) as a Cleanup payload; None
+    for anything else. The run is the execution's name; what it ran and how it ended
+    come from the run record and the event."""
+    if event.get("source") != "aws.states" or not isinstance(event.get("detail"), dict):
+        return None
+    detail = event["detail"]
+    status = str(detail.get("status"))
+    error, cause = ENDS.get(status, (detail.get("error") or status, detail.get("cause")))
+    return {
+        "run_id": detail.get("name"),
+        "execution_arn": detail.get("executionArn"),
+        "state": {"error": {"Error": error, "Cause": cause or ""}},
+    }
+
+
+def _verdict_of(run: results.RunRecord) -> Verdict:
+    return {
+        "run_id": run["run_id"],
+        "scenario": run["scenario"],
+        "status": run["status"],
+        "reason": run["reason"],
+    }
 
 
 def _secrets_for_cleanup(scenario: Scenario) -> dict[str, str]:
@@ -422,49 +588,48 @@ def _with_cleanup_note(reason: str | None, entries: list[CleanupEntry]) -> str |
     return _cut(f"{reason}; {note}" if reason else note)
 
 
-def run_cleanups(
-    scenario: Scenario, run: results.RunRecord, context: dict[str, Any]
-) -> list[CleanupEntry]:
-    """Attempt every cleanup that applies, each on its own."""
+def cleanup_todo(
+    scenario: Scenario, run: results.RunRecord, context: dict[str, Any], secret: dict[str, str]
+) -> cleanups.Todo:
+    """Every cleanup that applies: the steps' that ran (newest first), the scenario's,
+    then the run's listeners (a spec that cannot render is kept as written, so its queue,
+    named from the run, still goes)."""
     ran = {r["index"] for r in run["steps"] if r["status"] != "skipped"}
-    todo: list[tuple[str, CleanupAction]] = [
+    specs: list[tuple[str, CleanupAction]] = [
         (step.name, step.cleanup)
         for index, step in reversed(list(enumerate(scenario.steps)))
         if step.cleanup is not None and index in ran
     ]
-    todo += [(f"cleanup[{i}]", spec) for i, spec in enumerate(scenario.cleanup)]
-    return [run_cleanup(name, spec, context) for name, spec in todo]
+    specs += [(f"cleanup[{i}]", spec) for i, spec in enumerate(scenario.cleanup)]
 
+    def bounded(name: str, action: str, call: Callable[[], Any]) -> cleanups.Runner:
+        return lambda limit: secrets.mask(
+            run_cleanup(name, action, call, limit), secret.values()
+        )
 
-def run_cleanup(name: str, spec: CleanupAction, context: dict[str, Any]) -> CleanupEntry:
-    """One cleanup action; any failure is recorded, never raised."""
-    try:
-        run_action(spec.action, render(spec.with_, context))
-    except Exception as exc:  # best effort: the next cleanup must run
-        log_event("cleanup.failed", name=name, action=spec.action, error=_error_text(exc))
-        return {"name": name, "action": spec.action, "status": "failed", "error": _error_text(exc)}
-    return {"name": name, "action": spec.action, "status": "passed", "error": None}
+    def act(spec: CleanupAction) -> Callable[[], Any]:
+        return lambda: run_action(spec.action, render(spec.with_, context))
 
+    def remove(name: str, spec: dict[str, Any]) -> Callable[[], Any]:
+        return lambda: listeners.remove(context["run_id"], name, spec)
 
-def remove_listeners(
-    scenario: Scenario, run_id: str, context: dict[str, Any]
-) -> list[CleanupEntry]:
-    """Delete every listener of the run (each on its own; what is gone already is fine)."""
-    entries: list[CleanupEntry] = []
+    todo = [(name, spec.action, bounded(name, spec.action, act(spec))) for name, spec in specs]
     for name, spec in _listener_specs(scenario, context, strict=False):
-        entry: CleanupEntry = {
-            "name": f"listeners.{name}",
-            "action": "listener.remove",
-            "status": "passed",
-            "error": None,
-        }
-        try:
-            listeners.remove(run_id, name, spec)
-        except Exception as exc:  # best effort: the next listener must go too
-            log_event("cleanup.failed", name=entry["name"], error=_error_text(exc))
-            entry.update(status="failed", error=_error_text(exc))
-        entries.append(entry)
-    return entries
+        entry, action = f"listeners.{name}", "listener.remove"
+        todo.append((entry, action, bounded(entry, action, remove(name, spec))))
+    return todo
+
+
+def run_cleanup(
+    name: str, action: str, call: Callable[[], Any], limit: deadlines.Budget
+) -> CleanupEntry:
+    """One cleanup, cut off at ``limit``; any failure is recorded, never raised."""
+    try:
+        deadlines.run_within(limit, call)
+    except Exception as exc:  # best effort: the next cleanup must run
+        log_event("cleanup.failed", name=name, action=action, error=_error_text(exc))
+        return {"name": name, "action": action, "status": "failed", "error": _error_text(exc)}
+    return {"name": name, "action": action, "status": "passed", "error": None}
 
 
 def _listener_specs(

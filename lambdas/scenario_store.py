@@ -1,28 +1,34 @@
-"""Scenarios uploaded by the CLI, read from S3 and kept per container.
+"""Scenarios uploaded by the CLI, read from S3, pinned per run and kept per container.
 
-Keys are content addressed (``scenarios/<name>/<sha256>.json``), so a cached
-scenario never goes stale; Prepare still reads afresh to validate what runs.
+A key may be a label the CLI overwrites (``itest upload --label release``), so
+Prepare pins the object it validated: its S3 version id (the bucket keeps
+versions), or the content's sha256 where a bucket keeps none. Every later state
+reads that exact object; a pinned object never changes, so it is cached.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
-from itest.lambdas.aws import client
+from itest.lambdas.aws import client, engine_errors
 from itest.lambdas.errors import StateError
 from itest.lambdas.model import Scenario, load_scenario
 
-_cache: dict[tuple[str, str], Scenario] = {}
+_cache: dict[tuple[str, str, str], Scenario] = {}
 
 
 class ScenarioRef(TypedDict):
     bucket: str
     key: str
+    version: NotRequired[str]  # the S3 VersionId Prepare read
+    sha256: NotRequired[str]  # the content Prepare read, where the bucket keeps no versions
 
 
 def scenario_ref(raw: Any) -> ScenarioRef:
-    """``{"bucket", "key"}`` from a payload; bucket defaults to ``SCENARIO_BUCKET``.
+    """``{"bucket", "key"}`` (and the pin, if any) from a payload; bucket defaults to
+    ``SCENARIO_BUCKET``.
 
     Raises:
         StateError: no key, or no bucket anywhere.
@@ -32,29 +38,81 @@ def scenario_ref(raw: Any) -> ScenarioRef:
     bucket = raw.get("bucket") or os.environ.get("SCENARIO_BUCKET")
     if not bucket:
         raise StateError("the scenario reference names no bucket and SCENARIO_BUCKET is not set")
-    return {"bucket": bucket, "key": raw["key"]}
+    ref: ScenarioRef = {"bucket": bucket, "key": raw["key"]}
+    for pin in ("version", "sha256"):
+        if isinstance(raw.get(pin), str):
+            ref[pin] = raw[pin]  # type: ignore[literal-required]
+    return ref
 
 
-def load(ref: ScenarioRef, *, fresh: bool = False) -> Scenario:
-    """The validated scenario at ``ref``.
+def pin(ref: ScenarioRef) -> tuple[Scenario, ScenarioRef]:
+    """Read the object now (Prepare) and return it with a reference to exactly it.
 
     Raises:
         StateError: the object cannot be read.
         ScenarioError: it is not a valid scenario.
     """
-    cache_key = (ref["bucket"], ref["key"])
-    if fresh or cache_key not in _cache:
-        from botocore.exceptions import BotoCoreError, ClientError
+    body, version = _read({"bucket": ref["bucket"], "key": ref["key"]})
+    pinned: ScenarioRef = {"bucket": ref["bucket"], "key": ref["key"]}
+    if version:
+        pinned["version"] = version
+    else:
+        pinned["sha256"] = hashlib.sha256(body).hexdigest()
+    scenario = _parse(ref, body)
+    _cache[_cache_key(pinned)] = scenario
+    return scenario, pinned
 
-        source = f"s3://{ref['bucket']}/{ref['key']}"
-        try:
-            body = client("s3").get_object(Bucket=ref["bucket"], Key=ref["key"])["Body"].read()
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise StateError(
-                f"cannot read {source}: {error.get('Code')}: {error.get('Message')}"
-            ) from exc
-        except BotoCoreError as exc:
-            raise StateError(f"cannot read {source}: {exc}") from exc
-        _cache[cache_key] = load_scenario(body.decode("utf-8", errors="replace"), source=source)
-    return _cache[cache_key]
+
+def load(ref: ScenarioRef) -> Scenario:
+    """The validated scenario ``ref`` pins (read once per container); an unpinned
+    reference is read afresh every time.
+
+    Raises:
+        StateError: the object cannot be read, or it is no longer the one pinned.
+        ScenarioError: it is not a valid scenario.
+    """
+    key = _cache_key(ref)
+    if key[2] and key in _cache:
+        return _cache[key]
+    body, _ = _read(ref)
+    if "sha256" in ref and hashlib.sha256(body).hexdigest() != ref["sha256"]:
+        raise StateError(
+            f"{_source(ref)} changed since this execution started (uploaded again under "
+            "the same label?); an execution runs the scenario it started with: start a new one"
+        )
+    scenario = _parse(ref, body)
+    if key[2]:
+        _cache[key] = scenario
+    return scenario
+
+
+def _cache_key(ref: ScenarioRef) -> tuple[str, str, str]:
+    return ref["bucket"], ref["key"], ref.get("version") or ref.get("sha256") or ""
+
+
+def _source(ref: ScenarioRef) -> str:
+    return f"s3://{ref['bucket']}/{ref['key']}"
+
+
+def _read(ref: ScenarioRef) -> tuple[bytes, str | None]:
+    """The object's bytes and version id (None: the bucket keeps no versions)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    extra = {"VersionId": ref["version"]} if "version" in ref else {}
+    try:
+        with engine_errors(f"reading {_source(ref)}"):
+            response = client("s3").get_object(Bucket=ref["bucket"], Key=ref["key"], **extra)
+            body = response["Body"].read()
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise StateError(
+            f"cannot read {_source(ref)}: {error.get('Code')}: {error.get('Message')}"
+        ) from exc
+    except BotoCoreError as exc:
+        raise StateError(f"cannot read {_source(ref)}: {exc}") from exc
+    version = response.get("VersionId")
+    return body, version if version and version != "null" else None
+
+
+def _parse(ref: ScenarioRef, body: bytes) -> Scenario:
+    return load_scenario(body.decode("utf-8", errors="replace"), source=_source(ref))

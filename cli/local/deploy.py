@@ -87,6 +87,7 @@ def deploy(aws: LocalAws, assembly_dir: Path, stack_name: str) -> dict[str, str]
     _create_or_update(aws, name, local_template)
     resources = stack_resources(aws, name)
     _report_skipped(local_template, resources)
+    _version_buckets(aws, local_template, resources)
     _start_state_machines(aws, name, local_template, resources)
     return stack_outputs(aws, name)
 
@@ -327,6 +328,21 @@ def _report_skipped(template: dict[str, Any], resources: dict[str, tuple[str, st
         if logical_id not in resources:
             log.warning(
                 "moto's CloudFormation did not create %s (%s)", logical_id, resource["Type"]
+            )
+
+
+def _version_buckets(
+    aws: LocalAws, template: dict[str, Any], resources: dict[str, tuple[str, str]]
+) -> None:
+    """Turn on the versioning a bucket declares (moto's CloudFormation ignores it): a
+    running execution reads the scenario version it started with."""
+    s3 = aws.client("s3")
+    for logical_id, resource in template["Resources"].items():
+        versioning = (resource.get("Properties") or {}).get("VersioningConfiguration") or {}
+        bucket = resource["Type"] == "AWS::S3::Bucket" and logical_id in resources
+        if bucket and versioning.get("Status") == "Enabled":
+            s3.put_bucket_versioning(
+                Bucket=resources[logical_id][1], VersioningConfiguration={"Status": "Enabled"}
             )
 
 

@@ -93,6 +93,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
     Raises:
         LocalAwsError: a local AWS already runs in this process, or the port is taken.
     """
+    from itest.cli.local import status_events
     from itest.cli.local.lambda_runner import LambdaRunner, install
     from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer
@@ -125,6 +126,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
         _moto_api(aws, "config", {"stepfunctions": {"execute_state_machine": True}})
         undo.callback(_name_executions())
         undo.callback(install(LambdaRunner(aws.endpoint_url, aws.region, aws.credentials)))
+        undo.callback(status_events.install())  # moto emits no execution status changes
         yield aws
 
 

@@ -7,6 +7,7 @@ import warnings
 from typing import Any, Literal
 
 from itest.lambdas.actions import action, json_or_none
+from itest.lambdas.deadlines import action_budget
 from itest.lambdas.errors import ActionError
 from itest.lambdas.masking import clip, mask
 from itest.lambdas.validation import Strict
@@ -80,6 +81,11 @@ def request(params: HttpParams) -> dict[str, Any]:
     import requests  # only runs that send HTTP pay for the import
     import urllib3
 
+    timeout = params.timeout
+    limit = action_budget()  # never past the Lambda's or the run's end
+    cut = limit is not None and limit.seconds < timeout
+    if limit is not None and cut:
+        timeout = max(limit.seconds, 0.001)
     body: dict[str, Any] = {}
     if "json_" in params.model_fields_set:
         body["json"] = params.json_
@@ -96,13 +102,15 @@ def request(params: HttpParams) -> dict[str, Any]:
                 str(params.url),
                 headers=params.headers,
                 params=params.query,
-                timeout=params.timeout,
+                timeout=timeout,
                 allow_redirects=params.follow_redirects,
                 verify=params.verify,
                 **body,
             )
     except requests.RequestException as exc:
-        raise ActionError(f"http {params.method} {params.url}: {_reason(exc, params)}") from exc
+        timed_out = isinstance(exc, requests.Timeout)
+        reason = limit.describe() if cut and limit and timed_out else _reason(exc, timeout)
+        raise ActionError(f"http {params.method} {params.url}: {reason}") from exc
     return {
         "status": response.status_code,
         "headers": {name.lower(): value for name, value in response.headers.items()},
@@ -161,12 +169,12 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     )
 
 
-def _reason(exc: Exception, params: HttpParams) -> str:
+def _reason(exc: Exception, timeout: float) -> str:
     """requests buries the useful part (``[Errno 111] Connection refused``) in a long repr."""
     import requests
 
     if isinstance(exc, requests.Timeout):
-        return f"no response within {params.timeout:g} s ({type(exc).__name__})"
+        return f"no response within {timeout:g} s ({type(exc).__name__})"
     errno = ERRNO.search(str(exc))
     if errno:
         return f"connection failed: {errno.group(0)}"

@@ -35,7 +35,27 @@ def test_every_state_but_cleanup_catches_into_cleanup(template):
     for name in ("Prepare", "RunSteps", "Assert"):
         (catch,) = states[name]["Catch"]
         assert catch == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Cleanup"}
-    assert "Catch" not in states["Cleanup"]
+    # Cleanup is retried when its Lambda died (the next invocation takes over), and
+    # what no retry fixes ends the execution FAILED (the status-change rule cleans up)
+    (catch,) = states["Cleanup"]["Catch"]
+    assert catch == {
+        "ErrorEquals": ["States.ALL"], "ResultPath": "$.cleanup", "Next": "CleanupFailed"
+    }  # fmt: skip
+    assert states["CleanupFailed"] == {
+        "Type": "Fail", "Error": "CleanupFailed", "CausePath": "$.cleanup.Cause"
+    }  # fmt: skip
+    retried = [r["ErrorEquals"] for r in states["Cleanup"]["Retry"]]
+    assert ["Sandbox.Timedout", "Runtime.ExitError", "Lambda.Unknown"] in retried
+
+
+def test_every_task_retries_transient_storage_errors_with_backoff(template):
+    states = _definition(template)["States"]
+    tasks = [states[n] for n in ("Prepare", "Assert", "Cleanup")]
+    tasks.append(states["RunSteps"]["ItemProcessor"]["States"]["Action"])
+    for task in tasks:
+        (retry,) = [r for r in task["Retry"] if "TransientError" in r["ErrorEquals"]]
+        assert retry["ErrorEquals"] == ["TransientError", "CleanupUnfinished"]
+        assert (retry["IntervalSeconds"], retry["MaxAttempts"], retry["BackoffRate"]) == (2, 5, 2)
 
 
 def test_iteration_polls_through_choice_and_wait(template):
@@ -99,3 +119,26 @@ def test_results_table_keys(template):
 def test_outputs_name_what_the_cli_needs(template):
     outputs = template.to_json()["Outputs"]
     assert {"StateMachineArn", "BucketName", "ResultsTableName"} <= set(outputs)
+
+
+def test_executions_that_end_outside_cleanup_invoke_cleanup(template):
+    """Stopped, timed out or failed: the status-change rule sends the event to Cleanup."""
+    (rule,) = template.find_resources("AWS::Events::Rule").values()
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert pattern["detail"]["status"] == ["ABORTED", "TIMED_OUT", "FAILED"]
+    (machine_id,) = template.find_resources("AWS::StepFunctions::StateMachine")
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine_id}]
+    (target,) = rule["Properties"]["Targets"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
+    cleanup = {
+        logical_id
+        for logical_id, fn in template.find_resources("AWS::Lambda::Function").items()
+        if fn["Properties"]["Handler"] == "itest.lambdas.handlers.cleanup"
+    }
+    assert target["Arn"]["Fn::GetAtt"][0] in cleanup
+    template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"Principal": "events.amazonaws.com", "Action": "lambda:InvokeFunction"},
+    )
