@@ -143,10 +143,10 @@ def test_a_crash_mid_action_still_runs_that_steps_cleanup(
 ) -> None:
     state = prepared(upload(scenario(), bucket))
 
-    def die(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    def die(name: str, params: dict[str, Any], scope: Any = None) -> dict[str, Any]:
         from itest.lambdas.actions import run_action
 
-        run_action(name, params)  # the item is written, then the process dies
+        run_action(name, params, scope)  # the item is written, then the process dies
         raise Crash
 
     with monkeypatch.context() as patched, pytest.raises(Crash):
