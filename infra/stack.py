@@ -224,8 +224,8 @@ class OrchestratorStack(Stack):
                 self.handlers,
                 "AwsSolutions-IAM5",
                 "Target permissions declared in itest:targets, granted with CDK's grant "
-                "methods: objects of the named buckets, versions of the named functions; "
-                "each wildcard is under one named resource.",
+                "methods: objects of the named buckets, versions of the named functions, "
+                "the streams of the named log groups; each wildcard is under one named resource.",
                 *findings,
             )
 
@@ -244,6 +244,13 @@ def _target_findings(targets: TargetPermissions) -> list[str]:
             name
             if name.startswith("arn:")
             else f"arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:{name}"
+        )
+        found.append(f"Resource::{arn}:*")
+    for name in targets.log_groups:
+        arn = (
+            name.removesuffix(":*")
+            if name.startswith("arn:")
+            else f"arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:{name}"
         )
         found.append(f"Resource::{arn}:*")
     found += [f"Resource::{r}" for s in targets.statements for r in s.resources if "*" in r]

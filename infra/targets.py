@@ -15,6 +15,7 @@ Context (`itest:targets` in cdk.json, or `-c itest:targets='{...}'`):
      "parameters": ["/orders/api-token"],                       # SSM parameter names
      "buses":      ["default", "orders"],                       # EventBridge listeners
      "topics":     ["arn:aws:sns:eu-west-1:123456789012:receipts"],  # SNS listeners
+     "log_groups": ["/aws/lambda/orders-processor"],            # logs.match / logs.absent
      "statements": [{"actions": ["events:PutEvents"],
                      "resources": ["arn:aws:events:eu-west-1:123456789012:event-bus/orders"]}]}
 
@@ -32,6 +33,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
@@ -42,7 +44,10 @@ Access = Literal["read", "write", "read_write"]
 _ACCESS = get_args(Access)
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
-_NAMED = ("tables", "buckets", "queues", "functions", "secrets", "parameters", "buses", "topics")
+_NAMED = (
+    "tables", "buckets", "queues", "functions", "secrets", "parameters", "buses", "topics",
+    "log_groups",
+)  # fmt: skip
 """The keys that name resources, each one (no wildcards)."""
 
 
@@ -93,6 +98,8 @@ class TargetPermissions:
     """Event buses scenarios may listen on (infra/listeners.py)."""
     topics: tuple[str, ...] = ()
     """SNS topics scenarios may listen to."""
+    log_groups: tuple[str, ...] = ()
+    """Log groups `logs.match` and `logs.absent` may search (FilterLogEvents)."""
     statements: tuple[Statement, ...] = ()
 
     def __post_init__(self) -> None:
@@ -148,6 +155,7 @@ class TargetPermissions:
                 parameters=_names(raw.get("parameters"), "parameters"),
                 buses=_names(raw.get("buses"), "buses"),
                 topics=_names(raw.get("topics"), "topics"),
+                log_groups=_names(raw.get("log_groups"), "log_groups"),
                 statements=tuple(
                     Statement(
                         actions=_names(s.get("actions"), f"statements[{i}].actions"),
@@ -197,7 +205,7 @@ class Targets(Construct):
 
     Attributes:
         tables, buckets, queues: (reference, access) pairs.
-        functions, secrets, parameters: references.
+        functions, secrets, parameters, log_groups: references.
         statements: the extra IAM statements.
     """
 
@@ -253,6 +261,12 @@ class Targets(Construct):
             else ssm.StringParameter.from_string_parameter_name(self, f"Parameter{i}", name)
             for i, name in enumerate(permissions.parameters)
         ]
+        self.log_groups = [
+            logs.LogGroup.from_log_group_arn(self, f"LogGroup{i}", name)
+            if name.startswith("arn:")
+            else logs.LogGroup.from_log_group_name(self, f"LogGroup{i}", name)
+            for i, name in enumerate(permissions.log_groups)
+        ]
         self.statements = [
             iam.PolicyStatement(actions=list(s.actions), resources=list(s.resources))
             for s in permissions.statements
@@ -279,6 +293,8 @@ class Targets(Construct):
                 queue.grant_send_messages(grantee)
         for fn in self.functions:
             fn.grant_invoke(grantee)
+        for group in self.log_groups:
+            group.grant(grantee, "logs:FilterLogEvents")
         self.grant_secrets(grantee)
         for statement in self.statements:
             grantee.grant_principal.add_to_principal_policy(statement)

@@ -160,8 +160,6 @@ def action(event: dict[str, Any]) -> IterationState:
     scope = RunScope(
         run_id=run_id,
         run_started=earlier["started_at"],
-        window_start=first,
-        final=attempt > 1,
         listeners={name: listener.kind for name, listener in scenario.listeners.items()},
         mask=lambda value: secrets.mask(value, secret.values()),
     )
@@ -393,7 +391,7 @@ def _no_match(step: Step, result: dict[str, Any], context: dict[str, Any], tried
     offending = next((c for c in candidates if not evaluate(step.expect, c, context)), None)
     if offending is not None:
         tried.result = {**result, "offending": offending}
-        tried.error = f"a message that must not arrive did: {show(offending, 500)}"
+        tried.error = f"found what must not arrive: {show(offending, 500)}"
         tried.retryable = False
 
 

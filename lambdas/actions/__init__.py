@@ -36,16 +36,10 @@ ExpectMode = Literal["result", "any", "none"]
 
 @dataclass(frozen=True, kw_only=True)
 class RunScope:
-    """What a scoped action knows of its run (built by the Action handler).
-
-    ``window_start`` is the step's first attempt (epoch seconds) and ``final``
-    says this attempt closes a ``waits`` action's window.
-    """
+    """What a scoped action knows of its run (built by the Action handler)."""
 
     run_id: str
-    run_started: float | None
-    window_start: float
-    final: bool
+    run_started: float | None  # epoch seconds
     listeners: Mapping[str, str] = field(default_factory=dict)  # name -> eventbridge | sns
     mask: Callable[[Any], Any] = lambda value: value  # secrets out of what is stored
 
@@ -168,6 +162,7 @@ from itest.lambdas.actions import (  # noqa: E402
     http,
     lambda_,
     listener,
+    logs,
     s3,
     wait,
 )
@@ -187,6 +182,7 @@ __all__ = [
     "known_names",
     "lambda_",
     "listener",
+    "logs",
     "run_action",
     "s3",
     "wait",

@@ -29,6 +29,7 @@ TARGETS = {
     "parameters": ["/orders/api-token"],
     "buses": ["default", "arn:aws:events:eu-west-1:123456789012:event-bus/orders"],
     "topics": ["receipts"],
+    "log_groups": ["/aws/lambda/orders-processor"],
     "statements": [
         {
             "actions": ["events:PutEvents"],

@@ -105,7 +105,7 @@ def test_action_and_cleanup_get_the_declared_targets(template, handler):
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"} <= actions
     assert {"s3:PutObject", "s3:DeleteObject*", "lambda:InvokeFunction"} <= actions
     assert {"secretsmanager:GetSecretValue", "ssm:GetParameter", "sqs:ReceiveMessage"} <= actions
-    assert "events:PutEvents" in actions
+    assert {"events:PutEvents", "logs:FilterLogEvents"} <= actions
     resources = _role_resources(template, handler)
     for name in (
         "table/orders",
@@ -116,6 +116,7 @@ def test_action_and_cleanup_get_the_declared_targets(template, handler):
         "secret:orders/api-token",
         "parameter/orders/api-token",
         "event-bus/orders",
+        "log-group:/aws/lambda/orders-processor:*",
     ):
         assert name in resources, (handler, name)
 
@@ -547,6 +548,7 @@ def test_context_configures_the_stack():
         ({"streams": ["t"]}, "unknown key"),
         ({"topics": ["*"]}, "no wildcards"),
         ({"buses": ["orders*"]}, "no wildcards"),
+        ({"log_groups": ["/aws/lambda/*"]}, "no wildcards"),
     ],
 )
 def test_broad_or_malformed_targets_are_refused(targets, message):

@@ -7,12 +7,16 @@ moto server over HTTP, never run under the in-process mock.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 from itest.lambdas import scenario_store, secrets
 from itest.lambdas.aws import client
 from moto import mock_aws
+
+if TYPE_CHECKING:
+    from .machine import Clock
 
 RESULTS_TABLE = "itest-results"
 BUCKET = "itest-scenarios"
@@ -44,6 +48,18 @@ def _forget_clients() -> None:
     files it read: tests after these may point AWS_CONFIG_FILE elsewhere."""
     client.cache_clear()
     boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The engine's clock, advanced by the Wait states of :func:`machine.execute`."""
+    from itest.lambdas import run
+
+    from .machine import Clock
+
+    fake = Clock()
+    monkeypatch.setattr(run, "clock", fake)
+    return fake
 
 
 @pytest.fixture

@@ -1,0 +1,135 @@
+"""Listeners on the local AWS: how soon `listener.receive` passes after an event is
+put, and what listener resources are left after many runs (the goal is none).
+
+    python bench/listeners.py [--runs 20]
+
+1. latency: a scenario puts an EventBridge event (`aws.events.put_events`) and
+   the next step, `listener.receive` with `retry: {interval_seconds: 1}`,
+   waits for it; the time from the put step's end to the receive step's end,
+   from the run's record, median and worst of `--runs`;
+2. leftovers: `--runs` runs of the shipped listener examples (one passing, one
+   failing on purpose, alternately, four at a time) through the state machine,
+   then the queues, rules and subscriptions under the stack's listener prefix.
+
+Everything runs in this process on a private local AWS (as `itest run --local`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "Itest-listen-"
+EXAMPLES = [
+    ROOT / "scenarios" / "orders-events.yaml",
+    ROOT / "scenarios" / "orders-event-never-fails-on-purpose.yaml",
+]
+LATENCY = """
+name: listener-latency
+timeout_seconds: 60
+listeners:
+  mine:
+    eventbridge:
+      pattern: {source: [bench.latency], detail: {run: ["{{ run_id }}"]}}
+steps:
+  - name: put
+    action: aws.events.put_events
+    with:
+      Entries:
+        - {Source: bench.latency, DetailType: tick, Detail: '{"run": "{{ run_id }}"}'}
+  - name: receive
+    action: listener.receive
+    with: {listener: mine}
+    expect:
+      - {path: detail.run, equals: "{{ run_id }}"}
+    retry: {timeout_seconds: 30, interval_seconds: 1}
+"""
+
+
+def run_all(local: Any, paths: list[Path], parallel: int) -> list[dict[str, Any]]:
+    """Start `parallel` runs at a time, each as the CLI would; their records."""
+    import hashlib
+
+    from itest.lambdas.model import load_scenario_file
+    from itest.lambdas.results import read_run
+
+    aws, target, target_vars = local
+    sfn, records = aws.client("stepfunctions"), []
+    for at in range(0, len(paths), parallel):
+        started = []
+        for path in paths[at : at + parallel]:
+            scenario = load_scenario_file(path)
+            body = scenario.to_json().encode()
+            key = f"scenarios/{scenario.name}/{hashlib.sha256(body).hexdigest()}.json"
+            aws.client("s3").put_object(Bucket=target.bucket, Key=key, Body=body)
+            run_id = f"{scenario.name[:60]}-{secrets.token_hex(4)}"
+            arn = sfn.start_execution(
+                stateMachineArn=target.state_machine_arn,
+                name=run_id,
+                input=json.dumps(
+                    {"scenario": {"bucket": target.bucket, "key": key}, "vars": target_vars}
+                ),
+            )["executionArn"]
+            started.append((run_id, arn))
+        for run_id, arn in started:
+            while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                time.sleep(0.3)
+            records.append(
+                read_run(run_id, table=target.results_table, dynamodb=aws.client("dynamodb"))
+            )
+    return records
+
+
+def leftovers(aws: Any) -> dict[str, int]:
+    queues = aws.client("sqs").list_queues(QueueNamePrefix=PREFIX).get("QueueUrls", [])
+    rules = aws.client("events").list_rules(NamePrefix=PREFIX)["Rules"]
+    subscriptions = [
+        s
+        for s in aws.client("sns").list_subscriptions()["Subscriptions"]
+        if f":{PREFIX}" in s["Endpoint"]
+    ]
+    return {"queues": len(queues), "rules": len(rules), "subscriptions": len(subscriptions)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    from itest.cli.local_run import local_orchestrator
+    from itest.lambdas.results import epoch
+
+    with tempfile.TemporaryDirectory() as folder:
+        latency_file = Path(folder) / "listener-latency.yaml"
+        latency_file.write_text(LATENCY)
+        with local_orchestrator([*EXAMPLES]) as (aws, target, served):
+            local = (aws, target, served.vars_for(EXAMPLES[0]))
+            delays = []
+            for record in run_all(local, [latency_file] * args.runs, parallel=1):
+                put, receive = record["steps"]
+                assert receive["status"] == "passed", record["reason"]
+                delays.append(epoch(receive["ended_at"]) - epoch(put["ended_at"]))
+            mixed = [EXAMPLES[i % 2] for i in range(args.runs)]
+            records = run_all(local, mixed, parallel=4)
+            verdicts = [r["status"] for r in records]
+            left = leftovers(aws)
+    print("| measure | result |\n|---|---|")
+    print(
+        f"| event put → `listener.receive` passed, median of {args.runs} | "
+        f"{statistics.median(delays):.2f} s (worst {max(delays):.2f} s) |"
+    )
+    print(
+        f"| listener resources left after {args.runs} runs "
+        f"({verdicts.count('passed')} passed, {verdicts.count('failed')} failed) | "
+        f"{left['queues']} queues, {left['rules']} rules, {left['subscriptions']} subscriptions |"
+    )
+
+
+if __name__ == "__main__":
+    main()
