@@ -168,12 +168,14 @@ def _gone_is_fine(what: str) -> Iterator[None]:
                 raise
 
 
-def drain(run_id: str, name: str, kind: str, *, mask: Callable[[Any], Any]) -> int:
+def drain(run_id: str, name: str, kind: str, *, mask: Callable[[Any], Any], thorough: bool) -> int:
     """Move what the listener's queue holds into the results table; how many moved.
 
-    Long polls (one second) until a receive comes back empty, so that messages
-    on every SQS server are seen, not a sample; each batch is stored before it
-    is deleted from the queue.
+    The first receive long polls (one second; it returns as soon as there is a
+    message), so that every SQS server is asked, not a sample. ``thorough``
+    (an absence check): long polls until one comes back empty; otherwise the
+    rest are short polls until one comes back empty (what they miss, the next
+    attempt sees). Each batch is stored before it is deleted from the queue.
 
     Raises:
         ActionError: the queue is missing or a call failed.
@@ -181,11 +183,11 @@ def drain(run_id: str, name: str, kind: str, *, mask: Callable[[Any], Any]) -> i
     sqs, moved = client("sqs"), 0
     with aws_errors(f"listener {name!r}"):
         url = sqs.get_queue_url(QueueName=resource_name(run_id, name))["QueueUrl"]
-        for _ in range(MAX_BATCHES):
+        for batch_number in range(MAX_BATCHES):
             batch = sqs.receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=10,
-                WaitTimeSeconds=1,
+                WaitTimeSeconds=1 if thorough or batch_number == 0 else 0,
                 AttributeNames=["SentTimestamp"],
             ).get("Messages", [])
             if not batch:

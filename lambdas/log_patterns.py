@@ -177,9 +177,9 @@ def _path(selector: str) -> list[str | int]:
 def _select(message: Any, path: list[str | int]) -> Any:
     current = message
     for part in path:
-        found = (
-            isinstance(part, int) and isinstance(current, list) and part < len(current)
-        ) or (isinstance(part, str) and isinstance(current, dict) and part in current)
+        found = (isinstance(part, int) and isinstance(current, list) and part < len(current)) or (
+            isinstance(part, str) and isinstance(current, dict) and part in current
+        )
         if not found:
             return _MISSING
         current = current[part]

@@ -40,19 +40,19 @@ class AbsentParams(Strict):
     )
 
 
-def _caught(listener: str, scope: RunScope) -> list[listeners.Captured]:
+def _caught(listener: str, scope: RunScope, *, thorough: bool) -> list[listeners.Captured]:
     kind = scope.listeners.get(listener)
     if kind is None:
         declared = ", ".join(sorted(scope.listeners)) or "none"
         raise ActionError(f"no listener {listener!r} (declared: {declared})", retryable=False)
-    listeners.drain(scope.run_id, listener, kind, mask=scope.mask)
+    listeners.drain(scope.run_id, listener, kind, mask=scope.mask, thorough=thorough)
     return listeners.captured(scope.run_id, listener)
 
 
 @action("listener.receive", params=ReceiveParams, scoped=True, expect="any")
 def receive(params: ReceiveParams, scope: RunScope) -> dict[str, Any]:
     """Candidates: every message captured so far, oldest first."""
-    caught = _caught(params.listener, scope)
+    caught = _caught(params.listener, scope, thorough=False)
     return {"candidates": [c["message"] for c in caught], "captured": len(caught)}
 
 
@@ -60,7 +60,7 @@ def receive(params: ReceiveParams, scope: RunScope) -> dict[str, Any]:
 def absent(params: AbsentParams, scope: RunScope) -> dict[str, Any]:
     """Candidates: every message captured so far (the Action leaves out those an
     earlier step received)."""
-    caught = _caught(params.listener, scope)
+    caught = _caught(params.listener, scope, thorough=True)
     return {
         "candidates": [c["message"] for c in caught],
         "seconds": math.ceil(params.seconds),
