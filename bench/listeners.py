@@ -7,9 +7,12 @@ put, and what listener resources are left after many runs (the goal is none).
    the next step, `listener.receive` with `retry: {interval_seconds: 1}`,
    waits for it; the time from the put step's end to the receive step's end,
    from the run's record, median and worst of `--runs`;
-2. leftovers: `--runs` runs of the shipped listener examples (one passing, one
-   failing on purpose, alternately, four at a time) through the state machine,
-   then the queues, rules and subscriptions under the stack's listener prefix.
+2. leftovers: `--runs` runs through the state machine, four at a time, in
+   turn passing (the shipped listener example), failing (the one failing on
+   purpose) and stopped (StopExecution three seconds after the start, during a
+   long `listener.absent`: the after-any-end cleanup removes its listener),
+   then the queues, rules and subscriptions under the stack's listener prefix,
+   once every run's verdict is settled.
 
 Everything runs in this process on a private local AWS (as `itest run --local`).
 """
@@ -51,6 +54,18 @@ steps:
       - {path: detail.run, equals: "{{ run_id }}"}
     retry: {timeout_seconds: 30, interval_seconds: 1}
 """
+STOPPED = """
+name: listener-stopped
+timeout_seconds: 120
+listeners:
+  mine:
+    eventbridge:
+      pattern: {source: [bench.stopped]}
+steps:
+  - name: never
+    action: listener.absent
+    with: {listener: mine, seconds: 60}
+"""
 
 
 def run_all(local: Any, paths: list[Path], parallel: int) -> list[dict[str, Any]]:
@@ -77,13 +92,21 @@ def run_all(local: Any, paths: list[Path], parallel: int) -> list[dict[str, Any]
                     {"scenario": {"bucket": target.bucket, "key": key}, "vars": target_vars}
                 ),
             )["executionArn"]
-            started.append((run_id, arn))
-        for run_id, arn in started:
+            started.append((run_id, arn, scenario.name == "listener-stopped"))
+        if any(stop for *_, stop in started):
+            time.sleep(3)
+        for run_id, arn, stop in started:
+            if stop:
+                sfn.stop_execution(executionArn=arn, cause="bench: stopped")
             while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
                 time.sleep(0.3)
-            records.append(
-                read_run(run_id, table=target.results_table, dynamodb=aws.client("dynamodb"))
-            )
+            record = None
+            while record is None or record["status"] == "running":  # cleanup settles it
+                time.sleep(0.3)
+                record = read_run(
+                    run_id, table=target.results_table, dynamodb=aws.client("dynamodb")
+                )
+            records.append(record)
     return records
 
 
@@ -108,6 +131,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         latency_file = Path(folder) / "listener-latency.yaml"
         latency_file.write_text(LATENCY)
+        stopped_file = Path(folder) / "listener-stopped.yaml"
+        stopped_file.write_text(STOPPED)
         with local_orchestrator([*EXAMPLES]) as (aws, target, served):
             local = (aws, target, served.vars_for(EXAMPLES[0]))
             delays = []
@@ -115,7 +140,8 @@ def main() -> None:
                 put, receive = record["steps"]
                 assert receive["status"] == "passed", record["reason"]
                 delays.append(epoch(receive["ended_at"]) - epoch(put["ended_at"]))
-            mixed = [EXAMPLES[i % 2] for i in range(args.runs)]
+            kinds = [*EXAMPLES, stopped_file]
+            mixed = [kinds[i % 3] for i in range(args.runs)]
             records = run_all(local, mixed, parallel=4)
             verdicts = [r["status"] for r in records]
             left = leftovers(aws)
@@ -126,7 +152,8 @@ def main() -> None:
     )
     print(
         f"| listener resources left after {args.runs} runs "
-        f"({verdicts.count('passed')} passed, {verdicts.count('failed')} failed) | "
+        f"({verdicts.count('passed')} passed, {verdicts.count('failed')} failed, "
+        f"{verdicts.count('error')} stopped) | "
         f"{left['queues']} queues, {left['rules']} rules, {left['subscriptions']} subscriptions |"
     )
 

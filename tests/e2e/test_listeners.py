@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+from itest.lambdas.results import read_run
 
 from tests.e2e.conftest import SCENARIOS
 from tests.e2e.test_scenarios import Run, events, finish, start
@@ -94,3 +96,45 @@ def test_concurrent_runs_of_one_scenario_each_catch_their_own_events(local: Any)
         order = run.record["vars"]["order_id"]
         assert step(run, "order created event")["result"]["detail"]["order_id"] == order
     assert leftovers(local) == NONE_LEFT
+
+
+STOPPED = """
+name: listener-stopped
+timeout_seconds: 120
+listeners:
+  orders:
+    eventbridge:
+      pattern: {source: [itest.example.orders], detail: {order_id: ["{{ run_id }}"]}}
+steps:
+  - name: never an order event
+    action: listener.absent
+    with: {listener: orders, seconds: 60}
+"""
+
+
+def test_a_stopped_run_leaves_no_listener_behind(local: Any, tmp_path: Path) -> None:
+    """StopExecution skips the Cleanup state; the after-any-end cleanup (the execution's
+    status-change event) removes the listeners all the same."""
+    scenario = tmp_path / "listener-stopped.yaml"
+    scenario.write_text(STOPPED)
+    run = start(local, scenario)
+    sfn, dynamodb = local[0].client("stepfunctions"), local[0].client("dynamodb")
+    deadline = time.monotonic() + 60
+    while not leftovers(local)["queues"]:  # Prepare created the listener
+        assert time.monotonic() < deadline, "the listener never appeared"
+        time.sleep(0.3)
+
+    sfn.stop_execution(executionArn=run.arn, cause="pressed Stop")
+    deadline = time.monotonic() + 60
+    while leftovers(local) != NONE_LEFT:
+        assert time.monotonic() < deadline, leftovers(local)
+        time.sleep(0.5)
+    finish(local, [run])
+    while run.record is None or run.record["status"] == "running":  # the verdict, settled
+        assert time.monotonic() < deadline, run.record
+        time.sleep(0.5)
+        run.record = read_run(run.run_id, table=local[1].results_table, dynamodb=dynamodb)
+
+    assert run.status == "ABORTED"
+    removed = [(a["name"], a["status"]) for a in run.record["cleanup"]["actions"]]
+    assert removed == [("listeners.orders", "passed")]
