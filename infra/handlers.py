@@ -22,6 +22,8 @@ class HandlerSettings:
     runtime: lambda_.Runtime = field(default_factory=lambda: lambda_.Runtime.PYTHON_3_12)
     architecture: lambda_.Architecture = field(default_factory=lambda: lambda_.Architecture.X86_64)
     log_level: str = "INFO"  # DEBUG | INFO | WARN | ERROR: Lambda's and the handlers' own
+    cleanup_action_seconds: int = 30
+    """The time budget of one cleanup action (cut to the Cleanup function's time left)."""
     host_dependencies: bool = False
     """Leave the layer empty: the local AWS runs handlers on the host's packages (no pip)."""
 

@@ -81,7 +81,10 @@ class OrchestratorStack(Stack):
             },
             extra_environment={
                 "prepare": {"MAX_TIMEOUT_SECONDS": str(props.max_execution_seconds)},
-                "cleanup": {"METRICS_NAMESPACE": self.metrics_namespace},
+                "cleanup": {
+                    "METRICS_NAMESPACE": self.metrics_namespace,
+                    "CLEANUP_ACTION_SECONDS": str(props.handlers.cleanup_action_seconds),
+                },
             },
             settings=props.handlers,
         )

@@ -4,6 +4,7 @@ Environment: ``RESULTS_TABLE`` (required), ``SCENARIO_BUCKET`` (default bucket
 of scenario references), ``LOG_LEVEL`` (optional), ``MAX_TIMEOUT_SECONDS``
 (Prepare: a scenario's ``timeout_seconds`` is cut to it), ``RESULTS_TTL_DAYS``
 (run records expire), ``METRICS_NAMESPACE`` (Cleanup: per-scenario metrics),
+``CLEANUP_ACTION_SECONDS`` (Cleanup: one cleanup action's time budget),
 ``LISTENER_PREFIX`` (names of the run's listener queues and rules),
 and boto3's usual variables (``AWS_REGION``, ``AWS_ENDPOINT_URL`` for the local stack).
 """

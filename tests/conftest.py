@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+
 import pytest
 
 
@@ -13,3 +16,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     (tests/aws) must run before it.
     """
     items.sort(key=lambda item: "tests/e2e/" in item.nodeid)
+
+
+@pytest.fixture
+def black_hole() -> Iterator[str]:
+    """A target on loopback that accepts connections and never answers (a hanging
+    service: only a timeout ends a call to it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import threading
 import time
 import uuid
@@ -87,15 +86,6 @@ def seed_gone(local: Any, run_id: str) -> bool:
 
 def cleaned(record: results.RunRecord) -> list[tuple[str, str]]:
     return [(a["name"], a["status"]) for a in (record["cleanup"] or {"actions": []})["actions"]]
-
-
-@pytest.fixture
-def black_hole() -> Iterator[str]:
-    """A target that accepts connections and never answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def function_named(local: Any, handler: str) -> dict[str, Any]:

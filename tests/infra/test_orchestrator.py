@@ -142,3 +142,10 @@ def test_executions_that_end_outside_cleanup_invoke_cleanup(template):
         "AWS::Lambda::Permission",
         {"Principal": "events.amazonaws.com", "Action": "lambda:InvokeFunction"},
     )
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "itest.lambdas.handlers.cleanup",
+            "Environment": {"Variables": Match.object_like({"CLEANUP_ACTION_SECONDS": "30"})},
+        },
+    )

@@ -7,9 +7,7 @@ verdict, the reason, and that the run's test data is gone."""
 from __future__ import annotations
 
 import json
-import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -42,15 +40,6 @@ def scenario(*steps: dict[str, Any], **extra: Any) -> dict[str, Any]:
 def seeded_item_gone() -> bool:
     key = {"pk": {"S": f"seed-{RUN_ID}"}}
     return "Item" not in client("dynamodb").get_item(TableName="orders", Key=key)
-
-
-@pytest.fixture
-def black_hole() -> Iterator[str]:
-    """A target that accepts connections and never answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 @pytest.fixture
