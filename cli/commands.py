@@ -144,31 +144,32 @@ def upload(
         ]
 
 
-def status(where: Where, arn: str) -> Outcome:
-    """One execution, running or not: its steps, failures and cleanup.
+def status(where: Where, run: str) -> Outcome:
+    """One execution (run id or ARN), running or not: its steps, failures and cleanup.
 
     Raises:
-        BadInput: not an execution ARN. InfraError: it cannot be read.
+        BadInput: neither a run id nor an execution ARN. InfraError: it cannot be read.
     """
     from itest.cli import connect, reports
 
-    orchestrator = connect.for_execution(where, arn)
+    orchestrator, arn = connect.for_execution(where, run)
     with orchestrator.errors():
         return Outcome([reports.status(orchestrator, arn)])
 
 
 def logs(
     where: Where,
-    arn: str,
+    run: str,
     *,
     since: str | None,
     follow: bool,
     emit: Callable[[list[LogLine]], None],
 ) -> None:
-    """Emit the execution's log lines in time order; with `follow`, until it ends.
+    """Emit the execution's (run id or ARN) log lines in time order; with `follow`,
+    until it ends.
 
     Raises:
-        BadInput: not an execution ARN, or a bad --since. InfraError: as status.
+        BadInput: neither a run id nor an ARN, or a bad --since. InfraError: as status.
     """
     from itest.cli import connect
     from itest.cli.aws import call_throttled
@@ -176,9 +177,9 @@ def logs(
     from itest.cli.logs import follow as follow_lines
     from itest.cli.target import parse_execution_arn
 
-    parsed = parse_execution_arn(arn)
     start = parse_since(since, time.time()) if since else None
-    orchestrator = connect.for_execution(where, arn)
+    orchestrator, arn = connect.for_execution(where, run)
+    parsed = parse_execution_arn(arn)
     with orchestrator.errors():
         if start is None:
             sfn = orchestrator.aws.client("stepfunctions")

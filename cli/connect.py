@@ -48,11 +48,15 @@ class Orchestrator:
     endpoint: str | None = None
 
     def hint(self, command: str, arn: str) -> str | None:
-        """`itest <command> ARN` as it works later, from another terminal (None when the
-        execution goes away with a private local AWS)."""
+        """The exact `itest <command> ...` that works later, from another terminal: the
+        run id with --local on the background local AWS, the whole ARN on AWS (it holds
+        the region and state machine). None when the execution goes away with a
+        private local AWS."""
         if self.kind == "private":
             return None
-        return f"itest {command} {'--local ' if self.kind == 'local' else ''}{arn}"
+        if self.kind == "local":
+            return f"itest {command} --local {parse_execution_arn(arn).name}"
+        return f"itest {command} {arn}"
 
     def follow_hint(self, arn: str) -> str:
         return self.hint("status", arn) or arn
@@ -111,7 +115,7 @@ def background() -> Orchestrator:
     state = read_state()
     if state is None:
         raise InfraError(
-            "no local AWS is running: start one with `itest local up` "
+            "the local AWS is down: start one with `itest local up` "
             "(`itest run --local` without it uses a private one that stops with the run)"
         )
     if state.state != "up" or not state.endpoint:
@@ -120,28 +124,42 @@ def background() -> Orchestrator:
                         "local", state.endpoint)
 
 
-def for_execution(where: Where, arn: str) -> Orchestrator:
-    """The orchestrator that ran `arn`: its state machine and region come from the ARN.
+def for_execution(where: Where, run: str) -> tuple[Orchestrator, str]:
+    """The orchestrator that ran `run` (a run id or an execution ARN), and its ARN.
 
-    The local AWS is used with --local, or when the ARN is in the local account
-    and the background local AWS is up.
+    A run id is found on the state machine the flags name (as `run` would use);
+    an ARN carries its own state machine and region. The local AWS is used with
+    --local, or when the ARN is in the local account and the background local AWS
+    is up; a local ARN while it is down says so.
 
     Raises:
-        BadInput: not an execution ARN.
+        BadInput: neither a run id nor an execution ARN.
         InfraError: the orchestrator cannot be reached or is not an itest one.
     """
     from itest.cli.local.background import running
-    from itest.cli.target import from_state_machine
+    from itest.cli.target import execution_arn_of, from_state_machine
 
+    if not run.startswith("arn:"):
+        execution_arn_of("arn:aws:states:::stateMachine:check", run)  # bad input: nothing called
+        orchestrator = for_listing(where)
+        return orchestrator, execution_arn_of(orchestrator.target.state_machine_arn, run)
+    arn = run
     parsed = parse_execution_arn(arn)
-    if where.local or (parsed.account == LOCAL_ACCOUNT and running()):
-        return background()
+    local_arn = parsed.account == LOCAL_ACCOUNT
+    if where.local or (local_arn and running()):
+        return background(), arn
+    if local_arn:
+        raise InfraError(
+            f"{arn} is a run on the local AWS (account {LOCAL_ACCOUNT}), and the local AWS is "
+            "down: a local AWS keeps its runs only while it is up (`itest local up` keeps one "
+            "between commands; a run --local without it stops with the run)"
+        )
     from itest.cli.aws import AwsSession
 
     with aws_errors():
         aws = AwsSession(region=parsed.region, profile=where.profile)  # the ARN's, always
         target = from_state_machine(aws, where.state_machine_arn or parsed.state_machine_arn)
-    return Orchestrator(aws, target)
+    return Orchestrator(aws, target), arn
 
 
 def for_listing(where: Where) -> Orchestrator:

@@ -169,8 +169,10 @@ def _summary(report: Report) -> str:
         ]
     if report.console_url:
         lines.append(f"console: {report.console_url}")
-    if report.follow:
+    if report.follow and report.follow != report.status_command:
         lines.append(f"more: {report.follow}")
+    if report.status_command:
+        lines.append(f"status: {report.status_command}")
     return "\n".join(lines)
 
 

@@ -164,26 +164,28 @@ def _label(value: str | None) -> str | None:
 
 
 @cli.command()
-@click.argument("arn")
+@click.argument("run", metavar="RUN_ID|ARN")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE (the table still goes to stdout).")
 @where_options
-def status(arn: str, fmt: str, output: Path | None, where: Where) -> None:
+def status(run: str, fmt: str, output: Path | None, where: Where) -> None:
     """Show one execution: status, steps, failures (expected and actual), cleanup.
 
-    Works while it runs. Exit code as for run; 0 while still running.
+    RUN_ID|ARN: a run id (found on the state machine the flags name, e.g. with
+    --local) or an execution ARN. Works while it runs. Exit code as for run; 0
+    while still running.
     """
     from itest.cli import commands
 
     _check_output(output)
-    outcome = commands.status(where, arn)
+    outcome = commands.status(where, run)
     emit(outcome, fmt, output)
     sys.exit(outcome.exit_code)
 
 
 @cli.command()
-@click.argument("arn")
+@click.argument("run", metavar="RUN_ID|ARN")
 @click.option("--follow", "-f", is_flag=True, help="Keep tailing until the execution ends.")
 @click.option("--since", metavar="AGE|TIME",
               help="Only lines newer than this: 30s, 10m, 2h, 1d or an ISO 8601 time "
@@ -191,8 +193,9 @@ def status(arn: str, fmt: str, output: Path | None, where: Where) -> None:
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
               show_default=True, help="json: one JSON object per line.")
 @where_options
-def logs(arn: str, follow: bool, since: str | None, fmt: str, where: Where) -> None:
-    """Print the Lambda and state machine log lines of one execution, in time order."""
+def logs(run: str, follow: bool, since: str | None, fmt: str, where: Where) -> None:
+    """Print the Lambda and state machine log lines of one execution (RUN_ID|ARN, as
+    for status), in time order."""
     import json
 
     from itest.cli import commands
@@ -206,7 +209,7 @@ def logs(arn: str, follow: bool, since: str | None, fmt: str, where: Where) -> N
                 red = line.level == "ERROR" and _color()
                 click.echo(click.style(text, fg="red") if red else text)
 
-    commands.logs(where, arn, since=since, follow=follow, emit=emit_lines)
+    commands.logs(where, run, since=since, follow=follow, emit=emit_lines)
 
 
 @cli.command("list")

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
 JSON_VERSION = 1
+GONE = (
+    "none: this run's private local AWS stopped with the command "
+    "(`itest local up` keeps one, and its runs, between commands)"
+)
 # escape codes in text from the run are not for a terminal
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 STATUS_STYLE = {
@@ -155,8 +159,10 @@ def _report(report: Report) -> list[RenderableType]:
     if report.status != "passed":
         if report.console_url:
             parts.append(f"console: {report.console_url}")
-        if report.follow:
+        if report.follow and report.follow != report.status_command:
             parts.append(f"more: {report.follow}")
+    if report.run_id:
+        parts.append(f"status: {report.status_command or GONE}")
     return parts
 
 
@@ -175,18 +181,22 @@ def print_listing(
     out.print(table if scenarios else "no scenario files found")
     if executions is None:
         return
-    table = Table(title="recent executions", title_justify="left")
-    for column in ("started", "scenario", "status", "duration", "execution"):
-        table.add_column(column, overflow="fold")
+    if not executions:
+        out.print("no executions yet")
+        return
+    # plain aligned lines, not a table: a run id (what `itest status` and `logs` take) is
+    # never wrapped or cut, whatever the width, so it can be copied
+    title = "recent executions (run id)"
+    width = max(len(title), *(len(item["run_id"]) for item in executions))
+    out.print(Text(f"{title:<{width}}  {'status':<11} "
+                   f"{'started (UTC)':<19}  duration", style="bold"), soft_wrap=True)
     for item in executions:
-        table.add_row(
-            item["started_at"] or "",
-            item["scenario"],
-            Text(item["status"], style=STATUS_STYLE.get(item["status"], "")),
-            _duration(item["duration_ms"]),
-            item["execution_arn"],
-        )
-    out.print(table if executions else "no executions yet")
+        started = (item["started_at"] or "")[:19].replace("T", " ")
+        out.print(Text.assemble(
+            f"{item['run_id']:<{width}}  ",
+            (f"{item['status']:<11}", STATUS_STYLE.get(item["status"], "")),
+            f" {started:<19}  {_duration(item['duration_ms'])}",
+        ), soft_wrap=True)
 
 
 def _duration(ms: int | None) -> str:

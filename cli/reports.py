@@ -44,6 +44,7 @@ class Report:
     file: str | None = None
     console_url: str | None = None
     follow: str | None = None  # the command to look further: itest status|logs ARN
+    status_command: str | None = None  # `itest status ...` for this run (None: it is gone)
     current: str | None = None  # where a running execution is (status)
     assertions_declared: int | None = None  # from the scenario file, when known
     planned_steps: list[str] = field(default_factory=list)  # from the scenario file, when known
@@ -85,6 +86,7 @@ class Report:
             "execution_status": self.execution.get("status"),
             "reason": self.reason,
             "current": self.current,
+            "status_command": self.status_command,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "duration_ms": self.duration_ms,
@@ -124,6 +126,7 @@ def started(orchestrator: Orchestrator, tracked: Tracked) -> Report:
         file=str(tracked.item.path),
         console_url=orchestrator.console_url(arn),
         follow=orchestrator.hint("status", arn),
+        status_command=orchestrator.hint("status", arn),
     )
 
 
@@ -149,6 +152,7 @@ def finished(orchestrator: Orchestrator, tracked: Tracked) -> Report:
         file=str(tracked.item.path),
         console_url=orchestrator.console_url(arn),
         follow=orchestrator.hint("logs", arn),
+        status_command=orchestrator.hint("status", arn),
         assertions_declared=len(scenario.assertions),
         planned_steps=scenario.step_names,
     )
@@ -183,6 +187,7 @@ def status(orchestrator: Orchestrator, arn: str) -> Report:
         execution=execution,
         console_url=orchestrator.console_url(arn),
         follow=orchestrator.hint("logs", arn),
+        status_command=orchestrator.hint("status", arn),
     )
     if execution["status"] == "RUNNING":
         where = position(sfn, arn)

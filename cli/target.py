@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from itest.cli.aws import ClientFactory
@@ -96,6 +97,26 @@ class ExecutionArn:
             f"arn:{self.partition}:states:{self.region}:{self.account}"
             f":stateMachine:{self.state_machine}"
         )
+
+
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")  # an execution name as itest makes them
+
+
+def execution_arn_of(state_machine_arn: str, run_id: str) -> str:
+    """The ARN of the execution named `run_id` on that state machine.
+
+    Raises:
+        BadInput: `run_id` is neither a run id nor an execution ARN.
+    """
+    from itest.cli.errors import BadInput
+
+    if not RUN_ID.fullmatch(run_id):
+        raise BadInput(
+            f"{run_id!r} is neither a run id (e.g. orders-happy-path-20261122T004027-35f2f1) "
+            "nor an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)"
+        )
+    head, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    return f"{head}:execution:{machine}:{run_id}"
 
 
 _CONSOLE_DOMAINS = {

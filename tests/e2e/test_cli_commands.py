@@ -54,7 +54,7 @@ def test_status_and_logs_follow_a_running_execution(local, as_background, tmp_pa
     outcome = commands.run_on(orchestrator, load((tmp_path,)), target_vars, wait=False)
     (started,) = outcome.reports
     arn = started.execution_arn
-    assert started.follow == f"itest status --local {arn}"
+    assert started.follow == f"itest status --local {started.run_id}"
 
     running = invoke("status", arn, "--format", "json")  # the ARN's account finds the local AWS
     assert running.exit_code == 0, running.output
@@ -92,7 +92,10 @@ def test_status_of_a_failed_run_names_expected_and_actual(local, as_background):
     result = invoke("status", "--local", report.execution_arn)
     assert result.exit_code == 1
     assert "FAILED" in result.output and "item.qty: expected 3, got 2" in result.output
-    assert f"more: itest logs --local {report.execution_arn}" in result.output
+    assert f"more: itest logs --local {report.run_id}" in result.output
+    assert result.output.rstrip().endswith(f"status: itest status --local {report.run_id}")
+    by_run_id = invoke("status", "--local", report.run_id)
+    assert by_run_id.exit_code == 1 and by_run_id.output == result.output
     junit = invoke("status", "--local", report.execution_arn, "--format", "junit")
     assert 'failures="1"' in junit.output and "expected: 3" in junit.output
 
@@ -110,5 +113,5 @@ def test_list_shows_scenarios_and_recent_executions(local, as_background):
     assert names["orders-happy-path"]["steps"] == 2
     mine = [e for e in listed["executions"] if e["run_id"] == report.run_id]
     assert mine and mine[0]["status"] == "passed" and mine[0]["scenario"] == "orders-happy-path"
-    table = invoke("list", "--local", str(SCENARIOS), "--tag", "smoke")
+    table = invoke("list", "--local", str(SCENARIOS), "--tag", "smoke", "--no-executions")
     assert "orders-happy-path" in table.output and "fails-on-purpose" not in table.output

@@ -131,3 +131,23 @@ def test_a_target_that_blocks_is_bounded_by_timeout(as_background, tmp_path, mon
     result = CliRunner().invoke(cli, ["run", "tests", "--local", "--timeout", "2"])
     assert result.exit_code == 3, result.output
     assert "did not start within 2 s (--timeout)" in result.output
+
+
+def test_a_passing_run_prints_the_run_id_that_status_logs_and_list_take(as_background, tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "tests" / "itest_local.py", API_TARGET.format(resource="loans"))
+    write(tmp_path / "tests" / "loans.yaml", CREATE.format(name="loans", resource="loans"))
+    ran = CliRunner().invoke(cli, ["run", "tests", "--local"])
+    assert ran.exit_code == 0, ran.output
+    last = ran.stdout.rstrip().splitlines()[-1]
+    assert last.startswith("status: itest status --local loans-"), ran.stdout
+    run_id = last.split()[-1]
+
+    status = CliRunner().invoke(cli, last.removeprefix("status: itest ").split())
+    assert status.exit_code == 0, status.output
+    assert f"loans  PASSED  {run_id}" in status.output
+    logs = CliRunner().invoke(cli, ["logs", "--local", run_id])
+    assert logs.exit_code == 0 and "execution succeeded" in logs.output, logs.output
+    listed = CliRunner().invoke(cli, ["list", "--local", "tests", "--limit", "50"])
+    assert [run_id, "passed"] in [line.split()[:2] for line in listed.output.splitlines()]

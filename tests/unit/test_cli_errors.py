@@ -139,7 +139,10 @@ def test_a_dead_local_server(monkeypatch):
 def test_local_flag_without_a_local_aws():
     result = invoke("status", "--local", LOCAL_ARN)
     assert result.exit_code == 3
-    assert "no local AWS is running: start one with `itest local up`" in one_line_error(result)
+    assert "the local AWS is down: start one with `itest local up`" in one_line_error(result)
+    result = invoke("logs", "--local", "x-20261121T232100-ab12cd")  # a run id, the same
+    assert result.exit_code == 3
+    assert "the local AWS is down: start one with `itest local up`" in one_line_error(result)
     result = invoke("local", "status")
     assert result.exit_code == 3
     assert "down" in result.output
@@ -148,7 +151,8 @@ def test_local_flag_without_a_local_aws():
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["status", "not-an-arn"], "is not an execution ARN"),
+        (["status", "arn:aws:s3:::bucket"], "is not an execution ARN"),
+        (["status", "not/a/run"], "is neither a run id"),
         (["logs", ARN, "--since", "yesterday"], "--since 'yesterday'"),
         (["run", HAPPY, "--parallel", "4"], "--parallel needs --wait"),
         (["run", HAPPY, "--timeout", "30"], "--timeout needs --wait"),
@@ -170,3 +174,20 @@ def test_stack_default_from_env_then_cdk_json(monkeypatch, tmp_path):
     assert default_stack() == "ItestQa"
     monkeypatch.setenv("ITEST_STACK", "FromEnv")
     assert default_stack() == "FromEnv"
+
+
+@pytest.mark.parametrize("command", ["status", "logs"])
+def test_a_local_arn_while_the_local_aws_is_down_says_so_not_no_credentials(command):
+    result = invoke(command, LOCAL_ARN)
+    assert result.exit_code == 3
+    error = one_line_error(result)
+    assert error.startswith(f"Error: {LOCAL_ARN} is a run on the local AWS (account "
+                            "123456789012), and the local AWS is down")
+    assert "credentials" not in error
+
+
+@pytest.mark.parametrize("command", ["status", "logs"])
+def test_neither_a_run_id_nor_an_arn_is_bad_input(command):
+    result = invoke(command, "--local", "not a run id!")
+    assert result.exit_code == 2
+    assert "'not a run id!' is neither a run id" in one_line_error(result)

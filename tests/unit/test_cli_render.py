@@ -127,7 +127,8 @@ def test_json_shape_is_the_documented_one():
     run = document["runs"][1]
     assert set(run) == {
         "scenario", "file", "run_id", "execution_arn", "console_url", "status",
-        "execution_status", "reason", "current", "started_at", "ended_at", "duration_ms",
+        "execution_status", "reason", "current", "status_command", "started_at", "ended_at",
+        "duration_ms",
         "steps", "assertions", "cleanup",
     }
     assert run["steps"][1]["mismatches"][0] == MISMATCH
@@ -160,3 +161,33 @@ def test_tables_are_plain_when_not_a_terminal_or_no_color(monkeypatch):
     plain = io.StringIO()
     render.print_outcome(render.console(plain), outcome())
     assert "\x1b[3" not in plain.getvalue()  # no colour (bold may stay)
+
+
+def test_every_run_report_ends_with_the_exact_status_command():
+    passed = report("passes", "passed", record([step(0, "create", "passed")], "passed"),
+                    status_command="itest status --local passes-20261121T232100-ab12cd")
+    private = report("private", "passed", record([step(0, "create", "passed")], "passed"))
+    buffer = io.StringIO()
+    render.print_outcome(render.console(buffer), Outcome([passed, private]))
+    blocks = buffer.getvalue().split("\n\n")
+    assert blocks[0].splitlines()[-1] == (
+        "status: itest status --local passes-20261121T232100-ab12cd"
+    )
+    assert blocks[1].splitlines()[-1].startswith(
+        "status: none: this run's private local AWS stopped with the command"
+    )
+    as_json = json.loads(render.render(Outcome([passed]), "json"))
+    assert as_json["runs"][0]["status_command"] == passed.status_command
+
+
+def test_list_shows_run_ids_whole_on_one_line_even_when_narrow(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    run_id = "orders-processed-eventually-with-a-long-name-20261122T004027-35f2f1"
+    executions = [{"scenario": "orders", "status": "passed", "run_id": run_id,
+                   "execution_arn": ARN.format("orders"), "started_at": "2026-11-22T00:40:27Z",
+                   "duration_ms": 2020}]
+    buffer = io.StringIO()
+    render.print_listing(render.console(buffer), [], executions)
+    text = buffer.getvalue()
+    assert any(run_id in line for line in text.splitlines()), text
+    assert "arn:aws" not in text
