@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
+from itest.cli.render import cleanup_outcome
 from itest.cli.reports import Outcome, Report
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -164,7 +165,7 @@ def _summary(report: Report) -> str:
         done = sum(a["status"] == "passed" for a in cleanup["actions"])
         lines.append(f"cleanup: {done}/{len(cleanup['actions'])} actions succeeded")
         lines += [
-            f"  cleanup {a['name']} ({a['action']}) failed: {a['error']}"
+            f"  cleanup {a['name']} ({a['action']}) {cleanup_outcome(a)}"
             for a in cleanup["actions"] if a["status"] != "passed"
         ]
     if report.console_url:

@@ -149,7 +149,8 @@ def _report(report: Report) -> list[RenderableType]:
         done = sum(a["status"] == "passed" for a in cleanup["actions"])
         parts.append(f"cleanup: {done}/{len(cleanup['actions'])} actions succeeded")
         parts += [
-            Text(clean(f"  cleanup {a['name']} ({a['action']}): {a['error']}"), style="red")
+            Text(clean(f"  cleanup {a['name']} ({a['action']}) {cleanup_outcome(a)}"),
+                 style="dim" if a["status"] == "skipped" else "red")
             for a in cleanup["actions"]
             if a["status"] != "passed"
         ]
@@ -197,6 +198,12 @@ def print_listing(
             (f"{item['status']:<11}", STATUS_STYLE.get(item["status"], "")),
             f" {started:<19}  {_duration(item['duration_ms'])}",
         ), soft_wrap=True)
+
+
+def cleanup_outcome(entry: dict[str, Any]) -> str:
+    """`failed: <why>`, `failed (allow_failure): <why>` or `skipped: <why>`."""
+    allowed = " (allow_failure)" if entry.get("allow_failure") else ""
+    return f"{entry['status']}{allowed}: {entry['error']}"
 
 
 def _duration(ms: int | None) -> str:

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from itest.lambdas.expressions import compile_path, find_templates, iter_strings, name_chains
+from itest.lambdas.expressions import expression_vars, find_templates, iter_strings
 from itest.lambdas.validation import Loc, format_loc
-from jmespath.exceptions import JMESPathError
 
 if TYPE_CHECKING:
     from itest.lambdas.model import Scenario
@@ -56,10 +55,5 @@ def _used(value: Any, *, paths: bool) -> Iterator[tuple[Loc, str]]:
         if is_path and not paths:
             continue  # an expectation's path is over the action's result
         for expr in [text] if is_path else find_templates(text):
-            try:
-                chains = name_chains(compile_path(expr).parsed)
-            except JMESPathError:
-                continue  # the model reports it
-            for chain in chains:
-                if len(chain) > 1 and chain[0] == "vars":
-                    yield where, chain[1]
+            for name in expression_vars(expr):
+                yield where, name

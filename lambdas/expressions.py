@@ -206,6 +206,25 @@ def name_chains(node: Mapping[str, Any]) -> list[list[str]]:
     return []
 
 
+def expression_vars(expr: str) -> list[str]:
+    """The `X` of every `vars.X` an expression reads ([] when it does not compile)."""
+    try:
+        chains = name_chains(compile_path(expr).parsed)
+    except JMESPathError:
+        return []
+    return [chain[1] for chain in chains if len(chain) > 1 and chain[0] == "vars"]
+
+
+def var_names(value: Any) -> set[str]:
+    """The `X` of every `vars.X` the templates in `value` read."""
+    return {
+        name
+        for _, text in iter_strings(value)
+        for expr in find_templates(text)
+        for name in expression_vars(expr)
+    }
+
+
 def _check_names(expr: str, chains: list[list[str]], context: Mapping[str, Any]) -> None:
     for names in chains:
         current: Any = context

@@ -22,6 +22,9 @@ HISTORY_RESERVE_EVENTS = 500
 adds TaskFailed, TaskScheduled and TaskStarted."""
 SCENARIO_LIMIT_BYTES = 256 * 1024
 """A scenario file at most this big (it is uploaded to S3, but one this large is a mistake)."""
+CLEANUP_RETRY_SECONDS = 60
+"""All cleanups run in one Cleanup invocation (2 minutes): their retry windows together
+must leave time for the actions themselves."""
 MAX_STEPS = 300
 """Each finished Map iteration keeps its output (~600 bytes, the iteration state) until
 the Map ends; 300 of them stay well inside the 256 KiB payload limit."""

@@ -37,6 +37,7 @@ from jmespath.exceptions import JMESPathError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -57,6 +58,7 @@ MATCHER_FIELDS = (
 )  # fmt: skip
 
 __all__ = [
+    "Capture",
     "CleanupAction",
     "Expectation",
     "Listener",
@@ -226,12 +228,41 @@ class Retry(Strict):
 
 
 class CleanupAction(Strict):
-    """An action run after the steps, pass or fail."""
+    """An action run after the steps, pass or fail, and what success means for it."""
 
     action: str
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    expect: list[Expectation] = Field(
+        default_factory=list,
+        description="what the action's result must look like for the cleanup to count as done "
+        "(default for http: a status below 400)",
+    )
+    retry: Retry | None = Field(
+        default=None, description="try again until it succeeds (things the service creates late)"
+    )
+    allow_failure: bool = Field(
+        default=False, description="a failure is reported but does not fail the run"
+    )
 
     _known = field_validator("action")(_known_action)
+
+
+class Capture(Strict):
+    """``{path: <jmespath>, optional: true}``: a capture that may select nothing."""
+
+    path: JmesPath = Field(description="JMESPath over the action's result")
+    optional: bool = Field(
+        default=False, description="true: selecting nothing captures null instead of failing"
+    )
+
+
+def _long_form(value: Any) -> Any:
+    """``name: <jmespath>`` is ``name: {path: <jmespath>}`` (a bad path is reported at
+    the capture's name, as written)."""
+    return {"path": _compiles(value)} if isinstance(value, str) else value
+
+
+CaptureSpec = Annotated[Capture, BeforeValidator(_long_form)]
 
 
 class Step(Strict):
@@ -241,8 +272,10 @@ class Step(Strict):
     action: str = Field(description="registry key, e.g. http or dynamodb.get_item")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     expect: list[Expectation] = Field(default_factory=list)
-    capture: dict[str, JmesPath] = Field(
-        default_factory=dict, description="var name -> JMESPath over the result"
+    capture: dict[str, CaptureSpec] = Field(
+        default_factory=dict,
+        description="var name -> JMESPath over the result; selecting nothing fails the step "
+        "unless written {path: ..., optional: true}",
     )
     retry: Retry | None = None
     stop_if: list[Expectation] = Field(
@@ -425,6 +458,11 @@ def scenario_json_schema() -> dict[str, Any]:
     schema = Scenario.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "itest scenario"
+    capture = schema["$defs"]["Step"]["properties"]["capture"]
+    capture["additionalProperties"] = {  # the short form: name -> JMESPath
+        "anyOf": [{"type": "string", "description": "JMESPath over the result"},
+                  capture["additionalProperties"]],
+    }
     names = {"enum": sorted(ACTIONS)}
     families = [{"pattern": FAMILY_PATTERNS[prefix]} for prefix in FAMILIES]
     for model in ("Step", "CleanupAction"):
@@ -647,6 +685,7 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
             problems += _cleanup_problems((*loc, "cleanup"), cleanup)
             problems += _params_problems((*loc, "cleanup"), cleanup)
             problems += templates((*loc, "cleanup", "with"), cleanup.get("with"))
+            problems += templates((*loc, "cleanup", "expect"), cleanup.get("expect"))
     problems += templates(("assertions",), data.get("assertions"))
     cleanups = data.get("cleanup")
     for i, cleanup in enumerate(cleanups if isinstance(cleanups, list) else []):
@@ -654,6 +693,7 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
             problems += _cleanup_problems(("cleanup", i), cleanup)
             problems += _params_problems(("cleanup", i), cleanup)
             problems += templates(("cleanup", i, "with"), cleanup.get("with"))
+            problems += templates(("cleanup", i, "expect"), cleanup.get("expect"))
     return problems
 
 
@@ -723,6 +763,19 @@ def _bounds_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
                     f"({timeout})",
                 )
             )
+    cleanups = [s.cleanup for s in scenario.steps if s.cleanup] + list(scenario.cleanup)
+    retrying = sum(c.retry.timeout_seconds for c in cleanups if c.retry is not None)
+    if retrying > limits.CLEANUP_RETRY_SECONDS:
+        where = next(
+            (("steps", i, "cleanup", "retry") for i, s in enumerate(scenario.steps)
+             if s.cleanup and s.cleanup.retry),
+            ("cleanup",),
+        )
+        problems.append((where, (
+            f"the cleanups' retry windows add up to {retrying:g} s; at most "
+            f"{limits.CLEANUP_RETRY_SECONDS} s (every cleanup runs within one Lambda "
+            "invocation): shorten retry.timeout_seconds"
+        )))
     if problems:
         return problems
     estimate = limits.estimate_history(scenario)

@@ -59,8 +59,9 @@ class AssertRecord(TypedDict):
 class CleanupEntry(TypedDict):
     name: str
     action: str
-    status: str
-    error: str | None
+    status: str  # passed | failed | skipped (a name it needs was never captured)
+    error: str | None  # why it failed or was skipped
+    allow_failure: NotRequired[bool]  # set when a failure does not fail the run
 
 
 class CleanupRecord(TypedDict):

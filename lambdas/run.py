@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from itest.lambdas import cleanups, deadlines, listeners, results, secrets
+from itest.lambdas import cleanup_intent, cleanups, deadlines, listeners, results, secrets
 from itest.lambdas.actions import RunScope, get_action, run_action
 from itest.lambdas.errors import (
     ActionError,
@@ -329,9 +329,7 @@ def attempt_step(
                     f"stop_if holds: {stop.path} is {actual} ({_describe(stop.matchers())})"
                 )
         if tried.passed:
-            tried.captures = {
-                name: search(path, tried.result) for name, path in step.capture.items()
-            }
+            tried.captures, tried.error = capture(step, tried.result)
             size = len(json.dumps(tried.captures, default=str).encode())
             if size > results.CAPTURE_LIMIT:
                 tried.captures, tried.retryable = {}, False
@@ -393,6 +391,22 @@ def _no_match(step: Step, result: dict[str, Any], context: dict[str, Any], tried
         tried.result = {**result, "offending": offending}
         tried.error = f"found what must not arrive: {show(offending, 500)}"
         tried.retryable = False
+
+
+def capture(step: Step, result: Any) -> tuple[dict[str, Any], str | None]:
+    """The step's captures, and the error when one selected nothing without being
+    ``optional`` (a typo must not store null and let later checks pass on it). The
+    captures that did select something are kept: the step's cleanup may need them."""
+    captured, empty = {}, []
+    for name, spec in step.capture.items():
+        value = search(spec.path, result)
+        if value is None and not spec.optional:
+            empty.append(f"capture {name!r}: {spec.path} selected nothing")
+        else:
+            captured[name] = value
+    if not empty:
+        return captured, None
+    return captured, "; ".join(empty) + " (`{path: ..., optional: true}` allows that)"
 
 
 def decide(
@@ -516,9 +530,11 @@ def finish(event: dict[str, Any]) -> tuple[Verdict, bool]:
             finished = results.read_run(run_id)
             return _verdict_of(finished or run), False
         entries = done
-        failed = any(e["status"] == "failed" for e in entries)
+        failed = any(_fails_run(e) for e in entries)
         results.write_cleanup(run_id, status="failed" if failed else "passed", actions=entries)
     status, reason = settle(scenario, run, state.get("error"), problem)
+    if status == "passed" and any(_fails_run(e) for e in entries):
+        status = "failed"  # a red cleanup is a red run: the test data may be left behind
     reason = _with_cleanup_note(reason, entries)
     reason = secrets.mask(reason, secret.values())
     name = scenario.name if scenario else (run or {}).get("scenario")
@@ -574,8 +590,13 @@ def _secrets_for_cleanup(scenario: Scenario) -> dict[str, str]:
         return {}
 
 
+def _fails_run(entry: CleanupEntry) -> bool:
+    return entry["status"] == "failed" and not entry.get("allow_failure")
+
+
 def _with_cleanup_note(reason: str | None, entries: list[CleanupEntry]) -> str | None:
-    """A failed cleanup never hides the first failure: it is noted after it."""
+    """A failed cleanup never hides the first failure: it is noted after it (and is
+    the whole reason of a run whose test passed)."""
     failed = [e for e in entries if e["status"] == "failed"]
     if not failed:
         return reason
@@ -599,19 +620,38 @@ def cleanup_todo(
         if step.cleanup is not None and index in ran
     ]
     specs += [(f"cleanup[{i}]", spec) for i, spec in enumerate(scenario.cleanup)]
+    captured_by = {name: step.name for step in scenario.steps for name in step.capture}
 
-    def bounded(name: str, action: str, call: Callable[[], Any]) -> cleanups.Runner:
-        return lambda limit: secrets.mask(
-            run_cleanup(name, action, call, limit), secret.values()
-        )
+    def bounded(
+        name: str, action: str, call: Callable[[], Any], spec: CleanupAction | None = None
+    ) -> cleanups.Runner:
+        def runner(limit: deadlines.Budget) -> CleanupEntry:
+            skipped = spec and cleanup_intent.skip_reason(spec, context, captured_by)
+            if skipped:  # its step failed before the capture it needs: nothing to clean up
+                log_event("cleanup.skipped", name=name, action=action, reason=skipped)
+                entry: CleanupEntry = {
+                    "name": name, "action": action, "status": "skipped", "error": skipped
+                }
+            else:
+                entry = run_cleanup(name, action, call, limit)
+            if spec is not None and spec.allow_failure:
+                entry["allow_failure"] = True
+            return secrets.mask(entry, secret.values())
+
+        return runner
 
     def act(spec: CleanupAction) -> Callable[[], Any]:
-        return lambda: run_action(spec.action, render(spec.with_, context))
+        """The action held to its intent: ``expect`` (http: a status < 400), ``retry``."""
+        return lambda: cleanup_intent.run_with_intent(
+            spec, context, lambda: run_action(spec.action, render(spec.with_, context))
+        )
 
     def remove(name: str, spec: dict[str, Any]) -> Callable[[], Any]:
         return lambda: listeners.remove(context["run_id"], name, spec)
 
-    todo = [(name, spec.action, bounded(name, spec.action, act(spec))) for name, spec in specs]
+    todo = [
+        (name, spec.action, bounded(name, spec.action, act(spec), spec)) for name, spec in specs
+    ]
     for name, spec in _listener_specs(scenario, context, strict=False):
         entry, action = f"listeners.{name}", "listener.remove"
         todo.append((entry, action, bounded(entry, action, remove(name, spec))))

@@ -4,6 +4,7 @@ run ids instead of ARNs."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,159 @@ def test_a_passing_run_prints_the_run_id_that_status_logs_and_list_take(as_backg
     assert logs.exit_code == 0 and "execution succeeded" in logs.output, logs.output
     listed = CliRunner().invoke(cli, ["list", "--local", "tests", "--limit", "50"])
     assert [run_id, "passed"] in [line.split()[:2] for line in listed.output.splitlines()]
+
+
+# The user's loans API: POST /loans answers {"loanId": ...}; DELETE /loans/<id> is
+# refused (403) for ids starting "locked"; /late/<id> exists 2 s after its first DELETE.
+LOANS_TARGET = '''\
+import json
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+FIRST_SEEN = {}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def reply(self, status, body=None):
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path == "/loans":
+            return self.reply(201, {"loanId": body["id"]})
+        return self.reply(500, {"error": "boom"})
+
+    def do_DELETE(self):
+        if self.path.startswith("/late/"):
+            first = FIRST_SEEN.setdefault(self.path, time.monotonic())
+            return self.reply(204 if time.monotonic() - first > 2 else 404)
+        if self.path.startswith("/loans/locked"):
+            return self.reply(403, {"error": "forbidden"})
+        return self.reply(204)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def local_target(aws):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield {"api_url": f"http://127.0.0.1:{server.server_port}"}
+    finally:
+        server.shutdown()
+'''
+
+LOAN = """\
+name: {name}
+steps:
+  - name: create loan
+    action: http
+    with: {{method: POST, url: "{{{{ vars.api_url }}}}/{path}", json: {{id: "{loan_id}"}}}}
+    expect: [{{path: status, equals: 201}}]
+    capture: {{loan_id: {capture}}}
+    cleanup:
+{cleanup}
+  - name: loan stored
+    action: http
+    with: {{url: "{{{{ vars.api_url }}}}/loans/{{{{ vars.loan_id }}}}", method: DELETE}}
+    expect: [{{path: status, equals: 204}}]
+"""
+DELETE_LOAN = """\
+      action: http
+      with: {method: DELETE, url: "{{ vars.api_url }}/loans/{{ vars.loan_id }}"}"""
+
+
+def run_loan(tmp_path: Path, **fields: str):
+    """One loans scenario through the state machine: its report and the CLI's table."""
+    values = {"name": "loans", "path": "loans", "loan_id": "l-{{ run_id }}",
+              "capture": "json.loanId", "cleanup": DELETE_LOAN, **fields}
+    write(tmp_path / "tests" / "itest_local.py", LOANS_TARGET)
+    write(tmp_path / "tests" / f"{values['name']}.yaml", LOAN.format(**values))
+    result = CliRunner().invoke(cli, ["run", f"tests/{values['name']}.yaml", "--local",
+                                      "--format", "json", "--output", "report.json"])
+    (run,) = json.loads((tmp_path / "report.json").read_text())["runs"]
+    return run, result
+
+
+def test_a_typo_in_a_capture_fails_the_step_instead_of_storing_null(as_background, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run, result = run_loan(tmp_path, capture="json.loanid")
+    assert result.exit_code == 1, result.output
+    assert run["status"] == "failed"
+    assert run["reason"].startswith(
+        "step 'create loan' failed: capture 'loan_id': json.loanid selected nothing"
+    )
+    assert [s["status"] for s in run["steps"]] == ["failed", "skipped"]
+    (cleanup,) = run["cleanup"]["actions"]  # the step ran: its cleanup is owed, but cannot run
+    assert cleanup["status"] == "skipped"
+
+
+def test_a_cleanup_refused_with_403_is_a_failed_cleanup(as_background, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run, result = run_loan(tmp_path, loan_id="locked-{{ run_id }}")
+    assert result.exit_code == 1
+    assert run["cleanup"]["status"] == "failed"
+    assert run["cleanup"]["actions"][0]["status"] == "failed"
+    assert run["cleanup"]["actions"][0]["error"].startswith(
+        "status 403 (an http cleanup without expect fails on a status >= 400"
+    )
+
+
+def test_a_red_cleanup_fails_a_run_whose_steps_passed_unless_allowed(as_background, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    only_create = LOAN.split("  - name: loan stored")[0]
+    write(tmp_path / "tests" / "itest_local.py", LOANS_TARGET)
+    for name, extra, code in (("locked", "", 1), ("locked-allowed", "\n      allow_failure: true",
+                                                  0)):
+        text = only_create.format(name=name, path="loans", loan_id="locked-{{ run_id }}",
+                                  capture="json.loanId", cleanup=DELETE_LOAN + extra)
+        write(tmp_path / "tests" / f"{name}.yaml", text)
+        result = CliRunner().invoke(cli, ["run", f"tests/{name}.yaml", "--local"])
+        assert result.exit_code == code, result.output
+        assert "cleanup create loan (http) failed" in result.output
+        if code:
+            assert "reason: cleanup: 1 of 1 failed, first 'create loan': status 403" in (
+                result.output)
+        else:
+            assert "failed (allow_failure): status 403" in result.output
+
+
+def test_a_cleanup_whose_name_was_never_captured_is_skipped_with_the_reason(
+    as_background, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    run, result = run_loan(tmp_path, path="broken")  # 500: the step fails before its capture
+    assert result.exit_code == 1
+    (cleanup,) = run["cleanup"]["actions"]
+    assert cleanup == {
+        "name": "create loan", "action": "http", "status": "skipped",
+        "error": "vars.loan_id was never captured (step 'create loan' failed before its "
+                 "capture): nothing to clean up",
+    }
+    assert run["cleanup"]["status"] == "passed"
+    assert run["reason"] == "step 'create loan' failed: status: expected 201, got 500"
+    assert "cleanup create loan (http) skipped: vars.loan_id was never captured" in result.output
+
+
+def test_a_cleanup_retries_until_the_service_has_created_the_thing(as_background, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    late = """\
+      action: http
+      with: {method: DELETE, url: "{{ vars.api_url }}/late/{{ vars.loan_id }}"}
+      expect: [{path: status, equals: 204}]
+      retry: {timeout_seconds: 20, interval_seconds: 1}"""
+    run, result = run_loan(tmp_path, cleanup=late)
+    assert result.exit_code == 0, result.output
+    assert run["cleanup"]["actions"][0]["status"] == "passed"

@@ -12,6 +12,7 @@ from itest.lambdas.errors import ScenarioError
 from itest.lambdas.matchers import MATCHERS
 from itest.lambdas.model import (
     MATCHER_FIELDS,
+    Capture,
     Scenario,
     load_scenario,
     load_scenario_file,
@@ -88,7 +89,7 @@ def test_good_scenario_loads_with_its_details() -> None:
     assert first.with_["method"] == "post"
     assert first.expect[0].matchers() == {"equals": 201}
     assert first.expect[2].matchers() == {"equals": None}  # null is a real expectation
-    assert first.capture == {"created_at": "json.created_at"}
+    assert first.capture == {"created_at": Capture(path="json.created_at")}
     assert second.retry is not None and second.retry.backoff == 1.5
     assert second.cleanup is not None and second.cleanup.action == "dynamodb.delete_item"
     assert scenario.step_names == ["create order", "order stored"]

@@ -276,8 +276,10 @@ def test_a_failed_step_skips_the_rest_and_only_cleans_what_ran(
     assert [s["status"] for s in record["steps"]] == ["failed", "skipped"]
     assert [m["path"] for m in record["steps"][0]["mismatches"]] == ["status", "json"]
     assert [a["name"] for a in record["cleanup"]["actions"]] == ["create order", "cleanup[0]"]
-    # the DELETE of the step cleanup had no handler on this server: a 500 is still a result
-    assert record["cleanup"]["status"] == "passed"
+    # the DELETE of the step cleanup had no handler on this server: an http cleanup
+    # without expect fails on a status >= 400
+    assert record["cleanup"]["status"] == "failed"
+    assert record["cleanup"]["actions"][0]["error"].startswith("status 500 (an http cleanup")
 
 
 def test_an_action_error_is_a_failed_step_with_the_reason(bucket: str, clock: Clock) -> None:
@@ -337,7 +339,7 @@ def test_failed_assertions_fail_the_run(bucket: str, api: HTTPServer, clock: Clo
     assert len(record["assertions"]["mismatches"]) == 2
 
 
-def test_every_cleanup_is_attempted_and_a_failure_is_reported_apart(
+def test_every_cleanup_is_attempted_and_a_red_cleanup_is_a_red_run(
     bucket: str, api: HTTPServer, clock: Clock
 ) -> None:
     store_order()
@@ -351,7 +353,7 @@ def test_every_cleanup_is_attempted_and_a_failure_is_reported_apart(
 
     execution = execute(ref, {"api_url": api.url_for("")}, clock)
 
-    assert execution.verdict["status"] == "passed"
+    assert execution.verdict["status"] == "failed"  # the steps passed; the data may be left
     assert execution.verdict["reason"].startswith(
         "cleanup: 1 of 4 failed, first 'cleanup[0]': http GET"
     )
@@ -363,6 +365,23 @@ def test_every_cleanup_is_attempted_and_a_failure_is_reported_apart(
         ("cleanup[0]", "failed"),
         ("cleanup[1]", "passed"),
     ]
+
+
+def test_a_cleanup_allowed_to_fail_is_reported_and_the_run_passes(
+    bucket: str, api: HTTPServer, clock: Clock
+) -> None:
+    store_order()
+    doc = scenario()
+    doc["cleanup"] = [{"action": "http", "allow_failure": True,
+                       "with": {"url": f"http://127.0.0.1:{closed_port()}/purge"}}]
+    execution = execute(upload(doc, bucket), {"api_url": api.url_for("")}, clock)
+
+    assert execution.verdict["status"] == "passed"
+    record = results.read_run(RUN_ID)
+    assert record is not None
+    assert record["cleanup"]["status"] == "passed"
+    (allowed,) = [a for a in record["cleanup"]["actions"] if a["name"] == "cleanup[0]"]
+    assert allowed["status"] == "failed" and allowed["allow_failure"] is True
 
 
 def test_a_crash_after_a_passed_step_is_an_error(
@@ -391,6 +410,9 @@ def test_recorded_events_drive_the_handlers(bucket: str, api: HTTPServer, clock:
     """The payloads a local execution sent (tests/events), fed to the handlers."""
     recorded_run = event("prepare")["run_id"]
     item = {"pk": f"itest-{recorded_run}", "status": "PENDING", "created_at": CREATED_AT}
+    api.expect_request(f"/orders/itest-{recorded_run}", method="DELETE").respond_with_data(
+        "", status=204
+    )
     ref = upload(scenario(), bucket)
     key_only = {"key": ref["key"]}  # the bucket defaults to SCENARIO_BUCKET
     api_vars = {"api_url": api.url_for("")}
@@ -459,6 +481,9 @@ def test_a_failed_step_reaches_cleanup_as_recorded(
 ) -> None:
     """The simulated Catch gives Cleanup the same state a local execution gave it."""
     httpserver.expect_request("/orders", method="POST").respond_with_json({}, status=500)
+    httpserver.expect_request(f"/orders/{ORDER_ID}", method="DELETE").respond_with_data(
+        "", status=204
+    )
     execution = execute(upload(scenario(), bucket), {"api_url": httpserver.url_for("")}, clock)
     recorded = event("cleanup_after_step_failed")["state"]
 
