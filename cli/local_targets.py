@@ -83,21 +83,38 @@ class Served:
         return dict(self.provided.get(target, {})) if target else {}
 
 
-def nearest_target(scenario_file: Path, *, stop: Path | None = None) -> Path | None:
-    """The `itest_local.py` in the scenario's folder or the nearest parent holding one.
+def nearest_target(scenario_file: Path) -> Path | None:
+    """The `itest_local.py` in the scenario's folder or the nearest parent holding one,
+    up to the project (the current folder, a folder holding `.git`, or `/`)."""
+    from itest.cli.scenarios import project_folders
 
-    The search ends at `stop` (default: the current folder when the scenario is
-    under it), at the first folder holding `.git`, or at the filesystem root.
-    """
-    stop = (stop or Path.cwd()).resolve()
-    folder = scenario_file.resolve().parent
-    while True:
-        candidate = folder / LOCAL_TARGET_FILE
-        if candidate.is_file():
-            return candidate
-        if folder == stop or (folder / ".git").exists() or folder.parent == folder:
-            return None
-        folder = folder.parent
+    candidates = (folder / LOCAL_TARGET_FILE for folder in project_folders(scenario_file.parent))
+    return next((candidate for candidate in candidates if candidate.is_file()), None)
+
+
+def yielded_names(target: Path) -> set[str] | None:
+    """The var names `local_target` yields, read from its source without running it
+    (for `itest validate`); None when they cannot be known (a yield of a non-literal)."""
+    import ast
+
+    try:
+        tree = ast.parse(target.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    function = next((node for node in tree.body if isinstance(node, ast.FunctionDef)
+                     and node.name == "local_target"), None)
+    if function is None:
+        return None
+    names: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Yield):
+            value = node.value
+            if not isinstance(value, ast.Dict) or not all(
+                isinstance(key, ast.Constant) and isinstance(key.value, str) for key in value.keys
+            ):
+                return None
+            names |= {key.value for key in value.keys}  # type: ignore[union-attr]
+    return names
 
 
 def find_targets(scenario_files: list[Path]) -> Served:

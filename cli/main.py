@@ -247,12 +247,18 @@ def list_(paths: tuple[Path, ...], tags: tuple[str, ...], limit: int, executions
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
-    """Check scenario files and folders offline; exit 2 listing every problem."""
-    from itest.cli.scenarios import load
+    """Check scenario files and folders offline; exit 2 listing every problem.
+
+    Warnings (stderr, exit 0): an http step without expect, a vars.X that nothing
+    visible gives.
+    """
+    from itest.cli.scenarios import load, warnings_for
 
     for loaded in load(paths):
         scenario = loaded.scenario
         click.echo(f"ok  {loaded.path}  ({scenario.name}, {len(scenario.steps)} steps)")
+        for warning in warnings_for(loaded):
+            click.echo(f"warning: {warning}", err=True)
 
 
 @cli.command()

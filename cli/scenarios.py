@@ -22,7 +22,8 @@ class LoadedScenario:
 
 
 def collect(paths: tuple[Path, ...]) -> list[Path]:
-    """Scenario files named or found (recursively) in the folders named.
+    """Scenario files named or found (recursively) in the folders named; in folders,
+    files an `.itestignore` leaves out (fixtures) are not scenarios.
 
     Raises:
         BadInput: a path does not exist, or a folder holds no scenario.
@@ -31,6 +32,7 @@ def collect(paths: tuple[Path, ...]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix in SCENARIO_SUFFIXES)
+            found = [p for p in found if not ignored(p)]
             if not found:
                 raise BadInput(f"{path}: no scenario files (*.yaml, *.yml, *.json) in this folder")
             files += found
@@ -39,6 +41,37 @@ def collect(paths: tuple[Path, ...]) -> list[Path]:
         else:
             raise BadInput(f"{path}: no such file or folder")
     return list(dict.fromkeys(files))
+
+
+IGNORE_FILE = ".itestignore"
+
+
+def project_folders(start: Path) -> list[Path]:
+    """`start` and its parents up to the project: the current folder (when `start` is
+    under it), the first folder holding `.git`, or the filesystem root."""
+    stop = Path.cwd().resolve()
+    folders = [start.resolve()]
+    while not (folders[-1] == stop or (folders[-1] / ".git").exists()
+               or folders[-1].parent == folders[-1]):
+        folders.append(folders[-1].parent)
+    return folders
+
+
+def ignored(file: Path) -> bool:
+    """Whether an `.itestignore` (gitignore syntax, relative to its own folder) in the
+    file's folder or a parent leaves `file` out; a deeper file's rule wins."""
+    from pathspec import GitIgnoreSpec
+
+    verdict = None
+    for folder in reversed(project_folders(file.parent)):
+        rules = folder / IGNORE_FILE
+        if not rules.is_file():
+            continue
+        spec = GitIgnoreSpec.from_lines(rules.read_text(encoding="utf-8").splitlines())
+        relative = file.resolve().relative_to(folder).as_posix()
+        result = spec.check_file(relative).include
+        verdict = result if result is not None else verdict
+    return bool(verdict)
 
 
 def load(paths: tuple[Path, ...], *, tags: tuple[str, ...] = ()) -> list[LoadedScenario]:
@@ -120,6 +153,34 @@ def check_vars(
             )
     if problems:
         raise BadInput("\n".join(problems))
+
+
+def warnings_for(item: LoadedScenario) -> list[str]:
+    """What `itest validate` warns about without failing: an `http` step with no `expect`
+    (it passes on any status), and a `vars.X` that nothing visible gives (not declared,
+    not captured earlier, not yielded by its local target: only a --var could)."""
+    from itest.cli.local_targets import nearest_target, yielded_names
+    from itest.cli.var_use import unknown_vars
+    from itest.lambdas.validation import format_loc
+
+    found = []
+    data = {"steps": [{"name": step.name} for step in item.scenario.steps]}
+    for i, step in enumerate(item.scenario.steps):
+        if step.action == "http" and not step.expect:
+            found.append(
+                f"{item.path}: {format_loc(('steps', i), data)}: an http step without expect "
+                "passes on any status, even 500: add e.g. expect: [{path: status, equals: 200}]"
+            )
+    target = nearest_target(item.path)
+    provided = yielded_names(target) if target else set()
+    if provided is not None:
+        origin = f"yielded by {target}" if target else "given by a local target (none found)"
+        for where, name, note in unknown_vars(item.scenario, provided):
+            found.append(
+                f"{item.path}: {where}: vars.{name} is not declared, captured by an earlier step "
+                f"nor {origin}{f' ({note})' if note else ''}: only a --var {name}=... can give it"
+            )
+    return found
 
 
 def _where_vars_come_from(path: Path, served: Served | None) -> str:

@@ -409,8 +409,9 @@ class Scenario(Strict):
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def load_scenario(text: str, *, source: str) -> Scenario:
-    """Parse and validate a scenario (YAML or JSON).
+def load_scenario(text: str, *, source: str, folder: Path | None = None) -> Scenario:
+    """Parse and validate a scenario (YAML or JSON). With `folder` (the scenario file's),
+    ``json_file: <path>`` in a ``with`` is read from there and becomes ``json:``.
 
     Raises:
         ScenarioError: every problem found, each with file, location and message.
@@ -423,16 +424,19 @@ def load_scenario(text: str, *, source: str) -> Scenario:
         )
         raise ScenarioError([{"file": source, "location": "", "message": message}])
     data = _parse(text, source)
-    problems = _json_problems(data)
+    problems = _inline_json_files(data, folder) + _json_problems(data)
     if not problems:
+        scenario = None
         try:
             scenario = Scenario.model_validate(data)
         except ValidationError as exc:
             problems = explain(exc, Scenario)
+        # every check at once: a user fixes a file in one pass, not one layer at a time
         problems += _cross_problems(data)
-        if not problems:
-            problems = _bounds_problems(scenario)
-        if not problems:
+        problems += _bounds_problems(data)
+        if not problems and scenario is not None:
+            problems = _history_problems(scenario)
+        if not problems and scenario is not None:
             return scenario
     raise ScenarioError(
         [{"file": source, "location": format_loc(loc, data), "message": m} for loc, m in problems]
@@ -450,7 +454,38 @@ def load_scenario_file(path: str | Path) -> Scenario:
     except (OSError, UnicodeDecodeError) as exc:
         problem = {"file": str(path), "location": "", "message": f"cannot read: {exc}"}
         raise ScenarioError([problem]) from None
-    return load_scenario(text, source=str(path))
+    return load_scenario(text, source=str(path), folder=Path(path).parent)
+
+
+def _inline_json_files(data: dict[str, Any], folder: Path | None) -> list[tuple[Loc, str]]:
+    """Replace each ``json_file: <path>`` of a step's or cleanup's ``with`` by ``json:``
+    and the file's content (relative to the scenario's folder), so that what is
+    uploaded holds the body itself."""
+    problems: list[tuple[Loc, str]] = []
+    steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+    cleanups = data.get("cleanup") if isinstance(data.get("cleanup"), list) else []
+    places: list[tuple[Loc, Any]] = [(("steps", i), step) for i, step in enumerate(steps)]
+    places += [(("steps", i, "cleanup"), s.get("cleanup")) for i, s in enumerate(steps)
+               if isinstance(s, dict)]
+    places += [(("cleanup", i), spec) for i, spec in enumerate(cleanups)]
+    for loc, spec in places:
+        params = spec.get("with") if isinstance(spec, dict) else None
+        if not isinstance(params, dict) or "json_file" not in params:
+            continue
+        where: Loc = (*loc, "with", "json_file")
+        name = params.pop("json_file")
+        if "json" in params:
+            problems.append((where, "give json or json_file, not both"))
+        elif not isinstance(name, str) or folder is None:
+            problems.append((where, "expected a path to a JSON file, relative to the scenario"))
+        else:
+            try:
+                params["json"] = json.loads((folder / name).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append((where, f"cannot read {name}: {exc.strerror or exc}"))
+            except ValueError as exc:
+                problems.append((where, f"{name} is not JSON: {exc}"))
+    return problems
 
 
 def scenario_json_schema() -> dict[str, Any]:
@@ -477,11 +512,14 @@ def _with_keys(name: str) -> dict[str, Any]:
     """``with`` keys of one action; values stay open, since they may be templates."""
     params = ACTIONS[name].params
     keys = {field.alias or key: field for key, field in params.model_fields.items()}
+    properties = {
+        key: {"description": f.description} if f.description else {} for key, f in keys.items()
+    }
+    if "json" in properties:  # read by the CLI from a file beside the scenario
+        properties["json_file"] = {"type": "string", "description": "a JSON file for json"}
     with_schema = {
         "type": "object",
-        "properties": {
-            key: {"description": f.description} if f.description else {} for key, f in keys.items()
-        },
+        "properties": properties,
         "required": [key for key, f in keys.items() if f.is_required()],
         "additionalProperties": False,
     }
@@ -731,53 +769,90 @@ def _listener_problems(
     return [((*loc, "with", "listener"), message)]
 
 
-def _bounds_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
-    """Checks of the valid model against the run's own bounds and the engine's limits."""
+def _bounds_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
+    """The run's own bounds, checked on the raw data so that they are reported with
+    the model's problems (values of the wrong type are the model's to report)."""
     problems: list[tuple[Loc, str]] = []
-    timeout = scenario.timeout_seconds
-    if len(scenario.steps) > limits.MAX_STEPS:
+    timeout = _number(data.get("timeout_seconds", Scenario.model_fields["timeout_seconds"].default))
+    raw_steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+    if len(raw_steps) > limits.MAX_STEPS:
         problems.append(
             (
                 ("steps",),
-                f"{len(scenario.steps)} steps; a scenario may have at most {limits.MAX_STEPS} "
+                f"{len(raw_steps)} steps; a scenario may have at most {limits.MAX_STEPS} "
                 "(the state machine keeps every finished step's state in one 256 KiB payload)",
             )
         )
-    for i, step in enumerate(scenario.steps):
-        if step.retry is not None and step.retry.timeout_seconds > timeout:
+    for i, step in enumerate(raw_steps):
+        if not isinstance(step, dict):
+            continue
+        retry = step.get("retry") if isinstance(step.get("retry"), dict) else {}
+        window = _number(retry.get("timeout_seconds"))
+        if timeout is not None and window is not None and window > timeout:
             problems.append(
                 (
                     ("steps", i, "retry", "timeout_seconds"),
-                    f"{step.retry.timeout_seconds:g} s is longer than the scenario's "
-                    f"timeout_seconds ({timeout}): the run would end first; shorten the retry "
+                    f"{window:g} s is longer than the scenario's "
+                    f"timeout_seconds ({timeout:g}): the run would end first; shorten the retry "
                     "or raise the scenario's timeout_seconds",
                 )
             )
-        seconds = step.with_.get("seconds") if get_action(step.action).waits else None
-        if isinstance(seconds, int | float) and seconds > timeout:
-            what = "a wait" if step.action == "wait" else f"a {step.action} window"
+        params = step.get("with") if isinstance(step.get("with"), dict) else {}
+        seconds = _number(params.get("seconds")) if _waits(step.get("action")) else None
+        if timeout is not None and seconds is not None and seconds > timeout:
+            what = "a wait" if step.get("action") == "wait" else f"a {step.get('action')} window"
             problems.append(
                 (
                     ("steps", i, "with", "seconds"),
                     f"{what} of {seconds:g} s is longer than the scenario's timeout_seconds "
-                    f"({timeout})",
+                    f"({timeout:g})",
                 )
             )
-    cleanups = [s.cleanup for s in scenario.steps if s.cleanup] + list(scenario.cleanup)
-    retrying = sum(c.retry.timeout_seconds for c in cleanups if c.retry is not None)
-    if retrying > limits.CLEANUP_RETRY_SECONDS:
-        where = next(
-            (("steps", i, "cleanup", "retry") for i, s in enumerate(scenario.steps)
-             if s.cleanup and s.cleanup.retry),
-            ("cleanup",),
-        )
-        problems.append((where, (
-            f"the cleanups' retry windows add up to {retrying:g} s; at most "
-            f"{limits.CLEANUP_RETRY_SECONDS} s (every cleanup runs within one Lambda "
-            "invocation): shorten retry.timeout_seconds"
-        )))
-    if problems:
-        return problems
+    cleanups: list[Loc] = [("steps", i, "cleanup") for i in range(len(raw_steps))]
+    raw_cleanups = data.get("cleanup") if isinstance(data.get("cleanup"), list) else []
+    problems += _cleanup_retry_problems(
+        data, [*cleanups, *(("cleanup", i) for i in range(len(raw_cleanups)))]
+    )
+    return problems
+
+
+def _cleanup_retry_problems(data: dict[str, Any], locs: list[Loc]) -> list[tuple[Loc, str]]:
+    """All cleanups run in one Cleanup invocation: their retry windows must fit in it."""
+    windows: list[tuple[Loc, float]] = []
+    for loc in locs:
+        spec: Any = data
+        for part in loc:
+            if isinstance(spec, dict):
+                spec = spec.get(part)
+            elif isinstance(spec, list) and isinstance(part, int) and part < len(spec):
+                spec = spec[part]
+            else:
+                spec = None
+        retry = spec.get("retry") if isinstance(spec, dict) else None
+        window = _number(retry.get("timeout_seconds")) if isinstance(retry, dict) else None
+        if window is not None:
+            windows.append(((*loc, "retry"), window))
+    total = sum(window for _, window in windows)
+    if total <= limits.CLEANUP_RETRY_SECONDS:
+        return []
+    return [(windows[0][0], (
+        f"the cleanups' retry windows add up to {total:g} s; at most "
+        f"{limits.CLEANUP_RETRY_SECONDS} s (every cleanup runs within one Lambda "
+        "invocation): shorten retry.timeout_seconds"
+    ))]
+
+
+def _number(value: Any) -> float | None:
+    """A plain number from the raw data (None for anything else, e.g. a template)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _history_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """The most history events the valid scenario could produce, against the limit."""
+    problems: list[tuple[Loc, str]] = []
+    timeout = scenario.timeout_seconds
     estimate = limits.estimate_history(scenario)
     if estimate.events > estimate.budget:
         worst = max(range(len(scenario.steps)), key=lambda i: estimate.per_step[i])

@@ -308,3 +308,24 @@ def test_a_cleanup_retries_until_the_service_has_created_the_thing(as_background
     run, result = run_loan(tmp_path, cleanup=late)
     assert result.exit_code == 0, result.output
     assert run["cleanup"]["actions"][0]["status"] == "passed"
+
+
+def test_a_fixture_body_beside_the_scenarios_is_left_out_and_sent(as_background, tmp_path,
+                                                                  monkeypatch):
+    """A `fixtures/loan.json` in the scenarios' folder: `.itestignore` keeps it from being
+    read as a scenario, and `json_file:` sends it (its templates rendered)."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "tests" / "itest_local.py", LOANS_TARGET)
+    write(tmp_path / "tests" / "fixtures" / "loan.json", '{"id": "fixture-{{ run_id }}"}')
+    write(tmp_path / "tests" / ".itestignore", "fixtures/\n")
+    write(tmp_path / "tests" / "loans.yaml", """\
+name: loans-from-a-fixture
+steps:
+  - name: create loan
+    action: http
+    with: {method: POST, url: "{{ vars.api_url }}/loans", json_file: fixtures/loan.json}
+    expect: [{path: status, equals: 201}, {path: json.loanId, equals: "fixture-{{ run_id }}"}]
+""")
+    result = CliRunner().invoke(cli, ["run", "tests", "--local"])
+    assert result.exit_code == 0, result.output
+    assert "loans-from-a-fixture  PASSED" in result.output
