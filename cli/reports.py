@@ -158,8 +158,13 @@ def finished(orchestrator: Orchestrator, tracked: Tracked) -> Report:
     )
     if tracked.state == "timeout" and (record or {}).get("status") not in FINAL:
         report.status = "timeout"
+        report.record = still_going(record)
         report.follow = orchestrator.hint("status", arn)
-        report.reason = "still running when the wait ended"
+        goes_on = (
+            f"the execution goes on: {report.follow}" if report.follow
+            else "this command's private local AWS stops, and the execution with it"
+        )
+        report.reason = f"still running when the wait ended; {goes_on}"
     else:
         report.status, report.reason = verdict(record, tracked.execution)
     return report
@@ -190,12 +195,25 @@ def status(orchestrator: Orchestrator, arn: str) -> Report:
         status_command=orchestrator.hint("status", arn),
     )
     if execution["status"] == "RUNNING":
+        report.record = still_going(record)
         where = position(sfn, arn)
         report.current = where.describe() if where else None
         report.follow = report.follow and f"{report.follow} --follow"
     else:
         report.status, report.reason = verdict(record, execution)
     return report
+
+
+def still_going(record: RunRecord | None) -> RunRecord | None:
+    """A live run's record as it is: steps it has not reached yet are `pending`, not
+    `skipped` (skipped means a failure ended the run before them)."""
+    if record is None:
+        return None
+    steps = [
+        {**step, "status": "pending"} if step["status"] == "skipped" else step
+        for step in record["steps"]
+    ]
+    return {**record, "steps": steps}  # type: ignore[typeddict-item]
 
 
 def execution_of(described: dict[str, Any]) -> dict[str, Any]:

@@ -329,3 +329,38 @@ steps:
     result = CliRunner().invoke(cli, ["run", "tests", "--local"])
     assert result.exit_code == 0, result.output
     assert "loans-from-a-fixture  PASSED" in result.output
+
+
+def test_after_timeout_a_run_still_going_is_pending_with_its_status_command(
+    as_background, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "tests" / "itest_local.py", LOANS_TARGET)
+    write(tmp_path / "tests" / "slow.yaml", """\
+name: slow-loans
+timeout_seconds: 60
+steps:
+  - name: create loan
+    action: http
+    with: {method: POST, url: "{{ vars.api_url }}/loans", json: {id: "{{ run_id }}"}}
+    expect: [{path: status, equals: 201}]
+  - name: settle
+    action: wait
+    with: {seconds: 15}
+  - name: loan settled
+    action: http
+    with: {method: DELETE, url: "{{ vars.api_url }}/loans/{{ run_id }}"}
+    expect: [{path: status, equals: 204}]
+""")
+    result = CliRunner().invoke(cli, ["run", "tests", "--local", "--timeout", "6",
+                                      "--format", "json", "--output", "report.json"])
+    assert result.exit_code == 3, result.output
+    (run,) = json.loads((tmp_path / "report.json").read_text())["runs"]
+    assert run["status"] == "timeout" and run["execution_status"] == "RUNNING"
+    assert [s["status"] for s in run["steps"]] == ["passed", "pending", "pending"]
+    assert run["reason"] == (
+        f"still running when the wait ended; the execution goes on: "
+        f"itest status --local {run['run_id']}"
+    )
+    assert "skipped" not in result.stdout
+    assert result.stdout.rstrip().endswith(f"status: itest status --local {run['run_id']}")
