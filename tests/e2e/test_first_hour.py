@@ -17,7 +17,7 @@ from itest.cli.main import cli
 pytestmark = pytest.mark.e2e
 
 # A target serving one resource: POST /<resource> answers 201, anything else 404.
-API_TARGET = '''\
+API_HANDLER = '''\
 import json
 import threading
 from contextlib import contextmanager
@@ -39,17 +39,25 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+'''
 
+# Either handler, served on loopback for as long as the target is entered.
+SERVE = '''
 
 @contextmanager
 def local_target(aws):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield {{"api_url": f"http://127.0.0.1:{{server.server_port}}"}}
+        yield {"api_url": f"http://127.0.0.1:{server.server_port}"}
     finally:
         server.shutdown()
 '''
+
+
+def api_target(resource: str) -> str:
+    return API_HANDLER.format(resource=resource) + SERVE
+
 
 CREATE = """\
 name: {name}
@@ -74,8 +82,8 @@ def test_scenarios_in_two_folders_each_get_their_own_target(as_background, tmp_p
     """`itest run tests/loans.yaml scenarios/orders.yaml --local`: each POST reaches its
     own API, whatever the order of the arguments; tests/sub/ finds tests/itest_local.py."""
     monkeypatch.chdir(tmp_path)
-    write(tmp_path / "tests" / "itest_local.py", API_TARGET.format(resource="loans"))
-    write(tmp_path / "scenarios" / "itest_local.py", API_TARGET.format(resource="orders"))
+    write(tmp_path / "tests" / "itest_local.py", api_target("loans"))
+    write(tmp_path / "scenarios" / "itest_local.py", api_target("orders"))
     loans = write(tmp_path / "tests" / "loans.yaml", CREATE.format(name="loans",
                                                                    resource="loans"))
     deep = write(tmp_path / "tests" / "sub" / "deep.yaml", CREATE.format(name="loans-deep",
@@ -137,7 +145,7 @@ def test_a_target_that_blocks_is_bounded_by_timeout(as_background, tmp_path, mon
 def test_a_passing_run_prints_the_run_id_that_status_logs_and_list_take(as_background, tmp_path,
                                                                          monkeypatch):
     monkeypatch.chdir(tmp_path)
-    write(tmp_path / "tests" / "itest_local.py", API_TARGET.format(resource="loans"))
+    write(tmp_path / "tests" / "itest_local.py", api_target("loans"))
     write(tmp_path / "tests" / "loans.yaml", CREATE.format(name="loans", resource="loans"))
     ran = CliRunner().invoke(cli, ["run", "tests", "--local"])
     assert ran.exit_code == 0, ran.output
@@ -156,7 +164,7 @@ def test_a_passing_run_prints_the_run_id_that_status_logs_and_list_take(as_backg
 
 # The user's loans API: POST /loans answers {"loanId": ...}; DELETE /loans/<id> is
 # refused (403) for ids starting "locked"; /late/<id> exists 2 s after its first DELETE.
-LOANS_TARGET = '''\
+LOANS_HANDLER = '''\
 import json
 import threading
 import time
@@ -191,16 +199,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-@contextmanager
-def local_target(aws):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield {"api_url": f"http://127.0.0.1:{server.server_port}"}
-    finally:
-        server.shutdown()
 '''
 
 LOAN = """\
@@ -227,7 +225,7 @@ def run_loan(tmp_path: Path, **fields: str):
     """One loans scenario through the state machine: its report and the CLI's table."""
     values = {"name": "loans", "path": "loans", "loan_id": "l-{{ run_id }}",
               "capture": "json.loanId", "cleanup": DELETE_LOAN, **fields}
-    write(tmp_path / "tests" / "itest_local.py", LOANS_TARGET)
+    write(tmp_path / "tests" / "itest_local.py", LOANS_HANDLER + SERVE)
     write(tmp_path / "tests" / f"{values['name']}.yaml", LOAN.format(**values))
     result = CliRunner().invoke(cli, ["run", f"tests/{values['name']}.yaml", "--local",
                                       "--format", "json", "--output", "report.json"])
@@ -264,7 +262,7 @@ def test_a_red_cleanup_fails_a_run_whose_steps_passed_unless_allowed(as_backgrou
                                                                      monkeypatch):
     monkeypatch.chdir(tmp_path)
     only_create = LOAN.split("  - name: loan stored")[0]
-    write(tmp_path / "tests" / "itest_local.py", LOANS_TARGET)
+    write(tmp_path / "tests" / "itest_local.py", LOANS_HANDLER + SERVE)
     for name, extra, code in (("locked", "", 1), ("locked-allowed", "\n      allow_failure: true",
                                                   0)):
         text = only_create.format(name=name, path="loans", loan_id="locked-{{ run_id }}",
@@ -315,7 +313,7 @@ def test_a_fixture_body_beside_the_scenarios_is_left_out_and_sent(as_background,
     """A `fixtures/loan.json` in the scenarios' folder: `.itestignore` keeps it from being
     read as a scenario, and `json_file:` sends it (its templates rendered)."""
     monkeypatch.chdir(tmp_path)
-    write(tmp_path / "tests" / "itest_local.py", LOANS_TARGET)
+    write(tmp_path / "tests" / "itest_local.py", LOANS_HANDLER + SERVE)
     write(tmp_path / "tests" / "fixtures" / "loan.json", '{"id": "fixture-{{ run_id }}"}')
     write(tmp_path / "tests" / ".itestignore", "fixtures/\n")
     write(tmp_path / "tests" / "loans.yaml", """\
@@ -335,7 +333,7 @@ def test_after_timeout_a_run_still_going_is_pending_with_its_status_command(
     as_background, tmp_path, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)
-    write(tmp_path / "tests" / "itest_local.py", LOANS_TARGET)
+    write(tmp_path / "tests" / "itest_local.py", LOANS_HANDLER + SERVE)
     write(tmp_path / "tests" / "slow.yaml", """\
 name: slow-loans
 timeout_seconds: 60
