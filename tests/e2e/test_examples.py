@@ -84,6 +84,13 @@ def test_cli_runs_the_example_and_prints_the_table():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "orders-happy-path" in result.stdout and "PASSED" in result.stdout
     assert "create order" in result.stdout and "order stored" in result.stdout
+    # a private local AWS: stderr says what is being built and which target serves what
+    assert "local target scenarios/itest_local.py serves orders-happy-path" in result.stderr
+    assert "building the local stack (2/3): starting the local AWS" in result.stderr
+    assert "building the local stack (3/3): deploying the orchestrator" in result.stderr
+    assert result.stdout.rstrip().splitlines()[-1].startswith(
+        "status: none: this run's private local AWS stopped with the command"
+    )
 
 
 def test_cli_failing_example_exits_1_with_expected_and_actual():
