@@ -201,10 +201,10 @@ cleanup:
   - action: http
     with: {{url: "{black_hole}/purge", timeout: 60}}
 """))
-        assert execution_status(local, started, timeout=60) == "SUCCEEDED"
+        assert execution_status(local, started, timeout=60) == "FAILED"  # a red cleanup: red run
         record = settled(local, started)
 
-    assert record["status"] == "passed"
+    assert record["status"] == "failed"
     assert record["reason"].startswith("cleanup: 1 of 2 failed, first 'cleanup[0]': ")
     assert record["reason"].endswith("timed out after 2 s (cleanup budget)")
     assert cleaned(record) == [("seed", "passed"), ("cleanup[0]", "failed")]
