@@ -110,18 +110,20 @@ class _Parser:
         self.position += 1
 
     def disjunction(self) -> Predicate:
-        parts = [self.conjunction()]
-        while (token := self.peek()) and token.text == "||":
-            self.position += 1
-            parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else lambda m: any(p(m) for p in parts)
+        return self._chain("||", self.conjunction, any)
 
     def conjunction(self) -> Predicate:
-        parts = [self.primary()]
-        while (token := self.peek()) and token.text == "&&":
+        return self._chain("&&", self.primary, all)
+
+    def _chain(
+        self, symbol: str, operand: Callable[[], Predicate], combine: Callable[..., bool]
+    ) -> Predicate:
+        """``operand (symbol operand)*``; ``&&`` binds tighter than ``||``."""
+        parts = [operand()]
+        while (token := self.peek()) and token.text == symbol:
             self.position += 1
-            parts.append(self.primary())
-        return parts[0] if len(parts) == 1 else lambda m: all(p(m) for p in parts)
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else lambda m: combine(p(m) for p in parts)
 
     def primary(self) -> Predicate:
         token = self.peek()

@@ -288,22 +288,11 @@ class Step(Strict):
     _capture = field_validator("capture")(_identifiers)
 
 
-def _raise_pattern_problems(problems: list[tuple[Loc, str]]) -> None:
-    if problems:
-        raise ValueError("; ".join(f"{format_loc(loc)}: {m}" if loc else m for loc, m in problems))
-
-
 class EventBridgeSource(Strict):
     """A temporary rule on ``bus`` with ``pattern``, an SQS queue of the run as its target."""
 
     bus: str = Field(default="default", min_length=1, description="event bus name or ARN")
     pattern: dict[str, Any] = Field(description="an EventBridge event pattern")
-
-    @field_validator("pattern")
-    @classmethod
-    def _pattern(cls, pattern: dict[str, Any]) -> dict[str, Any]:
-        _raise_pattern_problems(pattern_problems(pattern, operators=EVENTBRIDGE_OPERATORS))
-        return pattern
 
 
 class SnsSource(Strict):
@@ -321,14 +310,6 @@ class SnsSource(Strict):
         if not topic.startswith("arn:") and not has_template(topic):
             raise ValueError(f"expected the topic's ARN (arn:aws:sns:...), got {topic!r}")
         return topic
-
-    @model_validator(mode="after")
-    def _filter(self) -> SnsSource:
-        if self.filter is not None:
-            nested = self.filter_scope == "body"
-            problems = pattern_problems(self.filter, operators=SNS_OPERATORS, nested=nested)
-            _raise_pattern_problems([(("filter", *loc), m) for loc, m in problems])
-        return self
 
 
 class Listener(Strict):
@@ -692,6 +673,7 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
     problems = templates(("vars",), data.get("vars"), VARS_CONTEXT_NAMES)
     listeners = data.get("listeners") if isinstance(data.get("listeners"), dict) else {}
     problems += templates(("listeners",), listeners, VARS_CONTEXT_NAMES)
+    problems += _pattern_problems(listeners)
     steps = data.get("steps")
     seen: dict[str, int] = {}
     for i, step in enumerate(steps if isinstance(steps, list) else []):
@@ -744,6 +726,24 @@ def _cleanup_problems(loc: Loc, spec: dict[str, Any]) -> list[tuple[Loc, str]]:
     if isinstance(name, str) and _is_action(name) and get_action(name).scoped:
         return [((*loc, "action"), f"{name} runs only as a step, not as a cleanup")]
     return []
+
+
+def _pattern_problems(listeners: dict[str, Any]) -> list[tuple[Loc, str]]:
+    """Event patterns and filter policies, each problem at its own place."""
+    problems: list[tuple[Loc, str]] = []
+    for name, listener in listeners.items():
+        source = listener.get("eventbridge") if isinstance(listener, dict) else None
+        if isinstance(source, dict) and isinstance(source.get("pattern"), dict):
+            loc: Loc = ("listeners", name, "eventbridge", "pattern")
+            found = pattern_problems(source["pattern"], operators=EVENTBRIDGE_OPERATORS)
+            problems += [((*loc, *where), message) for where, message in found]
+        source = listener.get("sns") if isinstance(listener, dict) else None
+        if isinstance(source, dict) and isinstance(source.get("filter"), dict):
+            loc = ("listeners", name, "sns", "filter")
+            nested = source.get("filter_scope") == "body"
+            found = pattern_problems(source["filter"], operators=SNS_OPERATORS, nested=nested)
+            problems += [((*loc, *where), message) for where, message in found]
+    return problems
 
 
 def _waits(name: Any) -> bool:
