@@ -16,8 +16,13 @@ only a layer has is still found.
 
 Like Lambda, a child stays warm between invocations (module state survives);
 there is one child per concurrent invocation of a function's code and
-configuration, and a fresh one when all are busy. The function's Timeout kills
-the child; a child that dies is replaced on the next invocation.
+configuration, and a fresh one when all are busy, up to a bound: at most
+`ITEST_LAMBDA_WORKERS` children per function (default: twice the core count),
+further invocations queue for a free one. A child idle for
+`ITEST_LAMBDA_IDLE_SECONDS` (default 60) is stopped, but for the most recently
+used one of each function, so an idle local AWS holds one warm child per
+function. The function's Timeout kills the child; a child that dies is replaced
+on the next invocation.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ if TYPE_CHECKING:
 
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda's own limit for the init phase
+DEFAULT_IDLE_SECONDS = 60.0
 LOG_TAIL_BYTES = 4096  # what Invoke returns with LogType=Tail
 
 
@@ -90,6 +96,7 @@ class _Worker:
     log_stream: str
     messages: queue.Queue[tuple[str, Any]] = field(default_factory=queue.Queue)
     init_ms: float | None = None
+    last_used: float = field(default_factory=time.monotonic)
 
     @property
     def alive(self) -> bool:
@@ -148,16 +155,31 @@ class _Worker:
 class LambdaRunner:
     """Invoke moto Lambda functions in warm child processes; thread-safe."""
 
-    def __init__(self, endpoint_url: str, region: str, credentials: dict[str, str]) -> None:
+    def __init__(
+        self,
+        endpoint_url: str,
+        region: str,
+        credentials: dict[str, str],
+        *,
+        max_workers: int | None = None,
+        idle_seconds: float | None = None,
+    ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
         self.credentials = credentials
         self.code_cache = cache_root() / "lambda-code"
-        self._lock = threading.Lock()
+        self.max_workers = max_workers or _env_number("ITEST_LAMBDA_WORKERS", default_workers())
+        self.idle_seconds = idle_seconds or _env_number(
+            "ITEST_LAMBDA_IDLE_SECONDS", DEFAULT_IDLE_SECONDS
+        )
+        self._lock = threading.Condition()  # notified when a worker comes back or goes
         self._logs_lock = threading.Lock()
         self._idle: dict[_Spec, list[_Worker]] = {}
         self._workers: set[_Worker] = set()
+        self._starting: dict[_Spec, int] = {}
         self._closed = False
+        self._stopped = threading.Event()
+        threading.Thread(target=self._reap_forever, daemon=True).start()
 
     def invoke(self, fn: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         """moto's `_invoke_lambda` contract: (response payload, errored, log tail)."""
@@ -171,6 +193,16 @@ class LambdaRunner:
         spec = self._spec(fn)
         request_id = str(uuid.uuid4())
         worker = self._checkout(spec)
+        if worker is None:
+            message = (
+                f"{fn.function_name}: all {self.max_workers} local workers stayed busy for "
+                f"{spec.timeout:g} s (ITEST_LAMBDA_WORKERS)"
+            )
+            return (
+                json.dumps({"errorType": "TooManyRequestsException", "errorMessage": message}),
+                True,
+                "",
+            )
         try:
             outcome = self._invoke(worker, event, request_id)
             logs = self._log_text(spec, request_id, outcome, worker)
@@ -183,11 +215,13 @@ class LambdaRunner:
 
     def close(self) -> None:
         """Stop every child: close their stdin (a clean exit), then kill what remains."""
+        self._stopped.set()
         with self._lock:
             self._closed = True
             workers = list(self._workers)
             self._workers.clear()
             self._idle.clear()
+            self._lock.notify_all()
         for worker in workers:
             if worker.process.stdin:
                 worker.process.stdin.close()
@@ -199,26 +233,67 @@ class LambdaRunner:
 
     # -- workers ------------------------------------------------------------
 
-    def _checkout(self, spec: _Spec) -> _Worker:
+    def _checkout(self, spec: _Spec) -> _Worker | None:
+        """An idle warm child, else a new one while under `max_workers`, else wait for
+        one to come back (at most the function's timeout: None then)."""
+        deadline = time.monotonic() + spec.timeout
         with self._lock:
-            if self._closed:
-                raise RuntimeError("the local Lambda runner is closed")
-            idle = self._idle.get(spec, [])
-            while idle:
-                worker = idle.pop()
-                if worker.alive:
-                    return worker
-                self._workers.discard(worker)
-            self._retire_other_versions(spec)
-        return self._start(spec)
+            while True:
+                if self._closed:
+                    raise RuntimeError("the local Lambda runner is closed")
+                idle = self._idle.get(spec, [])
+                while idle:
+                    worker = idle.pop()  # the most recently used: the others may be reaped
+                    if worker.alive:
+                        return worker
+                    self._workers.discard(worker)
+                self._retire_other_versions(spec)
+                busy = sum(w.spec == spec for w in self._workers) + self._starting.get(spec, 0)
+                if busy < self.max_workers:
+                    self._starting[spec] = self._starting.get(spec, 0) + 1
+                    break
+                if not self._lock.wait(deadline - time.monotonic()):
+                    return None
+        try:
+            return self._start(spec)
+        finally:
+            with self._lock:
+                self._starting[spec] -= 1
 
     def _checkin(self, worker: _Worker) -> None:
         with self._lock:
+            self._lock.notify()
             if worker.alive and not self._closed and worker in self._workers:
+                worker.last_used = time.monotonic()
                 self._idle.setdefault(worker.spec, []).append(worker)
                 return
             self._workers.discard(worker)
         worker.kill()
+
+    def _reap_forever(self) -> None:
+        """Stop children idle for `idle_seconds`, but the most recently used per function."""
+        tick = max(0.2, min(self.idle_seconds / 4, 5.0))
+        while not self._stopped.wait(tick):
+            for worker in self._reap(time.monotonic()):
+                worker.kill()
+
+    def _reap(self, now: float) -> list[_Worker]:
+        with self._lock:
+            newest: dict[str, _Worker] = {}
+            for worker in (w for idle in self._idle.values() for w in idle):
+                kept = newest.get(worker.spec.arn)
+                if kept is None or worker.last_used > kept.last_used:
+                    newest[worker.spec.arn] = worker
+            reaped = [
+                w
+                for idle in self._idle.values()
+                for w in idle
+                if now - w.last_used >= self.idle_seconds and newest[w.spec.arn] is not w
+            ]
+            for worker in reaped:
+                self._idle[worker.spec].remove(worker)
+                self._workers.discard(worker)
+            return reaped
 
     def _retire_other_versions(self, spec: _Spec) -> None:
         """Code or configuration changed: idle children of the old one will never serve again."""
@@ -414,6 +489,33 @@ class LambdaRunner:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return target
+
+
+def default_workers() -> int:
+    """Warm children per function unless `ITEST_LAMBDA_WORKERS` says: twice the cores
+    (a step mostly waits on the service it tests, so more than one per core helps)."""
+    return 2 * (os.cpu_count() or 1)
+
+
+def _env_number(name: str, default: float) -> Any:
+    """A positive number from the environment, else `default` (of the default's type).
+
+    Raises:
+        LocalAwsError: the variable is set to something else.
+    """
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = type(default)(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        from itest.cli.local.server import LocalAwsError
+
+        kind = "a whole number" if isinstance(default, int) else "a number"
+        raise LocalAwsError(f"{name}={text!r}: expected {kind} > 0")
+    return value
 
 
 def _layers(fn: LambdaFunction) -> list[Any]:

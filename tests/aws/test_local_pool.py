@@ -1,0 +1,108 @@
+"""The local Lambda workers are a bounded pool: excess invocations queue, idle ones go."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from itest.cli.local.server import LocalAwsError, local_aws
+
+from tests.aws.lambda_zip import zip_files
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from itest.cli.local.server import LocalAws
+
+HANDLER = """
+import os
+import time
+
+
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    return {"pid": os.getpid()}
+"""
+WORKERS = 2
+IDLE_SECONDS = 1.0
+
+
+@pytest.fixture(scope="module")
+def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        mp.setenv("ITEST_LAMBDA_WORKERS", str(WORKERS))
+        mp.setenv("ITEST_LAMBDA_IDLE_SECONDS", str(IDLE_SECONDS))
+        with local_aws() as local:
+            yield local
+
+
+def _function(aws: LocalAws, name: str) -> str:
+    role = aws.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument="{}")
+    aws.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="index.handler",
+        Code={"ZipFile": zip_files({"index.py": HANDLER})},
+        Timeout=30,
+    )
+    return name
+
+
+def _invoke(aws: LocalAws, name: str, event: dict[str, Any]) -> dict[str, Any]:
+    response = aws.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event))
+    assert "FunctionError" not in response
+    return json.loads(response["Payload"].read())
+
+
+def _workers_of(name: str) -> set[int]:
+    """Live child processes of this process running `name`'s handler."""
+    pids = set()
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"AWS_LAMBDA_FUNCTION_NAME={name}\0".encode() in environ.read_bytes():
+                stat = (environ.parent / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                    pids.add(int(environ.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_excess_invocations_queue_for_a_bounded_number_of_workers(aws: LocalAws) -> None:
+    name = _function(aws, "bounded")
+
+    with ThreadPoolExecutor(5) as pool:
+        served = list(pool.map(lambda _: _invoke(aws, name, {"sleep": 0.3})["pid"], range(5)))
+
+    assert len(served) == 5  # every invocation answered...
+    assert len(set(served)) == WORKERS  # ...by at most WORKERS processes
+    assert len(_workers_of(name)) == WORKERS
+
+
+def test_idle_workers_are_reaped_but_one_stays_warm(aws: LocalAws) -> None:
+    name = _function(aws, "reaped")
+    with ThreadPoolExecutor(WORKERS) as pool:
+        list(pool.map(lambda _: _invoke(aws, name, {"sleep": 0.3}), range(WORKERS)))
+    assert len(_workers_of(name)) == WORKERS
+
+    deadline = time.monotonic() + IDLE_SECONDS + 10
+    while len(_workers_of(name)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    (kept,) = _workers_of(name)
+    assert _invoke(aws, name, {})["pid"] == kept  # the one left is warm and serves
+
+
+def test_a_bad_pool_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from itest.cli.local.lambda_runner import LambdaRunner
+
+    monkeypatch.setenv("ITEST_LAMBDA_WORKERS", "many")
+    with pytest.raises(LocalAwsError, match="ITEST_LAMBDA_WORKERS='many': expected a whole"):
+        LambdaRunner("http://127.0.0.1:1", "us-east-1", {})
