@@ -85,7 +85,7 @@ def run_on(
     from contextlib import nullcontext
 
     from itest.cli import reports
-    from itest.cli.runs import Scheduler, Tracked
+    from itest.cli.runs import LOCAL_PACE, Scheduler, Tracked
 
     tracked = [Tracked(item, vars=(vars_for or {}).get(item.path)) for item in scenarios]
     with orchestrator.errors():
@@ -103,6 +103,7 @@ def run_on(
             orchestrator.aws, orchestrator.target, parallel=parallel, timeout=timeout,
             on_update=display.update if display else lambda one: None,
             follow_hint=orchestrator.follow_hint,
+            **(LOCAL_PACE if orchestrator.kind != "aws" else {}),
         )
         with display or nullcontext():
             scheduler.run(tracked, overrides)

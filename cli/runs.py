@@ -35,6 +35,9 @@ EXECUTION_NAME_MAX = 80
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 FINAL_RUN_STATUSES = frozenset({"passed", "failed", "error"})
 DESCRIBE_RATE = 4.0  # DescribeExecution calls per second at most (AWS refills 15/s per account)
+POLL_SECONDS = 0.5  # the first poll of a run, and the pace polling slows down from
+LOCAL_PACE = {"poll_seconds": 0.1, "describe_rate": 50.0}
+"""A local AWS has no account-wide throttles: look 5 times as often."""
 GRACE_SECONDS = 120  # how long past a scenario's own timeout the CLI keeps waiting for it
 
 
@@ -195,8 +198,11 @@ class Scheduler:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        poll_seconds: float = POLL_SECONDS,
+        describe_rate: float = DESCRIBE_RATE,
     ) -> None:
         self.aws = aws
+        self.poll_seconds = poll_seconds
         self.target = target
         self.parallel = max(1, parallel)
         self.timeout = timeout
@@ -205,7 +211,7 @@ class Scheduler:
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self.describes = TokenBucket(DESCRIBE_RATE, clock)
+        self.describes = TokenBucket(describe_rate, clock)
         self.slowdown = 1.0  # grows when AWS throttles the table or DescribeExecution
 
     def run(self, tracked: list[Tracked], overrides: dict[str, str]) -> list[Tracked]:
@@ -235,7 +241,7 @@ class Scheduler:
                 if not running and not queue:
                     break
                 due = min(one.next_poll for one in running) if running else now
-                self.sleep(min(max(due - now, 0.2), 5.0))
+                self.sleep(min(max(due - now, 0.4 * self.poll_seconds), 5.0))
         except KeyboardInterrupt:
             raise Interrupted(_interrupted_message(tracked, self.follow_hint)) from None
         return tracked
@@ -245,7 +251,7 @@ class Scheduler:
         one.run = start(self.aws, self.target, one.item.scenario, given, ref=ref, sleep=self.sleep)
         one.state = "running"
         one.started = now = self.clock()
-        one.next_poll = now + self._jitter(0.5)
+        one.next_poll = now + self._jitter(self.poll_seconds)
         one.next_describe = now + self._jitter(one.describe_every)
         self.on_update(one)
 
@@ -274,8 +280,9 @@ class Scheduler:
             self.on_update(one)
             return
         if one.state == "running":
-            # 0.5 s at first, then slower for long runs: a 5-minute poll needs no 1 s updates
-            every = min(0.5 + (now - one.started) / 15, 5.0) * self.slowdown
+            # 0.5 s at first (on AWS), then slower for long runs: a 5-minute poll needs
+            # no 1 s updates
+            every = min(self.poll_seconds * (1 + (now - one.started) / 7.5), 5.0) * self.slowdown
             one.next_poll = now + self._jitter(every)
 
     def _describe(self, one: Tracked, *, closing: bool) -> None:
@@ -301,7 +308,8 @@ class Scheduler:
             self.on_update(one)
             return
         # Cleanup has written the verdict: the execution ends within a state or two
-        one.describe_every = 1.0 if closing else min(one.describe_every * 2, 30.0)
+        closing_every = 2 * self.poll_seconds
+        one.describe_every = closing_every if closing else min(one.describe_every * 2, 30.0)
         one.next_describe = now + self._jitter(one.describe_every)
 
     def _throttled(self, one: Tracked) -> None:

@@ -56,8 +56,20 @@ class LocalAws:
         }
 
     def client(self, service: str, **kwargs: Any) -> BaseClient:
+        """A client of this server; one per service is kept (clients are thread-safe
+        and making one costs tens of milliseconds), a new one when `kwargs` configure it."""
         with _clients_lock:  # creating clients from one session is not thread-safe
-            return self._session.client(service, endpoint_url=self.endpoint_url, **kwargs)
+            if kwargs:
+                return self._session.client(service, endpoint_url=self.endpoint_url, **kwargs)
+            if service not in self._clients:
+                self._clients[service] = self._session.client(
+                    service, endpoint_url=self.endpoint_url
+                )
+            return self._clients[service]
+
+    @functools.cached_property
+    def _clients(self) -> dict[str, BaseClient]:
+        return {}
 
     @functools.cached_property
     def _session(self) -> Any:
@@ -125,6 +137,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
         _moto_api(aws, "reset")  # backends are process-wide: start empty
         _moto_api(aws, "config", {"stepfunctions": {"execute_state_machine": True}})
         undo.callback(_name_executions())
+        undo.callback(_reuse_task_clients())
         undo.callback(install(LambdaRunner(aws.endpoint_url, aws.region, aws.credentials)))
         undo.callback(status_events.install())  # moto emits no execution status changes
         yield aws
@@ -199,6 +212,50 @@ def _name_executions() -> Callable[[], None]:
 
     StepFunctionsParserBackend.start_execution = start_execution
     return lambda: setattr(StepFunctionsParserBackend, "start_execution", original)
+
+
+def _reuse_task_clients() -> Callable[[], None]:
+    """One Lambda client per region for moto's Step Functions tasks; return the undo.
+
+    moto builds a new boto3 client for every Lambda task it runs (tens of
+    milliseconds of CPU each, most of a step's cost between invocations). This
+    builds moto's client (`asl.utils.boto_client.boto_client_for`) once per region
+    and shares it (botocore clients are thread-safe), with a connection pool big
+    enough for many executions at once.
+    """
+    import boto3
+    from botocore.config import Config
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+        lambda_eval_utils,
+    )
+
+    original = lambda_eval_utils.boto_client_for
+    made: dict[tuple[str, str], Any] = {}
+    config = Config(
+        parameter_validation=False,
+        retries={"max_attempts": 0, "total_max_attempts": 1},
+        connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+        read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+        max_pool_connections=64,
+    )
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        with _clients_lock:
+            if (region, service) not in made:
+                made[region, service] = boto3.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=f"http://localhost:{moto_server_port()}",
+                    aws_access_key_id="ak",  # what moto's own tasks sign with
+                    aws_secret_access_key="sk",
+                    config=config,
+                )
+            return made[region, service]
+
+    lambda_eval_utils.boto_client_for = boto_client_for
+    return lambda: setattr(lambda_eval_utils, "boto_client_for", original)
 
 
 def _moto_api(aws: LocalAws, path: str, body: dict[str, Any] | None = None) -> None:
