@@ -1,8 +1,10 @@
 """The results table (docs/engine.md): one item per run, step, assert and cleanup.
 
 It is also how step N sees the captures of steps < N, since Map iterations
-cannot see each other. Arbitrary JSON is stored as JSON text (``*_json``) so
-that floats, nulls and empty maps survive DynamoDB.
+cannot see each other: each passing step's captures are also kept on the run
+record (``captures#NNNN``), so an attempt reads the run record and only the
+step records it needs, whatever its index. Arbitrary JSON is stored as JSON
+text (``*_json``) so that floats, nulls and empty maps survive DynamoDB.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ RESULT_LIMIT = 32 * 1024
 bucket (``results/<run_id>/<index>.json``) and the record holds a summary of it."""
 CAPTURE_LIMIT = 64 * 1024
 """The most a step may capture (the record must stay under DynamoDB's 400 KB item size)."""
+CAPTURES_LIMIT = 256 * 1024
+"""The most all steps of a run may capture together (kept on the run record)."""
+CAPTURES_PREFIX = "captures#"
 MISMATCH_LIMIT = 50
 MESSAGE_LIMIT = 300 * 1024
 """The most of one captured event kept (an EventBridge event or SNS message is at most
@@ -43,6 +48,7 @@ class StepRecord(TypedDict):
     started_at: str | None
     ended_at: str | None
     duration_ms: int | None
+    engine_ms: NotRequired[int | None]  # the Action handler's reads, not the step's time
     captures: dict[str, Any]
     result: Any
     mismatches: list[Mismatch]
@@ -97,13 +103,13 @@ class RunRecord(TypedDict):
 
 
 class RunContext(TypedDict):
-    """What templates and assertions see of earlier steps, and the record of the step
-    being run (``below``) from its previous attempt, if any."""
+    """What templates and assertions see of earlier steps, and how many bytes of
+    captures the run record holds."""
 
     vars: dict[str, Any]
     steps: dict[str, dict[str, Any]]
-    current: StepRecord | None
     started_at: float | None  # the run's start (epoch seconds), when recorded
+    captured_bytes: int
 
 
 def iso(epoch: float) -> str:
@@ -281,6 +287,7 @@ def write_step(run_id: str, record: StepRecord, *, attempt_started: int | None =
         started_at=record["started_at"],
         ended_at=record["ended_at"],
         duration_ms=record["duration_ms"],
+        engine_ms=record.get("engine_ms"),
         captures_json=_dumps(record["captures"]),
         result_json=result_json,
         result_ref=result_ref,
@@ -462,27 +469,69 @@ def _update_claimed(
         )
 
 
-def read_context(run_id: str, *, below: int | None = None) -> RunContext:
-    """Vars (run vars, then captures of each passed step in order) and the steps
-    with index < ``below`` (all steps when None), from one query of the run.
+def remember_captures(run_id: str, index: int, captures: dict[str, Any]) -> None:
+    """Keep a passed step's captures on the run record, where later steps read them."""
+    with engine_errors("keeping a step's captures"):
+        client("dynamodb").update_item(
+            TableName=table_name(),
+            Key=_key(run_id, RUN_SK),
+            UpdateExpression="SET #captures = :captures",
+            ExpressionAttributeNames={"#captures": f"{CAPTURES_PREFIX}{index:04d}"},
+            ExpressionAttributeValues={":captures": {"S": _dumps(captures)}},
+        )
+
+
+def read_context(
+    run_id: str,
+    *,
+    below: int | None = None,
+    steps: list[int] | None = None,
+    captured: list[int] | None = None,
+) -> RunContext:
+    """Vars (run vars, then the captures of each passed step in order) and the records
+    of earlier steps.
+
+    With ``below`` (an Action attempt): vars from the run record alone (it keeps the
+    captures), and the records of the steps listed in ``steps`` — two reads at most
+    whatever the index; with ``captured`` (the steps that capture anything), only the
+    run record's attributes an attempt needs (not its list of step names). With
+    ``steps`` None (a template uses ``steps`` whole), every record below ``below``
+    from a query of the run. Without ``below`` (Assert): everything, from one query.
 
     Raises:
         StateError: there is no run record (Prepare did not run for this id).
+        TransientError: the table could not be reached.
     """
-    items = _query(run_id)
-    run = items.get(RUN_SK)
+    if below is not None and steps is not None:
+        wanted = ["vars_json", "started_at"]
+        wanted += [f"{CAPTURES_PREFIX}{i:04d}" for i in captured or [] if i < below]
+        run = _get(run_id, RUN_SK, None if captured is None else wanted)
+        records = _get_steps(run_id, [i for i in steps if i < below]) if steps else []
+    else:
+        items = _query(run_id)
+        run = items.get(RUN_SK)
+        records = [r for r in _steps(items) if below is None or r["index"] < below]
     if run is None:
         raise StateError(f"no run record for {run_id!r}; Prepare has not run for it")
-    records = _steps(items)
-    earlier = [r for r in records if below is None or r["index"] < below]
-    current = next((r for r in records if r["index"] == below), None)
-    return _context(_loads(run.get("vars_json"), {}), earlier, current, run.get("started_at"))
+    context = _context(_loads(run.get("vars_json"), {}), records, run.get("started_at"))
+    if below is not None:
+        kept = sorted(
+            (int(name[len(CAPTURES_PREFIX) :]), text)
+            for name, text in run.items()
+            if name.startswith(CAPTURES_PREFIX)
+        )
+        context["vars"] = _loads(run.get("vars_json"), {})
+        for index, text in kept:
+            if index < below:
+                context["vars"].update(_loads(text, {}))
+        context["captured_bytes"] = sum(len(text.encode()) for _, text in kept)
+    return context
 
 
 def context_of(run: RunRecord) -> RunContext:
     """What :func:`read_context` gives for all steps, from a run already read."""
     ran = [r for r in run["steps"] if r["status"] != "skipped"]
-    return _context(dict(run["vars"]), ran, None, run["started_at"])
+    return _context(dict(run["vars"]), ran, run["started_at"])
 
 
 def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> RunRecord | None:
@@ -531,7 +580,6 @@ def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> 
 def _context(
     vars: dict[str, Any],
     records: list[StepRecord],
-    current: StepRecord | None,
     started_at: str | None,
 ) -> RunContext:
     steps: dict[str, dict[str, Any]] = {}
@@ -544,7 +592,7 @@ def _context(
             "error": record["error"],
         }
     started = epoch(started_at) if started_at else None
-    return {"vars": vars, "steps": steps, "current": current, "started_at": started}
+    return {"vars": vars, "steps": steps, "started_at": started, "captured_bytes": 0}
 
 
 def _skipped(index: int, name: str) -> StepRecord:
@@ -557,6 +605,7 @@ def _skipped(index: int, name: str) -> StepRecord:
         "started_at": None,
         "ended_at": None,
         "duration_ms": None,
+        "engine_ms": None,
         "captures": {},
         "result": None,
         "mismatches": [],
@@ -579,6 +628,7 @@ def _step(item: dict[str, Any]) -> StepRecord:
         "started_at": item.get("started_at"),
         "ended_at": item.get("ended_at"),
         "duration_ms": item.get("duration_ms"),
+        "engine_ms": item.get("engine_ms"),
         "captures": _loads(item.get("captures_json"), {}),
         "result": _loads(item.get("result_json"), None),
         "mismatches": _loads(item.get("mismatches_json"), []),
@@ -601,6 +651,35 @@ def _query(
     with engine_errors("reading the results table"):
         items = [_decode_item(item) for page in pages for item in page.get("Items", [])]
     return {item["sk"]: item for item in items}
+
+
+def _get(run_id: str, sk: str, attributes: list[str] | None = None) -> dict[str, Any] | None:
+    """One item (only ``attributes`` when given), consistently read (the previous state
+    just wrote it)."""
+    projection: dict[str, Any] = {}
+    if attributes:
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+    with engine_errors("reading the results table"):
+        response = client("dynamodb").get_item(
+            TableName=table_name(), Key=_key(run_id, sk), ConsistentRead=True, **projection
+        )
+    return _decode_item(response["Item"]) if "Item" in response else None
+
+
+def _get_steps(run_id: str, indexes: list[int]) -> list[StepRecord]:
+    """The records of these steps (those that exist), in batches of 100 keys."""
+    items: list[dict[str, Any]] = []
+    table = table_name()
+    for start in range(0, len(indexes), 100):
+        keys = [_key(run_id, step_sk(i)) for i in indexes[start : start + 100]]
+        request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            with engine_errors("reading the results table"):
+                response = client("dynamodb").batch_get_item(RequestItems=request)
+            items += response.get("Responses", {}).get(table, [])
+            request = response.get("UnprocessedKeys") or {}
+    return sorted((_step(_decode_item(item)) for item in items), key=lambda r: r["index"])
 
 
 def _put(run_id: str, sk: str, **attributes: Any) -> None:

@@ -63,6 +63,9 @@ class IterationState(TypedDict, total=False):
     outcome: str  # passed | retry | failed
     wait_seconds: int
     reason: str | None  # the Fail state's cause when failed
+    started_at: float  # epoch seconds the first attempt's action started
+    spent_ms: float  # the step's own time so far: its attempts' actions and waits
+    engine_ms: float  # the handler's reads before each action, summed
 
 
 class Verdict(TypedDict):
@@ -135,22 +138,22 @@ def action(event: dict[str, Any]) -> IterationState:
         SecretError: a declared secret cannot be read.
         TransientError: the results table or bucket could not be reached.
     """
+    begun = clock()
     state: IterationState = dict(event)  # type: ignore[assignment]
     run_id = _field(state, "run_id", str)
     index = _field(state, "index", int)
     attempt = int(state.get("attempt") or 0) + 1
     scenario = load(scenario_ref(state.get("scenario")))
     step = _step_at(scenario, index, state.get("name"))
+    spec = get_action(step.action)
+    earlier = _read_earlier(run_id, scenario, index, everything=spec.expect == "none")
     now = clock()
-    earlier = results.read_context(run_id, below=index)
     if (refusal := _refusal(scenario, index, earlier)) is not None:
         log_event("step.refused", run_id=run_id, index=index, step=step.name, reason=refusal)
         return _outcome(state, attempt, "failed", 1, refusal)
     secret = secrets.resolve(scenario.secrets)
-    first = now
-    if attempt > 1 and (previous := earlier["current"]) and previous["started_at"]:
-        first = results.epoch(previous["started_at"])
-    spec = get_action(step.action)
+    carried: IterationState = state if attempt > 1 else {}  # from the previous attempts
+    first = float(carried.get("started_at") or now)
     claimed = results.claim_attempt(
         run_id, index=index, name=step.name, action=step.action, attempt=attempt,
         started_at=iso(first),
@@ -165,8 +168,12 @@ def action(event: dict[str, Any]) -> IterationState:
     )
     key = attempt_id(run_id, index, attempt)
     context = run_context(run_id, secret, now, earlier, attempt_id=key)
+    acting = clock()  # after the claim: its write is the engine's, not the step's
     tried = attempt_step(step, context, scope, deadlines.budget(now, state.get("deadline")))
     ended = clock()
+    _bound_captures(tried, earlier["captured_bytes"])
+    spent_ms = float(carried.get("spent_ms") or 0) + (ended - acting) * 1000
+    engine_ms = float(carried.get("engine_ms") or 0) + (acting - begun) * 1000
     if spec.waits:
         outcome, wait = decide_wait(tried, attempt=attempt, now=now, deadline=state.get("deadline"))
     else:
@@ -181,7 +188,8 @@ def action(event: dict[str, Any]) -> IterationState:
         "attempts": 1 if spec.waits else attempt,
         "started_at": iso(first),
         "ended_at": iso(ended),
-        "duration_ms": round((ended - first) * 1000),
+        "duration_ms": round(spent_ms),
+        "engine_ms": round(engine_ms),
         "captures": tried.captures,
         "result": tried.result,
         "mismatches": tried.mismatches,
@@ -189,6 +197,8 @@ def action(event: dict[str, Any]) -> IterationState:
     }
     record = secrets.mask(record, secret.values())
     _record_outcome(run_id, record, attempt)
+    if outcome == "passed" and record["captures"]:
+        results.remember_captures(run_id, index, record["captures"])
     if outcome == "retry" and spec.waits:
         reason: str | None = f"step {step.name!r} waits {wait} s (a Wait state)"
     else:
@@ -202,7 +212,25 @@ def action(event: dict[str, Any]) -> IterationState:
         outcome=outcome,
         reason=reason,
     )
-    return _outcome(state, attempt, outcome, wait, reason)
+    waited_ms = wait * 1000 if outcome == "retry" else 0
+    carry: IterationState = {
+        "started_at": first, "spent_ms": spent_ms + waited_ms, "engine_ms": engine_ms
+    }  # fmt: skip
+    return _outcome({**state, **carry}, attempt, outcome, wait, reason)
+
+
+def _read_earlier(
+    run_id: str, scenario: Scenario, index: int, *, everything: bool
+) -> results.RunContext:
+    """What step ``index`` sees of the run, in the same few reads whatever the index:
+    the run record (vars, start, the captures of earlier steps that capture) and the
+    records of the steps its templates name and of the step before it (a step after
+    one that did not pass is refused). ``everything``: every earlier record."""
+    named = None if everything else scenario.steps_read_by(index)
+    if named is not None and index > 0:
+        named = sorted({*named, index - 1})
+    captured = [i for i, before in enumerate(scenario.steps[:index]) if before.capture]
+    return results.read_context(run_id, below=index, steps=named, captured=captured)
 
 
 def _record_outcome(run_id: str, record: StepRecord, attempt: int) -> None:
@@ -407,6 +435,21 @@ def capture(step: Step, result: Any) -> tuple[dict[str, Any], str | None]:
     if not empty:
         return captured, None
     return captured, "; ".join(empty) + " (`{path: ..., optional: true}` allows that)"
+
+
+def _bound_captures(tried: Attempt, captured_bytes: int) -> None:
+    """All steps' captures together stay under ``CAPTURES_LIMIT`` (the run record
+    keeps them): a step that would pass it fails, not retried."""
+    if not tried.captures or not tried.passed:
+        return
+    size = len(json.dumps(tried.captures, default=str).encode())
+    if captured_bytes + size > results.CAPTURES_LIMIT:
+        tried.captures, tried.retryable = {}, False
+        tried.error = (
+            f"the run's captures would reach {(captured_bytes + size) / 1024:.0f} KiB; at most "
+            f"{results.CAPTURES_LIMIT // 1024} KiB for all steps are kept (on the run record): "
+            "capture smaller parts of the results"
+        )
 
 
 def decide(

@@ -217,8 +217,9 @@ def test_pending_is_recorded_between_attempts(bucket: str, api: HTTPServer, cloc
 
     def look(iteration: dict[str, Any]) -> None:
         if iteration["outcome"] == "retry":
-            record = results.read_context(RUN_ID, below=iteration["index"])["current"]
-            assert record is not None
+            run_record = results.read_run(RUN_ID)
+            assert run_record is not None
+            record = run_record["steps"][iteration["index"]]
             seen.append(record["status"])
             assert iteration["reason"].startswith("step 'order stored' is still failing")
 
@@ -409,6 +410,7 @@ class TimedOut(Exception):
 def test_recorded_events_drive_the_handlers(bucket: str, api: HTTPServer, clock: Clock) -> None:
     """The payloads a local execution sent (tests/events), fed to the handlers."""
     recorded_run = event("prepare")["run_id"]
+    began = clock.now
     item = {"pk": f"itest-{recorded_run}", "status": "PENDING", "created_at": CREATED_AT}
     api.expect_request(f"/orders/itest-{recorded_run}", method="DELETE").respond_with_data(
         "", status=204
@@ -447,6 +449,9 @@ def test_recorded_events_drive_the_handlers(bucket: str, api: HTTPServer, clock:
         "outcome": "passed",
         "wait_seconds": 1,
         "reason": None,
+        "started_at": began,
+        "spent_ms": 0.0,  # the clock stands still: the action took no time...
+        "engine_ms": 0.0,  # ...and neither did the handler's reads
     }
     assert polled.keys() == again.keys()
     assert (polled["attempt"], polled["outcome"], polled["wait_seconds"]) == (1, "retry", 1)

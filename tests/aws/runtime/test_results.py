@@ -81,8 +81,10 @@ def test_step_records_are_overwritten_per_attempt() -> None:
 
 def test_context_overlays_captures_of_earlier_steps_only() -> None:
     start_run()
-    results.write_step(RUN, step(0, "create", captures={"order": "o-1", "api": "http://other"}))
-    results.write_step(RUN, step(1, "check", captures={"late": True}))
+    for record in (step(0, "create", captures={"order": "o-1", "api": "http://other"}),
+                   step(1, "check", captures={"late": True})):  # fmt: skip
+        results.write_step(RUN, record)
+        results.remember_captures(RUN, record["index"], record["captures"])
 
     context = results.read_context(RUN, below=1)
 
@@ -102,6 +104,9 @@ def test_context_overlays_captures_of_earlier_steps_only() -> None:
         },
     }
     assert results.read_context(RUN)["vars"]["late"] is True
+    named = results.read_context(RUN, below=1, steps=[0])  # what an Action attempt reads
+    assert (named["vars"], named["steps"]) == (context["vars"], context["steps"])
+    assert results.read_context(RUN, below=1, steps=[])["steps"] == {}
 
 
 def test_context_of_a_run_read_whole_is_its_context() -> None:

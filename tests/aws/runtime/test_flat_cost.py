@@ -1,0 +1,118 @@
+"""An Action attempt reads what it needs in the same few calls at step 1 and at step 200."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from itest.lambdas import results, run
+from itest.lambdas.aws import client
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from .conftest import RESULTS_TABLE
+from .machine import RUN_ID, Clock, execute, upload
+
+pytestmark = pytest.mark.usefixtures("results_table")
+
+STEPS = 201
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(run, "clock", fake)
+    return fake
+
+
+@pytest.fixture
+def echo(httpserver: HTTPServer) -> str:
+    def answer(request: Request) -> Response:
+        return Response(request.get_data(), status=201, content_type="application/json")
+
+    httpserver.expect_request("/items", method="POST").respond_with_handler(answer)
+    return httpserver.url_for("")
+
+
+def scenario(steps: int = STEPS) -> dict[str, Any]:
+    """Each step posts, checks and captures; from step 1 on it also names step 0's
+    record and the previous step's capture."""
+    first = {"name": "post 0", "action": "http",
+             "with": {"method": "POST", "url": "{{ vars.api_url }}/items", "json": {"n": 0}},
+             "expect": [{"path": "status", "equals": 201}],
+             "capture": {"last": "json.n"}}  # fmt: skip
+    later = [
+        {**first, "name": f"post {i}",
+         "with": {**first["with"], "json": {"n": i, "previous": "{{ vars.last }}",
+                                            "first": '{{ steps."post 0".status }}'}},
+         "expect": [{"path": "status", "equals": 201}, {"path": "json.previous", "equals": i - 1},
+                    {"path": "json.first", "equals": "passed"}]}
+        for i in range(1, steps)
+    ]  # fmt: skip
+    return {"name": "flat", "timeout_seconds": 3600, "steps": [first, *later]}
+
+
+def count_attempts_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Per Action attempt, in order, the results-table operations it made."""
+    calls: list[list[str]] = []
+    current: list[list[str]] = []
+
+    def seen(params: dict[str, Any], model: Any, **_: Any) -> None:
+        table = params.get("TableName") or next(iter(params.get("RequestItems") or {}), None)
+        if table == RESULTS_TABLE and current:
+            current[-1].append(model.name)
+
+    def counted(event: dict[str, Any]) -> Any:
+        current.append([])
+        try:
+            return action(event)
+        finally:
+            calls.append(current.pop())
+
+    client("dynamodb").meta.events.register("before-parameter-build.dynamodb.*", seen)
+    action = run.action
+    monkeypatch.setattr(run, "action", counted)
+    return calls
+
+
+def test_an_attempt_reads_the_same_at_step_1_and_step_200(
+    bucket: str, echo: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = count_attempts_calls(monkeypatch)
+
+    execution = execute(upload(scenario(), bucket), {"api_url": echo}, clock)
+
+    assert execution.verdict["status"] == "passed", execution.verdict["reason"]
+    assert len(calls) == STEPS
+    expected = ["GetItem", "BatchGetItem", "PutItem", "UpdateItem"]
+    assert calls[1] == calls[200] == expected  # run record, step 0's record, writes
+    assert calls[0] == ["GetItem", "PutItem", "UpdateItem"]  # names no earlier step
+
+
+def test_a_template_using_steps_whole_reads_every_earlier_record(
+    bucket: str, echo: str, clock: Clock
+) -> None:
+    spec = scenario(3)
+    spec["steps"][2]["with"]["json"]["names"] = "{{ keys(steps) }}"
+    spec["steps"][2]["expect"] = [{"path": "json.names", "equals": ["post 0", "post 1"]}]
+
+    execution = execute(upload(spec, bucket), {"api_url": echo}, clock)
+
+    assert execution.verdict["status"] == "passed", execution.verdict["reason"]
+
+
+def test_the_run_s_captures_together_are_bounded(
+    bucket: str, echo: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(results, "CAPTURES_LIMIT", 25)  # two steps of {"last": n}
+    spec = scenario(3)
+
+    execution = execute(upload(spec, bucket), {"api_url": echo}, clock)
+
+    assert execution.verdict["status"] == "failed"
+    assert "the run's captures would reach" in execution.verdict["reason"]
+    record = results.read_run(RUN_ID)
+    assert record is not None
+    assert [s["status"] for s in record["steps"]] == ["passed", "passed", "failed"]
+    assert json.loads(json.dumps(record["steps"][2]["captures"])) == {}
