@@ -116,3 +116,26 @@ def test_the_run_s_captures_together_are_bounded(
     assert record is not None
     assert [s["status"] for s in record["steps"]] == ["passed", "passed", "failed"]
     assert json.loads(json.dumps(record["steps"][2]["captures"])) == {}
+
+
+def test_duration_is_the_actions_and_waits_not_the_engine_s_reads(
+    bucket: str, echo: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads that take 5 s (a slow table) show in engine_ms, never in duration_ms."""
+    read = results.read_context
+
+    def slow_read(*args: Any, **kwargs: Any) -> Any:
+        clock.now += 5
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(results, "read_context", slow_read)
+    spec = scenario(2)
+    spec["steps"].insert(1, {"name": "pause", "action": "wait", "with": {"seconds": 3}})
+
+    execution = execute(upload(spec, bucket), {"api_url": echo}, clock)
+
+    assert execution.verdict["status"] == "passed", execution.verdict["reason"]
+    record = results.read_run(RUN_ID)
+    assert record is not None
+    durations = [(s["duration_ms"], s["engine_ms"]) for s in record["steps"]]
+    assert durations == [(0, 5000), (3000, 10000), (0, 5000)]  # the wait is the step's time
