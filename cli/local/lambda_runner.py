@@ -18,7 +18,9 @@ Like Lambda, a child stays warm between invocations (module state survives);
 there is one child per concurrent invocation of a function's code and
 configuration, and a fresh one when all are busy, up to a bound: at most
 `ITEST_LAMBDA_WORKERS` children per function (default: twice the core count),
-further invocations queue for a free one. A child idle for
+further invocations queue for a free one. A function a stack deploys gets its
+first child at once, so the handler's import runs beside the rest of the deploy
+and whatever comes before its first invocation. A child idle for
 `ITEST_LAMBDA_IDLE_SECONDS` (default 60) is stopped, but for the most recently
 used one of each function, so an idle local AWS holds one warm child per
 function. The function's Timeout kills the child; a child that dies is replaced
@@ -212,6 +214,28 @@ class LambdaRunner:
             _save_logs(fn, spec.log_group, worker.log_stream, logs)
         tail = "\n".join(logs).encode()[-LOG_TAIL_BYTES:].decode(errors="ignore")
         return outcome.payload, outcome.errored, tail
+
+    def prewarm(self, fn: LambdaFunction) -> None:
+        """Start a worker for a function that has none, so that its import runs now,
+        beside whatever comes before the first invocation, which then finds it warm."""
+        if not str(fn.run_time).startswith("python"):
+            return
+        try:
+            spec = self._spec(fn)
+        except Exception:  # the first invocation reports what is wrong
+            return
+        with self._lock:
+            if self._closed or self._starting.get(spec) or any(
+                w.spec == spec for w in self._workers
+            ):
+                return
+            self._starting[spec] = self._starting.get(spec, 0) + 1
+        try:
+            worker = self._start(spec)
+        finally:
+            with self._lock:
+                self._starting[spec] -= 1
+        self._checkin(worker)
 
     def close(self) -> None:
         """Stop every child: close their stdin (a clean exit), then kill what remains."""
@@ -596,6 +620,7 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
         if layers := properties.get("Layers"):  # moto's CloudFormation drops them...
             # ...and resolves a Ref to a LayerVersion to the object, not its ARN
             fn.layers = fn._get_layers_data([getattr(x, "arn", x) for x in layers])
+        threading.Thread(target=runner.prewarm, args=(fn,), daemon=True).start()
         return fn
 
     def get_configuration_(self: LambdaFunction, *a: Any, **kw: Any) -> dict[str, Any]:
