@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from itest.lambdas import results, run
+from itest.lambdas import results
 from itest.lambdas.aws import client
 from pytest_httpserver import HTTPServer
 
@@ -18,13 +18,6 @@ from .machine import RUN_ID, Clock, execute, upload
 pytestmark = pytest.mark.usefixtures("results_table")
 
 SECRET = "p@ss word/42"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(run, "clock", fake)
-    return fake
 
 
 def scenario(*steps: dict[str, Any], **extra: Any) -> dict[str, Any]:

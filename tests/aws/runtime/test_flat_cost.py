@@ -20,13 +20,6 @@ STEPS = 201
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(run, "clock", fake)
-    return fake
-
-
-@pytest.fixture
 def echo(httpserver: HTTPServer) -> str:
     def answer(request: Request) -> Response:
         return Response(request.get_data(), status=201, content_type="application/json")

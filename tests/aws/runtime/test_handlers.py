@@ -10,7 +10,7 @@ import socket
 from typing import Any
 
 import pytest
-from itest.lambdas import handlers, results, run
+from itest.lambdas import handlers, results
 from itest.lambdas.actions import run_action
 from itest.lambdas.aws import client
 from itest.lambdas.errors import ScenarioError, SecretError, StateError
@@ -82,13 +82,6 @@ CREATED_AT = "2026-11-21T23:21:00Z"
 @pytest.fixture(autouse=True)
 def token() -> None:
     client("ssm").put_parameter(Name="/itest/token", Value=TOKEN, Type="SecureString")
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(run, "clock", fake)
-    return fake
 
 
 @pytest.fixture
