@@ -1,10 +1,11 @@
 """Starting scenario executions, at most N at a time, and following them to the end.
 
-Progress is read from the results table (a consistent Query per run, which
-also says the current step); DescribeExecution, whose bucket refills at only
-15 calls per second for the whole account, is called through a token bucket
-well under that: when the table says a run is over, and now and then for runs
-that could end without the table knowing (timed out, aborted, a crashed task).
+Progress is read from the results table (the run record and its newest step
+record: two consistent reads per run, whatever its length); DescribeExecution,
+whose bucket refills at only 15 calls per second for the whole account, is
+called through a token bucket well under that: when the table says a run is
+over, and now and then for runs that could end without the table knowing
+(timed out, aborted, a crashed task).
 A throttled call is never fatal while polling: that run is simply looked at
 again later, and the whole loop slows down.
 """
@@ -153,26 +154,26 @@ def start(
 
 
 def read_progress(dynamodb: Any, table: str, run_id: str) -> Progress:
-    """The run's status and latest step from the results table, small attributes only."""
-    response = dynamodb.query(
+    """The run's status and latest step from the results table, small attributes only:
+    the run record and the newest step record, the same two reads whatever the step."""
+    key = {"pk": {"S": run_id}, "sk": {"S": "run"}}
+    run = dynamodb.get_item(
+        TableName=table, Key=key, ConsistentRead=True,
+        ProjectionExpression="#status, steps", ExpressionAttributeNames={"#status": "status"},
+    ).get("Item", {})  # fmt: skip
+    newest = dynamodb.query(
         TableName=table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": run_id}},
-        ProjectionExpression="sk, #status, #name, attempts, steps",
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :step)",
+        ExpressionAttributeValues={":pk": {"S": run_id}, ":step": {"S": "step#"}},
+        ProjectionExpression="sk, #status, #name, attempts",
         ExpressionAttributeNames={"#status": "status", "#name": "name"},
+        ScanIndexForward=False,
+        Limit=1,
         ConsistentRead=True,
-    )
-    run: dict[str, Any] = {}
-    latest: dict[str, Any] | None = None
-    for item in response.get("Items", []):
-        sk = item["sk"]["S"]
-        if sk == "run":
-            run = item
-        elif sk.startswith("step#") and (latest is None or sk > latest["sk"]["S"]):
-            latest = item
-    if not run and latest is None:
+    ).get("Items", [])
+    if not run and not newest:
         return Progress()
-    step = latest or {}
+    step = newest[0] if newest else {}
     return Progress(
         status=run.get("status", {}).get("S"),
         total_steps=len(run.get("steps", {}).get("L", [])),

@@ -104,17 +104,19 @@ class FakeAws:
         return self.clock() >= execution["start"] + self.duration
 
     # dynamodb
-    def query(self, **kwargs: Any) -> dict[str, Any]:
-        self._maybe_throttle("Query")
-        run_id = kwargs["ExpressionAttributeValues"][":pk"]["S"]
+    def get_item(self, **kwargs: Any) -> dict[str, Any]:
+        run_id = kwargs["Key"]["pk"]["S"]
         execution = next(e for e in self.executions.values() if e["name"] == run_id)
         if self._ended(execution):
             failed = run_id.split("-")[0] in self.failing
             status = "failed" if failed else "passed"
         else:
             status = "running"
+        return {"Item": {"status": {"S": status}, "steps": {"L": [{"S": "a"}]}}}
+
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        self._maybe_throttle("Query")
         return {"Items": [
-            {"sk": {"S": "run"}, "status": {"S": status}, "steps": {"L": [{"S": "a"}]}},
             {"sk": {"S": "step#0000"}, "status": {"S": "pending"}, "name": {"S": "a"},
              "attempts": {"N": "1"}},
         ]}
