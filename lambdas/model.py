@@ -690,8 +690,10 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
     templates, ``retry`` without ``expect``."""
     declared = data.get("secrets") if isinstance(data.get("secrets"), dict) else {}
 
-    def templates(loc: Loc, value: Any, names: tuple[str, ...] = CONTEXT_NAMES) -> list:
-        return _template_problems(loc, value, names, declared)
+    def templates(
+        loc: Loc, value: Any, names: tuple[str, ...] = CONTEXT_NAMES, earlier: Any = None
+    ) -> list:
+        return _template_problems(loc, value, names, declared, earlier)
 
     problems = templates(("vars",), data.get("vars"), VARS_CONTEXT_NAMES)
     listeners = data.get("listeners") if isinstance(data.get("listeners"), dict) else {}
@@ -721,8 +723,9 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
             problems.append(((*loc, "retry"), "retry polls until 'expect' passes; add 'expect'"))
         problems += _listener_problems(loc, step, listeners)
         problems += _params_problems(loc, step)
+        earlier = [n for n, j in seen.items() if j < i]
         for key in ("with", "expect", "stop_if"):
-            problems += templates((*loc, key), step.get(key))
+            problems += templates((*loc, key), step.get(key), earlier=earlier)
         cleanup = step.get("cleanup")
         if isinstance(cleanup, dict):
             problems += _cleanup_problems((*loc, "cleanup"), cleanup)
@@ -938,9 +941,14 @@ def _templated(params: dict[str, Any], where: Loc) -> bool:
 
 
 def _template_problems(
-    loc: Loc, value: Any, names: tuple[str, ...], secrets: dict[str, Any]
+    loc: Loc,
+    value: Any,
+    names: tuple[str, ...],
+    secrets: dict[str, Any],
+    earlier: list[str] | None = None,
 ) -> list[tuple[Loc, str]]:
-    """Templates closed, expressions valid, names known (declared secrets only)."""
+    """Templates closed, expressions valid, names known (declared secrets only; in a
+    step, ``steps.<name>`` of an earlier step only)."""
     problems = []
     for where, text in iter_strings(value):
         if where and where[-1] == "path" and loc[-1] in ("expect", "stop_if", "assertions"):
@@ -961,7 +969,21 @@ def _template_problems(
                         f"{{{{ {expr} }}}}: secret {chain[1]!r} is not in 'secrets' ({declared})"
                     )
                     problems.append(((*loc, *where), message))
+                elif _names_a_later_step(chain, earlier):
+                    before = ", ".join(repr(n) for n in earlier) or "none"
+                    message = (
+                        f"{{{{ {expr} }}}}: no earlier step is named {chain[1]!r} "
+                        f"(a step sees the steps before it: {before})"
+                    )
+                    problems.append(((*loc, *where), message))
     return problems
+
+
+def _names_a_later_step(chain: list[str], earlier: list[str] | None) -> bool:
+    """``steps.<name>`` in a step's templates, naming no step before it."""
+    return earlier is not None and chain[:1] == ["steps"] and len(chain) > 1 and (
+        chain[1] not in earlier
+    )
 
 
 def _unknown_root(expr: str, root: str, names: tuple[str, ...]) -> str:

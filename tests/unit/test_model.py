@@ -256,6 +256,21 @@ def test_vars_cannot_use_secrets_or_steps() -> None:
     assert "unknown name 'steps'" in found["vars.b"]
 
 
+def test_a_step_names_only_earlier_steps_and_the_reads_follow_the_names() -> None:
+    text = with_steps(
+        '  - {name: a, action: http, with: {url: "http://x/{{ steps.b.status }}"}}\n'
+        '  - {name: b, action: http, with: {url: "http://x/{{ steps.a.result.json.id }}"}}\n'
+        '  - {name: c, action: http, with: {url: "http://x/{{ join(\',\', keys(steps)) }}"}}\n'
+    )
+    found = messages(problems_of(text))
+    assert found == {
+        "steps['a'].with.url": "{{ steps.b.status }}: no earlier step is named 'b' (a step "
+        "sees the steps before it: none)"
+    }
+    fixed = load_scenario(text.replace("steps.b.status", "vars.x || ''"), source="t.yaml")
+    assert [fixed.steps_read_by(i) for i in range(3)] == [[], [0], None]  # None: all
+
+
 def test_templates_in_expectations_cleanups_and_assertions_are_checked() -> None:
     text = with_steps(
         "  - name: a\n    action: http\n    with: {url: 'http://x'}\n"
