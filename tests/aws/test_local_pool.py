@@ -106,3 +106,21 @@ def test_a_bad_pool_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ITEST_LAMBDA_WORKERS", "many")
     with pytest.raises(LocalAwsError, match="ITEST_LAMBDA_WORKERS='many': expected a whole"):
         LambdaRunner("http://127.0.0.1:1", "us-east-1", {})
+
+
+def test_a_function_a_stack_deploys_has_a_warm_worker_before_its_first_call(
+    aws: LocalAws,
+) -> None:
+    role = aws.client("iam").create_role(RoleName="stacked", AssumeRolePolicyDocument="{}")
+    template = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+        "FunctionName": "stacked", "Runtime": "python3.12", "Handler": "index.handler",
+        "Role": role["Role"]["Arn"], "Timeout": 30,
+        "Code": {"ZipFile": HANDLER}}}}}  # fmt: skip
+    aws.client("cloudformation").create_stack(StackName="s", TemplateBody=json.dumps(template))
+
+    deadline = time.monotonic() + 10
+    while not _workers_of("stacked") and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    (warm,) = _workers_of("stacked")  # started by the deploy, not by a call
+    assert _invoke(aws, "stacked", {})["pid"] == warm
