@@ -82,8 +82,8 @@ def test_excess_invocations_queue_for_a_bounded_number_of_workers(aws: LocalAws)
         served = list(pool.map(lambda _: _invoke(aws, name, {"sleep": 0.3})["pid"], range(5)))
 
     assert len(served) == 5  # every invocation answered...
-    assert len(set(served)) == WORKERS  # ...by at most WORKERS processes
-    assert len(_workers_of(name)) == WORKERS
+    assert len(set(served)) <= WORKERS  # ...by at most WORKERS processes: the others queued
+    assert len(_workers_of(name)) <= WORKERS
 
 
 def test_idle_workers_are_reaped_but_one_stays_warm(aws: LocalAws) -> None:
