@@ -153,13 +153,14 @@ def start(
     return StartedRun(scenario.name, run_id, started["executionArn"])
 
 
-def read_progress(dynamodb: Any, table: str, run_id: str) -> Progress:
+def read_progress(dynamodb: Any, table: str, run_id: str, total_steps: int) -> Progress:
     """The run's status and latest step from the results table, small attributes only:
-    the run record and the newest step record, the same two reads whatever the step."""
+    the run record's status and the newest step record, the same two small reads
+    whatever the step."""
     key = {"pk": {"S": run_id}, "sk": {"S": "run"}}
     run = dynamodb.get_item(
         TableName=table, Key=key, ConsistentRead=True,
-        ProjectionExpression="#status, steps", ExpressionAttributeNames={"#status": "status"},
+        ProjectionExpression="#status", ExpressionAttributeNames={"#status": "status"},
     ).get("Item", {})  # fmt: skip
     newest = dynamodb.query(
         TableName=table,
@@ -176,7 +177,7 @@ def read_progress(dynamodb: Any, table: str, run_id: str) -> Progress:
     step = newest[0] if newest else {}
     return Progress(
         status=run.get("status", {}).get("S"),
-        total_steps=len(run.get("steps", {}).get("L", [])),
+        total_steps=total_steps,
         step_index=int(step["sk"]["S"].split("#")[1]) if step else None,
         step_name=step.get("name", {}).get("S"),
         step_status=step.get("status", {}).get("S"),
@@ -261,7 +262,10 @@ class Scheduler:
         now = self.clock()
         try:
             progress = read_progress(
-                self.aws.client("dynamodb"), self.target.results_table, one.run.run_id
+                self.aws.client("dynamodb"),
+                self.target.results_table,
+                one.run.run_id,
+                len(one.item.scenario.steps),
             )
         except Exception as error:
             if not is_throttle(error):

@@ -112,7 +112,7 @@ class FakeAws:
             status = "failed" if failed else "passed"
         else:
             status = "running"
-        return {"Item": {"status": {"S": status}, "steps": {"L": [{"S": "a"}]}}}
+        return {"Item": {"status": {"S": status}}}
 
     def query(self, **kwargs: Any) -> dict[str, Any]:
         self._maybe_throttle("Query")

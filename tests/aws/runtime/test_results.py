@@ -104,7 +104,7 @@ def test_context_overlays_captures_of_earlier_steps_only() -> None:
         },
     }
     assert results.read_context(RUN)["vars"]["late"] is True
-    named = results.read_context(RUN, below=1, steps=[0])  # what an Action attempt reads
+    named = results.read_context(RUN, below=1, steps=[0], captured=[0])  # as an Action reads
     assert (named["vars"], named["steps"]) == (context["vars"], context["steps"])
     assert results.read_context(RUN, below=1, steps=[])["steps"] == {}
 
