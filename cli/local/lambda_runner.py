@@ -609,6 +609,8 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
 
     def update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -> Any:
         _apply_logging_config(self, config_updates)
+        if layers := config_updates.get("Layers"):  # a stack update: Refs are objects
+            config_updates = {**config_updates, "Layers": [getattr(x, "arn", x) for x in layers]}
         return update(self, config_updates)
 
     def create_from_cloudformation_json(

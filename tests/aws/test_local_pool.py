@@ -124,3 +124,29 @@ def test_a_function_a_stack_deploys_has_a_warm_worker_before_its_first_call(
 
     (warm,) = _workers_of("stacked")  # started by the deploy, not by a call
     assert _invoke(aws, "stacked", {})["pid"] == warm
+
+
+def test_a_stack_update_of_a_function_with_a_layer_deploys(aws: LocalAws) -> None:
+    """moto hands an updated function its layers as objects (a Ref to a LayerVersion)."""
+    role = aws.client("iam").create_role(RoleName="layered", AssumeRolePolicyDocument="{}")
+    layer = {"Type": "AWS::Lambda::LayerVersion", "Properties": {
+        "Content": {"S3Bucket": "layers", "S3Key": "layer.zip"}}}  # fmt: skip
+    aws.client("s3").create_bucket(Bucket="layers")
+    for key, code in (("layer.zip", ""), ("v1.zip", HANDLER), ("v2.zip", HANDLER + "\n# v2\n")):
+        name = "x.py" if key == "layer.zip" else "index.py"
+        aws.client("s3").put_object(Bucket="layers", Key=key, Body=zip_files({name: code}))
+
+    def template(code: str) -> str:
+        function = {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "layered", "Runtime": "python3.12", "Handler": "index.handler",
+            "Role": role["Role"]["Arn"], "Layers": [{"Ref": "Layer"}],
+            "Code": {"S3Bucket": "layers", "S3Key": code}}}  # fmt: skip
+        return json.dumps({"Resources": {"Layer": layer, "Fn": function}})
+
+    cfn = aws.client("cloudformation")
+    cfn.create_stack(StackName="layered", TemplateBody=template("v1.zip"))
+    cfn.update_stack(StackName="layered", TemplateBody=template("v2.zip"))  # the code changed
+
+    (stack,) = cfn.describe_stacks(StackName="layered")["Stacks"]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert "pid" in _invoke(aws, "layered", {})
