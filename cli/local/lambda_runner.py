@@ -17,7 +17,7 @@ only a layer has is still found.
 Like Lambda, a child stays warm between invocations (module state survives);
 there is one child per concurrent invocation of a function's code and
 configuration, and a fresh one when all are busy, up to a bound: at most
-`ITEST_LAMBDA_WORKERS` children per function (default: twice the core count),
+`ITEST_LAMBDA_WORKERS` children per function (default: four per core),
 further invocations queue for a free one. A function a stack deploys gets its
 first child at once, so the handler's import runs beside the rest of the deploy
 and whatever comes before its first invocation. A child idle for
@@ -516,9 +516,10 @@ class LambdaRunner:
 
 
 def default_workers() -> int:
-    """Warm children per function unless `ITEST_LAMBDA_WORKERS` says: twice the cores
-    (a step mostly waits on the service it tests, so more than one per core helps)."""
-    return 2 * (os.cpu_count() or 1)
+    """Warm children per function unless `ITEST_LAMBDA_WORKERS` says: four per core
+    (a step mostly waits on the service it tests, or long-polls a queue, so more than
+    one per core keeps concurrent runs from queueing behind each other)."""
+    return 4 * (os.cpu_count() or 1)
 
 
 def _env_number(name: str, default: float) -> Any:
