@@ -110,6 +110,7 @@ class RunContext(TypedDict):
     steps: dict[str, dict[str, Any]]
     started_at: float | None  # the run's start (epoch seconds), when recorded
     captured_bytes: int
+    run_status: NotRequired[str]  # running until Cleanup settles the run
 
 
 def iso(epoch: float) -> str:
@@ -503,7 +504,7 @@ def read_context(
         TransientError: the table could not be reached.
     """
     if below is not None and steps is not None:
-        wanted = ["vars_json", "started_at"]
+        wanted = ["vars_json", "started_at", "status"]
         wanted += [f"{CAPTURES_PREFIX}{i:04d}" for i in captured or [] if i < below]
         run = _get(run_id, RUN_SK, None if captured is None else wanted)
         records = _get_steps(run_id, [i for i in steps if i < below]) if steps else []
@@ -525,13 +526,16 @@ def read_context(
             if index < below:
                 context["vars"].update(_loads(text, {}))
         context["captured_bytes"] = sum(len(text.encode()) for _, text in kept)
+    context["run_status"] = run.get("status", "running")
     return context
 
 
 def context_of(run: RunRecord) -> RunContext:
     """What :func:`read_context` gives for all steps, from a run already read."""
     ran = [r for r in run["steps"] if r["status"] != "skipped"]
-    return _context(dict(run["vars"]), ran, run["started_at"])
+    context = _context(dict(run["vars"]), ran, run["started_at"])
+    context["run_status"] = run["status"]
+    return context
 
 
 def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> RunRecord | None:

@@ -264,8 +264,14 @@ def _outcome(
 
 
 def _refusal(scenario: Scenario, index: int, earlier: results.RunContext) -> str | None:
-    """Why step ``index`` must not run: the step before it did not pass (an engine
-    that hands out a later Map item after a failure, e.g. a redrive)."""
+    """Why step ``index`` must not run: the run was settled already (its cleanup ran:
+    a redriven or late iteration would leave data nobody cleans up), or the step
+    before it did not pass (an engine that hands out a later Map item after a failure)."""
+    if (status := earlier.get("run_status", "running")) != "running":
+        return (
+            f"step {scenario.steps[index].name!r} not run: the run has ended ({status}) and "
+            "was cleaned up; start a new execution to run it again"
+        )
     if index == 0:
         return None
     before = scenario.steps[index - 1].name

@@ -201,6 +201,21 @@ def test_a_step_after_one_that_did_not_pass_is_refused(
     assert posts == []
 
 
+def test_no_step_runs_once_the_run_was_settled(bucket: str) -> None:
+    ref = upload(scenario(), bucket)
+    execute(ref, {}, run.clock)  # passed and cleaned up
+    state = {"scenario": results.read_run(RUN_ID)["scenario_ref"], "deadline": time.time() + 60}
+
+    redriven = handlers.action(iteration(state, 0, "seed"), None)
+
+    assert redriven["outcome"] == "failed"
+    assert redriven["reason"] == (
+        "step 'seed' not run: the run has ended (passed) and was cleaned up; "
+        "start a new execution to run it again"
+    )
+    assert seeded_item_gone()
+
+
 # -- transient storage errors -----------------------------------------------------------
 
 
