@@ -8,7 +8,12 @@ Everything a platform team sets is context (cdk.json or `-c key=value`):
 
     itest:stackName            stack name (default Itest)
     itest:maxExecutionSeconds  the longest a scenario may run (default 3600)
-    itest:targets              what the tests may touch (infra/targets.py)
+    itest:targets              what the tests may touch (infra/targets.py), granted to the
+                               target role (output TargetRoleArn)
+    itest:targetRoleArn        an existing role the scenario actions run in instead
+                               (another account's); itest:targets must then be empty
+    itest:allowPrivilegedStatements  true: itest:targets statements may name IAM, STS,
+                               Step Functions and Lambda code/permission actions
     itest:resultsTtlDays       how long run records are kept (default 30)
     itest:logRetentionDays     log retention of the handlers and the state machine (30)
     itest:alarmTopicArn        SNS topic for the failed-executions alarm (none)
@@ -108,7 +113,10 @@ def props_from_context(get: Any):  # -> OrchestratorProps
     fields: dict[str, Any] = {}
     if (seconds := _int(get("itest:maxExecutionSeconds"), "itest:maxExecutionSeconds")) is not None:
         fields["max_execution_seconds"] = seconds
-    fields["targets"] = TargetPermissions.from_context(get("itest:targets"))
+    fields["targets"] = TargetPermissions.from_context(
+        get("itest:targets"), allow_privileged=_flag(get("itest:allowPrivilegedStatements"))
+    )
+    fields["target_role_arn"] = get("itest:targetRoleArn") or None
     handler_fields: dict[str, Any] = {}
     if (days := _int(get("itest:logRetentionDays"), "itest:logRetentionDays")) is not None:
         handler_fields["log_retention"] = _retention(logs, days)

@@ -13,7 +13,7 @@ from itest.infra.nag import acknowledge, arn_ref
 from itest.infra.observability import Monitoring
 from itest.infra.runner import RunnerRole
 from itest.infra.storage import RunStorage, StorageSettings
-from itest.infra.targets import TargetPermissions, Targets
+from itest.infra.targets import TargetPermissions, TargetRole, Targets
 from itest.infra.workflow import Workflow
 
 SCENARIO_PREFIX = "scenarios/*"
@@ -30,7 +30,9 @@ class OrchestratorProps:
     max_execution_seconds: int = 3600
     """The longest a scenario may run: its `timeout_seconds` is cut to this (Prepare)."""
     targets: TargetPermissions = field(default_factory=TargetPermissions)
-    """What the scenarios' steps and cleanups may touch."""
+    """What the scenarios' steps and cleanups may touch (granted to the target role)."""
+    target_role_arn: str | None = None
+    """An existing role to run scenario actions in instead (cross-account targets)."""
     handlers: HandlerSettings = field(default_factory=HandlerSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     alarm_topic_arn: str | None = None
@@ -43,11 +45,12 @@ class OrchestratorStack(Stack):
     """Scenario bucket, results table, handlers, the state machine and its monitoring.
 
     Grants, narrowest first: Prepare reads scenarios and writes the run record (and,
-    with Cleanup, creates and deletes the run's listeners);
-    Action and Cleanup read scenarios and read/write results, and get the
-    targets (Action also writes whole step results under `results/`); Assert
-    reads scenarios, reads/writes results and reads the declared secrets (it
-    resolves them to mask what it records).
+    with Cleanup, creates and deletes the run's listeners); Action, Assert and
+    Cleanup read scenarios and read/write results (Action also writes whole step
+    results under `results/`). None of them holds anything of the targets: they
+    assume the target role for every call to a target and for the declared
+    secrets, and that role holds nothing of the orchestrator's bucket or table
+    (two kinds of credentials, never one).
     """
 
     def __init__(
@@ -96,9 +99,17 @@ class OrchestratorStack(Stack):
         storage.table.grant_write_data(handlers.prepare)
         for fn in (handlers.action, handlers.assert_, handlers.cleanup):
             storage.table.grant_read_write_data(fn)
-        targets.grant(handlers.action)
-        targets.grant(handlers.cleanup)
-        targets.grant_secrets(handlers.assert_)
+        actors = [handlers.action, handlers.assert_, handlers.cleanup]
+        target_role = TargetRole(
+            self,
+            "TargetRole",
+            targets=targets,
+            assumed_by=[fn.role for fn in actors if fn.role is not None],
+            existing_role_arn=props.target_role_arn,
+        )
+        for fn in actors:
+            target_role.grant_assume(fn)
+            fn.add_environment("TARGET_ROLE_ARN", target_role.role_arn)
         listeners.grant_manage(handlers.prepare)
         listeners.grant_receive(handlers.action)
         listeners.grant_manage(handlers.cleanup)
@@ -141,6 +152,7 @@ class OrchestratorStack(Stack):
         self.handlers = handlers
         self.targets = targets
         self.listeners = listeners
+        self.target_role = target_role
         self.workflow = workflow
         self.monitoring = monitoring
         self.state_machine = workflow.state_machine
@@ -152,6 +164,7 @@ class OrchestratorStack(Stack):
         CfnOutput(self, "ResultsTableName", value=storage.table.table_name)
         CfnOutput(self, "DashboardName", value=monitoring.dashboard.dashboard_name)
         CfnOutput(self, "RunnerRoleArn", value=runner.role.role_arn)
+        CfnOutput(self, "TargetRoleArn", value=target_role.role_arn)
         self._nag_suppressions()
 
     def _nag_suppressions(self) -> None:
@@ -222,9 +235,9 @@ class OrchestratorStack(Stack):
                 "declared in itest:targets.",
                 *self.listeners.nag_findings(),
             )
-        if findings := _target_findings(self.props.targets):
+        if (findings := _target_findings(self.props.targets)) and self.target_role.role:
             acknowledge(
-                self.handlers,
+                self.target_role,
                 "AwsSolutions-IAM5",
                 "Target permissions declared in itest:targets, granted with CDK's grant "
                 "methods: objects of the named buckets, versions of the named functions, "

@@ -1,9 +1,18 @@
 """What the tests may touch: typed permissions, from props or `cdk.json` context.
 
-Scenarios act on the services under test through the Action and Cleanup
-functions; those two are granted exactly what is declared here, with CDK's
-`grant_*` methods, and nothing else. A wildcard action or a `*` resource is
-refused with a message naming the statement.
+Scenarios act on the services under test through one role of their own, the
+*target role* (:class:`TargetRole`, output `TargetRoleArn`): Action and Cleanup
+(and Assert, for secrets) assume it for every call to a target, and it is
+granted exactly what is declared here, with CDK's `grant_*` methods, and
+nothing else; the functions' own roles keep the orchestrator's bucket and
+table and nothing of the targets. `itest:targetRoleArn` names an existing
+role instead (another account's: cross-account targets are that one setting).
+
+A wildcard action, a `*` in a resource (but for a trailing `/*` path) and the
+privileged actions (`iam:*`, `sts:*`, `states:*`, `lambda:UpdateFunction*`,
+`lambda:AddPermission`: a scenario could widen its own role or rewrite the
+orchestrator) are refused with a message naming the statement;
+`itest:allowPrivilegedStatements` allows the privileged ones.
 
 Context (`itest:targets` in cdk.json, or `-c itest:targets='{...}'`):
 
@@ -49,6 +58,7 @@ _NAMED = (
     "log_groups",
 )  # fmt: skip
 """The keys that name resources, each one (no wildcards)."""
+_PRIVILEGED = re.compile(r"^(iam|sts|states):|^lambda:(UpdateFunction|AddPermission)")
 
 
 class TargetConfigError(ValueError):
@@ -63,7 +73,7 @@ class Statement:
     actions: tuple[str, ...]
     resources: tuple[str, ...]
 
-    def problems(self, where: str) -> list[str]:
+    def problems(self, where: str, *, allow_privileged: bool = False) -> list[str]:
         found = []
         if not self.actions:
             found.append(f"{where}: no actions")
@@ -75,11 +85,22 @@ class Statement:
                     f"{where}: action {action!r} is not one explicit 'service:Operation' "
                     "(no wildcards: name each operation the scenarios call)"
                 )
+            elif _PRIVILEGED.match(action) and not allow_privileged:
+                found.append(
+                    f"{where}: action {action!r} is privileged (IAM, STS, Step Functions, "
+                    "Lambda code or permissions): a scenario could widen its own role; set "
+                    "itest:allowPrivilegedStatements to allow it"
+                )
         for resource in self.resources:
             if not resource.startswith("arn:") or resource.split(":")[2:3] in ([""], ["*"]):
                 found.append(
                     f"{where}: resource {resource!r} is not an ARN of one service "
                     "(a bare '*' would let the tests touch everything)"
+                )
+            elif "*" in resource.removesuffix("/*"):
+                found.append(
+                    f"{where}: resource {resource!r} has a '*' (only a trailing '/*' path is "
+                    "allowed: name the bucket, table, role... itself)"
                 )
         return found
 
@@ -101,10 +122,17 @@ class TargetPermissions:
     log_groups: tuple[str, ...] = ()
     """Log groups `logs.match` and `logs.absent` may search (FilterLogEvents)."""
     statements: tuple[Statement, ...] = ()
+    allow_privileged_statements: bool = False
+    """`itest:allowPrivilegedStatements`: statements may name IAM, STS, Step Functions and
+    Lambda code/permission actions."""
 
     def __post_init__(self) -> None:
         problems = [
-            p for i, s in enumerate(self.statements) for p in s.problems(f"statements[{i}]")
+            p
+            for i, s in enumerate(self.statements)
+            for p in s.problems(
+                f"statements[{i}]", allow_privileged=self.allow_privileged_statements
+            )
         ]
         for kind in ("tables", "buckets", "queues"):
             for name, access in getattr(self, kind).items():
@@ -121,8 +149,12 @@ class TargetPermissions:
     def reads_secrets(self) -> bool:
         return bool(self.secrets or self.parameters)
 
+    @property
+    def empty(self) -> bool:
+        return not any(getattr(self, kind) for kind in (*_NAMED, "statements"))
+
     @classmethod
-    def from_context(cls, raw: Any) -> TargetPermissions:
+    def from_context(cls, raw: Any, *, allow_privileged: bool = False) -> TargetPermissions:
         """Parse the `itest:targets` context value (a mapping, or its JSON text).
 
         Raises:
@@ -139,7 +171,7 @@ class TargetPermissions:
                 raise TargetConfigError(f"itest:targets is not JSON: {e}") from None
         if not isinstance(raw, dict):
             raise TargetConfigError(f"itest:targets must be a mapping, got {type(raw).__name__}")
-        known = {f for f in cls.__dataclass_fields__}
+        known = {f for f in cls.__dataclass_fields__} - {"allow_privileged_statements"}
         if unknown := sorted(set(raw) - known):
             raise TargetConfigError(
                 f"itest:targets: unknown key(s) {', '.join(unknown)} "
@@ -165,6 +197,7 @@ class TargetPermissions:
                     else _fail(f"statements[{i}] must be {{actions, resources}}, got {s!r}")
                     for i, s in enumerate(_list(raw.get("statements"), "statements"))
                 ),
+                allow_privileged_statements=allow_privileged,
             )
         except TypeError as e:
             raise TargetConfigError(f"itest:targets: {e}") from None
@@ -295,12 +328,8 @@ class Targets(Construct):
             fn.grant_invoke(grantee)
         for group in self.log_groups:
             group.grant(grantee, "logs:FilterLogEvents")
-        self.grant_secrets(grantee)
         for statement in self.statements:
             grantee.grant_principal.add_to_principal_policy(statement)
-
-    def grant_secrets(self, grantee: iam.IGrantable) -> None:
-        """Read the declared secrets and parameters (what `secrets:` in a scenario names)."""
         for secret in self.secrets:
             secret.grant_read(grantee)
         for parameter in self.parameters:
@@ -313,3 +342,52 @@ def _secret(scope: Construct, construct_id: str, name: str) -> secretsmanager.IS
     if _SECRET_SUFFIX.search(name):
         return secretsmanager.Secret.from_secret_complete_arn(scope, construct_id, name)
     return secretsmanager.Secret.from_secret_partial_arn(scope, construct_id, name)
+
+
+class TargetRole(Construct):
+    """The one role scenario actions run in (output `TargetRoleArn`).
+
+    Created and granted the declared targets, trusting only the given function
+    roles; or, with `existing_role_arn`, an existing role (another account's)
+    that those functions may assume, whose own policies say what it may touch.
+
+    Attributes:
+        role_arn: the ARN the functions assume (`TARGET_ROLE_ARN`).
+        role: the created role (None for an existing one).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        targets: Targets,
+        assumed_by: list[iam.IRole],
+        existing_role_arn: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role: iam.Role | None = None
+        if existing_role_arn:
+            if not targets.permissions.empty:
+                raise TargetConfigError(
+                    "itest:targetRoleArn names an existing role: its own policies say what the "
+                    "tests may touch, so itest:targets must be empty"
+                )
+            self.role_arn = existing_role_arn
+        else:
+            self.role = iam.Role(
+                self,
+                "Role",
+                assumed_by=iam.CompositePrincipal(
+                    *(iam.ArnPrincipal(role.role_arn) for role in assumed_by)
+                ),
+                description="itest: what scenario steps and cleanups may touch (itest:targets)",
+            )
+            targets.grant(self.role)
+            self.role_arn = self.role.role_arn
+
+    def grant_assume(self, grantee: iam.IGrantable) -> None:
+        """`sts:AssumeRole` on this role, and nothing else of the targets."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[self.role_arn])
+        )

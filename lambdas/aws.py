@@ -1,20 +1,26 @@
 """boto3 clients, built once per process and only when first needed.
 
-boto3 picks region, credentials and ``AWS_ENDPOINT_URL`` (the local stack) from
-the environment, so nothing here names an endpoint.
+Two kinds of credentials, never mixed: :func:`client` is the function's own
+role (the orchestrator's bucket and table), :func:`target_client` the target
+role (``TARGET_ROLE_ARN``, assumed and renewed here) for everything a scenario
+touches: actions, cleanups, declared secrets. boto3 picks region, credentials
+and ``AWS_ENDPOINT_URL`` (the local stack) from the environment, so nothing
+here names an endpoint.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
+import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from itest.lambdas.errors import ActionError, TransientError
+from itest.lambdas.errors import ActionError, ConfigError, TransientError
 
 THROTTLING = frozenset(
     {
@@ -34,6 +40,12 @@ THROTTLING = frozenset(
     }
 )
 """Error codes that mean "try again later" (AWS SDKs' throttling and transient lists)."""
+
+TARGET_ROLE_ENV = "TARGET_ROLE_ARN"
+SESSION_SECONDS = 3600
+RENEW_BEFORE_SECONDS = 300
+"""Assumed credentials are renewed when less than this is left (a Lambda runs <= 15 min)."""
+_target: dict[str, Any] = {"expires": 0.0, "session": None, "clients": {}}
 
 
 @cache
@@ -82,6 +94,50 @@ def engine_errors(what: str) -> Iterator[None]:
         if is_transient(exc):
             raise TransientError(f"{what}: {exc}") from exc
         raise
+
+
+def target_client(service: str) -> Any:
+    """A client for the systems under test: in the target role when ``TARGET_ROLE_ARN``
+    is set (the stack sets it), else the function's own credentials.
+
+    Raises:
+        ConfigError: the target role cannot be assumed.
+    """
+    role_arn = os.environ.get(TARGET_ROLE_ENV)
+    if not role_arn:
+        return client(service)
+    if _target["expires"] - RENEW_BEFORE_SECONDS < time.time():
+        _target.update(session=_assume(role_arn), clients={})
+    clients: dict[str, Any] = _target["clients"]
+    if service not in clients:
+        from botocore.config import Config
+
+        retries = {"mode": "standard", "max_attempts": 3}  # as :func:`client`
+        clients[service] = _target["session"].client(service, config=Config(retries=retries))
+    return clients[service]
+
+
+def forget_target_session() -> None:
+    """Drop the assumed session (tests; a changed ``TARGET_ROLE_ARN``)."""
+    _target.update(expires=0.0, session=None, clients={})
+
+
+def _assume(role_arn: str) -> Any:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        credentials = client("sts").assume_role(
+            RoleArn=role_arn, RoleSessionName="itest-targets", DurationSeconds=SESSION_SECONDS
+        )["Credentials"]
+    except (ClientError, BotoCoreError) as exc:
+        raise ConfigError(f"cannot assume the target role {role_arn}: {exc}") from exc
+    _target["expires"] = credentials["Expiration"].timestamp()
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
 
 
 @contextmanager

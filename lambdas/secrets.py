@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from itest.lambdas.aws import client, engine_errors
+from itest.lambdas.aws import engine_errors, target_client
 from itest.lambdas.errors import SecretError
 from itest.lambdas.masking import MASK, mask, remember
 
@@ -43,10 +43,12 @@ def _value(name: str, spec: str) -> str:
     try:
         with engine_errors(f"reading secret {name!r}"):
             if kind == "ssm":
-                response = client("ssm").get_parameter(Name=ident, WithDecryption=True)
+                response = target_client("ssm").get_parameter(Name=ident, WithDecryption=True)
                 value = response["Parameter"]["Value"]
             else:
-                value = client("secretsmanager").get_secret_value(SecretId=ident)["SecretString"]
+                value = target_client("secretsmanager").get_secret_value(SecretId=ident)[
+                    "SecretString"
+                ]
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise SecretError(

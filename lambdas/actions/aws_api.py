@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from itest.lambdas.actions import Action, family
-from itest.lambdas.aws import aws_errors, client, plain
+from itest.lambdas.aws import aws_errors, plain, target_client
 from itest.lambdas.errors import UnknownActionError
 from itest.lambdas.expressions import has_template
 from itest.lambdas.masking import clip, remember
@@ -59,7 +59,7 @@ def aws_call(name: str) -> Action:
 
     def run(params: AwsCallParams) -> dict[str, Any]:
         with aws_errors(name):
-            response = getattr(client(service), operation)(**params.kwargs())
+            response = getattr(target_client(service), operation)(**params.kwargs())
         response.pop("ResponseMetadata", None)
         result = plain(response)
         remember(secret_values(service, params.kwargs(), result))

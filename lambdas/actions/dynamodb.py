@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from itest.lambdas.actions import action
-from itest.lambdas.aws import aws_errors, client
+from itest.lambdas.aws import aws_errors, target_client
 from itest.lambdas.errors import ActionError
 from itest.lambdas.validation import Strict
 from pydantic import Field, model_validator
@@ -117,7 +117,7 @@ def get_item(params: GetItemParams) -> dict[str, Any]:
         ActionError: the call failed (no such table, access denied, bad key).
     """
     with aws_errors(f"dynamodb.get_item {params.table}"):
-        response = client("dynamodb").get_item(
+        response = target_client("dynamodb").get_item(
             TableName=params.table,
             Key=to_dynamodb(params.key),
             ConsistentRead=params.consistent_read,
@@ -134,7 +134,7 @@ def put_item(params: PutItemParams) -> dict[str, Any]:
         ActionError: the call failed.
     """
     with aws_errors(f"dynamodb.put_item {params.table}"):
-        client("dynamodb").put_item(TableName=params.table, Item=to_dynamodb(params.item))
+        target_client("dynamodb").put_item(TableName=params.table, Item=to_dynamodb(params.item))
     return {"item": params.item}
 
 
@@ -146,7 +146,7 @@ def delete_item(params: DeleteItemParams) -> dict[str, Any]:
         ActionError: the call failed.
     """
     with aws_errors(f"dynamodb.delete_item {params.table}"):
-        response = client("dynamodb").delete_item(
+        response = target_client("dynamodb").delete_item(
             TableName=params.table, Key=to_dynamodb(params.key), ReturnValues="ALL_OLD"
         )
     old = response.get("Attributes")
@@ -182,7 +182,7 @@ def update_item(params: UpdateItemParams) -> dict[str, Any]:
     if params.condition:
         request["ConditionExpression"] = params.condition
     with aws_errors(f"dynamodb.update_item {params.table}"):
-        response = client("dynamodb").update_item(
+        response = target_client("dynamodb").update_item(
             **request, **expression.placeholders(), ReturnValues="ALL_NEW"
         )
     return {"item": from_dynamodb(response.get("Attributes") or {})}
@@ -241,7 +241,7 @@ def _pages(operation: str, request: dict[str, Any], limit: int, what: str) -> li
     """Items of every page, until ``limit`` items or the last page."""
     items: list[dict[str, Any]] = []
     with aws_errors(what):
-        for page in client("dynamodb").get_paginator(operation).paginate(**request):
+        for page in target_client("dynamodb").get_paginator(operation).paginate(**request):
             items += [from_dynamodb(item) for item in page.get("Items", [])]
             if len(items) >= limit:
                 break

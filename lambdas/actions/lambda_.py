@@ -7,7 +7,7 @@ import json
 from typing import Any, Literal
 
 from itest.lambdas.actions import action
-from itest.lambdas.aws import aws_errors, client
+from itest.lambdas.aws import aws_errors, target_client
 from itest.lambdas.validation import Strict
 from pydantic import Field
 
@@ -37,7 +37,7 @@ def invoke(params: InvokeParams) -> dict[str, Any]:
         extra["LogType"] = "Tail"
     event = {} if "payload" not in params.model_fields_set else params.payload
     with aws_errors(f"lambda.invoke {params.function}"):
-        response = client("lambda").invoke(
+        response = target_client("lambda").invoke(
             FunctionName=params.function,
             InvocationType=params.invocation_type,
             Payload=json.dumps(event).encode(),

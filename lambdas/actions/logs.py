@@ -20,7 +20,7 @@ from typing import Any
 
 from itest.lambdas.actions import RunScope, action
 from itest.lambdas.actions.wait import MAX_WAIT_SECONDS
-from itest.lambdas.aws import aws_errors, client
+from itest.lambdas.aws import aws_errors, target_client
 from itest.lambdas.expressions import has_template
 from itest.lambdas.log_patterns import PatternError, compile_json_pattern, is_json_pattern
 from itest.lambdas.validation import Strict
@@ -90,7 +90,7 @@ def _events(params: MatchParams, scope: RunScope) -> list[dict[str, Any]]:
     keep = compile_json_pattern(pattern) if is_json_pattern(pattern) else None
     found: list[dict[str, Any]] = []
     with aws_errors(f"logs.filter_log_events {group}"):
-        for page in client("logs").get_paginator("filter_log_events").paginate(**kwargs):
+        for page in target_client("logs").get_paginator("filter_log_events").paginate(**kwargs):
             for event in page.get("events", []):
                 parsed = _json(event.get("message", ""))
                 if keep is not None and not keep(parsed):

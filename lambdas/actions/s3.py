@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from itest.lambdas.actions import action, json_or_none
-from itest.lambdas.aws import aws_errors, client, plain
+from itest.lambdas.aws import aws_errors, plain, target_client
 from itest.lambdas.errors import ActionError
 from itest.lambdas.validation import Strict
 from pydantic import Field, model_validator
@@ -56,7 +56,7 @@ def get_object(params: ObjectParams) -> dict[str, Any]:
         ActionError: no such object or bucket, access denied.
     """
     with aws_errors(f"s3.get_object s3://{params.bucket}/{params.key}"):
-        response = client("s3").get_object(Bucket=params.bucket, Key=params.key)
+        response = target_client("s3").get_object(Bucket=params.bucket, Key=params.key)
         body = response["Body"].read().decode("utf-8", errors="replace")
     return {
         "body": body,
@@ -79,7 +79,7 @@ def put_object(params: PutObjectParams) -> dict[str, Any]:
     else:
         body, content_type = params.body or "", params.content_type or "text/plain"
     with aws_errors(f"s3.put_object s3://{params.bucket}/{params.key}"):
-        response = client("s3").put_object(
+        response = target_client("s3").put_object(
             Bucket=params.bucket,
             Key=params.key,
             Body=body.encode(),
@@ -97,7 +97,7 @@ def delete_object(params: ObjectParams) -> dict[str, Any]:
         ActionError: no such bucket, access denied.
     """
     with aws_errors(f"s3.delete_object s3://{params.bucket}/{params.key}"):
-        client("s3").delete_object(Bucket=params.bucket, Key=params.key)
+        target_client("s3").delete_object(Bucket=params.bucket, Key=params.key)
     return {"bucket": params.bucket, "key": params.key}
 
 
@@ -114,7 +114,7 @@ def head_object(params: ObjectParams) -> dict[str, Any]:
     what = f"s3.head_object s3://{params.bucket}/{params.key}"
     with aws_errors(what):
         try:
-            response = client("s3").head_object(Bucket=params.bucket, Key=params.key)
+            response = target_client("s3").head_object(Bucket=params.bucket, Key=params.key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey"):
                 raise
@@ -148,7 +148,7 @@ def list_objects(params: ListObjectsParams) -> dict[str, Any]:
     """
     objects: list[dict[str, Any]] = []
     with aws_errors(f"s3.list_objects s3://{params.bucket}/{params.prefix}"):
-        pages = client("s3").get_paginator("list_objects_v2")
+        pages = target_client("s3").get_paginator("list_objects_v2")
         for page in pages.paginate(Bucket=params.bucket, Prefix=params.prefix):
             objects += [
                 {
@@ -170,7 +170,7 @@ def _bucket_exists(bucket: str) -> bool:
     from botocore.exceptions import ClientError
 
     try:
-        client("s3").head_bucket(Bucket=bucket)
+        target_client("s3").head_bucket(Bucket=bucket)
     except ClientError:
         return False
     return True

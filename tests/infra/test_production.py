@@ -99,26 +99,55 @@ def test_prepare_reads_scenarios_and_writes_the_run_record_only(template):
     assert "scenarios/*" in _role_resources(template, "prepare")
 
 
-@pytest.mark.parametrize("handler", ["action", "cleanup"])
-def test_action_and_cleanup_get_the_declared_targets(template, handler):
+TARGET_NAMES = (
+    "table/orders",
+    "table/audit",
+    ":s3:::receipts",
+    "orders-events",
+    "function:orders-processor",
+    "secret:orders/api-token",
+    "parameter/orders/api-token",
+    "event-bus/orders",
+    "log-group:/aws/lambda/orders-processor:*",
+)
+
+
+def _target_role_policies(template) -> list[dict[str, Any]]:
+    roles = template.find_resources("AWS::IAM::Role")
+    (role_id,) = [rid for rid in roles if rid.startswith("TargetRole")]
+    return [
+        p["Properties"]["PolicyDocument"]
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+    ]
+
+
+def test_the_target_role_gets_the_declared_targets_and_nothing_of_the_orchestrator(template):
+    documents = _target_role_policies(template)
+    actions = {a for d in documents for s in d["Statement"] for a in _listed(s["Action"])}
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "s3:PutObject", "lambda:InvokeFunction"} <= (
+        actions
+    )
+    assert {"secretsmanager:GetSecretValue", "ssm:GetParameter", "events:PutEvents"} <= actions
+    assert "logs:FilterLogEvents" in actions
+    text = json.dumps(documents)
+    for name in TARGET_NAMES:
+        assert name in text, name
+    for orchestrator in ("StorageBucket", "StorageResults", "StorageTable"):
+        assert orchestrator not in text, orchestrator
+    assert "TargetRoleArn" in template.to_json()["Outputs"]
+
+
+@pytest.mark.parametrize("handler", ["prepare", "action", "assert_", "cleanup"])
+def test_the_functions_hold_nothing_of_the_targets(template, handler):
     actions = _role_actions(template, handler)
-    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"} <= actions
-    assert {"s3:PutObject", "s3:DeleteObject*", "lambda:InvokeFunction"} <= actions
-    assert {"secretsmanager:GetSecretValue", "ssm:GetParameter", "sqs:ReceiveMessage"} <= actions
-    assert {"events:PutEvents", "logs:FilterLogEvents"} <= actions
     resources = _role_resources(template, handler)
-    for name in (
-        "table/orders",
-        "table/audit",
-        ":s3:::receipts",
-        "orders-events",
-        "function:orders-processor",
-        "secret:orders/api-token",
-        "parameter/orders/api-token",
-        "event-bus/orders",
-        "log-group:/aws/lambda/orders-processor:*",
-    ):
-        assert name in resources, (handler, name)
+    assert not {"lambda:InvokeFunction", "events:PutEvents"} & actions
+    assert not {"secretsmanager:GetSecretValue", "ssm:GetParameter"} & actions
+    for name in TARGET_NAMES:
+        assert name not in resources, (handler, name)
+    if handler != "prepare":  # they act through the target role
+        assert "sts:AssumeRole" in actions and "TargetRole" in resources
 
 
 def _handler_statements(template, handler: str) -> list[dict[str, Any]]:
@@ -167,12 +196,27 @@ def test_no_listener_grant_without_a_declared_bus_or_topic():
     assert not {"sqs:CreateQueue", "events:PutRule", "sns:Subscribe"} & actions
 
 
-def test_assert_reads_secrets_but_touches_no_target(template):
-    actions = _role_actions(template, "assert_")
-    assert {"secretsmanager:GetSecretValue", "ssm:GetParameter"} <= actions
-    assert not {"lambda:InvokeFunction", "sqs:ReceiveMessage", "events:PutEvents"} & actions
-    resources = _role_resources(template, "assert_")
-    assert ":s3:::receipts" not in resources and "table/orders" not in resources
+WRITES = ("Put", "Delete", "Update", "Write", "Batch", "Send", "Invoke", "Abort", "Create")
+
+
+def test_no_statement_gives_a_function_write_to_both_targets_and_orchestrator_storage(template):
+    """The issue's number: statements whose role can write to a target and the
+    orchestrator's bucket or table (through any role a function holds). Goal: 0."""
+    functions = template.find_resources("AWS::Lambda::Function").values()
+    function_roles = {fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in functions}
+    both = []
+    for logical_id, policy in template.find_resources("AWS::IAM::Policy").items():
+        if not {r["Ref"] for r in policy["Properties"]["Roles"]} & function_roles:
+            continue
+        writes = [
+            s
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            if any(w in a.split(":")[1] for a in _listed(s["Action"]) for w in WRITES)
+        ]
+        text = json.dumps(writes)
+        if any(n in text for n in TARGET_NAMES) and "Storage" in text:
+            both.append(logical_id)
+    assert both == []
 
 
 def test_only_action_writes_whole_results(template):
@@ -543,6 +587,60 @@ def test_context_configures_the_stack():
         ),
         ({"statements": [{"actions": ["*"], "resources": ["arn:aws:s3:::b"]}]}, "no wildcards"),
         ({"statements": [{"actions": ["s3:GetObject"], "resources": ["*"]}]}, "bare"),
+        ({"statements": [{"actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::*"]}]}, "'\\*'"),
+        (
+            {"statements": [{"actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b*/x"]}]},
+            "trailing",
+        ),
+        (
+            {
+                "statements": [
+                    {"actions": ["iam:PutRolePolicy"], "resources": ["arn:aws:iam::1:role/x"]}
+                ]
+            },
+            "privileged",
+        ),
+        (
+            {
+                "statements": [
+                    {"actions": ["sts:AssumeRole"], "resources": ["arn:aws:iam::1:role/x"]}
+                ]
+            },
+            "privileged",
+        ),
+        (
+            {
+                "statements": [
+                    {
+                        "actions": ["lambda:UpdateFunctionCode"],
+                        "resources": ["arn:aws:lambda:r:1:function:f"],
+                    }
+                ]
+            },
+            "privileged",
+        ),
+        (
+            {
+                "statements": [
+                    {
+                        "actions": ["lambda:AddPermission"],
+                        "resources": ["arn:aws:lambda:r:1:function:f"],
+                    }
+                ]
+            },
+            "privileged",
+        ),
+        (
+            {
+                "statements": [
+                    {
+                        "actions": ["states:StartExecution"],
+                        "resources": ["arn:aws:states:r:1:stateMachine:m"],
+                    }
+                ]
+            },
+            "privileged",
+        ),
         ({"tables": {"orders": "admin"}}, "access 'admin'"),
         ({"buckets": ["*"]}, "no wildcards"),
         ({"streams": ["t"]}, "unknown key"),
@@ -556,6 +654,54 @@ def test_broad_or_malformed_targets_are_refused(targets, message):
 
     with pytest.raises(TargetConfigError, match=message):
         _props({"itest:targets": targets})
+
+
+def test_privileged_statements_need_the_switch_and_a_trailing_path_is_fine():
+    statements = {
+        "statements": [
+            {"actions": ["iam:GetRole"], "resources": ["arn:aws:iam::123456789012:role/app"]},
+            {"actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/prefix/*"]},
+        ]
+    }
+    props = _props({"itest:targets": statements, "itest:allowPrivilegedStatements": "true"})
+    assert props.targets.statements[0].actions == ("iam:GetRole",)
+
+
+def test_cross_account_targets_are_one_setting():
+    from aws_cdk import App
+    from aws_cdk.assertions import Template
+    from itest.infra.handlers import HandlerSettings
+    from itest.infra.stack import OrchestratorProps, OrchestratorStack
+    from itest.infra.targets import TargetConfigError, TargetPermissions
+
+    arn = "arn:aws:iam::210987654321:role/itest-targets"
+    host = HandlerSettings(host_dependencies=True)
+    stack = OrchestratorStack(
+        App(), "Itest", props=OrchestratorProps(target_role_arn=arn, handlers=host)
+    )
+    template = Template.from_stack(stack)
+    assert template.to_json()["Outputs"]["TargetRoleArn"]["Value"] == arn
+    assert not [r for r in template.find_resources("AWS::IAM::Role") if r.startswith("TargetRole")]
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Action": "sts:AssumeRole", "Resource": arn})]
+                )
+            }
+        },
+    )
+    with pytest.raises(TargetConfigError, match="itest:targets must be empty"):
+        OrchestratorStack(
+            App(),
+            "Itest",
+            props=OrchestratorProps(
+                target_role_arn=arn,
+                targets=TargetPermissions(tables={"orders": "read"}),
+                handlers=host,
+            ),
+        )
 
 
 def test_bad_context_values_name_their_key():
