@@ -48,7 +48,7 @@ def local() -> Iterator[object]:
 @pytest.fixture
 def lambda_client(local, monkeypatch: pytest.MonkeyPatch) -> None:
     """The action's client talks to the local AWS (the in-process mock cannot run code)."""
-    monkeypatch.setattr(lambda_, "client", lambda service: local.client(service))
+    monkeypatch.setattr(lambda_, "target_client", lambda service: local.client(service))
 
 
 @pytest.mark.usefixtures("lambda_client")
