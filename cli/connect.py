@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from itest.cli.aws import ClientFactory
 from itest.cli.errors import InfraError, aws_errors
@@ -109,8 +109,7 @@ def background() -> Orchestrator:
     Raises:
         InfraError: it is not running.
     """
-    from itest.cli.local.background import read_state
-    from itest.cli.local.server import LocalAws
+    from itest.cli.local.background import connection, read_state
 
     state = read_state()
     if state is None:
@@ -120,8 +119,7 @@ def background() -> Orchestrator:
         )
     if state.state != "up" or not state.endpoint:
         raise InfraError(f"the local AWS is {state.state}, not up: see `itest local status`")
-    return Orchestrator(LocalAws(endpoint_url=state.endpoint), from_outputs(state.outputs),
-                        "local", state.endpoint)
+    return Orchestrator(connection(state), from_outputs(state.outputs), "local", state.endpoint)
 
 
 def for_execution(where: Where, run: str) -> tuple[Orchestrator, str]:
@@ -215,13 +213,12 @@ def _redeploy_if_stale() -> None:
     from itest.cli.local.background import refresh
     from itest.cli.local.cache import sources_key
     from itest.cli.local.deploy import DeployError, deploy
-    from itest.cli.local.server import LocalAws
     from itest.cli.local_run import assembly, synth_sources
     from itest.infra.app import DEFAULT_STACK_NAME
 
-    def redeploy(endpoint: str) -> dict[str, str]:
+    def redeploy(aws: Any) -> dict[str, str]:
         try:
-            return deploy(LocalAws(endpoint_url=endpoint), assembly(), DEFAULT_STACK_NAME)
+            return deploy(aws, assembly(), DEFAULT_STACK_NAME)
         except DeployError as error:
             raise InfraError(f"redeploying to the local AWS failed: {error}") from None
 
@@ -232,4 +229,3 @@ def _redeploy_if_stale() -> None:
 def _region_of(state_machine_arn: str) -> str | None:
     parts = state_machine_arn.split(":")
     return parts[3] if len(parts) > 3 and parts[3] else None
-

@@ -2,8 +2,10 @@
 
 The local AWS runs in a detached process (`python -m cli.local.daemon`); a
 small JSON file under the cache dir says where it listens, its pid, its state
-(`starting`, `up`, `failed`) and the deployed stack's outputs. Every other
-command finds it there. A file whose process is gone is stale and ignored.
+(`starting`, `up`, `failed`), the deployed stack's outputs and the credentials
+the local AWS accepts (cli/local/front_door.py). Every other command finds it
+there. A file whose process is gone is stale and ignored. The folder is 0700
+and its files 0600: the credentials open the local AWS.
 """
 
 from __future__ import annotations
@@ -44,10 +46,22 @@ class LocalState:
     outputs: dict[str, str] = field(default_factory=dict)
     sources_key: str | None = None
     error: str | None = None
+    credentials: dict[str, str] = field(default_factory=dict)
+
+
+def connection(state: LocalState) -> Any:  # -> LocalAws
+    """The background local AWS as clients reach it: its endpoint and credentials."""
+    from itest.cli.local.server import LocalAws
+
+    return LocalAws(endpoint_url=state.endpoint or "", credentials=state.credentials)
 
 
 def state_dir() -> Path:
-    return cache_root() / "local"
+    """The state folder, made private (0700) whenever it is used."""
+    folder = cache_root() / "local"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.chmod(0o700)
+    return folder
 
 
 def state_file() -> Path:
@@ -55,10 +69,11 @@ def state_file() -> Path:
 
 
 def write_state(state: LocalState) -> None:
-    """Atomically: a reader never sees half a file."""
-    state_dir().mkdir(parents=True, exist_ok=True)
+    """Atomically (a reader never sees half a file), readable by its owner only."""
     tmp = state_file().with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(state), indent=2))
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(json.dumps(asdict(state), indent=2))
+    tmp.chmod(0o600)
     tmp.replace(state_file())
 
 
@@ -180,10 +195,11 @@ def _reap(pid: int) -> None:
 
 
 def _spawn(port: int) -> subprocess.Popen[bytes]:
-    state_dir().mkdir(parents=True, exist_ok=True)
     log_file = state_dir() / "server.log"
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    with open(log_file, "wb") as log:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    with os.fdopen(os.open(log_file, flags, 0o600), "wb") as log:
+        log_file.chmod(0o600)
         return subprocess.Popen(
             [sys.executable, "-m", DAEMON_MODULE, "--port", str(port), "--log", str(log_file)],
             stdin=subprocess.DEVNULL,
@@ -213,8 +229,8 @@ def _tail(path: Path, lines: int = 15) -> str:
 @contextlib.contextmanager
 def _lock() -> Iterator[None]:
     """One `local up` or `local down` at a time."""
-    state_dir().mkdir(parents=True, exist_ok=True)
-    with open(state_dir() / "lock", "w") as handle:
+    flags = os.O_WRONLY | os.O_CREAT
+    with os.fdopen(os.open(state_dir() / "lock", flags, 0o600), "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -222,27 +238,35 @@ def _lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def refresh(synth_key: str, deploy: Callable[[str], dict[str, str]]) -> LocalState | None:
+def refresh(synth_key: str, deploy: Callable[[Any], dict[str, str]]) -> LocalState | None:
     """Redeploy to the running local AWS if it runs other sources than `synth_key`.
 
-    `deploy(endpoint)` deploys the current assembly there and returns the
+    `deploy(local_aws)` deploys the current assembly there and returns the
     stack's outputs. Returns the updated state when it redeployed, else None.
     """
     with _lock():
         state = running()
         if state is None or state.sources_key == synth_key:
             return None
-        state.outputs = deploy(state.endpoint or "")
+        state.outputs = deploy(connection(state))
         state.sources_key = synth_key
         write_state(state)
         return state
 
 
 def describe(state: LocalState) -> dict[str, Any]:
-    """The state as `itest local status --format json` shows it."""
+    """The state as `itest local status --format json` shows it, with what a client
+    (boto3, the AWS CLI) needs: the endpoint and the credentials, also as `env`."""
     return {
         "state": state.state,
         "endpoint": state.endpoint,
+        "region": connection(state).region,
+        "credentials": {
+            "aws_access_key_id": state.credentials.get("AWS_ACCESS_KEY_ID"),
+            "aws_secret_access_key": state.credentials.get("AWS_SECRET_ACCESS_KEY"),
+            "aws_session_token": state.credentials.get("AWS_SESSION_TOKEN"),
+        },
+        "env": connection(state).env() if state.endpoint else {},
         "pid": state.pid,
         "started_at": state.started_at,
         "log_file": state.log_file,

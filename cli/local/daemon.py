@@ -39,6 +39,7 @@ def serve(port: int, log_file: str) -> int:
             state.sources_key = sources_key(synth_sources())
             state.outputs = deploy(aws, assembly(), DEFAULT_STACK_NAME)
             state.endpoint = aws.endpoint_url
+            state.credentials = aws.credentials
             state.state = "up"
             write_state(state)
             print(f"local AWS up at {aws.endpoint_url}", flush=True)

@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,11 +23,6 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 
 
 class LocalAwsError(RuntimeError):
@@ -36,15 +31,18 @@ class LocalAwsError(RuntimeError):
 
 @dataclass(frozen=True)
 class LocalAws:
-    """Where the local AWS listens, and how to talk to it."""
+    """Where the local AWS listens, and how to talk to it: the one place every local
+    client (CLI, tests, local targets, Lambda workers) gets its credentials from.
+
+    ``credentials`` are the random ones of the user who started it (cli/local/front_door.py
+    refuses any other); they come from the server, or from the state file of the
+    background local AWS.
+    """
 
     endpoint_url: str
+    credentials: dict[str, str] = field(compare=False, repr=False)
     region: str = REGION
     account_id: str = ACCOUNT_ID
-
-    @property
-    def credentials(self) -> dict[str, str]:
-        return dict(CREDENTIALS)
 
     def env(self) -> dict[str, str]:
         """Environment variables that point any AWS SDK or CLI at this server."""
@@ -84,9 +82,9 @@ class LocalAws:
         }
         return boto3.Session(
             botocore_session=botocore.session.Session(session_vars=isolated),
-            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
+            aws_access_key_id=self.credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=self.credentials["AWS_SESSION_TOKEN"],
             region_name=self.region,
         )
 
@@ -106,14 +104,15 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
         LocalAwsError: a local AWS already runs in this process, or the port is taken.
     """
     from itest.cli.local import status_events
+    from itest.cli.local.front_door import new_credentials
     from itest.cli.local.lambda_runner import LambdaRunner, install
     from moto.core.config import default_user_config
-    from moto.server import ThreadedMotoServer
 
     global _running
     if _running:
         raise LocalAwsError("a local AWS is already running in this process")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    credentials = new_credentials()
+    server = _closed_server(credentials, port)
     try:
         server.start()
     except OSError as e:
@@ -133,7 +132,8 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
         # moto's Step Functions interpreter calls Lambda & co. at
         # http://localhost:{MOTO_PORT} (moto.settings.moto_server_port reads it per call)
         undo.enter_context(_environ("MOTO_PORT", str(bound)))
-        aws = LocalAws(endpoint_url=f"http://127.0.0.1:{bound}")
+        aws = LocalAws(endpoint_url=f"http://127.0.0.1:{bound}", credentials=credentials)
+        undo.callback(_interpreter_credentials(credentials))
         _moto_api(aws, "reset")  # backends are process-wide: start empty
         _moto_api(aws, "config", {"stepfunctions": {"execute_state_machine": True}})
         undo.callback(_name_executions())
@@ -144,6 +144,56 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
 
 
 _running = False
+
+
+def _closed_server(credentials: dict[str, str], port: int) -> Any:
+    """moto's threaded server with the front door (cli/local/front_door.py) before it."""
+    from itest.cli.local.front_door import FrontDoor
+    from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
+    from werkzeug.serving import make_server
+
+    class Closed(ThreadedMotoServer):
+        front_door: FrontDoor | None = None
+
+        def _server_entry(self) -> None:  # as moto's, with the app wrapped
+            from moto.server import MotoRequestHandler
+
+            app = DomainDispatcherApplication(create_backend_app)
+            self.front_door = FrontDoor(app, credentials, hosts=set())
+            self._server = make_server(
+                self._ip_address,
+                self._port,
+                self.front_door,
+                True,
+                request_handler=MotoRequestHandler,
+            )
+            bound = self._server.server_address[1]
+            self.front_door.hosts = {f"127.0.0.1:{bound}", f"localhost:{bound}"}
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return Closed(ip_address="127.0.0.1", port=port, verbose=False)
+
+
+def _interpreter_credentials(credentials: dict[str, str]) -> Callable[[], None]:
+    """moto's Step Functions interpreter calls Lambda & co. with the made-up key "ak":
+    give it the owner's credentials, or the front door would refuse it. Returns the undo."""
+    from types import SimpleNamespace
+
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto3
+
+    def make_client(**kwargs: Any) -> Any:
+        kwargs.update(
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials["AWS_SESSION_TOKEN"],
+        )
+        return original.client(**kwargs)
+
+    boto_client.boto3 = SimpleNamespace(client=make_client)
+    return lambda: setattr(boto_client, "boto3", original)
 
 
 def _set_running(value: bool) -> None:
@@ -261,10 +311,15 @@ def _reuse_task_clients() -> Callable[[], None]:
 def _moto_api(aws: LocalAws, path: str, body: dict[str, Any] | None = None) -> None:
     import urllib.request
 
+    key_id = aws.credentials["AWS_ACCESS_KEY_ID"]
     request = urllib.request.Request(
         f"{aws.endpoint_url}/moto-api/{path}",
         data=json.dumps(body or {}).encode(),
         method="POST",
+        headers={  # the front door's check, as a signed request would carry it
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={key_id}/moto-api",
+            "X-Amz-Security-Token": aws.credentials["AWS_SESSION_TOKEN"],
+        },
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         response.read()

@@ -55,6 +55,35 @@ def test_up_is_idempotent_and_status_says_where(daemon):
     assert described["state_machine_arn"].startswith("arn:aws:states:us-east-1:")
 
 
+def test_it_is_closed_to_all_but_the_credentials_status_prints(daemon):
+    import boto3
+    from botocore.exceptions import ClientError
+
+    described = json.loads(itest("local", "status", "--format", "json").stdout)
+    env = described["env"]
+    assert env["AWS_ENDPOINT_URL"] == daemon.endpoint
+    assert env["AWS_ACCESS_KEY_ID"] == described["credentials"]["aws_access_key_id"]
+
+    def s3(**credentials: str):
+        return boto3.client(
+            "s3", endpoint_url=daemon.endpoint, region_name=described["region"], **credentials
+        )
+
+    owner = s3(**described["credentials"])
+    assert "Buckets" in owner.list_buckets()
+    with pytest.raises(ClientError) as refused:
+        s3(aws_access_key_id="testing", aws_secret_access_key="testing").create_bucket(
+            Bucket="not-theirs"
+        )
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert "not-theirs" not in {b["Name"] for b in owner.list_buckets()["Buckets"]}
+
+    folder = background.state_dir()
+    assert folder.stat().st_mode & 0o777 == 0o700
+    for name in ("state.json", "server.log"):
+        assert (folder / name).stat().st_mode & 0o777 == 0o600, name
+
+
 def test_run_status_logs_and_list_from_other_processes(daemon):
     run = itest("run", "scenarios/", "--local", "--parallel", "4", "--format", "json")
     assert run.returncode == 1, run.stderr  # the fails-on-purpose example
@@ -86,11 +115,10 @@ def test_upload_gives_an_input_a_pipeline_can_start(daemon):
     execution input; starting the state machine with it (as CodePipeline's invoke
     action does) runs the scenario."""
 
-    from itest.cli.local.server import LocalAws
     from itest.cli.local_targets import enter_targets, find_targets
 
     scenario = Path("scenarios/orders-happy-path.yaml")
-    aws = LocalAws(endpoint_url=daemon.endpoint)
+    aws = background.connection(daemon)
     with enter_targets(find_targets([scenario]), aws) as served:
         provided = served.vars_for(scenario)
         up = itest("upload", str(scenario), "--local", "--label", "ci",
