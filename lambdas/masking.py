@@ -9,11 +9,14 @@ text, and never leaves the beginning of a secret at the end of what it keeps.
 A secret is recognised in the forms it takes when something echoes it: as is,
 JSON-escaped, ``repr``-escaped (either quote), URL-encoded, base64 at each of
 the three byte alignments (``base64("bob:" + password)``) in the standard and
-URL-safe alphabets, and as a number equal to it.
+URL-safe alphabets, as a number equal to it, and (for a secret with
+punctuation) each run of 8 or more letters and digits in it, which any other
+escaping leaves as it is.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -24,6 +27,10 @@ MIN_FRAGMENT = 3
 """A cut text ending in this many characters (or more) of a secret's beginning drops them."""
 MIN_BASE64 = 6
 """base64 forms of a shorter secret would mask unrelated text."""
+MIN_RUN = 8
+"""A secret with punctuation also masks each run of letters and digits this long in it:
+whatever escaping shows the punctuation (doubly JSON-escaped, HTML...), those runs stay."""
+_RUN = re.compile(rf"[A-Za-z0-9]{{{MIN_RUN},}}")
 
 _active: set[str] = set()
 
@@ -142,12 +149,16 @@ def forms_of(secret: str) -> set[str]:
     import json
     from urllib.parse import quote, quote_plus
 
-    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    escaped = json.dumps(secret)[1:-1]
+    forms = {secret, escaped, json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms.add(json.dumps(escaped)[1:-1])  # JSON text inside JSON text (an echoed body)
     forms |= {repr(secret)[1:-1], repr(f'"{secret}')[2:-1]}  # repr with either quote
     forms.add(secret.replace("\\", "\\\\").replace("'", "\\'"))
     forms |= {quote(secret, safe=""), quote_plus(secret), quote(secret)}
     if len(secret) >= MIN_BASE64:
         forms |= _base64_forms(secret.encode())
+    if _RUN.fullmatch(secret) is None:
+        forms |= set(_RUN.findall(secret))
     return {form for form in forms if form}
 
 

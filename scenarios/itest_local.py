@@ -43,7 +43,7 @@ EVENT_SOURCE = "itest.example.orders"
 # Known values: the tests check that they appear nowhere in what a run leaves behind.
 API_TOKEN = "tok-3f9c1e7a-example"
 DB_PASSWORD = "pw-Zq8!example"
-PROCESSING_DELAY_SECONDS = 2.0
+PROCESSING_DELAY_SECONDS = 4.0  # well after the first poll, even on a loaded machine
 
 PRICING_CODE = """
 import json

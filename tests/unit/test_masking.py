@@ -80,3 +80,13 @@ def test_nothing_is_masked_without_secrets() -> None:
     masking.forget()
     assert masking.mask({"a": 482913}) == {"a": 482913}
     assert masking.clip("abcdef", 4) == "abc…"
+
+
+def test_any_escaping_leaves_no_run_of_a_punctuated_secret() -> None:
+    import html
+
+    secret = "q'Abcdefgh12\"Ijklmnop34\\z"
+    masking.remember([secret])
+    for shown in (json.dumps(json.dumps({"q": secret})), html.escape(secret)):
+        masked = masking.mask(shown)
+        assert "Abcdefgh12" not in masked and "Ijklmnop34" not in masked, masked
