@@ -127,6 +127,8 @@ def test_a_dead_local_server(monkeypatch):
     background.write_state(background.LocalState(
         pid=os.getpid(), state="up", log_file="-", started_at="2026-11-21T23:21:00Z",
         endpoint=f"http://127.0.0.1:{port}",
+        credentials={"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s",
+                     "AWS_SESSION_TOKEN": "t"},
         outputs={"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:M",
                  "BucketName": "b", "ResultsTableName": "t"},
     ))
