@@ -8,7 +8,8 @@ nothing else; the functions' own roles keep the orchestrator's bucket and
 table and nothing of the targets. `itest:targetRoleArn` names an existing
 role instead (another account's: cross-account targets are that one setting).
 
-A wildcard action, a `*` in a resource (but for a trailing `/*` path) and the
+A wildcard action, a `*` in a resource (but at its end after a `/` or a name
+prefix: `.../prefix/*`, `table/itest-run-*`) and the
 privileged actions (`iam:*`, `sts:*`, `states:*`, `lambda:UpdateFunction*`,
 `lambda:AddPermission`: a scenario could widen its own role or rewrite the
 orchestrator) are refused with a message naming the statement;
@@ -97,10 +98,11 @@ class Statement:
                     f"{where}: resource {resource!r} is not an ARN of one service "
                     "(a bare '*' would let the tests touch everything)"
                 )
-            elif "*" in resource.removesuffix("/*"):
+            elif "*" in resource[:-1] or resource[-2:] in (":*",):
                 found.append(
-                    f"{where}: resource {resource!r} has a '*' (only a trailing '/*' path is "
-                    "allowed: name the bucket, table, role... itself)"
+                    f"{where}: resource {resource!r} has a '*' other than at its end after a "
+                    "'/' or a name prefix (.../prefix/*, table/itest-run-*): name the bucket, "
+                    "table, role... itself"
                 )
         return found
 

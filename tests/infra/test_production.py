@@ -590,7 +590,7 @@ def test_context_configures_the_stack():
         ({"statements": [{"actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::*"]}]}, "'\\*'"),
         (
             {"statements": [{"actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b*/x"]}]},
-            "trailing",
+            "other than at its end",
         ),
         (
             {
@@ -661,6 +661,10 @@ def test_privileged_statements_need_the_switch_and_a_trailing_path_is_fine():
         "statements": [
             {"actions": ["iam:GetRole"], "resources": ["arn:aws:iam::123456789012:role/app"]},
             {"actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/prefix/*"]},
+            {
+                "actions": ["dynamodb:CreateTable"],
+                "resources": ["arn:aws:dynamodb:eu-west-1:123456789012:table/itest-example-*"],
+            },
         ]
     }
     props = _props({"itest:targets": statements, "itest:allowPrivilegedStatements": "true"})
