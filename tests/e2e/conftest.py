@@ -61,22 +61,13 @@ def as_background(local, monkeypatch):
     from itest.cli.local_run import synth_sources
 
     aws, target, _ = local
-    background.write_state(
-        background.LocalState(
-            sources_key=sources_key(synth_sources()),  # deployed as they are: no redeploy
-            pid=os.getpid(),
-            state="up",
-            log_file="-",
-            started_at="2026-11-21T23:21:00Z",
-            endpoint=aws.endpoint_url,
-            credentials=aws.credentials,
-            outputs={
-                "StateMachineArn": target.state_machine_arn,
-                "BucketName": target.bucket,
-                "ResultsTableName": target.results_table,
-            },
-        )
-    )
+    background.write_state(background.LocalState(
+        sources_key=sources_key(synth_sources()),  # deployed as they are: no redeploy
+        pid=os.getpid(), state="up", log_file="-", started_at="2026-11-21T23:21:00Z",
+        endpoint=aws.endpoint_url, credentials=aws.credentials,
+        outputs={"StateMachineArn": target.state_machine_arn, "BucketName": target.bucket,
+                 "ResultsTableName": target.results_table},
+    ))
     monkeypatch.setattr(background, "is_daemon", lambda pid: pid == os.getpid())
     yield
     background.remove_state(os.getpid())

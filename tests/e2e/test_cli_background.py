@@ -29,12 +29,8 @@ def children(pid: int) -> set[int]:
 
 
 def alive(pids: set[int]) -> set[int]:
-    return {
-        p
-        for p in pids
-        if Path(f"/proc/{p}").exists()
-        and "Z" not in Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    }
+    return {p for p in pids if Path(f"/proc/{p}").exists()
+            and "Z" not in Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]}
 
 
 @pytest.fixture(scope="module")
@@ -125,14 +121,8 @@ def test_upload_gives_an_input_a_pipeline_can_start(daemon):
     aws = background.connection(daemon)
     with enter_targets(find_targets([scenario]), aws) as served:
         provided = served.vars_for(scenario)
-        up = itest(
-            "upload",
-            str(scenario),
-            "--local",
-            "--label",
-            "ci",
-            *(f"--var={k}={v}" for k, v in provided.items()),
-        )
+        up = itest("upload", str(scenario), "--local", "--label", "ci",
+                   *(f"--var={k}={v}" for k, v in provided.items()))
         assert up.returncode == 0, up.stderr
         (line,) = [json.loads(text) for text in up.stdout.splitlines()]
         assert line["input"]["scenario"]["key"] == "scenarios/orders-happy-path/ci.json"

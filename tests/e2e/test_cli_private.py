@@ -20,18 +20,8 @@ XSD = Path(__file__).resolve().parents[1] / "schemas" / "junit-10.xsd"
 def test_all_scenarios_to_junit_that_validates(tmp_path: Path):
     assert background.read_state() is None  # so --local starts a private one
     report = tmp_path / "reports" / "report.xml"
-    result = itest(
-        "run",
-        "scenarios/",
-        "--local",
-        "--wait",
-        "--parallel",
-        "4",
-        "--format",
-        "junit",
-        "--output",
-        str(report),
-    )
+    result = itest("run", "scenarios/", "--local", "--wait", "--parallel", "4",
+                   "--format", "junit", "--output", str(report))
     assert result.returncode == 1, result.stderr  # one example fails on purpose
     assert "Traceback" not in result.stderr
     assert f"junit report written to {report}" in result.stderr

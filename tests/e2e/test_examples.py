@@ -60,11 +60,9 @@ def test_executed_definition_is_the_synthesized_one(local):
     executed = aws.client("stepfunctions").describe_state_machine(
         stateMachineArn=target.state_machine_arn
     )["definition"]
-    by_cloudformation = (
-        stepfunctions_backends[aws.account_id][aws.region]
-        .describe_state_machine(target.state_machine_arn)
-        .definition
-    )
+    by_cloudformation = stepfunctions_backends[aws.account_id][aws.region].describe_state_machine(
+        target.state_machine_arn
+    ).definition
     assert json.loads(executed) == json.loads(by_cloudformation)
 
     template = json.loads((assembly() / "Itest.template.json").read_text())
@@ -96,13 +94,8 @@ def test_cli_runs_the_example_and_prints_the_table():
 
 
 def test_cli_failing_example_exits_1_with_expected_and_actual():
-    result = itest(
-        "run",
-        "scenarios/orders-wrong-quantity-fails-on-purpose.yaml",
-        "--local",
-        "--format",
-        "json",
-    )
+    result = itest("run", "scenarios/orders-wrong-quantity-fails-on-purpose.yaml", "--local",
+                   "--format", "json")
     assert result.returncode == 1, result.stderr
     (run,) = json.loads(result.stdout)["runs"]
     assert run["status"] == "failed"

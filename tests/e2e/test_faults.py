@@ -56,18 +56,13 @@ def closed_port() -> int:
 
 
 def test_a_target_that_is_down_fails_the_step_and_cleanup_runs(local, tmp_path):
-    report = run(
-        local,
-        tmp_path,
-        "fault-target-down",
-        f"""
+    report = run(local, tmp_path, "fault-target-down", f"""
   - name: call the api
     action: http
     with: {{url: "http://127.0.0.1:{closed_port()}/orders", timeout: 2}}
     expect:
       - {{path: status, equals: 200}}
-""",
-    )
+""")
     assert report.status == "failed"
     seeded, called = report.record["steps"]
     assert (seeded["status"], called["status"]) == ("passed", "failed")
@@ -77,42 +72,30 @@ def test_a_target_that_is_down_fails_the_step_and_cleanup_runs(local, tmp_path):
 
 
 def test_a_crashing_target_lambda_fails_the_step_with_its_error(local, tmp_path):
-    report = run(
-        local,
-        tmp_path,
-        "fault-lambda-crash",
-        """
+    report = run(local, tmp_path, "fault-lambda-crash", """
   - name: price nothing
     action: lambda.invoke
     with: {function: "{{ vars.pricing_function }}", payload: {qty: 0}}
     expect:
       - {path: function_error, equals: null}
-""",
-    )
+""")
     assert report.status == "failed"
     (mismatch,) = report.record["steps"][1]["mismatches"]
     assert (mismatch["path"], mismatch["expected"], mismatch["actual"]) == (
-        "function_error",
-        None,
-        "Unhandled",
+        "function_error", None, "Unhandled"
     )
     assert_cleaned_up(local, report)
 
 
 def test_polling_that_runs_out_of_time_fails_with_the_last_mismatch(local, tmp_path):
-    report = run(
-        local,
-        tmp_path,
-        "fault-never-consistent",
-        """
+    report = run(local, tmp_path, "fault-never-consistent", """
   - name: wait for an order that never comes
     action: dynamodb.get_item
     with: {table: "{{ vars.orders_table }}", key: {pk: "never-{{ run_id }}"}}
     expect:
       - {path: item, exists: true}
     retry: {timeout_seconds: 3, interval_seconds: 1, backoff: 1}
-""",
-    )
+""")
     assert report.status == "failed"
     polled = report.record["steps"][1]
     assert polled["status"] == "failed"
