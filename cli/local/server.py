@@ -137,7 +137,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
         _moto_api(aws, "reset")  # backends are process-wide: start empty
         _moto_api(aws, "config", {"stepfunctions": {"execute_state_machine": True}})
         undo.callback(_name_executions())
-        undo.callback(_reuse_task_clients())
+        undo.callback(_reuse_task_clients(credentials))
         undo.callback(install(LambdaRunner(aws.endpoint_url, aws.region, aws.credentials)))
         undo.callback(status_events.install())  # moto emits no execution status changes
         yield aws
@@ -264,7 +264,7 @@ def _name_executions() -> Callable[[], None]:
     return lambda: setattr(StepFunctionsParserBackend, "start_execution", original)
 
 
-def _reuse_task_clients() -> Callable[[], None]:
+def _reuse_task_clients(credentials: dict[str, str]) -> Callable[[], None]:
     """One Lambda client per region for moto's Step Functions tasks; return the undo.
 
     moto builds a new boto3 client for every Lambda task it runs (tens of
@@ -298,8 +298,10 @@ def _reuse_task_clients() -> Callable[[], None]:
                     service,
                     region_name=region,
                     endpoint_url=f"http://localhost:{moto_server_port()}",
-                    aws_access_key_id="ak",  # what moto's own tasks sign with
-                    aws_secret_access_key="sk",
+                    # the owner's: the front door refuses moto's own made-up "ak"
+                    aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+                    aws_session_token=credentials["AWS_SESSION_TOKEN"],
                     config=config,
                 )
             return made[region, service]
