@@ -249,13 +249,12 @@ def tree_cpu_seconds(pid: int) -> float:
 
 def transitions(execution_arn: str, env: dict[str, str]) -> int:
     """State transitions (billed) of a local execution: its StateEntered events."""
-    from itest.cli.local.background import running
-    from itest.cli.local.server import LocalAws
+    from itest.cli.local.background import connection, running
 
     os.environ["ITEST_CACHE_DIR"] = env["ITEST_CACHE_DIR"]
     state = running()
     assert state is not None and state.endpoint
-    sfn = LocalAws(endpoint_url=state.endpoint).client("stepfunctions")
+    sfn = connection(state).client("stepfunctions")  # the local AWS's own credentials
     pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
     return sum(e["type"].endswith("StateEntered") for p in pages for e in p["events"])
 
