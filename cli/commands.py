@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from itest.cli.connect import Orchestrator, Where
 from itest.cli.errors import InfraError, Interrupted
+from itest.cli.matrix import check_overrides
 from itest.cli.reports import Outcome
 from itest.cli.scenarios import LoadedScenario, load
 
@@ -44,10 +45,12 @@ def run(
     from itest.cli.scenarios import check_vars
 
     scenarios = load(paths, tags=tags)
+    check_overrides(scenarios, overrides)
     if not where.local:  # on AWS every var comes from the command line: check before connecting
         check_vars(scenarios, {item.path: overrides for item in scenarios})
     began = time.monotonic()
     with connect.for_run(where, scenarios, timeout=timeout, say=say) as (orchestrator, served):
+        overrides = stack_outputs(orchestrator, overrides)
         # --var wins over the scenario's own local target, which wins over its `vars:`
         vars_for = {item.path: {**served.vars_for(item.path), **overrides} for item in scenarios}
         check_vars(scenarios, vars_for, served if where.local else None)
@@ -87,14 +90,15 @@ def run_on(
     from itest.cli import reports
     from itest.cli.runs import LOCAL_PACE, Scheduler, Tracked
 
-    tracked = [Tracked(item, vars=(vars_for or {}).get(item.path)) for item in scenarios]
+    tracked = [Tracked(item, vars=_vars_of(item, vars_for, overrides)) for item in scenarios]
     with orchestrator.errors():
         if not wait:
             from itest.cli.runs import start
 
             for one in tracked:
                 one.run = start(orchestrator.aws, orchestrator.target, one.item.scenario,
-                                one.vars if one.vars is not None else overrides)
+                                one.vars if one.vars is not None else overrides,
+                                prefix=one.item.run_prefix)
             return Outcome([reports.started(orchestrator, one) for one in tracked])
         from itest.cli.progress import progress_for
 
@@ -108,6 +112,31 @@ def run_on(
         with display or nullcontext():
             scheduler.run(tracked, overrides)
         return Outcome([reports.finished(orchestrator, one) for one in tracked])
+
+
+def stack_outputs(orchestrator: Orchestrator, values: dict[str, Any]) -> dict[str, Any]:
+    """`cfn:<StackName>/<OutputKey>` values read from the stacks, with the run's session.
+
+    Raises:
+        BadInput: a stack or an output is missing. InfraError: AWS failed.
+    """
+    from itest.cli.environments import CFN, resolve_outputs
+
+    if not any(isinstance(v, str) and CFN.fullmatch(v) for v in values.values()):
+        return values
+    with orchestrator.errors():
+        return resolve_outputs(values, orchestrator.aws.client("cloudformation"))
+
+
+def _vars_of(
+    item: LoadedScenario, vars_for: dict[Path, dict[str, str]] | None, overrides: dict[str, str]
+) -> dict[str, Any] | None:
+    """A scenario's own vars (its target's and the --vars), a matrix variant's values on
+    top; None when it has nothing of its own (the run's overrides apply)."""
+    own = (vars_for or {}).get(item.path)
+    if not item.variant:
+        return own
+    return {**(own if own is not None else overrides), **item.variant}
 
 
 def upload(
@@ -128,17 +157,19 @@ def upload(
     from itest.cli.runs import upload as put
 
     scenarios = load(paths, tags=tags)
+    check_overrides(scenarios, overrides)
     orchestrator = connect.for_listing(where)
+    overrides = stack_outputs(orchestrator, overrides)
     with orchestrator.errors():
         return [
             {
-                "scenario": item.scenario.name,
+                "scenario": item.label,
                 "file": str(item.path),
                 "state_machine_arn": orchestrator.target.state_machine_arn,
                 "input": {
                     "scenario": put(orchestrator.aws, orchestrator.target, item.scenario,
                                     label=label),
-                    "vars": overrides,
+                    "vars": {**overrides, **item.variant},
                 },
             }
             for item in scenarios
@@ -226,7 +257,7 @@ def listing(
     result = Listing(
         [
             {
-                "name": item.scenario.name,
+                "name": item.label,
                 "tags": list(item.scenario.tags),
                 "steps": len(item.scenario.steps),
                 "file": str(item.path),

@@ -8,7 +8,8 @@ The output validates against that schema (tests/schemas/junit-10.xsd).
 
 A failed step is a `<failure>` (its message is the first mismatch, the body
 lists every mismatch with path, expected and actual, or the action's error);
-steps after it are `<skipped>`. Final assertions are one more testcase when
+steps after it are `<skipped>`, and so is a step whose `skip_if` held (its reason
+is the message). Final assertions are one more testcase when
 the scenario declares any. A run that ended in error without a failing step
 (timeout, a crashed handler, not started) gets an `execution` testcase with
 an `<error>`, so that no red run ever shows up green.
@@ -96,7 +97,8 @@ def _step_case(report: Report, step: dict[str, Any]) -> ET.Element:
     if status == "failed":
         _failure(case, step, "mismatch" if step.get("mismatches") else "error")
     elif status == "skipped":
-        ET.SubElement(case, "skipped", message=_skip_reason(report))
+        message = step.get("reason") or _skip_reason(report)  # its skip_if, or not reached
+        ET.SubElement(case, "skipped", message=_text(message))
     elif status != "passed":  # pending: the run stopped (or the wait did) mid-step
         ET.SubElement(
             case, "error", type=report.status,

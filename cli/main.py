@@ -80,6 +80,35 @@ def where_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+env_option = click.option(
+    "--env", metavar="NAME",
+    help="Apply environment NAME of the nearest itest.yaml: its vars (--var wins), region "
+         "and stack (the --region/--stack flags win).",
+)
+
+
+def _environment(name: str | None, where: Where, overrides: dict[str, str]
+                 ) -> tuple[Where, dict[str, Any]]:
+    """`where` and the vars with environment NAME applied (command-line flags win)."""
+    if name is None:
+        return where, overrides
+    import dataclasses
+
+    from click.core import ParameterSource
+    from itest.cli.environments import load_environment, with_environment
+
+    environment = load_environment(name)
+    context = click.get_current_context()
+
+    def typed(option: str) -> bool:
+        return context.get_parameter_source(option) == ParameterSource.COMMANDLINE
+
+    region = where.region if typed("region") else environment.region or where.region
+    stack = where.stack if typed("stack") else environment.stack or where.stack
+    where = dataclasses.replace(where, region=region, stack=stack)
+    return where, with_environment(environment, overrides)
+
+
 @click.group(cls=ItestGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="itest")
 def cli() -> None:
@@ -107,13 +136,15 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE (the table still goes to stdout).")
+@env_option
 @where_options
 def run(paths: tuple[Path, ...], tags: tuple[str, ...], wait: bool,
         var_pairs: tuple[str, ...], parallel: int | None, timeout: float | None, fmt: str,
-        output: Path | None, where: Where) -> None:
+        output: Path | None, env: str | None, where: Where) -> None:
     """Validate, upload and start the scenarios in PATHS (files or folders)."""
     from itest.cli import commands
 
+    where, overrides = _environment(env, where, parse_vars(var_pairs))
     waits = wait or where.local
     if parallel is not None and not waits:
         raise BadInput("--parallel needs --wait: without it every execution starts at once")
@@ -121,7 +152,7 @@ def run(paths: tuple[Path, ...], tags: tuple[str, ...], wait: bool,
         raise BadInput("--timeout needs --wait")
     _check_output(output)
     outcome = commands.run(
-        where, paths, tags=tags, overrides=parse_vars(var_pairs), wait=waits,
+        where, paths, tags=tags, overrides=overrides, wait=waits,
         parallel=parallel or commands.DEFAULT_PARALLEL, timeout=timeout,
         say=lambda line: click.echo(line, err=True),
     )
@@ -138,9 +169,10 @@ def run(paths: tuple[Path, ...], tags: tuple[str, ...], wait: bool,
                    "invoke action) [default: the content's hash].")
 @click.option("--var", "var_pairs", multiple=True, metavar="KEY=VALUE",
               help="Put this var in the printed execution input (repeatable).")
+@env_option
 @where_options
 def upload(paths: tuple[Path, ...], tags: tuple[str, ...], label: str | None,
-           var_pairs: tuple[str, ...], where: Where) -> None:
+           var_pairs: tuple[str, ...], env: str | None, where: Where) -> None:
     """Validate and upload scenarios without starting them; print each execution input.
 
     For pipelines that start executions themselves (CodePipeline's Step
@@ -150,8 +182,8 @@ def upload(paths: tuple[Path, ...], tags: tuple[str, ...], label: str | None,
 
     from itest.cli import commands
 
-    for item in commands.upload(where, paths, tags=tags, label=label,
-                                overrides=parse_vars(var_pairs)):
+    where, overrides = _environment(env, where, parse_vars(var_pairs))
+    for item in commands.upload(where, paths, tags=tags, label=label, overrides=overrides):
         click.echo(json.dumps(item))
 
 
@@ -256,7 +288,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 
     for loaded in load(paths):
         scenario = loaded.scenario
-        click.echo(f"ok  {loaded.path}  ({scenario.name}, {len(scenario.steps)} steps)")
+        click.echo(f"ok  {loaded.path}  ({loaded.label}, {len(scenario.steps)} steps)")
         for warning in warnings_for(loaded):
             click.echo(f"warning: {warning}", err=True)
 
@@ -266,9 +298,9 @@ def schema() -> None:
     """Print the JSON Schema of the scenario format (for editors)."""
     import json
 
-    from itest.lambdas.model import scenario_json_schema
+    from itest.cli.authoring import authoring_schema
 
-    click.echo(json.dumps(scenario_json_schema(), indent=2))
+    click.echo(json.dumps(authoring_schema(), indent=2))
 
 
 @cli.command()

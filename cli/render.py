@@ -213,11 +213,12 @@ def _duration(ms: int | None) -> str:
 
 
 def _reason(record: dict[str, Any]) -> str:
-    """Every mismatch with path, expected and actual; else the error."""
+    """Every mismatch with path, expected and actual; else the error, or why it was
+    skipped."""
     mismatches = record.get("mismatches") or []
     if mismatches:
         return clean("; ".join(m["message"] for m in mismatches))
-    return clean(record.get("error") or "")
+    return clean(record.get("error") or record.get("reason") or "")
 
 
 def clean(text: str) -> str:

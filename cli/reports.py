@@ -206,11 +206,14 @@ def status(orchestrator: Orchestrator, arn: str) -> Report:
 
 def still_going(record: RunRecord | None) -> RunRecord | None:
     """A live run's record as it is: steps it has not reached yet are `pending`, not
-    `skipped` (skipped means a failure ended the run before them)."""
+    `skipped` (skipped means a failure ended the run before them, or, with a
+    `reason`, that the step's skip_if held: that one stays skipped)."""
     if record is None:
         return None
     steps = [
-        {**step, "status": "pending"} if step["status"] == "skipped" else step
+        {**step, "status": "pending"}
+        if step["status"] == "skipped" and not step.get("reason")
+        else step
         for step in record["steps"]
     ]
     return {**record, "steps": steps}  # type: ignore[typeddict-item]

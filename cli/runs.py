@@ -81,7 +81,7 @@ class Tracked:
 
     @property
     def name(self) -> str:
-        return self.item.scenario.name
+        return self.item.label
 
 
 class TokenBucket:
@@ -136,11 +136,13 @@ def start(
     overrides: dict[str, str],
     *,
     ref: dict[str, str] | None = None,
+    prefix: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> StartedRun:
-    """Start one execution named by a fresh run id (uploading the scenario unless given)."""
+    """Start one execution named by a fresh run id starting with `prefix` (the
+    scenario's name by default), uploading the scenario unless given."""
     ref = ref or upload(aws, target, scenario)
-    run_id = new_run_id(scenario.name)
+    run_id = new_run_id(prefix or scenario.name)
     started = call_throttled(
         lambda: aws.client("stepfunctions").start_execution(
             stateMachineArn=target.state_machine_arn,
@@ -250,7 +252,8 @@ class Scheduler:
 
     def _start(self, one: Tracked, ref: dict[str, str], overrides: dict[str, str]) -> None:
         given = one.vars if one.vars is not None else overrides
-        one.run = start(self.aws, self.target, one.item.scenario, given, ref=ref, sleep=self.sleep)
+        one.run = start(self.aws, self.target, one.item.scenario, given, ref=ref,
+                        prefix=one.item.run_prefix, sleep=self.sleep)
         one.state = "running"
         one.started = now = self.clock()
         one.next_poll = now + self._jitter(self.poll_seconds)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from itest.cli.errors import BadInput
 
@@ -13,12 +13,30 @@ if TYPE_CHECKING:
     from itest.lambdas.model import Scenario
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+CONFIG_FILE = "itest.yaml"
 
 
 @dataclass(frozen=True)
 class LoadedScenario:
+    """One execution to start: a scenario file and, for a matrix, one combination."""
+
     path: Path
     scenario: Scenario
+    variant: dict[str, Any] = field(default_factory=dict)  # matrix values, added to vars
+
+    @property
+    def label(self) -> str:
+        """The name reports show: ``orders[qty=1,region=eu]`` for a matrix variant."""
+        from itest.cli.matrix import label
+
+        return label(self.scenario.name, self.variant)
+
+    @property
+    def run_prefix(self) -> str:
+        """The start of its run ids (a valid execution name)."""
+        from itest.cli.matrix import run_prefix
+
+        return run_prefix(self.scenario.name, self.variant)
 
 
 def collect(paths: tuple[Path, ...]) -> list[Path]:
@@ -31,7 +49,10 @@ def collect(paths: tuple[Path, ...]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in SCENARIO_SUFFIXES)
+            found = sorted(
+                p for p in path.rglob("*")
+                if p.suffix in SCENARIO_SUFFIXES and p.name != CONFIG_FILE  # itest.yaml: --env
+            )
             found = [p for p in found if not ignored(p)]
             if not found:
                 raise BadInput(f"{path}: no scenario files (*.yaml, *.yml, *.json) in this folder")
@@ -96,19 +117,23 @@ def load(paths: tuple[Path, ...], *, tags: tuple[str, ...] = ()) -> list[LoadedS
 
 def load_all(paths: tuple[Path, ...]) -> tuple[list[LoadedScenario], list[str]]:
     """The valid scenarios, and one problem line per invalid file or clashing name."""
+    from itest.cli.authoring import load_file
     from itest.lambdas.errors import ScenarioError
-    from itest.lambdas.model import load_scenario_file
 
     loaded: list[LoadedScenario] = []
     problems: list[str] = []
     for path in collect(paths):
         try:
-            loaded.append(LoadedScenario(path, load_scenario_file(path)))
+            found = load_file(path)
         except ScenarioError as error:
             problems.append(str(error))
+            continue
+        if found is not None:  # None: a fragment, validated through its includes
+            scenario, variants = found
+            loaded += [LoadedScenario(path, scenario, variant) for variant in variants]
     names: dict[str, Path] = {}
     for item in loaded:
-        if item.scenario.name in names:
+        if names.get(item.scenario.name, item.path) != item.path:
             problems.append(
                 f"{item.path}: name: '{item.scenario.name}' is already used by "
                 f"{names[item.scenario.name]}; scenario names must be unique"
@@ -136,7 +161,7 @@ def check_vars(
 
     problems = []
     for item in scenarios:
-        given = vars_for.get(item.path, {})
+        given = {**vars_for.get(item.path, {}), **item.variant}
         hint = _where_vars_come_from(item.path, served)
         try:
             render_vars(
@@ -175,7 +200,7 @@ def warnings_for(item: LoadedScenario) -> list[str]:
     provided = yielded_names(target) if target else set()
     if provided is not None:
         origin = f"yielded by {target}" if target else "given by a local target (none found)"
-        for where, name, note in unknown_vars(item.scenario, provided):
+        for where, name, note in unknown_vars(item.scenario, provided | set(item.variant)):
             found.append(
                 f"{item.path}: {where}: vars.{name} is not declared, captured by an earlier step "
                 f"nor {origin}{f' ({note})' if note else ''}: only a --var {name}=... can give it"

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from itest.lambdas import limits
 from itest.lambdas.actions import ACTIONS, FAMILIES, get_action, known_names
 from itest.lambdas.actions.listener import LISTENER_NAME
+from itest.lambdas.conditions import SKIP_NAMES, path_problems
 from itest.lambdas.errors import ScenarioError, UnknownActionError
 from itest.lambdas.event_patterns import EVENTBRIDGE_OPERATORS, SNS_OPERATORS, pattern_problems
 from itest.lambdas.expressions import (
@@ -52,6 +53,7 @@ FAMILY_PATTERNS = {"aws.": r"^aws\.[a-z0-9-]+\.[a-z0-9_]+$"}
 SECRET_SPEC = re.compile(r"(ssm|secretsmanager):\S+|arn:aws[a-z-]*:(ssm|secretsmanager):\S+")
 CONTEXT_NAMES = ("run_id", "attempt_id", "vars", "secret", "steps", "now")
 VARS_CONTEXT_NAMES = ("run_id", "vars", "now")
+PATH_LISTS = ("expect", "stop_if", "assertions", "skip_if")
 MATCHER_FIELDS = (
     "equals", "not_equals", "contains", "not_contains", "matches", "exists", "type",
     "gt", "gte", "lt", "lte", "length", "one_of", "subset", "schema",
@@ -282,6 +284,10 @@ class Step(Strict):
         default_factory=list, description="fail at once (no more polling) if any of these holds"
     )
     cleanup: CleanupAction | None = Field(default=None, description="run only if this step ran")
+    skip_if: list[Expectation] = Field(
+        default_factory=list,
+        description="skip the step when any of these holds over {run_id, vars, steps, now}",
+    )
 
     _known = field_validator("action")(_known_action)
 
@@ -726,6 +732,7 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
         earlier = [n for n, j in seen.items() if j < i]
         for key in ("with", "expect", "stop_if"):
             problems += templates((*loc, key), step.get(key), earlier=earlier)
+        problems += _skip_if_problems((*loc, "skip_if"), step.get("skip_if"), declared)
         cleanup = step.get("cleanup")
         if isinstance(cleanup, dict):
             problems += _cleanup_problems((*loc, "cleanup"), cleanup)
@@ -741,6 +748,18 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
             problems += templates(("cleanup", i, "with"), cleanup.get("with"))
             problems += templates(("cleanup", i, "expect"), cleanup.get("expect"))
     return problems
+
+
+def _skip_if_problems(loc: Loc, skip_if: Any, declared: dict[str, Any]) -> list[tuple[Loc, str]]:
+    """``skip_if`` reads the context without secrets, in its paths and its values."""
+    items = skip_if if isinstance(skip_if, list) else []
+    problems = [
+        ((*loc, i, "path"), message)
+        for i, item in enumerate(items)
+        if isinstance(item, dict)
+        for message in path_problems(item.get("path"))
+    ]
+    return problems + _template_problems(loc, skip_if, SKIP_NAMES, declared)
 
 
 def _cleanup_problems(loc: Loc, spec: dict[str, Any]) -> list[tuple[Loc, str]]:
@@ -951,7 +970,7 @@ def _template_problems(
     step, ``steps.<name>`` of an earlier step only)."""
     problems = []
     for where, text in iter_strings(value):
-        if where and where[-1] == "path" and loc[-1] in ("expect", "stop_if", "assertions"):
+        if where and where[-1] == "path" and loc[-1] in PATH_LISTS:
             continue  # `path` is JMESPath, checked by the model
         for message in template_problems(text):
             problems.append(((*loc, *where), message))
@@ -990,3 +1009,13 @@ def _unknown_root(expr: str, root: str, names: tuple[str, ...]) -> str:
     message = f"{{{{ {expr} }}}}: unknown name {root!r}; templates here can use {', '.join(names)}"
     close = difflib.get_close_matches(root, names, n=1)
     return message + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def parse_document(text: str, *, source: str) -> dict[str, Any]:
+    """A file's top-level mapping (YAML or JSON) before validation, as
+    :func:`load_scenario` reads it (the CLI reads fragment files with it).
+
+    Raises:
+        ScenarioError: not YAML/JSON, or not a mapping.
+    """
+    return _parse(text, source)

@@ -37,8 +37,9 @@ CLEANUP_SK = "cleanup"
 
 
 class StepRecord(TypedDict):
-    """One step's latest attempt; ``status`` is passed | failed | pending, or skipped
-    (in :func:`read_run`) for a step that never ran."""
+    """One step's latest attempt; ``status`` is passed | failed | pending, or skipped:
+    by its ``skip_if`` (written, with the ``reason``), or (in :func:`read_run`, without
+    a reason) a step that never ran after a failure."""
 
     index: int
     name: str
@@ -54,6 +55,7 @@ class StepRecord(TypedDict):
     mismatches: list[Mismatch]
     error: str | None
     result_ref: NotRequired[str | None]  # s3:// URI of the whole result when it was summarized
+    reason: NotRequired[str | None]  # why a step was skipped by its skip_if
 
 
 class AssertRecord(TypedDict):
@@ -295,6 +297,7 @@ def write_step(run_id: str, record: StepRecord, *, attempt_started: int | None =
         mismatches_json=_dumps(record["mismatches"][:MISMATCH_LIMIT]),
         error=record["error"],
         attempt_started=attempt_started,
+        reason=record.get("reason"),
     )
 
 
@@ -532,10 +535,15 @@ def read_context(
 
 def context_of(run: RunRecord) -> RunContext:
     """What :func:`read_context` gives for all steps, from a run already read."""
-    ran = [r for r in run["steps"] if r["status"] != "skipped"]
+    ran = [r for r in run["steps"] if not never_ran(r)]
     context = _context(dict(run["vars"]), ran, run["started_at"])
     context["run_status"] = run["status"]
     return context
+
+
+def never_ran(record: StepRecord) -> bool:
+    """A step not reached (after a failure): skipped without a ``skip_if`` reason."""
+    return record["status"] == "skipped" and not record.get("reason")
 
 
 def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> RunRecord | None:
@@ -638,6 +646,7 @@ def _step(item: dict[str, Any]) -> StepRecord:
         "mismatches": _loads(item.get("mismatches_json"), []),
         "error": item.get("error"),
         "result_ref": item.get("result_ref"),
+        "reason": item.get("reason"),
     }
 
 

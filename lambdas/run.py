@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 
 from itest.lambdas import cleanup_intent, cleanups, deadlines, listeners, results, secrets
 from itest.lambdas.actions import RunScope, get_action, run_action
+from itest.lambdas.conditions import skip_reason
 from itest.lambdas.errors import (
     ActionError,
     ItestError,
@@ -154,6 +155,10 @@ def action(event: dict[str, Any]) -> IterationState:
     secret = secrets.resolve(scenario.secrets)
     carried: IterationState = state if attempt > 1 else {}  # from the previous attempts
     first = float(carried.get("started_at") or now)
+    key = attempt_id(run_id, index, attempt)
+    context = run_context(run_id, secret, now, earlier, attempt_id=key)
+    if attempt == 1 and step.skip_if and (skipped := skip_step(state, step, context)):
+        return skipped
     claimed = results.claim_attempt(
         run_id, index=index, name=step.name, action=step.action, attempt=attempt,
         started_at=iso(first),
@@ -166,8 +171,6 @@ def action(event: dict[str, Any]) -> IterationState:
         listeners={name: listener.kind for name, listener in scenario.listeners.items()},
         mask=lambda value: secrets.mask(value, secret.values()),
     )
-    key = attempt_id(run_id, index, attempt)
-    context = run_context(run_id, secret, now, earlier, attempt_id=key)
     acting = clock()  # after the claim: its write is the engine's, not the step's
     tried = attempt_step(step, context, scope, deadlines.budget(now, state.get("deadline")))
     ended = clock()
@@ -276,7 +279,7 @@ def _refusal(scenario: Scenario, index: int, earlier: results.RunContext) -> str
         return None
     before = scenario.steps[index - 1].name
     status = (earlier["steps"].get(before) or {}).get("status", "not run")
-    if status == "passed":
+    if status in ("passed", "skipped"):  # skipped: by its skip_if (a step not run has none)
         return None
     return _cut(
         f"step {scenario.steps[index].name!r} not run: it follows step {before!r}, "
@@ -311,6 +314,33 @@ def _redelivered(
         }
         results.write_step(run_id, record, attempt_started=attempt)
     return _outcome(state, attempt, "failed", 1, step_reason(record, attempt=attempt))
+
+
+def skip_step(
+    state: IterationState, step: Step, context: dict[str, Any]
+) -> IterationState | None:
+    """Record the step ``skipped`` with the reason when its ``skip_if`` holds (outcome
+    ``skipped``: the state machine goes on, and the step's cleanup is never owed), or
+    ``failed`` when ``skip_if`` cannot be evaluated. None when the step runs."""
+    try:
+        reason, error = skip_reason(step.skip_if, context), None
+    except TemplateError as exc:
+        reason, error = None, f"skip_if: {exc}"
+    if reason is None and error is None:
+        return None
+    now = iso(clock())
+    status = "failed" if error else "skipped"
+    record: StepRecord = {
+        "index": state["index"], "name": step.name, "action": step.action, "status": status,
+        "attempts": 0 if reason else 1, "started_at": now, "ended_at": now, "duration_ms": 0,
+        "captures": {}, "result": None, "mismatches": [], "error": error, "reason": reason,
+    }  # fmt: skip
+    record = secrets.mask(record, context["secret"].values())
+    results.write_step(state["run_id"], record)
+    why = record["reason"] or step_reason(record)
+    log_event("step", run_id=state["run_id"], index=state["index"], step=step.name,
+              attempt=1, outcome=status, reason=why)  # fmt: skip
+    return {**state, "attempt": 1, "outcome": status, "wait_seconds": 1, "reason": why}
 
 
 def run_context(
@@ -756,7 +786,10 @@ def settle(
         return "error", describe_failure(failure)
     if scenario is None or run is None:
         return "error", problem or "the run record is missing (Prepare did not finish)"
-    unfinished = next((r for r in steps if r["status"] != "passed"), None)
+    unfinished = next(
+        (r for r in steps if r["status"] not in ("passed", "skipped") or results.never_ran(r)),
+        None,
+    )
     if unfinished is not None:
         return "error", f"step {unfinished['name']!r} did not finish ({unfinished['status']})"
     assertions = run["assertions"]

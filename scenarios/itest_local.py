@@ -13,6 +13,8 @@ examples test, on the local AWS:
 - `GET /whoami`, which wants the API token kept in SSM and echoes what it was
   sent (so the secrets example has something to mask);
 - `/echo`, `/moved` (a redirect) and `/blob` (a big answer), for the HTTP features;
+- `/signed`, which wants a SigV4 signature (as API Gateway's IAM auth does) and
+  `/basic`, which wants the database password as Basic auth (the auth example);
 - a pricing Lambda function (`lambda.invoke`);
 - the API token (SSM SecureString) and a database password (Secrets Manager).
 
@@ -22,8 +24,10 @@ AWS (`itest local up`) is fine.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import re
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -44,6 +48,9 @@ EVENT_SOURCE = "itest.example.orders"
 API_TOKEN = "tok-3f9c1e7a-example"
 DB_PASSWORD = "pw-Zq8!example"
 PROCESSING_DELAY_SECONDS = 4.0  # well after the first poll, even on a loaded machine
+# /signed looks a secret key up by its id, as IAM would, when it knows it (else it checks
+# the signature's form only: the local AWS makes up credentials each time it starts)
+LOCAL_KEYS: dict[str, str] = {}
 
 PRICING_CODE = """
 import json
@@ -201,12 +208,45 @@ def provision_services(aws: Any) -> None:
         secrets.create_secret(Name=DB_SECRET, SecretString=DB_PASSWORD)
 
 
+def verify_sigv4(
+    method: str, path: str, headers: Any, body: bytes
+) -> tuple[str | None, dict[str, str]]:
+    """(problem or None, the Authorization fields) of a SigV4-signed request."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    sent = headers.get("Authorization", "")
+    if not sent.startswith("AWS4-HMAC-SHA256 "):
+        return "not signed (no SigV4 Authorization header)", {}
+    fields = dict(part.strip().split("=", 1) for part in sent.split(" ", 1)[1].split(","))
+    key, _, region, service, _ = fields["Credential"].split("/")
+    if not re.fullmatch(r"[0-9a-f]{64}", fields.get("Signature", "")) or "host" not in fields.get(
+        "SignedHeaders", ""
+    ).split(";"):
+        return "not a SigV4 signature", fields
+    if key not in LOCAL_KEYS:
+        return None, fields  # the form is right; the key is one the local AWS made up
+    signed = {name: headers[name] for name in fields["SignedHeaders"].split(";") if name in headers}
+    request = AWSRequest(method=method, url=f"http://{headers['Host']}{path}", data=body,
+                         headers=signed)  # fmt: skip
+    request.context["timestamp"] = headers.get("X-Amz-Date", "")
+    token = headers.get("X-Amz-Security-Token")
+    signer = SigV4Auth(Credentials(key, LOCAL_KEYS[key], token), service, region)
+    signature = signer.signature(
+        signer.string_to_sign(request, signer.canonical_request(request)), request
+    )
+    return (None if signature == fields["Signature"] else "signature does not match"), fields
+
+
 def _handler_for(api: OrdersApi, base_url: list[str]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             url = urlsplit(self.path)
             if url.path == "/echo":
                 return self._echo()
+            if url.path == "/signed":
+                return self._signed()
             if url.path != "/orders":
                 return self._reply(404, {"error": f"no route {self.path}"})
             try:
@@ -223,6 +263,10 @@ def _handler_for(api: OrdersApi, base_url: list[str]) -> type[BaseHTTPRequestHan
                 return self._whoami()
             if url.path == "/echo":
                 return self._echo()
+            if url.path == "/signed":
+                return self._signed()
+            if url.path == "/basic":
+                return self._basic()
             if url.path == "/blob":  # a big answer: ?rows=N rows of 100 characters
                 rows = int(parse_qs(url.query).get("rows", ["1000"])[0])
                 return self._reply(
@@ -257,6 +301,23 @@ def _handler_for(api: OrdersApi, base_url: list[str]) -> type[BaseHTTPRequestHan
             if sent != f"Bearer {API_TOKEN}":
                 return self._reply(401, {"error": "bad token", "got": sent})
             return self._reply(200, {"user": "itest-example", "token": sent.split(" ", 1)[1]})
+
+        def _signed(self) -> None:
+            """Verify a SigV4 signature the way AWS does: recompute it from what arrived."""
+            problem, fields = verify_sigv4(self.command, self.path, self.headers, self._body())
+            if problem:
+                return self._reply(403, {"error": problem})
+            scope = fields["Credential"].split("/")
+            return self._reply(200, {"caller": scope[0], "region": scope[2], "service": scope[3],
+                                     "authorization": self.headers["Authorization"]})  # fmt: skip
+
+        def _basic(self) -> None:
+            """Wants `itest-example` and the database password; echoes the header."""
+            sent = self.headers.get("Authorization", "")
+            expected = base64.b64encode(f"itest-example:{DB_PASSWORD}".encode()).decode()
+            if sent != f"Basic {expected}":
+                return self._reply(401, {"error": "bad credentials"})
+            return self._reply(200, {"user": "itest-example", "authorization": sent})
 
         def _echo(self) -> None:
             url = urlsplit(self.path)

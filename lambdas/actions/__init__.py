@@ -76,6 +76,7 @@ def action(
     scoped: bool = False,
     expect: ExpectMode = "result",
     waits: bool = False,
+    check: Check | None = None,
 ) -> Callable[[ActionFn], ActionFn]:
     """Register ``fn(params) -> result`` (``fn(params, scope)`` when ``scoped``)
     under ``name``; the result is plain JSON."""
@@ -84,7 +85,8 @@ def action(
         if name in ACTIONS:
             raise ValueError(f"action {name!r} is registered twice")
         ACTIONS[name] = Action(
-            name=name, params=params, run=fn, scoped=scoped, expect=expect, waits=waits
+            name=name, params=params, run=fn, check=check, scoped=scoped, expect=expect,
+            waits=waits,
         )
         return fn
 

@@ -6,7 +6,8 @@ import re
 import warnings
 from typing import Any, Literal
 
-from itest.lambdas.actions import action, json_or_none
+from itest.lambdas import masking
+from itest.lambdas.actions import action, http_auth, json_or_none
 from itest.lambdas.deadlines import action_budget
 from itest.lambdas.errors import ActionError
 from itest.lambdas.masking import clip, mask
@@ -39,6 +40,9 @@ class HttpParams(Strict):
         default=False, description="follow a redirect from https:// to http://"
     )
     verify: bool = Field(default=True, description="verify TLS certificates")
+    auth: http_auth.HttpAuth | None = Field(
+        default=None, description="sigv4: {service, region?} or basic: {username, password}"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -70,7 +74,7 @@ class HttpParams(Strict):
         return self
 
 
-@action("http", params=HttpParams)
+@action("http", params=HttpParams, check=http_auth.check)
 def request(params: HttpParams) -> dict[str, Any]:
     """Send the request; result ``{status, headers, json, text, elapsed_ms}``, header
     names lower case, ``json`` None when the body is not JSON.
@@ -93,6 +97,7 @@ def request(params: HttpParams) -> dict[str, Any]:
         body["data"] = params.body.encode()
     elif params.form is not None:
         body["data"] = params.form  # requests form-encodes a mapping
+    auth = http_auth.hook(params.auth)
     try:
         with warnings.catch_warnings(), redirect_guard(params) as session:
             # verify: false is the scenario's explicit choice, not news for every log line
@@ -105,12 +110,15 @@ def request(params: HttpParams) -> dict[str, Any]:
                 timeout=timeout,
                 allow_redirects=params.follow_redirects,
                 verify=params.verify,
+                auth=auth,
                 **body,
             )
     except requests.RequestException as exc:
         timed_out = isinstance(exc, requests.Timeout)
         reason = limit.describe() if cut and limit and timed_out else _reason(exc, timeout)
         raise ActionError(f"http {params.method} {params.url}: {reason}") from exc
+    # what proved who the request is: masked like a secret wherever the run writes it
+    masking.remember(http_auth.sent_credentials(response, auth))
     return {
         "status": response.status_code,
         "headers": {name.lower(): value for name, value in response.headers.items()},
@@ -144,7 +152,7 @@ def redirect_guard(params: HttpParams) -> Any:
                     retryable=False,
                 )
             for name, value in list(prepared.headers.items()):
-                if mask(value) != value:
+                if mask(value) != value or name in http_auth.SIGNING_HEADERS:
                     del prepared.headers[name]
             body = prepared.body
             text = body.decode(errors="replace") if isinstance(body, bytes) else body

@@ -31,9 +31,9 @@ def test_all_scenarios_to_junit_that_validates(tmp_path: Path):
     root = ET.parse(report).getroot()
     shipped = load((SCENARIOS,))
     suites = {s.get("name"): s for s in root.findall("testsuite")}
-    assert set(suites) == {s.scenario.name for s in shipped}
+    assert set(suites) == {s.label for s in shipped}  # a matrix: one suite per combination
     for item in shipped:
-        suite = suites[item.scenario.name]
+        suite = suites[item.label]
         expected_tests = len(item.scenario.steps) + (1 if item.scenario.assertions else 0)
         expected_failures = 1 if "fails-on-purpose" in item.scenario.tags else 0
         assert int(suite.get("tests")) == expected_tests, item.scenario.name

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from itest.cli.authoring import load_file
 from itest.lambdas import limits
 from itest.lambdas.model import Scenario, load_scenario_file
 from itest.lambdas.results import RunRecord, read_run
@@ -55,7 +56,10 @@ class Run:
 def start(local: Any, path: Path, overrides: dict[str, Any] | None = None) -> Run:
     """Upload and start as the CLI does (docs/engine.md), without the CLI."""
     aws, target, target_vars = local
-    scenario = load_scenario_file(path)
+    found = load_file(path)  # includes expanded, matrix taken off, as the CLI does
+    assert found is not None
+    scenario, variants = found
+    overrides = {**variants[0], **(overrides or {})}  # a matrix file: its first combination
     body = scenario.to_json().encode()
     key = f"scenarios/{scenario.name}/{hashlib.sha256(body).hexdigest()}.json"
     aws.client("s3").put_object(Bucket=target.bucket, Key=key, Body=body)
@@ -120,7 +124,7 @@ def test_each_example_ends_as_its_name_says(shipped: dict[str, Run], name: str) 
         assert (run.status, run.record["status"]) == ("FAILED", "failed"), run.record["reason"]
     else:
         assert (run.status, run.record["status"]) == ("SUCCEEDED", "passed"), run.record["reason"]
-        assert all(s["status"] == "passed" for s in run.record["steps"])
+        assert all(s["status"] == "passed" or s.get("reason") for s in run.record["steps"])
 
 
 def test_every_action_and_matcher_runs_in_a_passing_example(shipped: dict[str, Run]) -> None:
@@ -230,6 +234,58 @@ def test_history_stays_under_the_bound_validation_uses(shipped: dict[str, Run]) 
         assert len(run.history or []) <= estimate.events, (run.run_id, estimate)
 
 
+def test_a_step_whose_skip_if_holds_is_skipped_through_the_state_machine(
+    shipped: dict[str, Run],
+) -> None:
+    run = shipped["skip-conditions"]
+    assert run.record is not None and run.status == "SUCCEEDED", run.record
+    steps = run.record["steps"]
+    assert [s["status"] for s in steps] == ["passed", "skipped", "passed"]
+    assert steps[1]["reason"] == "skip_if holds: vars.env is 'local' (not_equals 'prod')"
+    assert run.record["assertions"]["status"] == "passed"  # saw steps."charge the card"
+    cleanup = run.record["cleanup"]
+    assert cleanup is not None
+    assert [a["name"] for a in cleanup["actions"]] == ["create-order/create order"]
+    assert cleanup["status"] == "passed"
+    # the skipped iteration ended at StepPassed: the Map went on to the third step
+    assert len(events(run, "SucceedStateEntered", "StepPassed")) == 3
+
+
+def test_the_same_scenario_runs_the_step_when_skip_if_does_not_hold(local: Any) -> None:
+    run = start(local, SCENARIOS / "skip-conditions.yaml", {"env": "prod"})
+    finish(local, [run])
+
+    assert run.record is not None and run.record["status"] == "failed"
+    charge = run.record["steps"][1]
+    assert (charge["status"], charge.get("reason")) == ("failed", None)  # no /payments route
+    assert "expected 201, got 404" in run.record["reason"]
+    cleanup = run.record["cleanup"]
+    names = [a["name"] for a in cleanup["actions"]]
+    assert names == ["charge the card", "create-order/create order"]
+
+
+def test_sigv4_and_basic_auth_reach_the_service_and_what_they_sent_is_masked(
+    local: Any, shipped: dict[str, Run]
+) -> None:
+    aws, target, _ = local
+    run = shipped["http-auth"]
+    assert run.record is not None and run.record["status"] == "passed", run.record["reason"]
+    signed, _, basic = run.record["steps"]
+    # a SigV4 signature in form (the full check against the Action's credentials is
+    # tests/aws/runtime/test_skip_and_auth.py: the local AWS makes its keys up)
+    assert (signed["result"]["status"], signed["result"]["json"]["service"]) == (200, "execute-api")
+    raw = json.dumps(
+        aws.client("dynamodb").query(
+            TableName=target.results_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": run.run_id}},
+        )["Items"]
+    )
+    assert "AWS4-HMAC-SHA256" not in raw and "Basic " not in raw
+    assert TARGET.DB_PASSWORD not in raw
+    assert basic["result"]["json"]["authorization"] == "***"
+
+
 def test_vars_render_in_order_and_execution_input_overrides_win(local: Any) -> None:
     order_id = f"itest-override-{secrets.token_hex(3)}"
     run = start(local, SCENARIOS / "orders-processed-eventually.yaml", {"order_id": order_id})
@@ -306,7 +362,7 @@ def test_a_scenario_started_without_the_cli_gets_the_validate_errors(local: Any)
         input=json.dumps({"scenario": {"bucket": target.bucket, "key": key}}),
     )
     run = Run(
-        load_scenario_file(SCENARIOS / "orders-happy-path.yaml"), run_id, started["executionArn"]
+        load_scenario_file(SCENARIOS / "lambda-pricing.yaml"), run_id, started["executionArn"]
     )
     finish(local, [run])
 

@@ -79,7 +79,7 @@ def test_run_with_a_bad_file_starts_nothing(tmp_path):
 
 
 def test_duplicate_scenario_names_are_bad_input(tmp_path):
-    text = (SCENARIOS / "orders-happy-path.yaml").read_text()
+    text = (SCENARIOS / "lambda-pricing.yaml").read_text()
     (tmp_path / "one.yaml").write_text(text)
     (tmp_path / "two.yaml").write_text(text)
     result = CliRunner().invoke(cli, ["validate", str(tmp_path)])
@@ -91,7 +91,9 @@ def test_schema_is_json_schema():
     result = CliRunner().invoke(cli, ["schema"])
     assert result.exit_code == 0
     schema = json.loads(result.output)
-    assert "steps" in schema["properties"]
+    assert "steps" in schema["$defs"]["Scenario"]["properties"]
+    assert "matrix" in schema["$defs"]["Scenario"]["properties"]
+    assert schema["then"] == {"$ref": "#/$defs/Fragment"}
 
 
 def test_the_command_imports_nothing_heavy_until_a_command_runs():

@@ -191,3 +191,18 @@ def test_list_shows_run_ids_whole_on_one_line_even_when_narrow(monkeypatch):
     text = buffer.getvalue()
     assert any(run_id in line for line in text.splitlines()), text
     assert "arn:aws" not in text
+
+
+def test_a_step_skipped_by_its_skip_if_shows_the_reason_in_every_format():
+    why = "skip_if holds: vars.env is 'local' (not_equals 'prod')"
+    skipped = step(1, "charge", "skipped", attempts=0, duration_ms=0, reason=why)
+    passed = Outcome([report("skips", "passed", record([step(0, "create", "passed"), skipped],
+                                                       "passed"))])  # fmt: skip
+
+    root = ET.fromstring(render.render(passed, "junit"))
+    case = root.find("testsuite[@name='skips']/testcase[@name='charge']/skipped")
+    assert case is not None and case.get("message") == why
+    assert root.find("testsuite[@name='skips']").get("skipped") == "1"
+    assert json.loads(render.render(passed, "json"))["runs"][0]["steps"][1]["reason"] == why
+    table = render.render(passed, "table")
+    assert "skipped" in table and "skip_if holds: vars.env is 'local'" in table

@@ -369,15 +369,22 @@ def test_a_yaml_file_may_be_one_flow_mapping() -> None:
     assert "invalid JSON" in problems_of(text, "s.json")[0]["message"]
 
 
-def test_the_json_schema_accepts_every_shipped_scenario_and_names_aws_calls() -> None:
+def test_the_json_schema_accepts_every_shipped_file_and_names_aws_calls() -> None:
+    """`itest schema` covers what people write: scenarios with matrix and include
+    steps, and fragment files."""
     import yaml
+    from itest.cli.authoring import authoring_schema
 
     jsonschema = pytest.importorskip("jsonschema")
-    validator = jsonschema.Draft202012Validator(scenario_json_schema())
-    shipped = sorted((Path(__file__).parents[2] / "scenarios").glob("*.yaml"))
-    assert shipped
+    validator = jsonschema.Draft202012Validator(authoring_schema())
+    shipped = sorted((Path(__file__).parents[2] / "scenarios").rglob("*.yaml"))
+    assert any(p.parent.name == "fragments" for p in shipped)
     for path in shipped:
         errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
         assert errors == [], (path.name, [e.message for e in errors])
     bad = {"name": "x", "steps": [{"name": "a", "action": "aws.SQS", "with": {}}]}
     assert list(validator.iter_errors(bad))
+    bad_matrix = {"name": "x", "matrix": {"qty": []}, "steps": [{"include": "f.yaml"}]}
+    assert list(validator.iter_errors(bad_matrix))
+    bad_fragment = {"kind": "fragment", "params": {"a": {"defualt": 1}}, "steps": []}
+    assert len(list(validator.iter_errors(bad_fragment))) >= 2
