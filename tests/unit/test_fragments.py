@@ -75,7 +75,7 @@ def test_an_include_becomes_the_fragments_steps(tmp_path: Path) -> None:
     assert create.expect[0].gte == 3
     assert create.expect[1].one_of == "{{ [`3`] }}"  # inside an expression: a JMESPath literal
     assert create.cleanup is not None and create.cleanup.with_["key"] == {"pk": "{{ vars.id }}"}
-    assert create.capture == {"created_at": "json.created_at"}
+    assert create.capture["created_at"].path == "json.created_at"
     assert stored.with_["key"]["pk"] == '{{ steps."create-order/create order".result.json.id }}'
     assert loaded.steps[3].with_["json"] == {"id": "o-2", "qty": 1}  # the default
     assert "include" not in loaded.to_json() and "params" not in loaded.to_json()
