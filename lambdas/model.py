@@ -392,25 +392,28 @@ class Scenario(Strict):
 
     def steps_read_by(self, index: int) -> list[int] | None:
         """The earlier steps whose records step ``index``'s templates name
-        (``steps."create order".result``), so that an attempt reads those and no
-        others; None when a template uses ``steps`` as a whole (``keys(steps)``)."""
+        (``steps."create order".result``, or a ``skip_if`` path reads), so that an
+        attempt reads those and no others; None when a template uses ``steps`` as a
+        whole (``keys(steps)``)."""
         step = self.steps[index]
-        values = [step.with_, *(e.model_dump() for e in (*step.expect, *step.stop_if))]
+        checks = (*step.expect, *step.stop_if, *step.skip_if)
+        values = [step.with_, *(e.model_dump() for e in checks)]
         earlier = {name: i for i, name in enumerate(self.step_names[:index])}
         named: set[int] = set()
-        for _, text in iter_strings(values):
-            for expr in find_templates(text):
-                try:
-                    chains = name_chains(compile_path(expr).parsed)
-                except JMESPathError:
-                    continue  # rendering reports it
-                for chain in chains:
-                    if chain[0] != "steps":
-                        continue
-                    if len(chain) == 1:
-                        return None
-                    if chain[1] in earlier:
-                        named.add(earlier[chain[1]])
+        exprs = [expr for _, text in iter_strings(values) for expr in find_templates(text)]
+        exprs += [e.path for e in step.skip_if]  # skip_if paths read the context itself
+        for expr in exprs:
+            try:
+                chains = name_chains(compile_path(expr).parsed)
+            except JMESPathError:
+                continue  # rendering reports it
+            for chain in chains:
+                if chain[0] != "steps":
+                    continue
+                if len(chain) == 1:
+                    return None
+                if chain[1] in earlier:
+                    named.add(earlier[chain[1]])
         return sorted(named)
 
     def to_json(self) -> str:
