@@ -13,6 +13,7 @@ from itest.infra.nag import acknowledge, arn_ref
 from itest.infra.observability import Monitoring
 from itest.infra.runner import RunnerRole
 from itest.infra.storage import RunStorage, StorageSettings
+from itest.infra.suite import Suite, SuiteProps
 from itest.infra.targets import TargetPermissions, TargetRole, Targets
 from itest.infra.workflow import Workflow
 
@@ -138,6 +139,14 @@ class OrchestratorStack(Stack):
             metrics_namespace=self.metrics_namespace,
             alarm_topic_arn=props.alarm_topic_arn,
         )
+        self.suite = Suite(
+            self,
+            "Suite",
+            props=SuiteProps(
+                scenario_machine=workflow.state_machine,
+                log_retention=props.handlers.log_retention,
+            ),
+        )
         runner = RunnerRole(
             self,
             "Runner",
@@ -160,6 +169,7 @@ class OrchestratorStack(Stack):
         self.table = storage.table
 
         CfnOutput(self, "StateMachineArn", value=workflow.state_machine.state_machine_arn)
+        CfnOutput(self, "SuiteStateMachineArn", value=self.suite.state_machine.state_machine_arn)
         CfnOutput(self, "BucketName", value=storage.bucket.bucket_name)
         CfnOutput(self, "ResultsTableName", value=storage.table.table_name)
         CfnOutput(self, "DashboardName", value=monitoring.dashboard.dashboard_name)

@@ -103,7 +103,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
     Raises:
         LocalAwsError: a local AWS already runs in this process, or the port is taken.
     """
-    from itest.cli.local import status_events
+    from itest.cli.local import sfn_sync, status_events
     from itest.cli.local.front_door import new_credentials
     from itest.cli.local.lambda_runner import LambdaRunner, install
     from moto.core.config import default_user_config
@@ -140,6 +140,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
         undo.callback(_reuse_task_clients(credentials))
         undo.callback(install(LambdaRunner(aws.endpoint_url, aws.region, aws.credentials)))
         undo.callback(status_events.install())  # moto emits no execution status changes
+        undo.callback(sfn_sync.install())  # child executions for suites
         yield aws
 
 

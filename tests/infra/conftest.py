@@ -141,3 +141,17 @@ def pipelines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "sample": Template.from_stack(sample),
         "classic": Template.from_stack(classic),
     }
+
+
+def state_machine(template: Any, start_at: str = "Prepare") -> tuple[str, dict[str, Any]]:
+    """The logical id and resource of the state machine whose ASL starts at `start_at`
+    (the scenario state machine by default; the suite's starts at RunScenarios)."""
+    (found,) = (
+        (logical_id, machine)
+        for logical_id, machine in template.find_resources(
+            "AWS::StepFunctions::StateMachine"
+        ).items()
+        if f'\\"StartAt\\":\\"{start_at}\\"'
+        in json.dumps(machine["Properties"]["DefinitionString"])
+    )
+    return found

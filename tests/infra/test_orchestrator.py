@@ -6,10 +6,12 @@ import json
 
 from aws_cdk.assertions import Match
 
+from tests.infra.conftest import state_machine
+
 
 def _definition(template) -> dict:
     """The state machine's ASL, with CloudFormation references replaced by markers."""
-    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    _, machine = state_machine(template)
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     return json.loads("".join(p if isinstance(p, str) else "REF" for p in parts))
 
@@ -128,7 +130,7 @@ def test_executions_that_end_outside_cleanup_invoke_cleanup(template):
     assert pattern["source"] == ["aws.states"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
     assert pattern["detail"]["status"] == ["ABORTED", "TIMED_OUT", "FAILED"]
-    (machine_id,) = template.find_resources("AWS::StepFunctions::StateMachine")
+    machine_id, _ = state_machine(template)
     assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine_id}]
     (target,) = rule["Properties"]["Targets"]
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
