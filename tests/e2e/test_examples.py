@@ -66,8 +66,10 @@ def test_executed_definition_is_the_synthesized_one(local):
     assert json.loads(executed) == json.loads(by_cloudformation)
 
     template = json.loads((assembly() / "Itest.template.json").read_text())
-    (machine,) = [
-        r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"
+    (machine,) = [  # the scenario state machine (the suite's starts at RunScenarios)
+        r for r in template["Resources"].values()
+        if r["Type"] == "AWS::StepFunctions::StateMachine"
+        and '\\"StartAt\\":\\"Prepare\\"' in json.dumps(r["Properties"]["DefinitionString"])
     ]
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     literal = [p for p in parts if isinstance(p, str)]
