@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 import pytest
+from itest.cli.authoring import load_file
 from itest.cli.runs import new_run_id, upload
-from itest.lambdas.model import load_scenario_file
 from itest.lambdas.results import read_run
 
 from tests.e2e.conftest import SCENARIOS
@@ -34,9 +34,12 @@ def _suite_arn(aws: Any) -> str:
 def _item(local: Any, name: str) -> dict[str, Any]:
     """The suite item for a shipped scenario, uploaded and named by the CLI's own code."""
     aws, target, target_vars = local
-    scenario = load_scenario_file(SCENARIOS / f"{name}.yaml")
+    found = load_file(SCENARIOS / f"{name}.yaml")  # includes expanded, as the CLI does
+    assert found is not None, name
+    scenario, variants = found
     ref = upload(aws, target, scenario)
-    return {"run_id": new_run_id(scenario.name), "scenario": ref, "vars": target_vars}
+    run_vars = {**target_vars, **variants[0]}  # a matrix file: its first combination
+    return {"run_id": new_run_id(scenario.name), "scenario": ref, "vars": run_vars}
 
 
 def _run_suite(aws: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
