@@ -103,18 +103,31 @@ def target_client(service: str) -> Any:
     Raises:
         ConfigError: the target role cannot be assumed.
     """
-    role_arn = os.environ.get(TARGET_ROLE_ENV)
-    if not role_arn:
+    session = target_session()
+    if session is None:
         return client(service)
-    if _target["expires"] - RENEW_BEFORE_SECONDS < time.time():
-        _target.update(session=_assume(role_arn), clients={})
     clients: dict[str, Any] = _target["clients"]
     if service not in clients:
         from botocore.config import Config
 
         retries = {"mode": "standard", "max_attempts": 3}  # as :func:`client`
-        clients[service] = _target["session"].client(service, config=Config(retries=retries))
+        clients[service] = session.client(service, config=Config(retries=retries))
     return clients[service]
+
+
+def target_session() -> Any:
+    """The assumed target-role session (renewed before it expires), or None when
+    ``TARGET_ROLE_ARN`` is unset and the function's own credentials serve the targets.
+
+    Raises:
+        ConfigError: the target role cannot be assumed.
+    """
+    role_arn = os.environ.get(TARGET_ROLE_ENV)
+    if not role_arn:
+        return None
+    if _target["expires"] - RENEW_BEFORE_SECONDS < time.time():
+        _target.update(session=_assume(role_arn), clients={})
+    return _target["session"]
 
 
 def forget_target_session() -> None:

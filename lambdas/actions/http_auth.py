@@ -1,4 +1,4 @@
-"""``http``'s ``auth``: SigV4 with the Action's own credentials, or Basic.
+"""``http``'s ``auth``: SigV4 with the credentials target calls use (the target role), or Basic.
 
 SigV4 is botocore's ``SigV4Auth`` (no new dependency), applied as a requests
 auth hook so that it signs the request exactly as it is sent (the body, the
@@ -25,7 +25,8 @@ SIGNING_HEADERS = ("X-Amz-Date", "X-Amz-Security-Token")
 
 
 class SigV4(Strict):
-    """Sign with the credentials the actions use (API Gateway IAM auth, function URLs)."""
+    """Sign with the target role's credentials, as every ``aws.*`` call (API Gateway IAM
+    auth, function URLs)."""
 
     service: str = Field(min_length=1, description="signing name: execute-api, lambda, ...")
     region: str | None = Field(default=None, description="default: the Action's region")
@@ -83,10 +84,11 @@ class _SigV4Hook:
         import boto3
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
+        from itest.lambdas.aws import target_session
 
-        session = boto3.Session()
+        session = target_session() or boto3.Session()  # the targets' credentials, as aws.*
         credentials = session.get_credentials()
-        region = self.spec.region or session.region_name
+        region = self.spec.region or session.region_name or boto3.Session().region_name
         if credentials is None or not region:
             missing = "credentials" if credentials is None else "region (give auth.sigv4.region)"
             raise ActionError(f"http: cannot sign with SigV4: no AWS {missing}", retryable=False)

@@ -53,3 +53,19 @@ def test_a_role_that_cannot_be_assumed_names_itself(monkeypatch: pytest.MonkeyPa
     with pytest.raises(ConfigError, match="cannot assume the target role not-an-arn"):
         aws.target_client("s3")
     aws.forget_target_session()
+
+
+def test_sigv4_signs_with_the_target_role_like_every_target_call(target_role: str, httpserver):
+    httpserver.expect_request("/signed").respond_with_json({})
+    assumed = aws.target_session().get_credentials().get_frozen_credentials()
+    own = aws.client("sts").get_caller_identity()["UserId"]
+
+    run_action(
+        "http",
+        {"url": httpserver.url_for("/signed"), "auth": {"sigv4": {"service": "execute-api"}}},
+    )
+
+    sent = httpserver.log[0][0].headers["Authorization"]
+    assert f"Credential={assumed.access_key}/" in sent
+    assert own not in sent
+    assert httpserver.log[0][0].headers["X-Amz-Security-Token"] == assumed.token
