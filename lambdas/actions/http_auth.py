@@ -88,7 +88,7 @@ class _SigV4Hook:
 
         session = target_session() or boto3.Session()  # the targets' credentials, as aws.*
         credentials = session.get_credentials()
-        region = self.spec.region or session.region_name or boto3.Session().region_name
+        region = self.spec.region or session.region_name
         if credentials is None or not region:
             missing = "credentials" if credentials is None else "region (give auth.sigv4.region)"
             raise ActionError(f"http: cannot sign with SigV4: no AWS {missing}", retryable=False)
