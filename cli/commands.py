@@ -88,12 +88,12 @@ def run_on(
     from contextlib import nullcontext
 
     from itest.cli import reports
-    from itest.cli.runs import LOCAL_PACE, Scheduler, Tracked
+    from itest.cli.scheduler import LOCAL_PACE, Scheduler, Tracked
 
     tracked = [Tracked(item, vars=_vars_of(item, vars_for, overrides)) for item in scenarios]
     with orchestrator.errors():
         if not wait:
-            from itest.cli.runs import start
+            from itest.cli.scheduler import start
 
             for one in tracked:
                 one.run = start(orchestrator.aws, orchestrator.target, one.item.scenario,
@@ -154,7 +154,7 @@ def upload(
         BadInput: a bad file or tag; nothing was uploaded. InfraError: AWS failed.
     """
     from itest.cli import connect
-    from itest.cli.runs import upload as put
+    from itest.cli.scheduler import upload as put
 
     scenarios = load(paths, tags=tags)
     check_overrides(scenarios, overrides)

@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from itest.cli.runs import Tracked
+    from itest.cli.scheduler import Tracked
 
 SYMBOL = {"queued": "·", "running": "▶", "passed": "✔", "failed": "✘", "error": "✘"}
 

@@ -15,7 +15,7 @@ from itest.cli.errors import EXIT_FAILED, EXIT_INFRA, EXIT_PASSED
 
 if TYPE_CHECKING:
     from itest.cli.connect import Orchestrator
-    from itest.cli.runs import Tracked
+    from itest.cli.scheduler import Tracked
     from itest.lambdas.results import RunRecord
 
 # passed | failed | error from the run's verdict; running (status of a live run);

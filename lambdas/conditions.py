@@ -1,6 +1,6 @@
 """``skip_if``: whether a step runs at all, decided over the run's context.
 
-Kept apart from the step flow in :mod:`itest.lambdas.run` so that the flow
+Kept apart from the step flow in :mod:`itest.lambdas.states` so that the flow
 stays one call (``skip_reason``) whatever shape it takes, and so that
 validation checks the same names the engine gives.
 """

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from itest.lambdas import deadlines, run
+from itest.lambdas import deadlines, states
 from itest.lambdas.log import bind, emit_metrics
 from itest.lambdas.masking import forget, mask
 
@@ -51,33 +51,33 @@ def _masked_errors(fn: Handler) -> Handler:
 
 
 @_masked_errors
-def prepare(event: dict[str, Any], context: Any) -> run.PreparedRun:
+def prepare(event: dict[str, Any], context: Any) -> states.PreparedRun:
     """Prepare state: validate the scenario, render vars, start the run record."""
     _bind(event, event.get("input"), context)
-    return run.prepare(event)
+    return states.prepare(event)
 
 
 @_masked_errors
-def action(event: dict[str, Any], context: Any) -> run.IterationState:
+def action(event: dict[str, Any], context: Any) -> states.IterationState:
     """Action state: one attempt of one step; outcome passed | retry | failed."""
     _bind(event, event, context, step=event.get("name"), step_index=event.get("index"))
-    return run.action(event)
+    return states.action(event)
 
 
 @_masked_errors
 def assert_(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Assert state: final assertions over the run context."""
     _bind(event, event, context)
-    return run.assert_(event)
+    return states.assert_(event)
 
 
 @_masked_errors
-def cleanup(event: dict[str, Any], context: Any) -> run.Verdict:
+def cleanup(event: dict[str, Any], context: Any) -> states.Verdict:
     """Cleanup state (and the rule on the execution's end): every cleanup attempted
     once, then the run's verdict (and its metrics, once)."""
     state = event.get("state") if isinstance(event.get("state"), dict) else {}
     _bind(event, state, context)
-    verdict, settled_now = run.finish(event)
+    verdict, settled_now = states.finish(event)
     if settled_now:
         _run_metrics(verdict, event.get("started_at"))
     return verdict
@@ -87,7 +87,7 @@ def _bind(event: Any, holder: Any, context: Any, **fields: Any) -> None:
     """A new invocation: no secrets known yet, when it ends, and the fields every log
     line carries."""
     forget()
-    deadlines.enter(context, now=run.clock())
+    deadlines.enter(context, now=states.clock())
     event = event if isinstance(event, dict) else {}
     bind(
         run_id=event.get("run_id"),
@@ -105,7 +105,7 @@ def _scenario_name(holder: Any) -> str | None:
     return match.group(1) if match else None
 
 
-def _run_metrics(verdict: run.Verdict, started_at: Any) -> None:
+def _run_metrics(verdict: states.Verdict, started_at: Any) -> None:
     """Duration and failure of the run, per scenario (dashboard: duration by scenario)."""
     namespace = os.environ.get("METRICS_NAMESPACE")
     if not namespace or not verdict.get("scenario"):

@@ -2,7 +2,7 @@
 
 No Lambda sleeps: the Action handler answers the step's first attempt with
 outcome ``retry`` and ``wait_seconds`` = N, the state machine's Wait state
-waits, and the second attempt passes (lambdas/run.py). That is why a ``wait``
+waits, and the second attempt passes (lambdas/states.py). That is why a ``wait``
 cannot be a cleanup action (cleanups run inside one Lambda invocation).
 """
 

@@ -66,7 +66,7 @@ def test_the_uploaded_scenario_is_plain(local: Any) -> None:
     """What reaches the bucket (and so the engine) has no include, params or matrix."""
     aws, target, _ = local
     (first, _) = load((SCENARIOS / "orders-by-quantity.yaml",))
-    from itest.cli.runs import upload
+    from itest.cli.scheduler import upload
 
     ref = upload(aws, target, first.scenario)
     body = aws.client("s3").get_object(Bucket=ref["bucket"], Key=ref["key"])["Body"].read()

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from itest.cli import runs
-from itest.cli.runs import StartedRun
+from itest.cli import scheduler
+from itest.cli.scheduler import StartedRun
 from itest.lambdas import results
 from itest.lambdas.model import load_scenario
 
@@ -47,8 +47,8 @@ def scenario(name: str, steps: str, *, timeout: int = 60, extra: str = "") -> st
 def start(local: Any, text: str, *, label: str | None = None) -> StartedRun:
     aws, target, target_vars = local
     loaded = load_scenario(text, source="fault.yaml")
-    ref = runs.upload(aws, target, loaded, label=label)
-    return runs.start(aws, target, loaded, target_vars, ref=ref)
+    ref = scheduler.upload(aws, target, loaded, label=label)
+    return scheduler.start(aws, target, loaded, target_vars, ref=ref)
 
 
 def execution_status(local: Any, started: StartedRun, *, timeout: float = 60) -> str:

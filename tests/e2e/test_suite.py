@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from itest.cli.authoring import load_file
-from itest.cli.runs import new_run_id, upload
+from itest.cli.scheduler import new_run_id, upload
 from itest.lambdas.results import read_run
 
 from tests.e2e.conftest import SCENARIOS

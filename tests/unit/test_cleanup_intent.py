@@ -8,7 +8,7 @@ import pytest
 from itest.lambdas import cleanup_intent
 from itest.lambdas.errors import ActionError
 from itest.lambdas.model import CleanupAction, Step, load_scenario
-from itest.lambdas.run import capture
+from itest.lambdas.states import capture
 
 
 def spec(**fields: Any) -> CleanupAction:

@@ -83,7 +83,7 @@ def test_expires_at_follows_results_ttl_days(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_prepare_cuts_the_timeout_to_the_stack_maximum(monkeypatch: pytest.MonkeyPatch) -> None:
-    from itest.lambdas.run import _bounded_timeout
+    from itest.lambdas.states import _bounded_timeout
 
     monkeypatch.setenv("MAX_TIMEOUT_SECONDS", "600")
     assert _bounded_timeout(3600) == 600

@@ -7,7 +7,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 from itest.lambdas.model import Step
-from itest.lambdas.run import Attempt, decide
+from itest.lambdas.states import Attempt, decide
 
 FAILING = Attempt(
     mismatches=[{"path": "p", "matcher": "equals", "expected": 1, "actual": 2, "message": "m"}]

@@ -53,12 +53,12 @@ def _forget_clients() -> None:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """The engine's clock, advanced by the Wait states of :func:`machine.execute`."""
-    from itest.lambdas import run
+    from itest.lambdas import states
 
     from .machine import Clock
 
     fake = Clock()
-    monkeypatch.setattr(run, "clock", fake)
+    monkeypatch.setattr(states, "clock", fake)
     return fake
 
 

@@ -36,7 +36,7 @@ def upload(scenario: dict[str, Any], bucket: str) -> dict[str, str]:
 
 
 class Clock:
-    """Stands in for ``itest.lambdas.run.clock``; a Wait state advances it."""
+    """Stands in for ``itest.lambdas.states.clock``; a Wait state advances it."""
 
     def __init__(self, now: float = 1_800_000_000.0) -> None:
         self.now = now

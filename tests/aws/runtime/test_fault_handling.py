@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from itest.lambdas import cleanups, deadlines, handlers, results, run, scenario_store
+from itest.lambdas import cleanups, deadlines, handlers, results, scenario_store, states
 from itest.lambdas.aws import client, is_transient
 from itest.lambdas.errors import CleanupUnfinished, StateError, TransientError
 from pytest_httpserver import HTTPServer
@@ -99,7 +99,7 @@ def test_a_slow_step_without_retry_is_cut_off_at_the_scenario_deadline(
     ref = upload(scenario(slow, timeout_seconds=2), bucket)
 
     started = time.monotonic()
-    verdict = execute(ref, {}, run.clock).verdict  # the real clock
+    verdict = execute(ref, {}, states.clock).verdict  # the real clock
 
     assert time.monotonic() - started < 10
     assert verdict["status"] == "failed"
@@ -139,7 +139,7 @@ def test_a_crash_mid_action_still_runs_that_steps_cleanup(
         raise Crash
 
     with monkeypatch.context() as patched, pytest.raises(Crash):
-        patched.setattr(run, "run_action", die)
+        patched.setattr(states, "run_action", die)
         handlers.action(iteration(state, 0, "seed"), None)
     crash = {"Error": "Runtime.ExitError", "Cause": "Runtime exited with error: signal: killed"}
     verdict = handlers.cleanup({"run_id": RUN_ID, "state": {**state, "error": crash}}, None)
@@ -203,7 +203,7 @@ def test_a_step_after_one_that_did_not_pass_is_refused(
 
 def test_no_step_runs_once_the_run_was_settled(bucket: str) -> None:
     ref = upload(scenario(), bucket)
-    execute(ref, {}, run.clock)  # passed and cleaned up
+    execute(ref, {}, states.clock)  # passed and cleaned up
     state = {"scenario": results.read_run(RUN_ID)["scenario_ref"], "deadline": time.time() + 60}
 
     redriven = handlers.action(iteration(state, 0, "seed"), None)
@@ -299,7 +299,7 @@ def test_a_hanging_cleanup_uses_its_budget_and_the_others_still_run(
     ref = upload(scenario(cleanup=[hang]), bucket)
 
     started = time.monotonic()
-    verdict = execute(ref, {}, run.clock).verdict
+    verdict = execute(ref, {}, states.clock).verdict
 
     assert time.monotonic() - started < 8
     assert verdict["status"] == "failed"  # a red cleanup is a red run
@@ -312,7 +312,7 @@ def test_a_hanging_cleanup_uses_its_budget_and_the_others_still_run(
 
 def test_cleanup_runs_once_whoever_triggers_it(bucket: str) -> None:
     ref = upload(scenario(), bucket)
-    verdict = execute(ref, {}, run.clock).verdict
+    verdict = execute(ref, {}, states.clock).verdict
     client("dynamodb").put_item(TableName="orders", Item={"pk": {"S": f"seed-{RUN_ID}"}})
 
     stopped = handlers.cleanup(status_change("FAILED"), None)  # the rule, after the end

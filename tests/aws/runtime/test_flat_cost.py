@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from itest.lambdas import results, run
+from itest.lambdas import results, states
 from itest.lambdas.aws import client
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -64,8 +64,8 @@ def count_attempts_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
             calls.append(current.pop())
 
     client("dynamodb").meta.events.register("before-parameter-build.dynamodb.*", seen)
-    action = run.action
-    monkeypatch.setattr(run, "action", counted)
+    action = states.action
+    monkeypatch.setattr(states, "action", counted)
     return calls
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from itest.lambdas import masking, results, run
+from itest.lambdas import masking, results, states
 from itest.lambdas.aws import client
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -30,7 +30,7 @@ def no_remembered_secrets() -> Iterator[None]:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(run, "clock", fake)
+    monkeypatch.setattr(states, "clock", fake)
     return fake
 
 
@@ -159,7 +159,7 @@ def test_sigv4_signs_with_the_actions_credentials(httpserver: HTTPServer) -> Non
 
     httpserver.expect_request("/signed", method="POST").respond_with_handler(handler)
 
-    result = run.run_action(
+    result = states.run_action(
         "http",
         {
             "method": "POST",
@@ -189,7 +189,7 @@ def test_a_redirect_to_another_host_carries_no_signature(httpserver: HTTPServer)
         httpserver.expect_request("/moved").respond_with_response(
             Response(status=302, headers={"Location": other.url_for("/landed")})
         )
-        result = run.run_action(
+        result = states.run_action(
             "http", {"url": httpserver.url_for("/moved"), "auth": {"sigv4": {"service": "lambda"}}}
         )
     finally:
@@ -206,7 +206,7 @@ def test_basic_auth_sends_the_secret_and_masks_the_echo(httpserver: HTTPServer) 
         )
     )
 
-    result = run.run_action(
+    result = states.run_action(
         "http",
         {
             "url": httpserver.url_for("/basic"),

@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 from itest.cli.aws import call_throttled
 from itest.cli.errors import InfraError, Interrupted
-from itest.cli.runs import DESCRIBE_RATE, Scheduler, Tracked
 from itest.cli.scenarios import LoadedScenario
+from itest.cli.scheduler import DESCRIBE_RATE, Scheduler, Tracked
 from itest.cli.target import Target
 from itest.lambdas.model import load_scenario
 
@@ -256,7 +256,7 @@ def test_progress_updates_report_the_current_step():
 
 def test_progress_lines_name_the_step_and_attempt():
     from itest.cli.progress import describe
-    from itest.cli.runs import Progress
+    from itest.cli.scheduler import Progress
 
     (one,) = scenarios(1)
     assert describe(one) == ("queued", "")
