@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from itest.lambdas.expressions import has_template
+from itest.lambdas.masking import clip
 from itest.lambdas.matchers import json_type
 from itest.lambdas.validation import Loc
 
@@ -138,7 +139,7 @@ def _anything_but(loc: Loc, argument: Any, operators: frozenset[str]) -> list[tu
 
 
 def _short(value: Any) -> str:
+    """``value`` as JSON, masked before it is cut (a secret never shows in part)."""
     import json
 
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 40 else text[:39] + "…"
+    return clip(json.dumps(value, default=str), 40)

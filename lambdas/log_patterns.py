@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from itest.lambdas.masking import clip
+
 _TOKEN = re.compile(
     r"""\s*(?:
       (?P<group>&&|\|\||[{}()])
@@ -76,7 +78,8 @@ def _tokens(pattern: str) -> list[_Token]:
             break
         match = _TOKEN.match(pattern, at)
         if not match or match.end() == at:
-            raise PatternError(f"unexpected {pattern[at:].strip()[:20]!r} at character {at + 1}")
+            shown = clip(pattern[at:].strip(), 20)
+            raise PatternError(f"unexpected {shown!r} at character {at + 1}")
         kind = match.lastgroup or "word"
         tokens.append(_Token(kind, match.group(kind), match.start(kind)))
         at = match.end()
@@ -90,7 +93,7 @@ class _Parser:
     def fail(self, message: str) -> None:
         at = self.tokens[self.position].at + 1 if self.position < len(self.tokens) else None
         where = f" at character {at}" if at else " at the end"
-        raise PatternError(f"{message}{where} of {self.pattern!r}")
+        raise PatternError(f"{message}{where} of {clip(self.pattern, 200)!r}")
 
     def peek(self) -> _Token | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None

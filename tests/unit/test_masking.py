@@ -90,3 +90,17 @@ def test_any_escaping_leaves_no_run_of_a_punctuated_secret() -> None:
     for shown in (json.dumps(json.dumps({"q": secret})), html.escape(secret)):
         masked = masking.mask(shown)
         assert "Abcdefgh12" not in masked and "Ijklmnop34" not in masked, masked
+
+
+def test_pattern_errors_mask_before_they_cut() -> None:
+    from itest.lambdas.event_patterns import EVENTBRIDGE_OPERATORS, pattern_problems
+    from itest.lambdas.log_patterns import PatternError, compile_json_pattern
+
+    masking.remember([TOKEN])
+    pattern = {"detail": {"token": [{"numeric": TOKEN}]}}
+    problems = pattern_problems(pattern, operators=EVENTBRIDGE_OPERATORS)
+    assert problems and not leaks(str(problems)), problems
+    for pattern in (f"{{ $.token = {TOKEN} ", f"{{ $.a = 1 }} {TOKEN}"):
+        with pytest.raises(PatternError) as raised:
+            compile_json_pattern(pattern)
+        assert not leaks(str(raised.value)), raised.value
