@@ -1,8 +1,9 @@
 """What a scenario's listeners need (lambdas/listeners.py), in one place.
 
 A listener is a temporary SQS queue fed by a temporary EventBridge rule or SNS
-subscription, named `<prefix><run digest>-<listener>`. The functions may
-create and delete only queues and rules under the stack's prefix, only on the
+subscription, named `<prefix><run digest>-<listener>`. They are granted to the target role
+(infra/targets.py), never to the functions' own roles: it may create and
+delete only queues and rules under the stack's prefix, only on the
 buses and topics declared in `itest:targets` (`buses`, `topics`), and
 subscribe only such queues to those topics (`sns:Endpoint` condition). With
 no bus and no topic declared nothing is granted.

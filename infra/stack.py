@@ -100,7 +100,9 @@ class OrchestratorStack(Stack):
         storage.table.grant_write_data(handlers.prepare)
         for fn in (handlers.action, handlers.assert_, handlers.cleanup):
             storage.table.grant_read_write_data(fn)
-        actors = [handlers.action, handlers.assert_, handlers.cleanup]
+        # Prepare creates the run's listeners on the targets' buses and topics, so it
+        # acts through the target role as well (whatever is declared: one code path).
+        actors = [handlers.prepare, handlers.action, handlers.assert_, handlers.cleanup]
         target_role = TargetRole(
             self,
             "TargetRole",
@@ -111,9 +113,9 @@ class OrchestratorStack(Stack):
         for fn in actors:
             target_role.grant_assume(fn)
             fn.add_environment("TARGET_ROLE_ARN", target_role.role_arn)
-        listeners.grant_manage(handlers.prepare)
-        listeners.grant_receive(handlers.action)
-        listeners.grant_manage(handlers.cleanup)
+        if target_role.role is not None:  # an existing role's own policies say what it may
+            listeners.grant_manage(target_role.role)
+            listeners.grant_receive(target_role.role)
 
         # Past a scenario's deadline the last Action may still run, then Assert
         # and Cleanup: the hard stop leaves room for them, so Cleanup always runs.
@@ -235,9 +237,9 @@ class OrchestratorStack(Stack):
             "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
             f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}:*',
         )
-        if self.listeners.enabled:
+        if self.listeners.enabled and self.target_role.role:
             acknowledge(
-                self.handlers,
+                self.target_role,
                 "AwsSolutions-IAM5",
                 "Listeners (infra/listeners.py): each run creates and deletes its own SQS queue "
                 "and EventBridge rule, named <stack prefix><run digest>-<listener>; the wildcard "

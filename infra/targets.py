@@ -2,10 +2,11 @@
 
 Scenarios act on the services under test through one role of their own, the
 *target role* (:class:`TargetRole`, output `TargetRoleArn`): Action and Cleanup
-(and Assert, for secrets) assume it for every call to a target, and it is
-granted exactly what is declared here, with CDK's `grant_*` methods, and
-nothing else; the functions' own roles keep the orchestrator's bucket and
-table and nothing of the targets. `itest:targetRoleArn` names an existing
+(Assert for secrets, Prepare for listeners) assume it for every call to a
+target, and it is granted exactly what is declared here, with CDK's `grant_*`
+methods, and the listeners' grants (infra/listeners.py), and nothing else;
+the functions' own roles keep the orchestrator's bucket and table and nothing
+of the targets. `itest:targetRoleArn` names an existing
 role instead (another account's: cross-account targets are that one setting).
 
 A wildcard action, a `*` in a resource (but at its end after a `/` or a name

@@ -6,8 +6,9 @@ policy letting only that rule send) or by a temporary SNS subscription (with
 the optional filter policy; the policy lets only that topic send). Names are
 ``<LISTENER_PREFIX><digest of the run id>-<listener>``: derived, never stored,
 so any cleanup (Cleanup, or a later one knowing only the run id) finds and
-removes them, and concurrent runs never share one. The stack lets the
-functions create and delete only resources under that prefix.
+removes them, and concurrent runs never share one. Listeners are made, read
+and removed in the target role (they live on the targets' buses and topics),
+which the stack lets create and delete only resources under that prefix.
 
 What a queue receives is moved into the results table (``pk`` =
 ``<run_id>#listener#<name>``, one item per event, keyed by the event's own id
@@ -25,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any, TypedDict
 
 from itest.lambdas import results
-from itest.lambdas.aws import aws_errors, client
+from itest.lambdas.aws import aws_errors, target_client
 from itest.lambdas.errors import ActionError
 
 PREFIX_ENV = "LISTENER_PREFIX"
@@ -66,7 +67,7 @@ def create(run_id: str, name: str, spec: dict[str, Any]) -> None:
         ActionError: AWS refused a call (the message names it).
     """
     queue = resource_name(run_id, name)
-    sqs = client("sqs")
+    sqs = target_client("sqs")
     with aws_errors(f"listener {name!r}: sqs.create_queue"):
         url = sqs.create_queue(QueueName=queue, Attributes={"SqsManagedSseEnabled": "true"})[
             "QueueUrl"
@@ -76,7 +77,7 @@ def create(run_id: str, name: str, spec: dict[str, Any]) -> None:
         ]["QueueArn"]
     if "eventbridge" in spec:
         source = spec["eventbridge"]
-        events = client("events")
+        events = target_client("events")
         with aws_errors(f"listener {name!r}: events.put_rule"):
             rule_arn = events.put_rule(
                 Name=queue,
@@ -104,7 +105,7 @@ def create(run_id: str, name: str, spec: dict[str, Any]) -> None:
                 "MessageBody" if source.get("filter_scope") == "body" else "MessageAttributes"
             )
         with aws_errors(f"listener {name!r}: sns.subscribe"):
-            client("sns").subscribe(
+            target_client("sns").subscribe(
                 TopicArn=source["topic"],
                 Protocol="sqs",
                 Endpoint=queue_arn,
@@ -125,7 +126,7 @@ def _allow(url: str, queue_arn: str, service: str, source_arn: str, name: str) -
     }
     policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     with aws_errors(f"listener {name!r}: sqs.set_queue_attributes"):
-        client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+        target_client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
 
 
 def remove(run_id: str, name: str, spec: dict[str, Any]) -> None:
@@ -136,13 +137,13 @@ def remove(run_id: str, name: str, spec: dict[str, Any]) -> None:
     """
     queue = resource_name(run_id, name)
     if "eventbridge" in spec:
-        events, bus = client("events"), spec["eventbridge"].get("bus") or "default"
+        events, bus = target_client("events"), spec["eventbridge"].get("bus") or "default"
         with _gone_is_fine(f"listener {name!r}: events.remove_targets"):
             events.remove_targets(Rule=queue, EventBusName=bus, Ids=[TARGET_ID])
         with _gone_is_fine(f"listener {name!r}: events.delete_rule"):
             events.delete_rule(Name=queue, EventBusName=bus)
     if "sns" in spec:
-        sns = client("sns")
+        sns = target_client("sns")
         with _gone_is_fine(f"listener {name!r}: sns.unsubscribe"):
             pages = sns.get_paginator("list_subscriptions_by_topic").paginate(
                 TopicArn=spec["sns"]["topic"]
@@ -151,7 +152,7 @@ def remove(run_id: str, name: str, spec: dict[str, Any]) -> None:
                 for subscription in page.get("Subscriptions", []):
                     if subscription.get("Endpoint", "").endswith(f":{queue}"):
                         sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
-    sqs = client("sqs")
+    sqs = target_client("sqs")
     with _gone_is_fine(f"listener {name!r}: sqs.delete_queue"):
         sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"])
 
@@ -180,7 +181,7 @@ def drain(run_id: str, name: str, kind: str, *, mask: Callable[[Any], Any], thor
     Raises:
         ActionError: the queue is missing or a call failed.
     """
-    sqs, moved = client("sqs"), 0
+    sqs, moved = target_client("sqs"), 0
     with aws_errors(f"listener {name!r}"):
         url = sqs.get_queue_url(QueueName=resource_name(run_id, name))["QueueUrl"]
         for batch_number in range(MAX_BATCHES):

@@ -148,8 +148,7 @@ def test_the_functions_hold_nothing_of_the_targets(template, handler):
     assert not {"secretsmanager:GetSecretValue", "ssm:GetParameter"} & actions
     for name in TARGET_NAMES:
         assert name not in resources, (handler, name)
-    if handler != "prepare":  # they act through the target role
-        assert "sts:AssumeRole" in actions and "TargetRole" in resources
+    assert "sts:AssumeRole" in actions and "TargetRole" in resources  # they act through it
 
 
 def _handler_statements(template, handler: str) -> list[dict[str, Any]]:
@@ -157,24 +156,24 @@ def _handler_statements(template, handler: str) -> list[dict[str, Any]]:
 
 
 def test_listeners_touch_only_prefixed_queues_and_rules_on_declared_buses_and_topics(template):
-    for handler in ("prepare", "cleanup"):
-        docs = _handler_statements(template, handler)
-        statements = [s for doc in docs for s in doc["Statement"]]
-        by_action = {a: s for s in statements for a in _listed(s["Action"])}
-        queue = json.dumps(by_action["sqs:CreateQueue"]["Resource"])
-        assert ":Itest-listen-*" in queue
-        assert by_action["sqs:DeleteQueue"] is by_action["sqs:CreateQueue"]
-        rules = json.dumps(by_action["events:PutRule"]["Resource"])
-        assert ":rule/Itest-listen-*" in rules  # the default bus
-        assert "arn:aws:events:eu-west-1:123456789012:rule/orders/Itest-listen-*" in rules
-        subscribe = by_action["sns:Subscribe"]
-        assert ":receipts" in json.dumps(subscribe["Resource"])
-        assert "Itest-listen-*" in json.dumps(subscribe["Condition"]["StringLike"]["sns:Endpoint"])
-        assert subscribe["Condition"]["StringEquals"] == {"sns:Protocol": "sqs"}
-    assert "sqs:ReceiveMessage" not in _role_actions(template, "prepare")
-    action = _role_actions(template, "action")
-    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueUrl"} <= action
-    assert not {"sqs:CreateQueue", "events:PutRule", "sns:Subscribe"} & action
+    statements = [s for doc in _target_role_policies(template) for s in doc["Statement"]]
+    by_action = {a: s for s in statements for a in _listed(s["Action"])}
+    queue = json.dumps(by_action["sqs:CreateQueue"]["Resource"])
+    assert ":Itest-listen-*" in queue
+    assert by_action["sqs:DeleteQueue"] is by_action["sqs:CreateQueue"]
+    rules = json.dumps(by_action["events:PutRule"]["Resource"])
+    assert ":rule/Itest-listen-*" in rules  # the default bus
+    assert "arn:aws:events:eu-west-1:123456789012:rule/orders/Itest-listen-*" in rules
+    subscribe = by_action["sns:Subscribe"]
+    assert ":receipts" in json.dumps(subscribe["Resource"])
+    assert "Itest-listen-*" in json.dumps(subscribe["Condition"]["StringLike"]["sns:Endpoint"])
+    assert subscribe["Condition"]["StringEquals"] == {"sns:Protocol": "sqs"}
+    receive = by_action["sqs:ReceiveMessage"]
+    assert {"sqs:DeleteMessage", "sqs:GetQueueUrl"} <= set(_listed(receive["Action"]))
+    for handler in ("prepare", "action", "assert_", "cleanup"):  # none on the functions' roles
+        held = _role_actions(template, handler)
+        assert not {"sqs:CreateQueue", "sqs:ReceiveMessage", "events:PutRule"} & held, handler
+        assert not {"sns:Subscribe"} & held, handler
     prefixes = {
         fn["Properties"]["Environment"]["Variables"]["LISTENER_PREFIX"]
         for fn in template.find_resources("AWS::Lambda::Function").values()
