@@ -12,18 +12,21 @@ from itest.cli.errors import InfraError
 
 @dataclass(frozen=True)
 class Target:
-    """The three resources the CLI talks to."""
+    """The resources the CLI talks to."""
 
     state_machine_arn: str
     bucket: str
     results_table: str
+    suite_state_machine_arn: str | None = None
+    """The suite state machine (`--suite`); unknown when found by --state-machine-arn."""
 
 
 def from_outputs(outputs: dict[str, str]) -> Target:
     """The orchestrator stack's outputs, as CDK names them (infra/stack.py)."""
     try:
         return Target(
-            outputs["StateMachineArn"], outputs["BucketName"], outputs["ResultsTableName"]
+            outputs["StateMachineArn"], outputs["BucketName"], outputs["ResultsTableName"],
+            outputs.get("SuiteStateMachineArn"),
         )
     except KeyError as missing:
         raise InfraError(f"the stack has no output {missing}: is it an itest stack?") from None

@@ -16,6 +16,8 @@ Everything a platform team sets is context (cdk.json or `-c key=value`):
                                Step Functions and Lambda code/permission actions
     itest:resultsTtlDays       how long run records are kept (default 30)
     itest:logRetentionDays     log retention of the handlers and the state machine (30)
+    itest:suiteMaxConcurrency  a suite's children running at once unless its input
+                               says (default 10)
     itest:alarmTopicArn        SNS topic for the failed-executions alarm (none)
     itest:runnerTrustedAccount account allowed to assume the runner role (this one)
     itest:architecture         x86_64 | arm64 (x86_64)
@@ -131,6 +133,11 @@ def props_from_context(get: Any):  # -> OrchestratorProps
     if (ttl := _int(get("itest:resultsTtlDays"), "itest:resultsTtlDays")) is not None:
         fields["storage"] = StorageSettings(results_ttl_days=ttl)
     fields["alarm_topic_arn"] = get("itest:alarmTopicArn") or None
+    key = "itest:suiteMaxConcurrency"
+    if (concurrency := _int(get(key), key)) is not None:
+        if concurrency > 10_000:  # a distributed Map's most child executions at once
+            raise ContextError(f"{key} must be at most 10000, got {concurrency}")
+        fields["suite_max_concurrency"] = concurrency
     fields["runner_trusted_account"] = get("itest:runnerTrustedAccount") or None
     return OrchestratorProps(**fields)
 

@@ -40,6 +40,8 @@ class OrchestratorProps:
     """An SNS topic told when executions fail; none by default."""
     runner_trusted_account: str | None = None
     """The account whose principals may assume the runner role (a pipeline's); default this."""
+    suite_max_concurrency: int = 10
+    """A suite's children running at once unless its input says (infra/suite.py)."""
 
 
 class OrchestratorStack(Stack):
@@ -146,6 +148,8 @@ class OrchestratorStack(Stack):
             "Suite",
             props=SuiteProps(
                 scenario_machine=workflow.state_machine,
+                bucket=storage.bucket,
+                max_concurrency=props.suite_max_concurrency,
                 log_retention=props.handlers.log_retention,
             ),
         )
@@ -158,6 +162,7 @@ class OrchestratorStack(Stack):
             log_groups=[*handlers.log_groups.values(), workflow.log_group],
             trusted_account=props.runner_trusted_account,
         )
+        self.suite.grant_run(runner.role)
         self.runner = runner
         self.storage = storage
         self.handlers = handlers

@@ -66,7 +66,7 @@ def test_executed_definition_is_the_synthesized_one(local):
     assert json.loads(executed) == json.loads(by_cloudformation)
 
     template = json.loads((assembly() / "Itest.template.json").read_text())
-    (machine,) = [  # the scenario state machine (the suite's starts at RunScenarios)
+    (machine,) = [  # the scenario state machine (the suite's starts at Concurrency)
         r for r in template["Resources"].values()
         if r["Type"] == "AWS::StepFunctions::StateMachine"
         and '\\"StartAt\\":\\"Prepare\\"' in json.dumps(r["Properties"]["DefinitionString"])

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import pytest
+from itest.cli import suites
 from itest.cli.authoring import load_file
 from itest.cli.scheduler import new_run_id, upload
 from itest.lambdas.results import read_run
@@ -24,14 +25,7 @@ pytestmark = pytest.mark.e2e
 NAMES = ("orders-happy-path", "dynamodb-items", "orders-wrong-quantity-fails-on-purpose")
 
 
-def _suite_arn(aws: Any) -> str:
-    from itest.cli.local.deploy import stack_outputs
-    from itest.infra.app import DEFAULT_STACK_NAME
-
-    return stack_outputs(aws, DEFAULT_STACK_NAME)["SuiteStateMachineArn"]
-
-
-def _item(local: Any, name: str) -> dict[str, Any]:
+def _item(local: Any, name: str, *, named: bool = True) -> dict[str, Any]:
     """The suite item for a shipped scenario, uploaded and named by the CLI's own code."""
     aws, target, target_vars = local
     found = load_file(SCENARIOS / f"{name}.yaml")  # includes expanded, as the CLI does
@@ -39,13 +33,17 @@ def _item(local: Any, name: str) -> dict[str, Any]:
     scenario, variants = found
     ref = upload(aws, target, scenario)
     run_vars = {**target_vars, **variants[0]}  # a matrix file: its first combination
-    return {"run_id": new_run_id(scenario.name), "scenario": ref, "vars": run_vars}
+    run_id = new_run_id(scenario.name) if named else None
+    return suites.item(scenario.name, ref, run_vars, run_id)
 
 
-def _run_suite(aws: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
+def _run_suite(local: Any, items: list[dict[str, Any]], **given: Any) -> dict[str, Any]:
+    aws, target, _ = local
     sfn = aws.client("stepfunctions")
+    key = suites.upload_list(aws, target, items)
     suite = sfn.start_execution(
-        stateMachineArn=_suite_arn(aws), input=json.dumps({"scenarios": items})
+        stateMachineArn=suites.suite_machine(target),
+        input=json.dumps(suites.suite_input(key, given.get("max_concurrency"))),
     )["executionArn"]
     deadline = time.monotonic() + 240
     while (described := sfn.describe_execution(executionArn=suite))["status"] == "RUNNING":
@@ -58,12 +56,21 @@ def test_a_suite_runs_every_scenario_as_a_child_and_fails_when_one_fails(local: 
     aws, target, _ = local
     sfn = aws.client("stepfunctions")
     items = [_item(local, name) for name in NAMES]
-    described = _run_suite(aws, items)
+    described = _run_suite(local, items, max_concurrency=2)
 
     assert described["status"] == "FAILED"
     assert described["error"] == "SuiteFailed"
-    results = {line["run_id"]: line for line in json.loads(described["cause"])}
-    assert list(results) == [item["run_id"] for item in items]  # in the input's order
+    head, _, failed = described["cause"].partition("; the first: ")
+    assert head == "1 of 3 scenarios did not pass"
+    (failed_line,) = json.loads(failed)
+    assert FAILS_ON_PURPOSE in failed_line["run_id"]
+    history = sfn.get_execution_history(executionArn=described["executionArn"],
+                                        maxResults=1000)["events"]
+    (exited,) = [e for e in history if e["type"] == "MapStateExited"]
+    lines = json.loads(exited["stateExitedEventDetails"]["output"])["results"]
+    results = {line["run_id"]: line for line in lines}
+    assert list(results) == [item["run_id"] for item in items]  # in the list's order
+    assert results[failed_line["run_id"]] == failed_line
     executions = target.state_machine_arn.replace(":stateMachine:", ":execution:")
     for item in items:
         run_id = item["run_id"]
@@ -83,9 +90,8 @@ def test_a_suite_runs_every_scenario_as_a_child_and_fails_when_one_fails(local: 
 
 
 def test_a_suite_whose_children_all_pass_succeeds_with_their_lines(local: Any) -> None:
-    aws, _, _ = local
     items = [_item(local, name) for name in NAMES[:2]]
-    described = _run_suite(aws, items)
+    described = _run_suite(local, items)  # the stack's default concurrency
     assert described["status"] == "SUCCEEDED", described.get("cause")
     assert json.loads(described["output"]) == {
         "results": [
@@ -93,3 +99,20 @@ def test_a_suite_whose_children_all_pass_succeeds_with_their_lines(local: Any) -
             for item in items
         ]
     }
+
+
+def test_a_list_without_run_ids_gets_a_fresh_child_name_per_suite(local: Any) -> None:
+    """What a pipeline starts again and again: the suite names each child."""
+    aws, target, _ = local
+    items = [_item(local, NAMES[0], named=False)]
+    names = []
+    for _ in range(2):
+        described = _run_suite(local, items)
+        assert described["status"] == "SUCCEEDED", described.get("cause")
+        (line,) = json.loads(described["output"])["results"]
+        assert line["run_id"].startswith(f"{NAMES[0]}-") and len(line["run_id"]) <= 80
+        record = read_run(line["run_id"], table=target.results_table,
+                          dynamodb=aws.client("dynamodb"))
+        assert record is not None and record["status"] == "passed"
+        names.append(line["run_id"])
+    assert names[0] != names[1]

@@ -145,7 +145,7 @@ def pipelines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def state_machine(template: Any, start_at: str = "Prepare") -> tuple[str, dict[str, Any]]:
     """The logical id and resource of the state machine whose ASL starts at `start_at`
-    (the scenario state machine by default; the suite's starts at RunScenarios)."""
+    (the scenario state machine by default; the suite's starts at Concurrency)."""
     (found,) = (
         (logical_id, machine)
         for logical_id, machine in template.find_resources(

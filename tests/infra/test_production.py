@@ -537,7 +537,7 @@ def _asl_validator() -> Path:
     return binary
 
 
-@pytest.mark.parametrize("start_at", ["Prepare", "RunScenarios"], ids=["scenario", "suite"])
+@pytest.mark.parametrize("start_at", ["Prepare", "Concurrency"], ids=["scenario", "suite"])
 def test_state_machine_definition_passes_the_asl_validator(template, tmp_path, start_at):
     _, machine = state_machine(template, start_at)
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
