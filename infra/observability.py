@@ -19,11 +19,15 @@ format, a log line: no API call), dimension `Scenario`, in the stack's namespace
 
 
 class Monitoring(Construct):
-    """Failed executions raise an alarm; a dashboard shows runs, failures and durations.
+    """Failed executions raise an alarm; a dashboard shows runs, suites, failures and
+    durations.
 
     Attributes:
-        failures_alarm: executions failed or timed out in the last 5 minutes.
-        dashboard: executions, failures, duration overall and by scenario, handler errors.
+        failures_alarm: scenario or suite executions failed or timed out in the last
+            5 minutes (a suite's scenario that fails counts twice: as itself and in its
+            suite; the alarm only asks for one).
+        dashboard: executions, suites, failures, duration overall and by scenario,
+            handler errors.
     """
 
     def __init__(
@@ -32,6 +36,7 @@ class Monitoring(Construct):
         construct_id: str,
         *,
         state_machine: sfn.StateMachine,
+        suite_machine: sfn.StateMachine,
         functions: Sequence[lambda_.IFunction],
         metrics_namespace: str,
         alarm_topic_arn: str | None = None,
@@ -39,20 +44,23 @@ class Monitoring(Construct):
         super().__init__(scope, construct_id)
         period = Duration.minutes(5)
         failed = cw.MathExpression(
-            expression="failed + timedOut",
+            expression="failed + timedOut + suitesFailed + suitesTimedOut",
             using_metrics={
                 "failed": state_machine.metric_failed(period=period),
                 "timedOut": state_machine.metric_timed_out(period=period),
+                "suitesFailed": suite_machine.metric_failed(period=period),
+                "suitesTimedOut": suite_machine.metric_timed_out(period=period),
             },
-            label="Failed or timed out",
+            label="Failed or timed out (scenarios and suites)",
             period=period,
         )
         self.failures_alarm = cw.Alarm(
             self,
             "Failures",
             alarm_description=(
-                "An itest execution failed or timed out: a scenario found a regression, "
-                "or the orchestrator could not run it. The execution's Failed cause says which."
+                "An itest execution (a scenario or a suite) failed or timed out: a scenario "
+                "found a regression, or the orchestrator could not run it. The execution's "
+                "Failed cause says which."
             ),
             metric=failed,
             threshold=1,
@@ -91,6 +99,26 @@ class Monitoring(Construct):
                 title="Failures (alarm at 1)",
                 left=[failed],
                 left_annotations=[cw.HorizontalAnnotation(value=1, label="alarm")],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Suites",
+                left=[
+                    suite_machine.metric_started(period=period, label="Started"),
+                    suite_machine.metric_succeeded(period=period, label="Passed"),
+                    suite_machine.metric_failed(period=period, label="Failed"),
+                    suite_machine.metric_timed_out(period=period, label="Timed out"),
+                ],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title="Suite duration",
+                left=[
+                    suite_machine.metric_time(period=period, statistic="Average", label="Average"),
+                    suite_machine.metric_time(period=period, statistic="p90", label="p90"),
+                ],
                 width=12,
             ),
         )

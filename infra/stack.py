@@ -135,14 +135,6 @@ class OrchestratorStack(Stack):
         self.cleanup_on_end = CleanupOnEnd(
             self, "CleanupOnEnd", state_machine=workflow.state_machine, cleanup=handlers.cleanup
         )
-        monitoring = Monitoring(
-            self,
-            "Monitoring",
-            state_machine=workflow.state_machine,
-            functions=handlers.functions,
-            metrics_namespace=self.metrics_namespace,
-            alarm_topic_arn=props.alarm_topic_arn,
-        )
         self.suite = Suite(
             self,
             "Suite",
@@ -152,6 +144,15 @@ class OrchestratorStack(Stack):
                 max_concurrency=props.suite_max_concurrency,
                 log_retention=props.handlers.log_retention,
             ),
+        )
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            state_machine=workflow.state_machine,
+            suite_machine=self.suite.state_machine,
+            functions=handlers.functions,
+            metrics_namespace=self.metrics_namespace,
+            alarm_topic_arn=props.alarm_topic_arn,
         )
         runner = RunnerRole(
             self,

@@ -115,3 +115,21 @@ def test_suite_logs_without_execution_data_and_is_an_output(template):
     assert suite["Properties"]["TracingConfiguration"] == {"Enabled": True}
     outputs = template.to_json()["Outputs"]
     assert "SuiteStateMachineArn" in outputs
+
+
+def test_alarm_and_dashboard_count_suites(template):
+    suite_id, _ = state_machine(template, "Concurrency")
+    (alarm,) = template.find_resources("AWS::CloudWatch::Alarm").values()
+    watched = [
+        (m["MetricStat"]["Metric"]["MetricName"],
+         m["MetricStat"]["Metric"]["Dimensions"][0]["Value"])
+        for m in alarm["Properties"]["Metrics"] if "MetricStat" in m
+    ]
+    assert ("ExecutionsFailed", {"Ref": suite_id}) in watched
+    assert ("ExecutionsTimedOut", {"Ref": suite_id}) in watched
+    (expression,) = [m["Expression"] for m in alarm["Properties"]["Metrics"] if "Expression" in m]
+    assert expression == "failed + timedOut + suitesFailed + suitesTimedOut"
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert '\\"title\\":\\"Suites\\"' in body and '\\"title\\":\\"Suite duration\\"' in body
+    assert suite_id in body
