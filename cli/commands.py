@@ -29,13 +29,15 @@ def run(
     tags: tuple[str, ...] = (),
     overrides: dict[str, str],
     wait: bool,
-    parallel: int = DEFAULT_PARALLEL,
+    parallel: int | None = None,
+    suite: bool = False,
     timeout: float | None = None,
     progress: bool = True,
     say: Callable[[str], None] = lambda line: None,
 ) -> Outcome:
-    """Validate every file, then start one execution per scenario and, with `wait`,
-    follow them (at most `parallel` at a time) and report.
+    """Validate every file, then start one execution per scenario (with `suite`: one
+    suite execution that starts them) and, with `wait`, follow them (at most
+    `parallel` at a time) and report.
 
     Raises:
         BadInput: a bad file, an unknown tag, a var missing; nothing was started.
@@ -46,6 +48,10 @@ def run(
 
     scenarios = load(paths, tags=tags)
     check_overrides(scenarios, overrides)
+    if suite:
+        from itest.cli.suites import check_concurrency
+
+        check_concurrency(parallel)
     if not where.local:  # on AWS every var comes from the command line: check before connecting
         check_vars(scenarios, {item.path: overrides for item in scenarios})
     began = time.monotonic()
@@ -58,7 +64,8 @@ def run(
         try:
             return run_on(
                 orchestrator, scenarios, overrides, wait=wait or where.local,
-                parallel=parallel, timeout=left, progress=progress, vars_for=vars_for,
+                parallel=parallel, suite=suite, timeout=left, progress=progress,
+                vars_for=vars_for, say=say,
             )
         except Interrupted:
             if orchestrator.kind != "private":
@@ -75,12 +82,16 @@ def run_on(
     overrides: dict[str, str],
     *,
     wait: bool,
-    parallel: int = DEFAULT_PARALLEL,
+    parallel: int | None = None,
+    suite: bool = False,
     timeout: float | None = None,
     progress: bool = False,
     vars_for: dict[Path, dict[str, str]] | None = None,
+    say: Callable[[str], None] = lambda line: None,
 ) -> Outcome:
-    """Start the scenarios on `orchestrator`; with `wait`, follow them and report.
+    """Start the scenarios on `orchestrator` (with `suite`: one suite execution, its
+    children named here, `parallel` its concurrency, else the stack's); with `wait`,
+    follow them and report, the same way either way.
 
     Each scenario gets `vars_for[its file]` when given (its own local target's vars
     and the --vars), else `overrides`.
@@ -92,6 +103,16 @@ def run_on(
 
     tracked = [Tracked(item, vars=_vars_of(item, vars_for, overrides)) for item in scenarios]
     with orchestrator.errors():
+        started_suite = None
+        if suite:
+            from itest.cli.suites import start_suite
+
+            started_suite = start_suite(orchestrator.aws, orchestrator.target, tracked,
+                                        overrides, max_concurrency=parallel)
+            hint = orchestrator.follow_hint(started_suite.execution_arn)
+            say(f"suite {started_suite.execution_arn} started; its children: {hint}")
+        if not wait and started_suite is not None:
+            return Outcome([reports.started(orchestrator, one) for one in tracked])
         if not wait:
             from itest.cli.scheduler import start
 
@@ -104,13 +125,19 @@ def run_on(
 
         display = progress_for(tracked) if progress else None
         scheduler = Scheduler(
-            orchestrator.aws, orchestrator.target, parallel=parallel, timeout=timeout,
+            orchestrator.aws, orchestrator.target, parallel=parallel or DEFAULT_PARALLEL,
+            timeout=timeout,
             on_update=display.update if display else lambda one: None,
             follow_hint=orchestrator.follow_hint,
             **(LOCAL_PACE if orchestrator.kind != "aws" else {}),
         )
         with display or nullcontext():
-            scheduler.run(tracked, overrides)
+            if started_suite is not None:
+                from itest.cli.suites import SuiteFollower
+
+                SuiteFollower(scheduler, started_suite).run(tracked)
+            else:
+                scheduler.run(tracked, overrides)
         return Outcome([reports.finished(orchestrator, one) for one in tracked])
 
 
@@ -146,9 +173,11 @@ def upload(
     tags: tuple[str, ...] = (),
     label: str | None = None,
     overrides: dict[str, str],
+    suite: bool = False,
 ) -> list[dict[str, Any]]:
     """Validate and upload the scenarios without starting them; return each one's
-    execution input (what StartExecution, or a pipeline's invoke action, passes).
+    execution input (what StartExecution, or a pipeline's invoke action, passes), or
+    with `suite` the one input of a suite execution running them all.
 
     Raises:
         BadInput: a bad file or tag; nothing was uploaded. InfraError: AWS failed.
@@ -160,6 +189,12 @@ def upload(
     check_overrides(scenarios, overrides)
     orchestrator = connect.for_listing(where)
     overrides = stack_outputs(orchestrator, overrides)
+    if suite:
+        from itest.cli.suites import upload_suite
+
+        with orchestrator.errors():
+            return [upload_suite(orchestrator.aws, orchestrator.target, scenarios, overrides,
+                                 label=label)]
     with orchestrator.errors():
         return [
             {

@@ -129,7 +129,11 @@ def cli() -> None:
               help="Override a scenario var (repeatable).")
 @click.option("--parallel", type=click.IntRange(min=1), metavar="N",
               help="With --wait: at most N executions at once; the rest wait to start "
-                   "[default: 10].")
+                   "[default: 10; with --suite: the stack's itest:suiteMaxConcurrency].")
+@click.option("--suite", is_flag=True,
+              help="Start ONE suite execution that starts every scenario (Step Functions "
+                   "fans out; the executions go on if this command stops); reports as "
+                   "without it.")
 @click.option("--timeout", type=click.FloatRange(min=1), metavar="SECONDS",
               help="Stop waiting after this long (exit 3; executions go on) "
                    "[default: each scenario's timeout_seconds + 120].")
@@ -139,21 +143,22 @@ def cli() -> None:
 @env_option
 @where_options
 def run(paths: tuple[Path, ...], tags: tuple[str, ...], wait: bool,
-        var_pairs: tuple[str, ...], parallel: int | None, timeout: float | None, fmt: str,
-        output: Path | None, env: str | None, where: Where) -> None:
+        var_pairs: tuple[str, ...], parallel: int | None, suite: bool, timeout: float | None,
+        fmt: str, output: Path | None, env: str | None, where: Where) -> None:
     """Validate, upload and start the scenarios in PATHS (files or folders)."""
     from itest.cli import commands
 
     where, overrides = _environment(env, where, parse_vars(var_pairs))
     waits = wait or where.local
-    if parallel is not None and not waits:
-        raise BadInput("--parallel needs --wait: without it every execution starts at once")
+    if parallel is not None and not waits and not suite:
+        raise BadInput("--parallel needs --wait (or --suite): without them every execution "
+                       "starts at once")
     if timeout is not None and not waits:
         raise BadInput("--timeout needs --wait")
     _check_output(output)
     outcome = commands.run(
         where, paths, tags=tags, overrides=overrides, wait=waits,
-        parallel=parallel or commands.DEFAULT_PARALLEL, timeout=timeout,
+        parallel=parallel, suite=suite, timeout=timeout,
         say=lambda line: click.echo(line, err=True),
     )
     emit(outcome, fmt, output)
@@ -169,21 +174,26 @@ def run(paths: tuple[Path, ...], tags: tuple[str, ...], wait: bool,
                    "invoke action) [default: the content's hash].")
 @click.option("--var", "var_pairs", multiple=True, metavar="KEY=VALUE",
               help="Put this var in the printed execution input (repeatable).")
+@click.option("--suite", is_flag=True,
+              help="Also upload a list of them to suites/LABEL.json and print the one input "
+                   "of a suite execution that runs them all (ItestInvokeStage).")
 @env_option
 @where_options
 def upload(paths: tuple[Path, ...], tags: tuple[str, ...], label: str | None,
-           var_pairs: tuple[str, ...], env: str | None, where: Where) -> None:
+           var_pairs: tuple[str, ...], suite: bool, env: str | None, where: Where) -> None:
     """Validate and upload scenarios without starting them; print each execution input.
 
     For pipelines that start executions themselves (CodePipeline's Step
-    Functions invoke action): one JSON line per scenario.
+    Functions invoke action): one JSON line per scenario, or with --suite one
+    line for the suite execution.
     """
     import json
 
     from itest.cli import commands
 
     where, overrides = _environment(env, where, parse_vars(var_pairs))
-    for item in commands.upload(where, paths, tags=tags, label=label, overrides=overrides):
+    for item in commands.upload(where, paths, tags=tags, label=label, overrides=overrides,
+                                suite=suite):
         click.echo(json.dumps(item))
 
 

@@ -133,13 +133,14 @@ def started(orchestrator: Orchestrator, tracked: Tracked) -> Report:
 def finished(orchestrator: Orchestrator, tracked: Tracked) -> Report:
     """A run the scheduler followed: done, timed out, or never started."""
     scenario = tracked.item.scenario
-    if tracked.run is None:
+    if tracked.state == "not_started":  # a suite's child may have its run id already
         return Report(
             tracked.name, "not_started", file=str(tracked.item.path),
-            reason="not started: the wait timed out before its turn",
+            run_id=tracked.run and tracked.run.run_id, reason=tracked.reason,
             assertions_declared=len(scenario.assertions),
             planned_steps=scenario.step_names,
         )
+    assert tracked.run is not None
     arn = tracked.run.execution_arn
     record = _read_run(orchestrator, tracked.run.run_id)
     report = Report(

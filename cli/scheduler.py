@@ -78,6 +78,7 @@ class Tracked:
     next_poll: float = 0.0
     next_describe: float = 0.0
     describe_every: float = 5.0
+    reason: str | None = None  # why it never started (not_started)
 
     @property
     def name(self) -> str:
@@ -226,23 +227,42 @@ class Scheduler:
         """
         refs = [upload(self.aws, self.target, one.item.scenario) for one in tracked]
         queue = deque(zip(tracked, refs, strict=True))
+
+        def admit(running: list[Tracked]) -> None:
+            while queue and len(running) < self.parallel:
+                one, ref = queue.popleft()
+                self._start(one, ref, overrides)
+                running.append(one)
+
+        return self.follow(tracked, admit, lambda: [one for one, _ in queue])
+
+    def follow(
+        self,
+        tracked: list[Tracked],
+        admit: Callable[[list[Tracked]], None],
+        waiting: Callable[[], list[Tracked]],
+    ) -> list[Tracked]:
+        """Poll the running runs until each ends. `admit(running)` adds the runs that
+        began (started here, or by a suite execution) and `waiting()` says which have
+        not begun yet; at the timeout those are `not_started`.
+
+        Raises:
+            Interrupted: Ctrl-C; the message lists what was left running.
+        """
         running: list[Tracked] = []
         deadline = self.clock() + self.timeout if self.timeout else None
         try:
-            while queue or running:
-                while queue and len(running) < self.parallel:
-                    one, ref = queue.popleft()
-                    self._start(one, ref, overrides)
-                    running.append(one)
+            while True:
+                admit(running)
                 for one in running:
                     if one.next_poll <= self.clock():
                         self._poll(one)
                 running = [one for one in running if one.state == "running"]
                 now = self.clock()
                 if deadline is not None and now >= deadline:
-                    self._give_up(running, [one for one, _ in queue])
+                    self._give_up(running, waiting())
                     break
-                if not running and not queue:
+                if not running and not waiting():
                     break
                 due = min(one.next_poll for one in running) if running else now
                 self.sleep(min(max(due - now, 0.4 * self.poll_seconds), 5.0))
@@ -254,6 +274,10 @@ class Scheduler:
         given = one.vars if one.vars is not None else overrides
         one.run = start(self.aws, self.target, one.item.scenario, given, ref=ref,
                         prefix=one.item.run_prefix, sleep=self.sleep)
+        self.begin(one)
+
+    def begin(self, one: Tracked) -> None:
+        """`one` (its execution known) is running from now: poll it."""
         one.state = "running"
         one.started = now = self.clock()
         one.next_poll = now + self._jitter(self.poll_seconds)
@@ -331,6 +355,7 @@ class Scheduler:
             self.on_update(one)
         for one in queued:
             one.state = "not_started"
+            one.reason = one.reason or "not started: the wait timed out before its turn"
             self.on_update(one)
 
     def _jitter(self, seconds: float) -> float:

@@ -13,15 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from itest.cli.errors import InfraError
+from itest.cli.errors import BadInput, InfraError
 
 if TYPE_CHECKING:
     from itest.cli.aws import ClientFactory
+    from itest.cli.runs import Scheduler, Tracked
+    from itest.cli.scenarios import LoadedScenario
     from itest.cli.target import Target
 
 SUITE_PREFIX = "suites/"
+SUITE_NAME = "suite"  # suite executions the CLI starts are named suite-<time>-<6 hex>
+MAX_CONCURRENCY = 10_000  # a distributed Map's most child executions at once
 UUID_NAME_PART = 37  # "-" and a UUID: what the suite adds to `name` without a run id
 NAME_MAX = 80 - UUID_NAME_PART
 
@@ -59,6 +65,35 @@ def suite_input(key: str, max_concurrency: int | None) -> dict[str, Any]:
     return given
 
 
+def upload_suite(
+    aws: ClientFactory,
+    target: Target,
+    scenarios: list[LoadedScenario],
+    overrides: dict[str, Any],
+    *,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """Upload every scenario and a list of them without run ids (`itest upload --suite`,
+    for a pipeline that starts it again and again); return the one execution input.
+
+    Raises:
+        InfraError: the stack has no suite state machine.
+    """
+    from itest.cli.runs import upload
+
+    machine = suite_machine(target)
+    items = [
+        item(one.run_prefix, upload(aws, target, one.scenario, label=label),
+             {**overrides, **one.variant}, None)
+        for one in scenarios
+    ]
+    return {
+        "state_machine_arn": machine,
+        "scenarios": [one.label for one in scenarios],
+        "input": suite_input(upload_list(aws, target, items, label=label), None),
+    }
+
+
 def suite_machine(target: Target) -> str:
     """The suite state machine's ARN.
 
@@ -89,3 +124,133 @@ def read_list(aws: ClientFactory, target: Target, suite_input_: dict[str, Any]) 
     if not isinstance(listed, list):
         raise InfraError(f"s3://{target.bucket}/{key} is not a suite list")
     return listed
+
+
+def check_concurrency(max_concurrency: int | None) -> None:
+    """Raises:
+    BadInput: more children at once than a distributed Map runs.
+    """
+    if max_concurrency is not None and max_concurrency > MAX_CONCURRENCY:
+        raise BadInput(f"--parallel {max_concurrency} with --suite: a suite runs at most "
+                       f"{MAX_CONCURRENCY} scenarios at once")
+
+
+@dataclass(frozen=True)
+class StartedSuite:
+    """One suite execution and when it started (its children start after it)."""
+
+    execution_arn: str
+    start_date: datetime
+
+
+def start_suite(
+    aws: ClientFactory,
+    target: Target,
+    tracked: list[Tracked],
+    overrides: dict[str, Any],
+    *,
+    max_concurrency: int | None,
+) -> StartedSuite:
+    """Upload every scenario and their list, each child named by a run id chosen here,
+    and start the one suite execution; every `tracked` gets its child's run (its ARN
+    known before the suite starts it) and is `queued` until the child begins.
+
+    Raises:
+        InfraError: no suite state machine (nothing was uploaded), or AWS failed.
+    """
+    from itest.cli.aws import call_throttled
+    from itest.cli.runs import StartedRun, new_run_id, upload
+    from itest.cli.target import execution_arn_of
+
+    machine = suite_machine(target)
+    items = []
+    for one in tracked:
+        run_id = new_run_id(one.item.run_prefix)
+        ref = upload(aws, target, one.item.scenario)
+        given = one.vars if one.vars is not None else overrides
+        items.append(item(one.item.run_prefix, ref, given, run_id))
+        one.run = StartedRun(one.item.scenario.name, run_id,
+                             execution_arn_of(target.state_machine_arn, run_id))
+    key = upload_list(aws, target, items)
+    sfn = aws.client("stepfunctions")
+    started = call_throttled(
+        lambda: sfn.start_execution(
+            stateMachineArn=machine, name=new_run_id(SUITE_NAME),
+            input=json.dumps(suite_input(key, max_concurrency)),
+        ),
+        what="StartExecution",
+    )
+    return StartedSuite(started["executionArn"], started["startDate"])
+
+
+class SuiteFollower:
+    """Follows a suite's children with the scheduler's own polling and reports.
+
+    A child is `queued` until the suite starts it: one ListExecutions of the
+    scenario state machine (newest first, down to the suite's start) finds the
+    children that began, however many wait; from then on each is polled like a
+    run the CLI started. When the suite ends with children it never started (it
+    failed or was stopped), they are `not_started` with the suite's reason.
+    """
+
+    CHECK_POLLS = 4  # look for children that began every this many poll intervals
+
+    def __init__(self, scheduler: Scheduler, suite: StartedSuite) -> None:
+        self.scheduler = scheduler
+        self.suite = suite
+        self.next_check = 0.0
+
+    def run(self, tracked: list[Tracked]) -> list[Tracked]:
+        """Follow every child of the suite until each ends (or the wait does)."""
+        waiting = {one.run.run_id: one for one in tracked if one.run is not None}
+        for one in waiting.values():
+            one.state = "queued"
+
+        def admit(running: list[Tracked]) -> None:
+            now = self.scheduler.clock()
+            if now < self.next_check or not waiting:
+                return
+            self.next_check = now + self.CHECK_POLLS * self.scheduler.poll_seconds
+            began = self._began(set(waiting))
+            if not began and len(running) == 0:
+                self._settle_if_over(waiting)
+            for run_id in began:
+                one = waiting.pop(run_id)
+                self.scheduler.begin(one)
+                running.append(one)
+
+        return self.scheduler.follow(tracked, admit, lambda: list(waiting.values()))
+
+    def _began(self, names: set[str]) -> set[str]:
+        """Which of the children named `names` exist (started by the suite)."""
+        sfn = self.scheduler.aws.client("stepfunctions")
+        found: set[str] = set()
+        pages = sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.scheduler.target.state_machine_arn,
+            PaginationConfig={"PageSize": 1000},
+        )
+        for page in pages:
+            for execution in page["executions"]:
+                if execution["name"] in names:
+                    found.add(execution["name"])
+            oldest = page["executions"][-1]["startDate"] if page["executions"] else None
+            if found == names or oldest is None or oldest < self.suite.start_date:
+                break
+        return found
+
+    def _settle_if_over(self, waiting: dict[str, Tracked]) -> None:
+        """The suite ended: children still not begun will never be."""
+        sfn = self.scheduler.aws.client("stepfunctions")
+        described = sfn.describe_execution(executionArn=self.suite.execution_arn)
+        if described["status"] == "RUNNING":
+            return
+        began = self._began(set(waiting))  # the last ones may have begun meanwhile
+        detail = described.get("cause") or described.get("error") or "no cause given"
+        for run_id in list(waiting):
+            if run_id in began:
+                continue
+            one = waiting.pop(run_id)
+            one.state = "not_started"
+            one.reason = (f"not started: the suite ended {described['status']} before "
+                          f"starting it: {detail}"[:2000])
+            self.scheduler.on_update(one)

@@ -6,9 +6,10 @@ Two ways, for the two kinds of pipeline people have:
   `itest run SCENARIOS --wait --format junit --output report.xml` under the
   orchestrator's runner role; the JUnit report goes to a CodeBuild report group
   (results in the console), and itest's exit code fails the step.
-* `ItestInvokeStage`: a classic CodePipeline stage of Step Functions invoke
-  actions, one per scenario already in the scenario bucket; the action fails
-  when the execution does.
+* `ItestInvokeStage`: a classic CodePipeline stage of ONE Step Functions invoke
+  action that starts the suite state machine over a list of scenarios already in
+  the scenario bucket (`itest upload --suite`); the action fails when the suite
+  does, that is when any of its scenarios did not pass.
 """
 
 from __future__ import annotations
@@ -123,25 +124,27 @@ class ItestPipelineStep(Construct):
 
 @dataclass(frozen=True, kw_only=True)
 class ItestStageProps:
-    """Scenarios already in the scenario bucket (normalized JSON, e.g. uploaded by
-    `itest run --no-wait` or copied by the deploy), and the state machine."""
+    """A suite list already in the scenario bucket (`itest upload --label L --suite`
+    puts it at `suites/L.json`, scenarios and vars included), and the suite state
+    machine (the orchestrator stack's output `SuiteStateMachineArn`)."""
 
-    state_machine: sfn.IStateMachine
-    scenario_keys: Sequence[str]
-    """Keys in the scenario bucket, e.g. `scenarios/orders-happy-path/ci.json`."""
-    bucket_name: str | None = None
-    """The scenario bucket; default: the handlers' `SCENARIO_BUCKET`."""
-    vars: Mapping[str, str] = field(default_factory=dict)
+    suite_machine: sfn.IStateMachine
+    suite_key: str
+    """The list's key in the scenario bucket, e.g. `suites/release.json`."""
+    max_concurrency: int | None = None
+    """Scenarios running at once; default: the stack's `itest:suiteMaxConcurrency`."""
     stage_name: str = "Itest"
+    action_name: str = "Scenarios"
 
 
 class ItestInvokeStage(Construct):
-    """A classic CodePipeline stage: one Step Functions invoke action per scenario,
-    all in parallel; an execution that fails fails its action and the stage.
+    """A classic CodePipeline stage: one Step Functions invoke action starting one
+    suite execution, which runs every scenario of the list as a child execution;
+    the action fails when the suite fails (any scenario did not pass).
 
     Attributes:
         stage: the stage added to the pipeline.
-        actions: the invoke actions, in `scenario_keys` order.
+        action: the invoke action.
     """
 
     def __init__(
@@ -153,27 +156,13 @@ class ItestInvokeStage(Construct):
         props: ItestStageProps,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.actions = []
-        for key in props.scenario_keys:
-            scenario: dict[str, str] = {"key": key}
-            if props.bucket_name:
-                scenario["bucket"] = props.bucket_name
-            name = key.rstrip("/").rsplit("/", 2)[-2 if key.count("/") >= 2 else -1]
-            action_name = _action_name(name)
-            self.actions.append(
-                actions.StepFunctionInvokeAction(
-                    action_name=action_name,
-                    state_machine=props.state_machine,
-                    state_machine_input=actions.StateMachineInput.literal(
-                        {"scenario": scenario, "vars": dict(props.vars)}
-                    ),
-                    execution_name_prefix=action_name[:60],
-                )
-            )
-        self.stage = pipeline.add_stage(stage_name=props.stage_name, actions=self.actions)
-
-
-def _action_name(name: str) -> str:
-    """CodePipeline action names: [A-Za-z0-9.@_-]{1,100}."""
-    cleaned = "".join(c if c.isalnum() or c in ".@_-" else "-" for c in name)
-    return cleaned[:100] or "scenario"
+        given: dict[str, object] = {"scenarios_key": props.suite_key}
+        if props.max_concurrency is not None:
+            given["max_concurrency"] = props.max_concurrency
+        self.action = actions.StepFunctionInvokeAction(
+            action_name=props.action_name,
+            state_machine=props.suite_machine,
+            state_machine_input=actions.StateMachineInput.literal(given),
+            execution_name_prefix="suite",
+        )
+        self.stage = pipeline.add_stage(stage_name=props.stage_name, actions=[self.action])

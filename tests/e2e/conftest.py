@@ -66,7 +66,8 @@ def as_background(local, monkeypatch):
         pid=os.getpid(), state="up", log_file="-", started_at="2026-11-21T23:21:00Z",
         endpoint=aws.endpoint_url, credentials=aws.credentials,
         outputs={"StateMachineArn": target.state_machine_arn, "BucketName": target.bucket,
-                 "ResultsTableName": target.results_table},
+                 "ResultsTableName": target.results_table,
+                 "SuiteStateMachineArn": target.suite_state_machine_arn},
     ))
     monkeypatch.setattr(background, "is_daemon", lambda pid: pid == os.getpid())
     yield

@@ -2,7 +2,9 @@
 starts each scenario as a child execution of the scenario state machine.
 
 One scenario fails on purpose: the others still run to their end, each child
-keeps its run id and run record, and the suite fails listing every child.
+keeps its run id and run record, and the suite fails listing every child. The
+CLI's `run --suite` runs the whole shipped scenarios/ folder as one suite and
+reports it as it reports runs it starts itself.
 """
 
 from __future__ import annotations
@@ -116,3 +118,83 @@ def test_a_list_without_run_ids_gets_a_fresh_child_name_per_suite(local: Any) ->
         assert record is not None and record["status"] == "passed"
         names.append(line["run_id"])
     assert names[0] != names[1]
+
+
+def test_upload_suite_prints_the_one_input_a_pipeline_starts(local: Any, as_background) -> None:
+    """`itest upload --label ci --suite`: the scenarios and their list in the bucket,
+    one execution input; the suite started with it runs them all."""
+    from itest.cli import commands
+    from itest.cli.connect import Where
+
+    aws, target, target_vars = local
+    files = tuple(SCENARIOS / f"{name}.yaml" for name in NAMES[:2])
+    (printed,) = commands.upload(Where(local=True), files, label="ci", overrides=target_vars,
+                                 suite=True)
+    assert printed["state_machine_arn"] == target.suite_state_machine_arn
+    assert printed["scenarios"] == list(NAMES[:2])
+    assert printed["input"] == {"scenarios_key": "suites/ci.json"}
+    listed = suites.read_list(aws, target, printed["input"])
+    assert [entry["scenario"]["key"] for entry in listed] == [
+        f"scenarios/{name}/ci.json" for name in NAMES[:2]
+    ]
+    assert all("run_id" not in entry and entry["vars"] == target_vars for entry in listed)
+    sfn = aws.client("stepfunctions")
+    suite = sfn.start_execution(stateMachineArn=printed["state_machine_arn"],
+                                input=json.dumps(printed["input"]))["executionArn"]
+    deadline = time.monotonic() + 240
+    while (described := sfn.describe_execution(executionArn=suite))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the suite did not end"
+        time.sleep(0.5)
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    lines = json.loads(described["output"])["results"]
+    assert [line["run_id"].rsplit("-", 5)[0] for line in lines] == list(NAMES[:2])
+
+
+def test_run_suite_runs_the_shipped_folder_as_one_suite_and_reports_as_usual(local: Any) -> None:
+    from xml.etree import ElementTree
+
+    from itest.cli import commands, render
+    from itest.cli.connect import Orchestrator
+    from itest.cli.scenarios import load
+
+    aws, target, target_vars = local
+    loaded = load((SCENARIOS,))
+    orchestrator = Orchestrator(aws, target, "private", aws.endpoint_url)
+    sfn = aws.client("stepfunctions")
+    suite_machine = suites.suite_machine(target)
+    before = {e["executionArn"] for e in
+              sfn.list_executions(stateMachineArn=suite_machine)["executions"]}
+    said: list[str] = []
+    outcome = commands.run_on(orchestrator, loaded, target_vars, wait=True, suite=True,
+                              parallel=4, timeout=400, say=said.append)
+
+    (suite_arn,) = {e["executionArn"] for e in
+                    sfn.list_executions(stateMachineArn=suite_machine)["executions"]} - before
+    assert said == [f"suite {suite_arn} started; its children: {suite_arn}"]
+    assert [r.scenario for r in outcome.reports] == [item.label for item in loaded]
+    for report in outcome.reports:
+        expected = "failed" if FAILS_ON_PURPOSE in report.scenario else "passed"
+        assert report.status == expected, (report.scenario, report.reason)
+        assert report.record is not None and report.record["run_id"] == report.run_id
+        executions = target.state_machine_arn.replace(":stateMachine:", ":execution:")
+        assert report.execution_arn == f"{executions}:{report.run_id}"
+    assert outcome.exit_code == 1
+    junit = ElementTree.fromstring(render.render(outcome, "junit"))
+    assert len(junit.findall("testsuite")) == len(loaded)  # one testsuite per scenario
+    while (described := sfn.describe_execution(executionArn=suite_arn))["status"] == "RUNNING":
+        time.sleep(0.5)
+    assert (described["status"], described["error"]) == ("FAILED", "SuiteFailed")
+    failing = sum(FAILS_ON_PURPOSE in item.label for item in loaded)
+    assert described["cause"].startswith(f"{failing} of {len(loaded)} scenarios did not pass")
+    steps = [e for e in sfn.get_execution_history(executionArn=suite_arn, maxResults=1000)[
+        "events"] if e["type"] == "MapStateEntered"]
+    assert json.loads(steps[0]["stateEnteredEventDetails"]["input"])["max_concurrency"] == 4
+
+
+def test_run_suite_with_more_than_a_map_runs_at_once_is_bad_input() -> None:
+    from tests.e2e.conftest import itest
+
+    done = itest("run", str(SCENARIOS), "--suite", "--parallel", "10001", "--local")
+    assert done.returncode == 2, done.stderr
+    assert "a suite runs at most 10000 scenarios at once" in done.stderr
+    assert "local AWS" not in done.stderr  # nothing started, not even the local AWS

@@ -124,18 +124,14 @@ def pipelines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             )
         ],
     )
-    machine = sfn.StateMachine.from_state_machine_arn(
-        classic, "Itest", "arn:aws:states:eu-west-1:123456789012:stateMachine:Itest"
+    suite = sfn.StateMachine.from_state_machine_arn(
+        classic, "ItestSuite", "arn:aws:states:eu-west-1:123456789012:stateMachine:ItestSuite"
     )
     ItestInvokeStage(
         classic,
         "PostDeploy",
         pipeline=pipeline,
-        props=ItestStageProps(
-            state_machine=machine,
-            scenario_keys=["scenarios/orders-happy-path/ci.json", "scenarios/refunds/ci.json"],
-            vars={"api_url": "https://orders.example.com"},
-        ),
+        props=ItestStageProps(suite_machine=suite, suite_key="suites/ci.json", max_concurrency=20),
     )
     return {
         "sample": Template.from_stack(sample),
