@@ -21,8 +21,8 @@ from itest.cli.errors import BadInput, InfraError
 
 if TYPE_CHECKING:
     from itest.cli.aws import ClientFactory
-    from itest.cli.runs import Scheduler, Tracked
     from itest.cli.scenarios import LoadedScenario
+    from itest.cli.scheduler import Scheduler, Tracked
     from itest.cli.target import Target
 
 SUITE_PREFIX = "suites/"
@@ -79,7 +79,7 @@ def upload_suite(
     Raises:
         InfraError: the stack has no suite state machine.
     """
-    from itest.cli.runs import upload
+    from itest.cli.scheduler import upload
 
     machine = suite_machine(target)
     items = [
@@ -159,7 +159,7 @@ def start_suite(
         InfraError: no suite state machine (nothing was uploaded), or AWS failed.
     """
     from itest.cli.aws import call_throttled
-    from itest.cli.runs import StartedRun, new_run_id, upload
+    from itest.cli.scheduler import StartedRun, new_run_id, upload
     from itest.cli.target import execution_arn_of
 
     machine = suite_machine(target)
