@@ -217,6 +217,7 @@ class Scheduler:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.describes = TokenBucket(describe_rate, clock)
+        self.describe_runs = True  # False: who follows the runs settles them (a suite's)
         self.slowdown = 1.0  # grows when AWS throttles the table or DescribeExecution
 
     def run(self, tracked: list[Tracked], overrides: dict[str, str]) -> list[Tracked]:
@@ -304,7 +305,7 @@ class Scheduler:
             one.progress = progress
             self.on_update(one)
         over = progress.status in FINAL_RUN_STATUSES
-        if over or now >= one.next_describe:
+        if self.describe_runs and (over or now >= one.next_describe):
             self._describe(one, closing=over)
         if one.state == "running" and now - one.started > _patience(one):
             one.state = "timeout"
@@ -333,16 +334,21 @@ class Scheduler:
             self.describes.throttled()
             self._throttled(one)
             return
-        one.execution = execution_of(described)
         if described["status"] in TERMINAL:
-            one.state = "done"
-            one.finished = now
-            self.on_update(one)
+            self.settle(one, execution_of(described))
             return
+        one.execution = execution_of(described)
         # Cleanup has written the verdict: the execution ends within a state or two
         closing_every = 2 * self.poll_seconds
         one.describe_every = closing_every if closing else min(one.describe_every * 2, 30.0)
         one.next_describe = now + self._jitter(one.describe_every)
+
+    def settle(self, one: Tracked, execution: dict[str, Any]) -> None:
+        """`one`'s execution ended as `execution` (execution_of) says."""
+        one.execution = execution
+        one.state = "done"
+        one.finished = self.clock()
+        self.on_update(one)
 
     def _throttled(self, one: Tracked) -> None:
         self.slowdown = min(self.slowdown * 2, 8.0)

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from itest.cli.errors import BadInput, InfraError
+from itest.cli.scheduler import TERMINAL
 
 if TYPE_CHECKING:
     from itest.cli.aws import ClientFactory
@@ -186,57 +187,83 @@ def start_suite(
 class SuiteFollower:
     """Follows a suite's children with the scheduler's own polling and reports.
 
-    A child is `queued` until the suite starts it: one ListExecutions of the
-    scenario state machine (newest first, down to the suite's start) finds the
-    children that began, however many wait; from then on each is polled like a
-    run the CLI started. When the suite ends with children it never started (it
-    failed or was stopped), they are `not_started` with the suite's reason.
+    Step Functions, not DescribeExecution, says where the children are: one
+    ListExecutions of the scenario state machine (newest first, down to the
+    suite's start; 1,000 a page) per check finds the children that began and
+    those that ended, however many there are. Meanwhile each running child's
+    progress is read from the results table, as for a run the CLI started. A
+    child that ended otherwise than SUCCEEDED is described once (its error and
+    cause). When the suite ends with children it never started (it failed or was
+    stopped), they are `not_started` with the suite's reason.
     """
 
-    CHECK_POLLS = 4  # look for children that began every this many poll intervals
+    CHECK_POLLS = 4  # list the children every this many poll intervals (per page listed)
 
     def __init__(self, scheduler: Scheduler, suite: StartedSuite) -> None:
         self.scheduler = scheduler
         self.suite = suite
         self.next_check = 0.0
+        scheduler.describe_runs = False  # the listing settles them
 
     def run(self, tracked: list[Tracked]) -> list[Tracked]:
         """Follow every child of the suite until each ends (or the wait does)."""
-        waiting = {one.run.run_id: one for one in tracked if one.run is not None}
+        children = {one.run.run_id: one for one in tracked if one.run is not None}
+        waiting = dict(children)
         for one in waiting.values():
             one.state = "queued"
 
         def admit(running: list[Tracked]) -> None:
             now = self.scheduler.clock()
-            if now < self.next_check or not waiting:
+            if now < self.next_check:
                 return
-            self.next_check = now + self.CHECK_POLLS * self.scheduler.poll_seconds
-            began = self._began(set(waiting))
-            if not began and len(running) == 0:
+            listed, pages = self._listed(set(children))
+            self.next_check = now + self.CHECK_POLLS * self.scheduler.poll_seconds * pages
+            for run_id, execution in listed.items():
+                one = children[run_id]
+                if run_id in waiting:
+                    del waiting[run_id]
+                    self.scheduler.begin(one)
+                    running.append(one)
+                if one.state == "running" and execution["status"] in TERMINAL:
+                    self._settle(one, execution)
+            if waiting and not running:
                 self._settle_if_over(waiting)
-            for run_id in began:
-                one = waiting.pop(run_id)
-                self.scheduler.begin(one)
-                running.append(one)
 
         return self.scheduler.follow(tracked, admit, lambda: list(waiting.values()))
 
-    def _began(self, names: set[str]) -> set[str]:
-        """Which of the children named `names` exist (started by the suite)."""
+    def _listed(self, names: set[str]) -> tuple[dict[str, dict[str, Any]], int]:
+        """The children named `names` that exist, by name, and the pages it took."""
         sfn = self.scheduler.aws.client("stepfunctions")
-        found: set[str] = set()
-        pages = sfn.get_paginator("list_executions").paginate(
+        found: dict[str, dict[str, Any]] = {}
+        pages = 0
+        for page in sfn.get_paginator("list_executions").paginate(
             stateMachineArn=self.scheduler.target.state_machine_arn,
             PaginationConfig={"PageSize": 1000},
-        )
-        for page in pages:
+        ):
+            pages += 1
             for execution in page["executions"]:
                 if execution["name"] in names:
-                    found.add(execution["name"])
+                    found[execution["name"]] = execution
             oldest = page["executions"][-1]["startDate"] if page["executions"] else None
-            if found == names or oldest is None or oldest < self.suite.start_date:
+            if len(found) == len(names) or oldest is None or oldest < self.suite.start_date:
                 break
-        return found
+        return found, max(pages, 1)
+
+    def _settle(self, one: Tracked, listed: dict[str, Any]) -> None:
+        """A child ended: SUCCEEDED as listed, anything else with its error and cause."""
+        from itest.cli.reports import execution_of
+
+        execution = execution_of(listed)
+        if listed["status"] != "SUCCEEDED":
+            from itest.cli.aws import call_throttled
+
+            assert one.run is not None
+            sfn = self.scheduler.aws.client("stepfunctions")
+            execution = execution_of(call_throttled(
+                lambda: sfn.describe_execution(executionArn=one.run.execution_arn),
+                what="DescribeExecution",
+            ))
+        self.scheduler.settle(one, execution)
 
     def _settle_if_over(self, waiting: dict[str, Tracked]) -> None:
         """The suite ended: children still not begun will never be."""
@@ -244,10 +271,10 @@ class SuiteFollower:
         described = sfn.describe_execution(executionArn=self.suite.execution_arn)
         if described["status"] == "RUNNING":
             return
-        began = self._began(set(waiting))  # the last ones may have begun meanwhile
+        listed, _ = self._listed(set(waiting))  # the last ones may have begun meanwhile
         detail = described.get("cause") or described.get("error") or "no cause given"
         for run_id in list(waiting):
-            if run_id in began:
+            if run_id in listed:
                 continue
             one = waiting.pop(run_id)
             one.state = "not_started"
