@@ -212,15 +212,22 @@ def upload(
 
 
 def status(where: Where, run: str) -> Outcome:
-    """One execution (run id or ARN), running or not: its steps, failures and cleanup.
+    """One execution (run id or ARN), running or not: its steps, failures and cleanup;
+    a suite execution: each of its children so.
 
     Raises:
         BadInput: neither a run id nor an execution ARN. InfraError: it cannot be read.
     """
-    from itest.cli import connect, reports
+    from itest.cli import connect, reports, suites
 
-    orchestrator, arn = connect.for_execution(where, run)
+    if suites.is_suite_name(run):
+        orchestrator = connect.for_listing(where)
+        arn = suites.suite_execution_arn(orchestrator.target, run)
+    else:
+        orchestrator, arn = connect.for_execution(where, run)
     with orchestrator.errors():
+        if suites.is_suite(orchestrator.target, arn):
+            return Outcome(suites.children_status(orchestrator, arn))
         return Outcome([reports.status(orchestrator, arn)])
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from itest.lambdas.results import RunRecord
 
 # passed | failed | error from the run's verdict; running (status of a live run);
+# queued (status of a live suite's child not started yet);
 # timeout (the wait ended first); not_started (queued when the wait ended);
 # started (run without --wait)
 EXIT_CODES = {
@@ -26,6 +27,7 @@ EXIT_CODES = {
     "failed": EXIT_FAILED,
     "started": EXIT_PASSED,
     "running": EXIT_PASSED,  # `itest status` of a live run: no verdict yet
+    "queued": EXIT_PASSED,  # `itest status` of a live suite: a child it has not started yet
 }
 FINAL = ("passed", "failed", "error")
 

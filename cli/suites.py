@@ -22,6 +22,8 @@ from itest.cli.scheduler import TERMINAL
 
 if TYPE_CHECKING:
     from itest.cli.aws import ClientFactory
+    from itest.cli.connect import Orchestrator
+    from itest.cli.reports import Report
     from itest.cli.scenarios import LoadedScenario
     from itest.cli.scheduler import Scheduler, Tracked
     from itest.cli.target import Target
@@ -234,20 +236,7 @@ class SuiteFollower:
     def _listed(self, names: set[str]) -> tuple[dict[str, dict[str, Any]], int]:
         """The children named `names` that exist, by name, and the pages it took."""
         sfn = self.scheduler.aws.client("stepfunctions")
-        found: dict[str, dict[str, Any]] = {}
-        pages = 0
-        for page in sfn.get_paginator("list_executions").paginate(
-            stateMachineArn=self.scheduler.target.state_machine_arn,
-            PaginationConfig={"PageSize": 1000},
-        ):
-            pages += 1
-            for execution in page["executions"]:
-                if execution["name"] in names:
-                    found[execution["name"]] = execution
-            oldest = page["executions"][-1]["startDate"] if page["executions"] else None
-            if len(found) == len(names) or oldest is None or oldest < self.suite.start_date:
-                break
-        return found, max(pages, 1)
+        return _existing(sfn, self.scheduler.target, names, self.suite.start_date)
 
     def _settle(self, one: Tracked, listed: dict[str, Any]) -> None:
         """A child ended: SUCCEEDED as listed, anything else with its error and cause."""
@@ -281,3 +270,91 @@ class SuiteFollower:
             one.reason = (f"not started: the suite ended {described['status']} before "
                           f"starting it: {detail}"[:2000])
             self.scheduler.on_update(one)
+
+
+def is_suite_name(run: str) -> bool:
+    """A suite execution's name as `itest run --suite` makes them (suite-<time>-<hex>)."""
+    import re
+
+    return re.fullmatch(rf"{SUITE_NAME}-\d{{8}}T\d{{6}}-[0-9a-f]{{6}}", run) is not None
+
+
+def suite_execution_arn(target: Target, name: str) -> str:
+    from itest.cli.target import execution_arn_of
+
+    return execution_arn_of(suite_machine(target), name)
+
+
+def is_suite(target: Target, arn: str) -> bool:
+    """Whether `arn` is an execution of the orchestrator's suite state machine."""
+    from itest.cli.target import parse_execution_arn
+
+    machine = parse_execution_arn(arn).state_machine_arn
+    return target.suite_state_machine_arn is not None and machine == target.suite_state_machine_arn
+
+
+def children_status(orchestrator: Orchestrator, suite_arn: str) -> list[Report]:
+    """`itest status` of a suite execution: one report per child, in the list's order.
+
+    A child is named by the list's run id, or (a list without run ids) by the line
+    the suite wrote for it once the suite ended; until the suite starts it, it is
+    `queued` (`not_started` if the suite ended first).
+    """
+    from itest.cli import reports
+    from itest.cli.aws import call_throttled
+    from itest.cli.target import execution_arn_of
+
+    aws, target = orchestrator.aws, orchestrator.target
+    sfn = aws.client("stepfunctions")
+    described = call_throttled(lambda: sfn.describe_execution(executionArn=suite_arn),
+                               what="DescribeExecution")
+    listed = read_list(aws, target, json.loads(described.get("input") or "{}"))
+    run_ids = [entry.get("run_id") for entry in listed]
+    if None in run_ids and described["status"] != "RUNNING":
+        run_ids = _named_by_the_suite(sfn, suite_arn) or run_ids
+    started, _ = _existing(sfn, target, {r for r in run_ids if r}, described["startDate"])
+    found = []
+    for entry, run_id in zip(listed, run_ids, strict=False):
+        if run_id in started:
+            found.append(reports.status(orchestrator,
+                                        execution_arn_of(target.state_machine_arn, run_id)))
+            continue
+        over = described["status"] != "RUNNING"
+        found.append(reports.Report(
+            entry.get("name", "?"), "not_started" if over else "queued", run_id=run_id,
+            reason=(f"the suite ended {described['status']} before starting it" if over
+                    else "the suite has not started it yet"),
+        ))
+    return found
+
+
+def _named_by_the_suite(sfn: Any, suite_arn: str) -> list[str | None]:
+    """The run ids the suite gave its children, from its lines (MapStateExited)."""
+    for page in sfn.get_paginator("get_execution_history").paginate(
+        executionArn=suite_arn, reverseOrder=True
+    ):
+        for event in page["events"]:
+            if event["type"] == "MapStateExited":
+                output = json.loads(event["stateExitedEventDetails"]["output"])
+                return [line.get("run_id") for line in output.get("results", [])]
+    return []
+
+
+def _existing(
+    sfn: Any, target: Target, names: set[str], since: datetime
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """Executions of the scenario state machine named `names` (started since `since`),
+    by name, and the pages of ListExecutions it took (newest first, 1,000 a page)."""
+    found: dict[str, dict[str, Any]] = {}
+    pages = 0
+    for page in sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=target.state_machine_arn, PaginationConfig={"PageSize": 1000}
+    ):
+        pages += 1
+        for execution in page["executions"]:
+            if execution["name"] in names:
+                found[execution["name"]] = execution
+        oldest = page["executions"][-1]["startDate"] if page["executions"] else None
+        if len(found) == len(names) or oldest is None or oldest < since:
+            break
+    return found, max(pages, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ def from_state_machine(aws: ClientFactory, arn: str) -> Target:
             raise
         raise InfraError(f"no state machine {arn}") from None
     definition = json.loads(described["definition"])
+    if child := _child_machine(definition):  # a suite: the scenario state machine it runs
+        return dataclasses.replace(from_state_machine(aws, child), suite_state_machine_arn=arn)
     first = definition["States"][definition["StartAt"]]
     function = first.get("Parameters", {}).get("FunctionName")
     if not function:
@@ -81,6 +84,15 @@ def from_state_machine(aws: ClientFactory, arn: str) -> Target:
         return Target(arn, env["SCENARIO_BUCKET"], env["RESULTS_TABLE"])
     except KeyError:
         raise InfraError(f"{arn} does not look like an itest state machine") from None
+
+
+def _child_machine(definition: dict) -> str | None:
+    """The state machine whose executions a suite's Map starts (infra/suite.py), if any."""
+    for state in definition.get("States", {}).values():
+        for inner in state.get("ItemProcessor", {}).get("States", {}).values():
+            if arn := inner.get("Parameters", {}).get("StateMachineArn"):
+                return str(arn)
+    return None
 
 
 @dataclass(frozen=True)

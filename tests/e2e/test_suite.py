@@ -148,9 +148,15 @@ def test_upload_suite_prints_the_one_input_a_pipeline_starts(local: Any, as_back
     assert described["status"] == "SUCCEEDED", described.get("cause")
     lines = json.loads(described["output"])["results"]
     assert [line["run_id"].rsplit("-", 5)[0] for line in lines] == list(NAMES[:2])
+    shown = commands.status(Where(local=True), suite)  # children named by the suite
+    assert [(r.run_id, r.status) for r in shown.reports] == [
+        (line["run_id"], "passed") for line in lines
+    ]
 
 
-def test_run_suite_runs_the_shipped_folder_as_one_suite_and_reports_as_usual(local: Any) -> None:
+def test_run_suite_runs_the_shipped_folder_as_one_suite_and_reports_as_usual(
+    local: Any, as_background
+) -> None:
     from xml.etree import ElementTree
 
     from itest.cli import commands, render
@@ -189,6 +195,18 @@ def test_run_suite_runs_the_shipped_folder_as_one_suite_and_reports_as_usual(loc
     steps = [e for e in sfn.get_execution_history(executionArn=suite_arn, maxResults=1000)[
         "events"] if e["type"] == "MapStateEntered"]
     assert json.loads(steps[0]["stateEnteredEventDetails"]["input"])["max_concurrency"] == 4
+
+    # `itest status` of the suite (its ARN, or its name with --local): every child
+    from itest.cli.connect import Where
+
+    name = suite_arn.rsplit(":", 1)[1]
+    assert name.startswith("suite-")
+    for given in (suite_arn, name):
+        shown = commands.status(Where(local=True), given)
+        assert [(r.run_id, r.status, r.reason) for r in shown.reports] == [
+            (r.run_id, r.status, r.reason) for r in outcome.reports
+        ]
+        assert shown.exit_code == 1
 
 
 def test_run_suite_with_more_than_a_map_runs_at_once_is_bad_input() -> None:

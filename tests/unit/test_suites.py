@@ -118,3 +118,31 @@ def test_children_a_failed_suite_never_started_are_not_started_with_its_reason()
         "not started: the suite ended FAILED before starting it: list unreadable"
     )
     assert reports.Outcome(done).exit_code == 3
+
+
+def test_a_suite_state_machine_arn_finds_the_orchestrator_it_runs():
+    """`itest status <suite execution ARN>` on AWS: the ARN names the suite state machine;
+    its definition names the scenario state machine, whose first handler names the rest."""
+    from itest.cli.target import from_state_machine
+
+    suite_arn, scenario_arn = TARGET.suite_state_machine_arn, TARGET.state_machine_arn
+    definitions = {
+        suite_arn: {"StartAt": "Concurrency", "States": {"RunScenarios": {"Type": "Map",
+                    "ItemProcessor": {"States": {"RunScenario": {"Parameters": {
+                        "StateMachineArn": scenario_arn}}}}}}},
+        scenario_arn: {"StartAt": "Prepare", "States": {"Prepare": {"Parameters": {
+            "FunctionName": "prepare"}}}},
+    }
+
+    class Aws:
+        def client(self, service: str) -> Aws:
+            return self
+
+        def describe_state_machine(self, *, stateMachineArn: str) -> dict[str, Any]:
+            return {"definition": json.dumps(definitions[stateMachineArn])}
+
+        def get_function_configuration(self, *, FunctionName: str) -> dict[str, Any]:
+            return {"Environment": {"Variables": {"SCENARIO_BUCKET": "bucket",
+                                                  "RESULTS_TABLE": "results"}}}
+
+    assert from_state_machine(Aws(), suite_arn) == TARGET  # type: ignore[arg-type]
