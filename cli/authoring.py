@@ -14,7 +14,7 @@ from itest.cli import fragments, matrix
 from itest.lambdas.errors import ScenarioError
 
 if TYPE_CHECKING:
-    from itest.lambdas.model import Scenario
+    from itest.lambdas.scenario.models import Scenario
 
 
 def load_file(path: Path) -> tuple[Scenario, list[dict[str, Any]]] | None:
@@ -25,7 +25,7 @@ def load_file(path: Path) -> tuple[Scenario, list[dict[str, Any]]] | None:
     Raises:
         ScenarioError: every problem; an included step's name their fragment.
     """
-    from itest.lambdas.model import load_scenario, load_scenario_file
+    from itest.lambdas.scenario.loading import load_scenario, load_scenario_file
 
     data = fragments.read(path)
     if fragments.is_fragment(data):
@@ -47,7 +47,7 @@ def load_file(path: Path) -> tuple[Scenario, list[dict[str, Any]]] | None:
 def authoring_schema() -> dict[str, Any]:
     """The JSON Schema of a file as people write it (``itest schema``): the engine's
     scenario plus ``matrix`` and ``include`` steps, or a fragment (``kind: fragment``)."""
-    from itest.lambdas.model import scenario_json_schema
+    from itest.lambdas.scenario.schema import scenario_json_schema
     from itest.lambdas.validation import IDENTIFIER
 
     engine = scenario_json_schema()

@@ -53,7 +53,7 @@ def read(path: Path) -> dict[str, Any]:
     Raises:
         ScenarioError: unreadable, or not YAML/JSON holding a mapping.
     """
-    from itest.lambdas.model import parse_document
+    from itest.lambdas.scenario.parsing import parse_document
 
     try:
         text = path.read_text(encoding="utf-8")

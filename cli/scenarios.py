@@ -10,7 +10,7 @@ from itest.cli.errors import BadInput
 
 if TYPE_CHECKING:
     from itest.cli.local_targets import Served
-    from itest.lambdas.model import Scenario
+    from itest.lambdas.scenario.models import Scenario
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 CONFIG_FILE = "itest.yaml"
@@ -181,20 +181,23 @@ def check_vars(
 
 
 def warnings_for(item: LoadedScenario) -> list[str]:
-    """What `itest validate` warns about without failing: an `http` step with no `expect`
-    (it passes on any status), and a `vars.X` that nothing visible gives (not declared,
-    not captured earlier, not yielded by its local target: only a --var could)."""
+    """What `itest validate` warns about without failing: a step with no `expect` whose
+    action then passes on anything (`http`: any status), and a `vars.X` that nothing
+    visible gives (not declared, not captured earlier, not yielded by its local target:
+    only a --var could)."""
     from itest.cli.local_targets import nearest_target, yielded_names
     from itest.cli.var_use import unknown_vars
+    from itest.lambdas.actions.registry import get_action
     from itest.lambdas.validation import format_loc
 
     found = []
     data = {"steps": [{"name": step.name} for step in item.scenario.steps]}
     for i, step in enumerate(item.scenario.steps):
-        if step.action == "http" and not step.expect:
+        unchecked = get_action(step.action).unchecked
+        if unchecked and not step.expect:
             found.append(
-                f"{item.path}: {format_loc(('steps', i), data)}: an http step without expect "
-                "passes on any status, even 500: add e.g. expect: [{path: status, equals: 200}]"
+                f"{item.path}: {format_loc(('steps', i), data)}: an {step.action} step without "
+                f"expect {unchecked}"
             )
     target = nearest_target(item.path)
     provided = yielded_names(target) if target else set()

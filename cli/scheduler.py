@@ -30,7 +30,7 @@ from itest.cli.target import Target
 
 if TYPE_CHECKING:
     from itest.cli.scenarios import LoadedScenario
-    from itest.lambdas.model import Scenario
+    from itest.lambdas.scenario.models import Scenario
 
 EXECUTION_NAME_MAX = 80
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})

@@ -15,7 +15,7 @@ from itest.lambdas.expressions import expression_vars, find_templates, iter_stri
 from itest.lambdas.validation import Loc, format_loc
 
 if TYPE_CHECKING:
-    from itest.lambdas.model import Scenario
+    from itest.lambdas.scenario.models import Scenario
 
 
 def unknown_vars(scenario: Scenario, provided: set[str]) -> list[tuple[str, str, str]]:

@@ -15,14 +15,14 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from itest.lambdas.actions.registry import get_action
 from itest.lambdas.errors import ActionError
 from itest.lambdas.expressions import var_names
 from itest.lambdas.matchers import evaluate
 
 if TYPE_CHECKING:
-    from itest.lambdas.model import CleanupAction
+    from itest.lambdas.scenario.models import CleanupAction
 
-HTTP_FAILURE = 400
 sleep = time.sleep  # tests replace it
 clock = time.monotonic
 
@@ -84,10 +84,5 @@ def _shortfall(spec: CleanupAction, result: Any, context: Mapping[str, Any]) -> 
     if spec.expect:
         mismatches = evaluate(spec.expect, result, context)
         return "; ".join(m["message"] for m in mismatches) or None
-    status = result.get("status") if spec.action == "http" and isinstance(result, dict) else None
-    if isinstance(status, int) and status >= HTTP_FAILURE:
-        return (
-            f"status {status} (an http cleanup without expect fails on a status >= "
-            f"{HTTP_FAILURE}; add expect to say what success is)"
-        )
-    return None
+    success = get_action(spec.action).success
+    return success(result) if success is not None else None

@@ -1,8 +1,11 @@
 """Matchers: how an expectation compares a selected value with what was expected.
 
-A matcher is ``(actual, expected) -> None`` when it holds, or a phrase saying what
-was expected ("expected > 3"). :func:`evaluate` adds the path and the actual value
-and reports every mismatch of a list of expectations together.
+The registry below is the one list of matchers: a matcher's test is
+``(actual, expected) -> None`` when it holds, or a phrase saying what was
+expected ("expected > 3"); beside it, what a scenario may give as its expected
+value (the scenario's ``Expectation`` model is built from it). :func:`evaluate`
+adds the path and the actual value and reports every mismatch of a list of
+expectations together.
 """
 
 from __future__ import annotations
@@ -10,15 +13,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypedDict
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TypedDict
 
-from itest.lambdas.expressions import describe_error, render, search
+from itest.lambdas.expressions import describe_error, has_template, render, search
 from itest.lambdas.masking import clip, mask
 from jmespath.exceptions import JMESPathError
 
-Matcher = Callable[[Any, Any], str | None]
-MATCHERS: dict[str, Matcher] = {}
-
+Test = Callable[[Any, Any], str | None]
 JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 SHOW_LIMIT = 120
 VALUE_LIMIT = 1000
@@ -35,18 +37,51 @@ class Mismatch(TypedDict):
 
 
 class Expectation(Protocol):
-    """What :func:`evaluate` needs from ``itest.lambdas.model.Expectation``."""
+    """What :func:`evaluate` needs from ``itest.lambdas.scenario.expectation.Expectation``."""
 
     path: str
 
     def matchers(self) -> dict[str, Any]: ...
 
 
-def matcher(name: str) -> Callable[[Matcher], Matcher]:
-    """Register a matcher under the key a scenario uses."""
+@dataclass(frozen=True, kw_only=True)
+class Matcher:
+    """A registered matcher: its test, and the expected value a scenario may give it.
 
-    def register(fn: Matcher) -> Matcher:
-        MATCHERS[name] = fn
+    ``expected`` is the value's type in the scenario model, ``schema`` what the
+    JSON Schema adds to it; ``check`` rejects a plain (untemplated) value before
+    a run (raises ValueError); ``needs_value``: null is not an expected value.
+    """
+
+    name: str
+    test: Test
+    expected: Any = Any
+    schema: dict[str, Any] | None = None
+    description: str | None = None
+    check: Callable[[Any], Any] | None = None
+    needs_value: bool = False
+
+
+MATCHERS: dict[str, Matcher] = {}
+"""Scenario key → matcher, in the order the format lists them."""
+
+
+def matcher(
+    name: str,
+    *,
+    expected: Any = Any,
+    schema: dict[str, Any] | None = None,
+    description: str | None = None,
+    check: Callable[[Any], Any] | None = None,
+    needs_value: bool = False,
+) -> Callable[[Test], Test]:
+    """Register a test under the key a scenario uses, with its expected value's traits."""
+
+    def register(fn: Test) -> Test:
+        MATCHERS[name] = Matcher(
+            name=name, test=fn, expected=expected, schema=schema, description=description,
+            check=check, needs_value=needs_value,
+        )  # fmt: skip
         return fn
 
     return register
@@ -73,7 +108,7 @@ def evaluate(
         for name, expected in expectation.matchers().items():
             if context is not None:
                 expected = render(expected, context)
-            failure = MATCHERS[name](actual, expected)
+            failure = MATCHERS[name].test(actual, expected)
             if failure:
                 message = f"{path}: {failure}, got {show(actual)}"
                 mismatches.append(_mismatch(path, name, expected, actual, message))
@@ -169,7 +204,7 @@ def _contains(actual: Any, expected: Any) -> bool | None:
     return None
 
 
-@matcher("contains")
+@matcher("contains", description="substring, array element or object key")
 def contains(actual: Any, expected: Any) -> str | None:
     found = _contains(actual, expected)
     if found is None:
@@ -185,7 +220,19 @@ def not_contains(actual: Any, expected: Any) -> str | None:
     return f"expected not to contain {show(expected)}" if found else None
 
 
-@matcher("matches")
+def _regex(pattern: str | None) -> str | None:
+    if pattern is not None and not has_template(pattern):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+    return pattern
+
+
+@matcher(
+    "matches", expected=str | None, description="regular expression (re.search)", check=_regex,
+    needs_value=True,
+)
 def matches(actual: Any, expected: Any) -> str | None:
     if not isinstance(expected, str):
         return f"expected a regular expression (a string), not {show(expected)}"
@@ -198,7 +245,9 @@ def matches(actual: Any, expected: Any) -> str | None:
     return None if found else f"expected to match /{expected}/"
 
 
-@matcher("exists")
+@matcher(
+    "exists", expected=bool | None, description="true: the value is not null", needs_value=True
+)
 def exists(actual: Any, expected: Any) -> str | None:
     if expected is True and actual is None:
         return "expected a value"
@@ -207,7 +256,7 @@ def exists(actual: Any, expected: Any) -> str | None:
     return None
 
 
-@matcher("type")
+@matcher("type", expected=Literal[JSON_TYPES] | None, needs_value=True)  # type: ignore[valid-type]
 def type_(actual: Any, expected: Any) -> str | None:
     if expected not in JSON_TYPES:
         return f"expected a type name ({', '.join(JSON_TYPES)}), not {show(expected)}"
@@ -229,13 +278,28 @@ def _compare(symbol: str, test: Callable[[Any, Any], bool]) -> Matcher:
     return compare
 
 
-matcher("gt")(_compare(">", lambda a, e: a > e))
-matcher("gte")(_compare(">=", lambda a, e: a >= e))
-matcher("lt")(_compare("<", lambda a, e: a < e))
-matcher("lte")(_compare("<=", lambda a, e: a <= e))
+def _comparable(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number or a string, got {json_type(value)}")
+    return value
 
 
-@matcher("length")
+_ORDERED = {"schema": {"type": ["number", "string"]}, "check": _comparable}
+matcher("gt", **_ORDERED)(_compare(">", lambda a, e: a > e))
+matcher("gte", **_ORDERED)(_compare(">=", lambda a, e: a >= e))
+matcher("lt", **_ORDERED)(_compare("<", lambda a, e: a < e))
+matcher("lte", **_ORDERED)(_compare("<=", lambda a, e: a <= e))
+
+
+def _length(value: Any) -> Any:
+    if isinstance(value, str) and has_template(value):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a whole number >= 0, got {json_type(value)} {value!r}")
+    return value
+
+
+@matcher("length", schema={"type": ["integer", "string"]}, check=_length)
 def length(actual: Any, expected: Any) -> str | None:
     if not isinstance(actual, str | list | Mapping):
         return f"expected a string, array or object of length {show(expected)}"
@@ -243,7 +307,13 @@ def length(actual: Any, expected: Any) -> str | None:
     return None if json_equal(size, expected) else f"expected length {show(expected)} (is {size})"
 
 
-@matcher("one_of")
+def _choices(value: Any) -> Any:
+    if not isinstance(value, list) and not (isinstance(value, str) and has_template(value)):
+        raise ValueError(f"expected a list of choices, got {json_type(value)}")
+    return value
+
+
+@matcher("one_of", schema={"type": ["array", "string"]}, check=_choices)
 def one_of(actual: Any, expected: Any) -> str | None:
     if not isinstance(expected, list):
         return f"expected a list of choices, not {show(expected)}"
@@ -281,13 +351,24 @@ def subset_difference(actual: Any, expected: Any, where: str = "") -> str | None
     return f"at {at}: expected {show(expected, 60)}, got {show(actual, 60)}"
 
 
-@matcher("subset")
+@matcher("subset", description="partial object/array match")
 def subset(actual: Any, expected: Any) -> str | None:
     difference = subset_difference(actual, expected)
     return f"expected to include {show(expected)} ({difference})" if difference else None
 
 
-@matcher("schema")
+def _json_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    if schema is not None and not has_template(schema):
+        problem = schema_problem(schema)
+        if problem:
+            raise ValueError(problem)
+    return schema
+
+
+@matcher(
+    "schema", expected=dict[str, Any] | None, description="JSON Schema", check=_json_schema,
+    needs_value=True,
+)
 def schema(actual: Any, expected: Any) -> str | None:
     try:
         import jsonschema  # only scenarios using `schema` pay for the import

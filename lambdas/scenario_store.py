@@ -14,7 +14,8 @@ from typing import Any, NotRequired, TypedDict
 
 from itest.lambdas.aws import client, engine_errors
 from itest.lambdas.errors import StateError
-from itest.lambdas.model import Scenario, load_scenario
+from itest.lambdas.scenario.loading import load_scenario
+from itest.lambdas.scenario.models import Scenario
 
 _cache: dict[tuple[str, str, str], Scenario] = {}
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from itest.lambdas import cleanup_intent, cleanups, deadlines, listeners, results, secrets
-from itest.lambdas.actions import RunScope, get_action, run_action
+from itest.lambdas.actions.registry import RunScope, get_action, run_action
 from itest.lambdas.conditions import skip_reason
 from itest.lambdas.errors import (
     ActionError,
@@ -30,8 +30,8 @@ from itest.lambdas.expressions import describe_error, render, render_vars, searc
 from itest.lambdas.log import log_event
 from itest.lambdas.masking import clip
 from itest.lambdas.matchers import Mismatch, evaluate, holds, show
-from itest.lambdas.model import CleanupAction, Scenario, Step
 from itest.lambdas.results import CleanupEntry, StepRecord, iso
+from itest.lambdas.scenario.models import CleanupAction, Scenario, Step
 from itest.lambdas.scenario_store import ScenarioRef, load, pin, scenario_ref
 from jmespath.exceptions import JMESPathError
 

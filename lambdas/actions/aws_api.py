@@ -14,7 +14,7 @@ import re
 from functools import cache
 from typing import Any
 
-from itest.lambdas.actions import Action, family
+from itest.lambdas.actions.registry import Action, family
 from itest.lambdas.aws import aws_errors, plain, target_client
 from itest.lambdas.errors import UnknownActionError
 from itest.lambdas.expressions import has_template
@@ -36,7 +36,7 @@ class AwsCallParams(BaseModel):
         return dict(self.model_extra or {})
 
 
-@family("aws.", pattern=PATTERN)
+@family("aws.", pattern=PATTERN, names=NAME)
 def aws_call(name: str) -> Action:
     """The action for one boto3 operation.
 

@@ -13,7 +13,7 @@ import base64
 from decimal import Decimal
 from typing import Any
 
-from itest.lambdas.actions import action
+from itest.lambdas.actions.registry import action
 from itest.lambdas.aws import aws_errors, target_client
 from itest.lambdas.errors import ActionError
 from itest.lambdas.validation import Strict

@@ -6,8 +6,10 @@ import re
 import warnings
 from typing import Any, Literal
 
+import itest.lambdas.actions.http_auth as http_auth
 from itest.lambdas import masking
-from itest.lambdas.actions import action, http_auth, json_or_none
+from itest.lambdas.actions.body import json_or_none
+from itest.lambdas.actions.registry import action
 from itest.lambdas.deadlines import action_budget
 from itest.lambdas.errors import ActionError
 from itest.lambdas.masking import clip, mask
@@ -74,7 +76,29 @@ class HttpParams(Strict):
         return self
 
 
-@action("http", params=HttpParams, check=http_auth.check)
+FAILURE_STATUS = 400
+"""A status from which on a cleanup without ``expect`` has failed."""
+
+
+def cleanup_success(result: Any) -> str | None:
+    """A cleanup without ``expect``: a status below 400 (a DELETE answered 403 left the
+    data behind)."""
+    status = result.get("status") if isinstance(result, dict) else None
+    if isinstance(status, int) and status >= FAILURE_STATUS:
+        return (
+            f"status {status} (an http cleanup without expect fails on a status >= "
+            f"{FAILURE_STATUS}; add expect to say what success is)"
+        )
+    return None
+
+
+@action(
+    "http",
+    params=HttpParams,
+    check=http_auth.check,
+    success=cleanup_success,
+    unchecked="passes on any status, even 500: add e.g. expect: [{path: status, equals: 200}]",
+)
 def request(params: HttpParams) -> dict[str, Any]:
     """Send the request; result ``{status, headers, json, text, elapsed_ms}``, header
     names lower case, ``json`` None when the body is not JSON.

@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any, Literal
 
-from itest.lambdas.actions import action
+from itest.lambdas.actions.registry import action
 from itest.lambdas.aws import aws_errors, target_client
 from itest.lambdas.validation import Strict
 from pydantic import Field

@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from itest.lambdas import listeners
-from itest.lambdas.actions import RunScope, action
+from itest.lambdas.actions.registry import RunScope, action
 from itest.lambdas.actions.wait import MAX_WAIT_SECONDS
 from itest.lambdas.errors import ActionError
 from itest.lambdas.validation import Strict
@@ -49,14 +49,19 @@ def _caught(listener: str, scope: RunScope, *, thorough: bool) -> list[listeners
     return listeners.captured(scope.run_id, listener)
 
 
-@action("listener.receive", params=ReceiveParams, scoped=True, expect="any")
+@action(
+    "listener.receive", params=ReceiveParams, scoped=True, expect="any", names_listener=True
+)
 def receive(params: ReceiveParams, scope: RunScope) -> dict[str, Any]:
     """Candidates: every message captured so far, oldest first."""
     caught = _caught(params.listener, scope, thorough=False)
     return {"candidates": [c["message"] for c in caught], "captured": len(caught)}
 
 
-@action("listener.absent", params=AbsentParams, scoped=True, expect="none", waits=True)
+@action(
+    "listener.absent", params=AbsentParams, scoped=True, expect="none", waits=True,
+    names_listener=True,
+)
 def absent(params: AbsentParams, scope: RunScope) -> dict[str, Any]:
     """Candidates: every message captured so far (the Action leaves out those an
     earlier step received)."""

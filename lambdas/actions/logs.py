@@ -18,7 +18,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from itest.lambdas.actions import RunScope, action
+from itest.lambdas.actions.registry import RunScope, action
 from itest.lambdas.actions.wait import MAX_WAIT_SECONDS
 from itest.lambdas.aws import aws_errors, target_client
 from itest.lambdas.expressions import has_template

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from itest.lambdas.actions import action, json_or_none
+from itest.lambdas.actions.body import json_or_none
+from itest.lambdas.actions.registry import action
 from itest.lambdas.aws import aws_errors, plain, target_client
 from itest.lambdas.errors import ActionError
 from itest.lambdas.validation import Strict

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from itest.lambdas.actions import action
+from itest.lambdas.actions.registry import action
 from itest.lambdas.validation import Strict
 from pydantic import Field
 

@@ -24,7 +24,7 @@ import pytest
 from itest.cli import scheduler
 from itest.cli.scheduler import StartedRun
 from itest.lambdas import results
-from itest.lambdas.model import load_scenario
+from itest.lambdas.scenario.loading import load_scenario
 
 pytestmark = pytest.mark.e2e
 

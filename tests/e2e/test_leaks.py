@@ -28,7 +28,7 @@ def attempts(local: Any) -> dict[str, dict[str, Any]]:
     from itest.cli.connect import Orchestrator
     from itest.cli.render import render
     from itest.cli.reports import Outcome, status
-    from itest.lambdas.model import load_scenario
+    from itest.lambdas.scenario.loading import load_scenario
 
     aws, target, _ = local
     sfn, s3 = aws.client("stepfunctions"), aws.client("s3")

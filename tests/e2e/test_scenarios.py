@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 from itest.cli.authoring import load_file
-from itest.lambdas import limits
-from itest.lambdas.model import Scenario, load_scenario_file
 from itest.lambdas.results import RunRecord, read_run
+from itest.lambdas.scenario import limits
+from itest.lambdas.scenario.loading import load_scenario_file
+from itest.lambdas.scenario.models import Scenario
 
 from tests.e2e.conftest import SCENARIOS, itest
 
@@ -128,8 +129,8 @@ def test_each_example_ends_as_its_name_says(shipped: dict[str, Run], name: str) 
 
 
 def test_every_action_and_matcher_runs_in_a_passing_example(shipped: dict[str, Run]) -> None:
-    from itest.lambdas.actions import ACTIONS
-    from itest.lambdas.model import MATCHER_FIELDS
+    from itest.lambdas.actions.registry import ACTIONS
+    from itest.lambdas.matchers import MATCHERS
 
     actions, matchers = set(), set()
     for run in shipped.values():
@@ -144,7 +145,7 @@ def test_every_action_and_matcher_runs_in_a_passing_example(shipped: dict[str, R
         for expectation in run.scenario.assertions:
             matchers |= set(expectation.matchers())
     assert actions >= {*ACTIONS, "aws.*"}, sorted({*ACTIONS, "aws.*"} - actions)
-    assert matchers >= set(MATCHER_FIELDS), sorted(set(MATCHER_FIELDS) - matchers)
+    assert matchers >= set(MATCHERS), sorted(set(MATCHERS) - matchers)
 
 
 def test_polling_is_a_wait_state_loop_until_the_order_is_processed(shipped: dict[str, Run]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from itest.cli.main import cli
-from itest.lambdas import limits
+from itest.lambdas.scenario import limits
 
 CORPUS = Path(__file__).resolve().parents[1] / "bad_scenarios"
 EXPECTED: dict[str, dict[str, str]] = json.loads((CORPUS / "expected.json").read_text())

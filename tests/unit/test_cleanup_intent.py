@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from itest.lambdas import cleanup_intent
 from itest.lambdas.errors import ActionError
-from itest.lambdas.model import CleanupAction, Step, load_scenario
+from itest.lambdas.scenario.loading import load_scenario
+from itest.lambdas.scenario.models import CleanupAction, Step
 from itest.lambdas.states import capture
 
 

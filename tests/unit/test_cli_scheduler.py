@@ -14,7 +14,7 @@ from itest.cli.errors import InfraError, Interrupted
 from itest.cli.scenarios import LoadedScenario
 from itest.cli.scheduler import DESCRIBE_RATE, Scheduler, Tracked
 from itest.cli.target import Target
-from itest.lambdas.model import load_scenario
+from itest.lambdas.scenario.loading import load_scenario
 
 TARGET = Target("arn:aws:states:eu-west-1:111122223333:stateMachine:itest", "bucket", "results")
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from itest.lambdas.model import load_scenario
+from itest.lambdas.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"```yaml\n(.*?)```", re.DOTALL)

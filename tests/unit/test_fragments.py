@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from itest.cli.authoring import load_file
 from itest.cli.main import cli
 from itest.lambdas.errors import ScenarioError
-from itest.lambdas.model import Scenario
+from itest.lambdas.scenario.models import Scenario
 
 
 def load_expanded(path: Path) -> Scenario | None:

@@ -6,7 +6,7 @@ import json
 import socket
 
 import pytest
-from itest.lambdas.actions import run_action
+from itest.lambdas.actions.registry import run_action
 from itest.lambdas.errors import ActionError
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from itest.lambdas import limits
 from itest.lambdas.errors import ScenarioError
-from itest.lambdas.model import Scenario, load_scenario
+from itest.lambdas.scenario import limits
+from itest.lambdas.scenario.loading import load_scenario
+from itest.lambdas.scenario.models import Scenario
 
 
 def scenario(*steps: dict[str, Any], timeout: int = 600) -> Scenario:

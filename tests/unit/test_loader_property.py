@@ -9,9 +9,11 @@ import string
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from itest.lambdas.actions import ACTIONS
+from itest.lambdas.actions.registry import ACTIONS
 from itest.lambdas.errors import ScenarioError
-from itest.lambdas.model import MATCHER_FIELDS, Scenario, load_scenario
+from itest.lambdas.matchers import MATCHERS
+from itest.lambdas.scenario.loading import load_scenario
+from itest.lambdas.scenario.models import Scenario
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -60,7 +62,7 @@ expectations = st.lists(
             "path": st.sampled_from(["status", "json.id", "json.[", "@", "items[?x > `1`]"])
             | st.text(max_size=10)
         },
-        optional={m: json_values for m in MATCHER_FIELDS},
+        optional={m: json_values for m in MATCHERS},
     ),
     max_size=3,
 )

@@ -17,7 +17,7 @@ from itest.cli.local_targets import (
     nearest_target,
 )
 from itest.cli.scenarios import LoadedScenario, check_vars
-from itest.lambdas.model import load_scenario
+from itest.lambdas.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 

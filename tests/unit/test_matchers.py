@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from itest.lambdas.errors import TemplateError
 from itest.lambdas.matchers import MATCHERS, evaluate, holds, json_equal
-from itest.lambdas.model import Expectation
+from itest.lambdas.scenario.expectation import Expectation
 
 RESULT = {
     "status": 201,

@@ -6,7 +6,7 @@ import math
 
 from hypothesis import given
 from hypothesis import strategies as st
-from itest.lambdas.model import Step
+from itest.lambdas.scenario.models import Step
 from itest.lambdas.states import Attempt, decide
 
 FAILING = Attempt(

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from itest.cli.local_targets import LOCAL_TARGET_TEMPLATE
 from itest.cli.main import cli
 from itest.cli.scenarios import load
-from itest.lambdas.model import scenario_json_schema
+from itest.lambdas.scenario.schema import scenario_json_schema
 
 
 def test_init_writes_a_starter_that_validates(tmp_path, monkeypatch):

@@ -92,7 +92,7 @@ def test_itestignore_keeps_fixtures_out_with_gitignore_syntax(tmp_path: Path, mo
 
 
 def test_a_json_body_comes_from_a_file_beside_the_scenario(tmp_path: Path):
-    from itest.lambdas.model import load_scenario_file
+    from itest.lambdas.scenario.loading import load_scenario_file
 
     write(tmp_path / "fixtures" / "book.json", '{"title": "{{ run_id }}", "pages": 3}')
     scenario = load_scenario_file(write(tmp_path / "books.yaml", GOOD))

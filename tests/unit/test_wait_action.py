@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from itest.lambdas.actions import run_action
+from itest.lambdas.actions.registry import run_action
 from itest.lambdas.errors import ActionError
 
 

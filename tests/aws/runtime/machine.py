@@ -16,7 +16,7 @@ from typing import Any
 
 from itest.lambdas import handlers
 from itest.lambdas.aws import client
-from itest.lambdas.model import load_scenario
+from itest.lambdas.scenario.loading import load_scenario
 
 EVENTS = Path(__file__).parents[2] / "events"
 RUN_ID = "orders-flow-20261121T232100-ab12cd"

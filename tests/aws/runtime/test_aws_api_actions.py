@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from itest.lambdas.actions import get_action, run_action
+from itest.lambdas.actions.registry import get_action, run_action
 from itest.lambdas.aws import client
 from itest.lambdas.errors import ActionError, UnknownActionError
 

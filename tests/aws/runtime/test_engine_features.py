@@ -181,7 +181,7 @@ def test_the_recorded_wait_state_drives_the_action_handler(bucket: str, clock: C
     """tests/events/action_wait.json: what the Backoff state got after a wait step's first
     attempt on the local state machine; the attempt after it passes."""
     from itest.lambdas import handlers
-    from itest.lambdas.model import load_scenario_file
+    from itest.lambdas.scenario.loading import load_scenario_file
 
     from .machine import EVENTS
 

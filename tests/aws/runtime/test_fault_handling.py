@@ -133,7 +133,7 @@ def test_a_crash_mid_action_still_runs_that_steps_cleanup(
     state = prepared(upload(scenario(), bucket))
 
     def die(name: str, params: dict[str, Any], scope: Any = None) -> dict[str, Any]:
-        from itest.lambdas.actions import run_action
+        from itest.lambdas.actions.registry import run_action
 
         run_action(name, params, scope)  # the item is written, then the process dies
         raise Crash
@@ -282,7 +282,7 @@ def test_without_versions_a_changed_object_is_refused_not_run(bucket: str) -> No
 
 
 def _put_label(bucket: str, key: str, data: dict[str, Any]) -> None:
-    from itest.lambdas.model import load_scenario
+    from itest.lambdas.scenario.loading import load_scenario
 
     text = load_scenario(json.dumps(data), source="test.json").to_json()
     client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode())

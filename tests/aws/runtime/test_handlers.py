@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from itest.lambdas import handlers, results
-from itest.lambdas.actions import run_action
+from itest.lambdas.actions.registry import run_action
 from itest.lambdas.aws import client
 from itest.lambdas.errors import ScenarioError, SecretError, StateError
 from pytest_httpserver import HTTPServer

@@ -8,7 +8,8 @@ import zipfile
 from collections.abc import Iterator
 
 import pytest
-from itest.lambdas.actions import lambda_, run_action
+from itest.lambdas.actions import lambda_
+from itest.lambdas.actions.registry import run_action
 from itest.lambdas.errors import ActionError
 
 HANDLER = """

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from itest.lambdas import aws
-from itest.lambdas.actions import run_action
+from itest.lambdas.actions.registry import run_action
 from itest.lambdas.errors import ConfigError
 
 
