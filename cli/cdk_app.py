@@ -43,7 +43,7 @@ def project_context(folder: Path = Path(".")) -> dict[str, Any]:
 
 
 def stack_name(context: dict[str, Any]) -> str:
-    from itest.infra.app import DEFAULT_STACK_NAME
+    from itest.infra.context import DEFAULT_STACK_NAME
 
     return str(context.get("itest:stackName") or DEFAULT_STACK_NAME)
 
@@ -55,7 +55,8 @@ def synth(outdir: Path, context: dict[str, Any]) -> Path:
         BadInput: a context value cannot be used (the message names the key).
         InfraError: no Node.js, or the dependency layer could not be built.
     """
-    from itest.infra.app import ContextError, NodeNotFound, require_node
+    from itest.infra.app import NodeNotFound, require_node
+    from itest.infra.context import ContextError
 
     try:
         require_node()  # before anything imports aws_cdk

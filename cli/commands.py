@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from itest.cli.connect import Orchestrator, Where
 from itest.cli.errors import InfraError, Interrupted
-from itest.cli.matrix import check_overrides
 from itest.cli.reports import Outcome
-from itest.cli.scenarios import LoadedScenario, load
+from itest.cli.scenarios import LoadedScenario, check_overrides, load
 
 if TYPE_CHECKING:
     from itest.cli.local.background import LocalState

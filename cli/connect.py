@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from itest.cli.local_targets import Served
     from itest.cli.scenarios import LoadedScenario
 
-DEFAULT_STACK = "Itest"
 LOCAL_ACCOUNT = "123456789012"  # the local AWS's account (moto's default)
 
 
@@ -73,13 +72,15 @@ class Orchestrator:
 
 def default_stack() -> str:
     """`ITEST_STACK`, else the `itest:stackName` context of ./cdk.json, else `Itest`."""
+    from itest.infra.context import DEFAULT_STACK_NAME
+
     if env := os.environ.get("ITEST_STACK"):
         return env
     try:
         context = json.loads(Path("cdk.json").read_text()).get("context", {})
     except (OSError, ValueError, AttributeError):
-        return DEFAULT_STACK
-    return str(context.get("itest:stackName") or DEFAULT_STACK)
+        return DEFAULT_STACK_NAME
+    return str(context.get("itest:stackName") or DEFAULT_STACK_NAME)
 
 
 def remote(where: Where) -> Orchestrator:
@@ -214,7 +215,7 @@ def _redeploy_if_stale() -> None:
     from itest.cli.local.cache import sources_key
     from itest.cli.local.deploy import DeployError, deploy
     from itest.cli.local_run import assembly, synth_sources
-    from itest.infra.app import DEFAULT_STACK_NAME
+    from itest.infra.context import DEFAULT_STACK_NAME
 
     def redeploy(aws: Any) -> dict[str, str]:
         try:

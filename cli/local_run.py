@@ -78,7 +78,7 @@ def private_orchestrator(
     """
     from itest.cli.local.deploy import DeployError, deploy
     from itest.cli.local.server import LocalAwsError, local_aws
-    from itest.infra.app import DEFAULT_STACK_NAME
+    from itest.infra.context import DEFAULT_STACK_NAME
 
     if not assembly_cached():
         say("building the local stack (1/3): synthesizing the orchestrator with CDK, "

@@ -86,7 +86,7 @@ class Served:
 def nearest_target(scenario_file: Path) -> Path | None:
     """The `itest_local.py` in the scenario's folder or the nearest parent holding one,
     up to the project (the current folder, a folder holding `.git`, or `/`)."""
-    from itest.cli.scenarios import project_folders
+    from itest.cli.project import project_folders
 
     candidates = (folder / LOCAL_TARGET_FILE for folder in project_folders(scenario_file.parent))
     return next((candidate for candidate in candidates if candidate.is_file()), None)

@@ -13,14 +13,10 @@ import itertools
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from itest.cli.errors import BadInput
 from itest.lambdas.errors import ScenarioError
 from itest.lambdas.validation import IDENTIFIER
-
-if TYPE_CHECKING:
-    from itest.cli.scenarios import LoadedScenario
 
 MAX_VARIANTS = 100
 UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
@@ -109,23 +105,6 @@ def run_prefix(name: str, variant: dict[str, Any]) -> str:
         return name
     slug = UNSAFE.sub("-", "-".join(f"{k}-{_text(v)}" for k, v in variant.items())).strip("-")
     return f"{name}-{slug}" if slug else name
-
-
-def check_overrides(scenarios: list[LoadedScenario], overrides: dict[str, Any]) -> None:
-    """A ``--var`` may not set what a matrix sets per execution: every variant would
-    run with the same value under different names.
-
-    Raises:
-        BadInput: the clashing names, by file.
-    """
-    problems = {
-        f"{item.path}: matrix: --var {name} would replace the matrix's {name} in every "
-        "execution; drop the --var, or the name from the matrix"
-        for item in scenarios
-        for name in sorted(set(item.variant) & set(overrides))
-    }
-    if problems:
-        raise BadInput("\n".join(sorted(problems)))
 
 
 def _text(value: Any) -> str:

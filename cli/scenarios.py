@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itest.cli.errors import BadInput
+from itest.cli.project import ignored
 
 if TYPE_CHECKING:
     from itest.cli.local_targets import Served
@@ -62,37 +63,6 @@ def collect(paths: tuple[Path, ...]) -> list[Path]:
         else:
             raise BadInput(f"{path}: no such file or folder")
     return list(dict.fromkeys(files))
-
-
-IGNORE_FILE = ".itestignore"
-
-
-def project_folders(start: Path) -> list[Path]:
-    """`start` and its parents up to the project: the current folder (when `start` is
-    under it), the first folder holding `.git`, or the filesystem root."""
-    stop = Path.cwd().resolve()
-    folders = [start.resolve()]
-    while not (folders[-1] == stop or (folders[-1] / ".git").exists()
-               or folders[-1].parent == folders[-1]):
-        folders.append(folders[-1].parent)
-    return folders
-
-
-def ignored(file: Path) -> bool:
-    """Whether an `.itestignore` (gitignore syntax, relative to its own folder) in the
-    file's folder or a parent leaves `file` out; a deeper file's rule wins."""
-    from pathspec import GitIgnoreSpec
-
-    verdict = None
-    for folder in reversed(project_folders(file.parent)):
-        rules = folder / IGNORE_FILE
-        if not rules.is_file():
-            continue
-        spec = GitIgnoreSpec.from_lines(rules.read_text(encoding="utf-8").splitlines())
-        relative = file.resolve().relative_to(folder).as_posix()
-        result = spec.check_file(relative).include
-        verdict = result if result is not None else verdict
-    return bool(verdict)
 
 
 def load(paths: tuple[Path, ...], *, tags: tuple[str, ...] = ()) -> list[LoadedScenario]:
@@ -178,6 +148,23 @@ def check_vars(
             )
     if problems:
         raise BadInput("\n".join(problems))
+
+
+def check_overrides(scenarios: list[LoadedScenario], overrides: dict[str, Any]) -> None:
+    """A ``--var`` may not set what a matrix sets per execution: every variant would
+    run with the same value under different names.
+
+    Raises:
+        BadInput: the clashing names, by file.
+    """
+    problems = {
+        f"{item.path}: matrix: --var {name} would replace the matrix's {name} in every "
+        "execution; drop the --var, or the name from the matrix"
+        for item in scenarios
+        for name in sorted(set(item.variant) & set(overrides))
+    }
+    if problems:
+        raise BadInput("\n".join(sorted(problems)))
 
 
 def warnings_for(item: LoadedScenario) -> list[str]:

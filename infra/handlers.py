@@ -18,6 +18,10 @@ class HandlerSettings:
 
     memory_mb: int = 512
     action_timeout: Duration = field(default_factory=lambda: Duration.minutes(2))
+    """Action and Cleanup (a step's attempt; every cleanup action together)."""
+    prepare_timeout: Duration = field(default_factory=lambda: Duration.seconds(30))
+    assert_timeout: Duration = field(default_factory=lambda: Duration.seconds(30))
+    """The stack's hard stop leaves room for one Assert after the deadline."""
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     runtime: lambda_.Runtime = field(default_factory=lambda: lambda_.Runtime.PYTHON_3_12)
     architecture: lambda_.Architecture = field(default_factory=lambda: lambda_.Architecture.X86_64)
@@ -96,9 +100,9 @@ class Handlers(Construct):
                 tracing=lambda_.Tracing.ACTIVE,
             )
 
-        self.prepare = handler("Prepare", "prepare", Duration.seconds(30))
+        self.prepare = handler("Prepare", "prepare", settings.prepare_timeout)
         self.action = handler("Action", "action", settings.action_timeout)
-        self.assert_ = handler("Assert", "assert_", Duration.seconds(30))
+        self.assert_ = handler("Assert", "assert_", settings.assert_timeout)
         self.cleanup = handler("Cleanup", "cleanup", settings.action_timeout)
 
     @property

@@ -11,11 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
-
-SCENARIO_DURATION = "ScenarioDuration"
-SCENARIO_FAILED = "ScenarioFailed"
-"""Metric names the Cleanup handler emits per scenario (CloudWatch embedded metric
-format, a log line: no API call), dimension `Scenario`, in the stack's namespace."""
+from itest.lambdas.log import SCENARIO_DIMENSION, SCENARIO_DURATION, SCENARIO_FAILED
 
 
 class Monitoring(Construct):
@@ -74,7 +70,7 @@ class Monitoring(Construct):
 
         def by_scenario(metric: str, statistic: str, label: str) -> cw.MathExpression:
             search = (
-                f"SEARCH('{{{metrics_namespace},Scenario}} MetricName=\"{metric}\"', "
+                f"SEARCH('{{{metrics_namespace},{SCENARIO_DIMENSION}}} MetricName=\"{metric}\"', "
                 f"'{statistic}', {int(period.to_seconds())})"
             )
             return cw.MathExpression(

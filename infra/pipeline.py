@@ -25,6 +25,7 @@ from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+from itest.infra.context import DEFAULT_STACK_NAME
 from itest.infra.runner import runner_role_name
 
 REPORT_FILE = "report.xml"
@@ -42,7 +43,7 @@ class ItestStepProps:
     an unrelated project, and a build must never run whatever answers to it."""
     scenarios: Sequence[str] = ("scenarios/",)
     """Files or folders, relative to `input`."""
-    stack_name: str = "Itest"
+    stack_name: str = DEFAULT_STACK_NAME
     """The orchestrator stack (its runner role and outputs)."""
     account: str | None = None
     """The orchestrator's account and region; default: the pipeline's."""

@@ -36,7 +36,7 @@ class SamplePipelineProps:
     ) -> SamplePipelineProps:
         import os
 
-        from itest.infra.app import ContextError
+        from itest.infra.context import ContextError
 
         if not isinstance(raw, dict) or not {"repository", "connectionArn"} <= set(raw):
             raise ContextError(

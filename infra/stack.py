@@ -21,7 +21,6 @@ SCENARIO_PREFIX = "scenarios/*"
 """Where the CLI uploads scenarios (docs/engine.md); the handlers read nothing else."""
 RESULTS_PREFIX = "results/*"
 """Where Action keeps a step's whole result when the record holds only a summary."""
-ASSERT_TIMEOUT = Duration.seconds(30)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,7 +122,10 @@ class OrchestratorStack(Stack):
         # and Cleanup: the hard stop leaves room for them, so Cleanup always runs.
         action_seconds = props.handlers.action_timeout.to_seconds()
         hard_stop = (
-            props.max_execution_seconds + 2 * action_seconds + ASSERT_TIMEOUT.to_seconds() + 60
+            props.max_execution_seconds
+            + 2 * action_seconds
+            + props.handlers.assert_timeout.to_seconds()
+            + 60
         )
         workflow = Workflow(
             self,

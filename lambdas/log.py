@@ -45,6 +45,13 @@ def log_event(event: str, **fields: Any) -> None:
         logger.info(text)
 
 
+SCENARIO_DURATION = "ScenarioDuration"
+SCENARIO_FAILED = "ScenarioFailed"
+SCENARIO_DIMENSION = "Scenario"
+"""The metrics the Cleanup handler emits per scenario, and their dimension (the stack's
+dashboard searches for them: infra/observability.py)."""
+
+
 def emit_metrics(
     namespace: str, dimensions: dict[str, str], metrics: dict[str, tuple[float, str]]
 ) -> None:

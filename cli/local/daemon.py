@@ -23,7 +23,7 @@ def serve(port: int, log_file: str) -> int:
     from itest.cli.local.deploy import deploy
     from itest.cli.local.server import local_aws
     from itest.cli.local_run import assembly, synth_sources
-    from itest.infra.app import DEFAULT_STACK_NAME
+    from itest.infra.context import DEFAULT_STACK_NAME
 
     state = LocalState(
         pid=os.getpid(),

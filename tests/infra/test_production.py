@@ -561,7 +561,7 @@ def test_state_machine_definition_passes_the_asl_validator(template, tmp_path, s
 
 
 def _props(context: dict[str, Any]):
-    from itest.infra.app import props_from_context
+    from itest.infra.context import props_from_context
 
     return props_from_context(context.get)
 
@@ -714,7 +714,7 @@ def test_cross_account_targets_are_one_setting():
 
 
 def test_bad_context_values_name_their_key():
-    from itest.infra.app import ContextError
+    from itest.infra.context import ContextError
 
     with pytest.raises(ContextError, match="itest:maxExecutionSeconds"):
         _props({"itest:maxExecutionSeconds": "an hour"})
