@@ -23,8 +23,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
-from itest.cli.render import cleanup_outcome
-from itest.cli.reports import Outcome, Report
+from itest.cli.reports import Outcome, Report, cleanup_outcome
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

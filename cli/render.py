@@ -12,6 +12,8 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, TextIO
 
+from itest.cli.reports import cleanup_outcome
+
 if TYPE_CHECKING:
     from itest.cli.reports import Outcome, Report
     from rich.console import Console, RenderableType
@@ -198,12 +200,6 @@ def print_listing(
             (f"{item['status']:<11}", STATUS_STYLE.get(item["status"], "")),
             f" {started:<19}  {_duration(item['duration_ms'])}",
         ), soft_wrap=True)
-
-
-def cleanup_outcome(entry: dict[str, Any]) -> str:
-    """`failed: <why>`, `failed (allow_failure): <why>` or `skipped: <why>`."""
-    allowed = " (allow_failure)" if entry.get("allow_failure") else ""
-    return f"{entry['status']}{allowed}: {entry['error']}"
 
 
 def _duration(ms: int | None) -> str:

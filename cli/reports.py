@@ -265,3 +265,9 @@ def _iso(value: Any) -> str | None:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return value
+
+
+def cleanup_outcome(entry: dict[str, Any]) -> str:
+    """`failed: <why>`, `failed (allow_failure): <why>` or `skipped: <why>`."""
+    allowed = " (allow_failure)" if entry.get("allow_failure") else ""
+    return f"{entry['status']}{allowed}: {entry['error']}"

@@ -20,7 +20,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from itest.lambdas import deadlines, states
-from itest.lambdas.log import bind, emit_metrics
+from itest.lambdas.log import (
+    SCENARIO_DIMENSION,
+    SCENARIO_DURATION,
+    SCENARIO_FAILED,
+    bind,
+    emit_metrics,
+)
 from itest.lambdas.masking import forget, mask
 
 _SCENARIO_KEY = re.compile(r"^scenarios/([a-z0-9-]+)/[^/]+$")  # how the CLI names uploads
@@ -111,12 +117,12 @@ def _run_metrics(verdict: states.Verdict, started_at: Any) -> None:
     if not namespace or not verdict.get("scenario"):
         return
     metrics: dict[str, tuple[float, str]] = {
-        "ScenarioFailed": (0 if verdict["status"] == "passed" else 1, "Count")
+        SCENARIO_FAILED: (0 if verdict["status"] == "passed" else 1, "Count")
     }
     if isinstance(started_at, str):
         try:
             started = datetime.fromisoformat(started_at.replace("Z", "+00:00")).timestamp()
-            metrics["ScenarioDuration"] = (round((time.time() - started) * 1000), "Milliseconds")
+            metrics[SCENARIO_DURATION] = (round((time.time() - started) * 1000), "Milliseconds")
         except ValueError:
             pass
-    emit_metrics(namespace, {"Scenario": str(verdict["scenario"])}, metrics)
+    emit_metrics(namespace, {SCENARIO_DIMENSION: str(verdict["scenario"])}, metrics)
