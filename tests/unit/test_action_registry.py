@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,3 +111,44 @@ def test_a_matcher_is_a_key_of_the_expectation_model_because_it_is_registered() 
     assert expectation.matchers() == {"gt": 1, "schema": {}}
     assert all(name in Expectation.model_json_schema(by_alias=True)["properties"]
                for name in MATCHERS)
+
+
+def _names_an_action(node: ast.AST) -> bool:
+    """``x.action``, ``x["action"]`` or ``x.get("action")``, maybe inside ``str(...)``."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+        node = node.args[0]  # str(step.get("action", ""))
+    if isinstance(node, ast.Attribute):
+        return node.attr == "action"
+    if isinstance(node, ast.Subscript):
+        return isinstance(node.slice, ast.Constant) and node.slice.value == "action"
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get" and bool(node.args)
+        and isinstance(node.args[0], ast.Constant) and node.args[0].value == "action"
+    )  # fmt: skip
+
+
+def _compares_an_action_name(node: ast.AST) -> bool:
+    """``<action name> == "wait"`` (or !=, in) and ``<action name>.startswith("listener.")``."""
+    if isinstance(node, ast.Compare):
+        sides = [node.left, *node.comparators]
+        literal = any(isinstance(s, ast.Constant) and isinstance(s.value, str) for s in sides)
+        return literal and any(_names_an_action(side) for side in sides)
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("startswith", "endswith") and _names_an_action(node.func.value)
+    )  # fmt: skip
+
+
+def test_no_code_compares_an_action_name_with_a_literal() -> None:
+    """The engine, validation and the CLI ask the registry's traits instead (before the
+    traits, five places did: lambdas/model.py three times, cleanup_intent.py, cli/scenarios.py)."""
+    root = Path(__file__).resolve().parents[2]
+    found = [
+        f"{file.relative_to(root)}:{node.lineno}"
+        for package in ("lambdas", "cli", "infra")
+        for file in (root / package).rglob("*.py")
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8")))
+        if _compares_an_action_name(node)
+    ]
+    assert found == []
