@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     from itest.cli.local_run import local_orchestrator
-    from itest.lambdas.results import epoch
+    from itest.lambdas.timestamps import epoch
 
     with tempfile.TemporaryDirectory() as folder:
         latency_file = Path(folder) / "listener-latency.yaml"

@@ -12,6 +12,7 @@ from itest.cli.connect import Orchestrator, Where
 from itest.cli.errors import InfraError, Interrupted
 from itest.cli.reports import Outcome
 from itest.cli.scenarios import LoadedScenario, check_overrides, load
+from itest.lambdas.statuses import RunStatus
 
 if TYPE_CHECKING:
     from itest.cli.local.background import LocalState
@@ -321,6 +322,8 @@ def recent_executions(where: Where, limit: int) -> list[dict[str, Any]]:
     """The newest executions, with the scenario and verdict from the results table."""
     from itest.cli import connect
     from itest.cli.reports import Report, verdict
+    from itest.cli.run_ids import scenario_of
+    from itest.lambdas.results import read_summaries
 
     orchestrator = connect.for_listing(where)
     with orchestrator.errors():
@@ -328,15 +331,19 @@ def recent_executions(where: Where, limit: int) -> list[dict[str, Any]]:
         found = sfn.list_executions(
             stateMachineArn=orchestrator.target.state_machine_arn, maxResults=limit
         )["executions"]
-        records = _run_records(orchestrator, [e["name"] for e in found])
+        records = read_summaries(
+            [e["name"] for e in found],
+            table=orchestrator.target.results_table,
+            dynamodb=orchestrator.aws.client("dynamodb"),
+        )
     listed = []
     for execution in found:
         record = records.get(execution["name"])
-        status = "running"
+        status = RunStatus.RUNNING
         if execution["status"] != "RUNNING":
             status, _ = verdict(record, execution)  # type: ignore[arg-type]
         report = Report(
-            (record or {}).get("scenario") or execution["name"].rsplit("-", 2)[0],
+            (record or {}).get("scenario") or scenario_of(execution["name"]),
             status,
             run_id=execution["name"],
             execution_arn=execution["executionArn"],
@@ -353,27 +360,6 @@ def recent_executions(where: Where, limit: int) -> list[dict[str, Any]]:
             }
         )
     return listed
-
-
-def _run_records(orchestrator: Orchestrator, run_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The `run` items of these runs, by run id, in one BatchGetItem per 100."""
-    dynamodb = orchestrator.aws.client("dynamodb")
-    table = orchestrator.target.results_table
-    records: dict[str, dict[str, Any]] = {}
-    for chunk in (run_ids[i : i + 100] for i in range(0, len(run_ids), 100)):
-        request = {
-            table: {
-                "Keys": [{"pk": {"S": r}, "sk": {"S": "run"}} for r in chunk],
-                "ProjectionExpression": "pk, scenario, #status, reason",
-                "ExpressionAttributeNames": {"#status": "status"},
-            }
-        }
-        while request:
-            response = dynamodb.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(table, []):
-                records[item["pk"]["S"]] = {k: v.get("S") for k, v in item.items()}
-            request = response.get("UnprocessedKeys") or {}
-    return records
 
 
 def local_up(port: int) -> tuple[LocalState, bool]:

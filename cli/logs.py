@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from itest.cli.aws import call_throttled
 from itest.cli.history import EventReader, new_events
+from itest.lambdas.timestamps import iso
 
 if TYPE_CHECKING:
     from itest.cli.connect import Orchestrator
@@ -54,7 +55,7 @@ class LogLine:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "timestamp": _iso(self.timestamp),
+            "timestamp": iso(self.timestamp),
             "source": self.source,
             "step": self.step,
             "level": self.level,
@@ -65,7 +66,7 @@ class LogLine:
     def as_text(self) -> str:
         level = "" if self.level == "INFO" else f"{self.level} "
         step = self.step or "-"
-        return f"{_iso(self.timestamp)}  {self.source:<8} {step:<24} {level}{self.message}"
+        return f"{iso(self.timestamp)}  {self.source:<8} {step:<24} {level}{self.message}"
 
 
 def parse_since(text: str, now: float) -> float:
@@ -241,8 +242,3 @@ def follow(
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _iso(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

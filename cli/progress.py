@@ -9,10 +9,18 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from itest.lambdas.statuses import FINAL_STATUSES, RunStatus, StepStatus
+
 if TYPE_CHECKING:
     from itest.cli.scheduler import Tracked
 
-SYMBOL = {"queued": "·", "running": "▶", "passed": "✔", "failed": "✘", "error": "✘"}
+SYMBOL = {
+    "queued": "·",
+    RunStatus.RUNNING: "▶",
+    RunStatus.PASSED: "✔",
+    RunStatus.FAILED: "✘",
+    RunStatus.ERROR: "✘",
+}
 
 
 def describe(tracked: Tracked) -> tuple[str, str]:
@@ -23,15 +31,15 @@ def describe(tracked: Tracked) -> tuple[str, str]:
     if tracked.state in ("timeout", "not_started"):
         return tracked.state.replace("_", " "), ""
     if tracked.state == "done":
-        status = progress.status if progress.status in ("passed", "failed", "error") else "error"
+        status = progress.status if progress.status in FINAL_STATUSES else RunStatus.ERROR
         return status, ""
     if progress.step_index is None:
-        return "running", "preparing" if progress.status is None else "starting the steps"
+        return RunStatus.RUNNING, "preparing" if progress.status is None else "starting the steps"
     total = f"/{progress.total_steps}" if progress.total_steps else ""
     detail = f"step {progress.step_index + 1}{total} {progress.step_name or ''}"
-    if progress.step_status == "pending":
+    if progress.step_status == StepStatus.PENDING:
         detail += f" (polling, attempt {progress.attempts})"
-    return "running", detail
+    return RunStatus.RUNNING, detail
 
 
 def elapsed(tracked: Tracked) -> str:
@@ -104,13 +112,13 @@ class LineProgress:
         if self.last.get(id(tracked)) == shown:
             return
         self.last[id(tracked)] = shown
-        if status == "running" and detail in ("preparing", "starting the steps"):
+        if status == RunStatus.RUNNING and detail in ("preparing", "starting the steps"):
             run_id = tracked.run.run_id if tracked.run else ""
             if detail == "preparing":
                 self.echo(f"{tracked.name}: started {run_id}")
             return
         took = elapsed(tracked)
-        tail = f" ({took})" if status != "running" and took else ""
+        tail = f" ({took})" if status != RunStatus.RUNNING and took else ""
         self.echo(f"{tracked.name}: {status}{' ' + detail if detail else ''}{tail}")
 
 

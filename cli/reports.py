@@ -8,10 +8,12 @@ without the table knowing (timed out, aborted, a crashed handler).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from itest.cli.errors import EXIT_FAILED, EXIT_INFRA, EXIT_PASSED
+from itest.lambdas.statuses import FINAL_STATUSES, RunStatus, StepStatus
+from itest.lambdas.timestamps import iso
 
 if TYPE_CHECKING:
     from itest.cli.connect import Orchestrator
@@ -23,13 +25,12 @@ if TYPE_CHECKING:
 # timeout (the wait ended first); not_started (queued when the wait ended);
 # started (run without --wait)
 EXIT_CODES = {
-    "passed": EXIT_PASSED,
-    "failed": EXIT_FAILED,
+    RunStatus.PASSED: EXIT_PASSED,
+    RunStatus.FAILED: EXIT_FAILED,
     "started": EXIT_PASSED,
-    "running": EXIT_PASSED,  # `itest status` of a live run: no verdict yet
+    RunStatus.RUNNING: EXIT_PASSED,  # `itest status` of a live run: no verdict yet
     "queued": EXIT_PASSED,  # `itest status` of a live suite: a child it has not started yet
 }
-FINAL = ("passed", "failed", "error")
 
 
 @dataclass
@@ -70,7 +71,7 @@ class Report:
             return round((end - start).total_seconds() * 1000)
         record = self.record or {}
         if record.get("started_at") and record.get("ended_at"):
-            from itest.lambdas.results import epoch
+            from itest.lambdas.timestamps import epoch
 
             return round((epoch(record["ended_at"]) - epoch(record["started_at"])) * 1000)
         return None
@@ -147,7 +148,7 @@ def finished(orchestrator: Orchestrator, tracked: Tracked) -> Report:
     record = _read_run(orchestrator, tracked.run.run_id)
     report = Report(
         tracked.name,
-        "error",
+        RunStatus.ERROR,
         run_id=tracked.run.run_id,
         execution_arn=arn,
         record=record,
@@ -159,7 +160,7 @@ def finished(orchestrator: Orchestrator, tracked: Tracked) -> Report:
         assertions_declared=len(scenario.assertions),
         planned_steps=scenario.step_names,
     )
-    if tracked.state == "timeout" and (record or {}).get("status") not in FINAL:
+    if tracked.state == "timeout" and (record or {}).get("status") not in FINAL_STATUSES:
         report.status = "timeout"
         report.record = still_going(record)
         report.follow = orchestrator.hint("status", arn)
@@ -177,6 +178,8 @@ def status(orchestrator: Orchestrator, arn: str) -> Report:
     """An execution looked up by its ARN, running or not (`itest status`)."""
     from itest.cli.aws import call_throttled
     from itest.cli.history import position
+    from itest.cli.run_ids import scenario_of
+    from itest.cli.scheduler import execution_of
     from itest.cli.target import parse_execution_arn
 
     sfn = orchestrator.aws.client("stepfunctions")
@@ -187,8 +190,8 @@ def status(orchestrator: Orchestrator, arn: str) -> Report:
     run_id = parse_execution_arn(arn).name
     record = _read_run(orchestrator, run_id)
     report = Report(
-        (record or {}).get("scenario") or _scenario_of(run_id),
-        "running",
+        (record or {}).get("scenario") or scenario_of(run_id),
+        RunStatus.RUNNING,
         run_id=run_id,
         execution_arn=arn,
         record=record,
@@ -211,32 +214,27 @@ def still_going(record: RunRecord | None) -> RunRecord | None:
     """A live run's record as it is: steps it has not reached yet are `pending`, not
     `skipped` (skipped means a failure ended the run before them, or, with a
     `reason`, that the step's skip_if held: that one stays skipped)."""
+    from itest.lambdas.results import never_ran
+
     if record is None:
         return None
     steps = [
-        {**step, "status": "pending"}
-        if step["status"] == "skipped" and not step.get("reason")
+        {**step, "status": StepStatus.PENDING}
+        if never_ran(step)
         else step
         for step in record["steps"]
     ]
     return {**record, "steps": steps}  # type: ignore[typeddict-item]
 
 
-def execution_of(described: dict[str, Any]) -> dict[str, Any]:
-    """What a report keeps of a DescribeExecution answer."""
-    return {
-        k: described[k] for k in ("status", "startDate", "stopDate", "error", "cause")
-        if k in described
-    }
-
-
 def verdict(record: RunRecord | None, execution: dict[str, Any]) -> tuple[str, str | None]:
     """passed | failed | error and the reason: the table's verdict, else how the execution ended."""
-    if record and record["status"] in FINAL:
-        if record["status"] == "passed" and execution.get("status") not in (None, "SUCCEEDED"):
-            return "error", _execution_reason(execution)
+    if record and record["status"] in FINAL_STATUSES:
+        succeeded = execution.get("status") in (None, "SUCCEEDED")
+        if record["status"] == RunStatus.PASSED and not succeeded:
+            return RunStatus.ERROR, _execution_reason(execution)
         return record["status"], record.get("reason")
-    return "error", _execution_reason(execution)
+    return RunStatus.ERROR, _execution_reason(execution)
 
 
 def _execution_reason(execution: dict[str, Any]) -> str:
@@ -255,16 +253,8 @@ def _read_run(orchestrator: Orchestrator, run_id: str) -> RunRecord | None:
     )
 
 
-def _scenario_of(run_id: str) -> str:
-    """`<scenario>-<yyyymmddThhmmss>-<6 hex>` back to the scenario name."""
-    parts = run_id.rsplit("-", 2)
-    return parts[0] if len(parts) == 3 else run_id
-
-
 def _iso(value: Any) -> str | None:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return value
+    return iso(value) if isinstance(value, datetime) else value
 
 
 def cleanup_outcome(entry: dict[str, Any]) -> str:

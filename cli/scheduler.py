@@ -15,26 +15,23 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import secrets
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from itest.cli.aws import ClientFactory, backoff, call_throttled, is_throttle
 from itest.cli.errors import Interrupted
-from itest.cli.reports import execution_of
+from itest.cli.run_ids import new_run_id
 from itest.cli.target import Target
+from itest.lambdas.statuses import FINAL_STATUSES
 
 if TYPE_CHECKING:
     from itest.cli.scenarios import LoadedScenario
     from itest.lambdas.scenario.models import Scenario
 
-EXECUTION_NAME_MAX = 80
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
-FINAL_RUN_STATUSES = frozenset({"passed", "failed", "error"})
 DESCRIBE_RATE = 4.0  # DescribeExecution calls per second at most (AWS refills 15/s per account)
 POLL_SECONDS = 0.5  # the first poll of a run, and the pace polling slows down from
 LOCAL_PACE = {"poll_seconds": 0.1, "describe_rate": 50.0}
@@ -109,21 +106,16 @@ class TokenBucket:
         self.tokens = 0
 
 
-def new_run_id(scenario_name: str, now: datetime | None = None) -> str:
-    """`<scenario>-<UTC time>-<6 hex>`: sortable, readable, unique, a valid execution name."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
-    suffix = f"-{stamp}-{secrets.token_hex(3)}"
-    return scenario_name[: EXECUTION_NAME_MAX - len(suffix)] + suffix
-
-
 def upload(
     aws: ClientFactory, target: Target, scenario: Scenario, *, label: str | None = None
 ) -> dict[str, str]:
     """Put the normalized scenario in the bucket: at `scenarios/<name>/<label>.json`,
     the label defaulting to the content's hash (a fixed label gives a key a pipeline
     can name; the bucket's versioning keeps what it replaced)."""
+    from itest.lambdas.scenario_store import scenario_key
+
     body = scenario.to_json().encode()
-    key = f"scenarios/{scenario.name}/{label or hashlib.sha256(body).hexdigest()}.json"
+    key = scenario_key(scenario.name, label or hashlib.sha256(body).hexdigest())
     aws.client("s3").put_object(
         Bucket=target.bucket, Key=key, Body=body, ContentType="application/json"
     )
@@ -156,35 +148,30 @@ def start(
     return StartedRun(scenario.name, run_id, started["executionArn"])
 
 
+def execution_of(described: dict[str, Any]) -> dict[str, Any]:
+    """What a report keeps of a DescribeExecution answer."""
+    return {
+        k: described[k] for k in ("status", "startDate", "stopDate", "error", "cause")
+        if k in described
+    }
+
+
 def read_progress(dynamodb: Any, table: str, run_id: str, total_steps: int) -> Progress:
-    """The run's status and latest step from the results table, small attributes only:
-    the run record's status and the newest step record, the same two small reads
-    whatever the step."""
-    key = {"pk": {"S": run_id}, "sk": {"S": "run"}}
-    run = dynamodb.get_item(
-        TableName=table, Key=key, ConsistentRead=True,
-        ProjectionExpression="#status", ExpressionAttributeNames={"#status": "status"},
-    ).get("Item", {})  # fmt: skip
-    newest = dynamodb.query(
-        TableName=table,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :step)",
-        ExpressionAttributeValues={":pk": {"S": run_id}, ":step": {"S": "step#"}},
-        ProjectionExpression="sk, #status, #name, attempts",
-        ExpressionAttributeNames={"#status": "status", "#name": "name"},
-        ScanIndexForward=False,
-        Limit=1,
-        ConsistentRead=True,
-    ).get("Items", [])
-    if not run and not newest:
+    """The run's status and latest step from the results table (two small reads
+    whatever the step)."""
+    from itest.lambdas.results import read_progress as read
+
+    found = read(run_id, table=table, dynamodb=dynamodb)
+    step = found["step"]
+    if found["status"] is None and step is None:
         return Progress()
-    step = newest[0] if newest else {}
     return Progress(
-        status=run.get("status", {}).get("S"),
+        status=found["status"],
         total_steps=total_steps,
-        step_index=int(step["sk"]["S"].split("#")[1]) if step else None,
-        step_name=step.get("name", {}).get("S"),
-        step_status=step.get("status", {}).get("S"),
-        attempts=int(step.get("attempts", {}).get("N", 0)),
+        step_index=step["index"] if step else None,
+        step_name=step["name"] if step else None,
+        step_status=step["status"] if step else None,
+        attempts=step["attempts"] if step else 0,
     )
 
 
@@ -304,7 +291,7 @@ class Scheduler:
         if progress != one.progress:
             one.progress = progress
             self.on_update(one)
-        over = progress.status in FINAL_RUN_STATUSES
+        over = progress.status in FINAL_STATUSES
         if self.describe_runs and (over or now >= one.next_describe):
             self._describe(one, closing=over)
         if one.state == "running" and now - one.started > _patience(one):

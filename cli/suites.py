@@ -162,7 +162,8 @@ def start_suite(
         InfraError: no suite state machine (nothing was uploaded), or AWS failed.
     """
     from itest.cli.aws import call_throttled
-    from itest.cli.scheduler import StartedRun, new_run_id, upload
+    from itest.cli.run_ids import new_run_id
+    from itest.cli.scheduler import StartedRun, upload
     from itest.cli.target import execution_arn_of
 
     machine = suite_machine(target)
@@ -240,7 +241,7 @@ class SuiteFollower:
 
     def _settle(self, one: Tracked, listed: dict[str, Any]) -> None:
         """A child ended: SUCCEEDED as listed, anything else with its error and cause."""
-        from itest.cli.reports import execution_of
+        from itest.cli.scheduler import execution_of
 
         execution = execution_of(listed)
         if listed["status"] != "SUCCEEDED":

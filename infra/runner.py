@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from aws_cdk import Aws, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
-
-SCENARIO_PREFIX = "scenarios/*"
-RESULTS_PREFIX = "results/*"
+from itest.infra.storage import RunStorage
 
 
 def runner_role_name(stack_name: str, region: str = Aws.REGION) -> str:
@@ -34,8 +30,7 @@ class RunnerRole(Construct):
         construct_id: str,
         *,
         state_machine: sfn.StateMachine,
-        bucket: s3.IBucket,
-        table: dynamodb.ITable,
+        storage: RunStorage,
         log_groups: list[logs.ILogGroup],
         trusted_account: str | None = None,
     ) -> None:
@@ -50,9 +45,10 @@ class RunnerRole(Construct):
             else iam.AccountRootPrincipal(),
             description="itest CLI: upload scenarios, run them, read their results",
         )
-        bucket.grant_put(self.role, SCENARIO_PREFIX)
-        bucket.grant_read(self.role, RESULTS_PREFIX)  # whole step results the records point to
-        table.grant_read_data(self.role)
+        storage.bucket.grant_put(self.role, f"{storage.scenarios_prefix}*")
+        # whole step results the records point to
+        storage.bucket.grant_read(self.role, f"{storage.results_prefix}*")
+        storage.table.grant_read_data(self.role)
         state_machine.grant_start_execution(self.role)
         state_machine.grant(self.role, "states:DescribeStateMachine")
         state_machine.grant_execution(

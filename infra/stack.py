@@ -17,11 +17,6 @@ from itest.infra.suite import Suite, SuiteProps
 from itest.infra.targets import TargetPermissions, TargetRole, Targets
 from itest.infra.workflow import Workflow
 
-SCENARIO_PREFIX = "scenarios/*"
-"""Where the CLI uploads scenarios (docs/engine.md); the handlers read nothing else."""
-RESULTS_PREFIX = "results/*"
-"""Where Action keeps a step's whole result when the record holds only a summary."""
-
 
 @dataclass(frozen=True, kw_only=True)
 class OrchestratorProps:
@@ -96,8 +91,8 @@ class OrchestratorStack(Stack):
         targets = Targets(self, "Targets", permissions=props.targets)
 
         for fn in handlers.functions:
-            storage.bucket.grant_read(fn, SCENARIO_PREFIX)
-        storage.bucket.grant_put(handlers.action, RESULTS_PREFIX)
+            storage.bucket.grant_read(fn, f"{storage.scenarios_prefix}*")
+        storage.bucket.grant_put(handlers.action, f"{storage.results_prefix}*")
         storage.table.grant_write_data(handlers.prepare)
         for fn in (handlers.action, handlers.assert_, handlers.cleanup):
             storage.table.grant_read_write_data(fn)
@@ -160,8 +155,7 @@ class OrchestratorStack(Stack):
             self,
             "Runner",
             state_machine=workflow.state_machine,
-            bucket=storage.bucket,
-            table=storage.table,
+            storage=storage,
             log_groups=[*handlers.log_groups.values(), workflow.log_group],
             trusted_account=props.runner_trusted_account,
         )
@@ -226,8 +220,8 @@ class OrchestratorStack(Stack):
                 "Action::s3:GetBucket*",
                 "Action::s3:List*",
                 "Action::s3:Abort*",
-                f"Resource::{bucket}/scenarios/*",
-                f"Resource::{bucket}/results/*",
+                f"Resource::{bucket}/{self.storage.scenarios_prefix}*",
+                f"Resource::{bucket}/{self.storage.results_prefix}*",
             )
         acknowledge(
             self.workflow,

@@ -8,9 +8,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-
-TTL_ATTRIBUTE = "expires_at"
-"""Epoch seconds; lambdas/results.py writes it on every item of a run (RESULTS_TTL_DAYS)."""
+from itest.lambdas.results import EXPIRES_AT, PARTITION_KEY, SORT_KEY
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,9 +29,16 @@ class RunStorage(Construct):
     Both are retained when the stack is deleted: they are a release's evidence.
 
     Attributes:
-        bucket: scenarios (and big results under `results/`).
-        table: run records, `pk` run id, `sk` record.
+        bucket: scenarios (under `scenarios_prefix`) and big step results (under
+            `results_prefix`).
+        table: run records, keyed as lambdas/results.py (their one owner) says.
+        scenarios_prefix: where the CLI uploads scenarios; the handlers read nothing else.
+        results_prefix: where Action keeps a step's whole result when its record holds
+            only a summary (they expire with the records).
     """
+
+    scenarios_prefix = "scenarios/"
+    results_prefix = "results/"
 
     def __init__(
         self, scope: Construct, construct_id: str, *, settings: StorageSettings | None = None
@@ -57,7 +62,7 @@ class RunStorage(Construct):
                 ),
                 s3.LifecycleRule(
                     id="results",
-                    prefix="results/",
+                    prefix=self.results_prefix,
                     expiration=Duration.days(settings.results_ttl_days),
                 ),
             ],
@@ -66,12 +71,14 @@ class RunStorage(Construct):
         self.table = dynamodb.Table(
             self,
             "Results",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            partition_key=dynamodb.Attribute(
+                name=PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=SORT_KEY, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            time_to_live_attribute=TTL_ATTRIBUTE,
+            time_to_live_attribute=EXPIRES_AT,
             removal_policy=RemovalPolicy.RETAIN,
         )

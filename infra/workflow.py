@@ -12,6 +12,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 from itest.infra.handlers import Handlers
+from itest.lambdas.statuses import Outcome, RunStatus
 
 RUN_ID = "$$.Execution.Name"
 EXECUTION_ARN = "$$.Execution.Id"  # every handler logs it: one execution's lines are findable
@@ -93,7 +94,10 @@ class Workflow(Construct):
 
         verdict = (
             sfn.Choice(self, "Verdict")
-            .when(sfn.Condition.string_equals("$.status", "passed"), sfn.Succeed(self, "Passed"))
+            .when(
+                sfn.Condition.string_equals("$.status", RunStatus.PASSED.value),
+                sfn.Succeed(self, "Passed"),
+            )
             .otherwise(sfn.Fail(self, "Failed", error="ScenarioFailed", cause_path="$.reason"))
         )
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
@@ -118,9 +122,11 @@ class Workflow(Construct):
         backoff = sfn.Wait(self, "Backoff", time=sfn.WaitTime.seconds_path("$.wait_seconds"))
         outcome = (
             sfn.Choice(self, "CheckOutcome")
-            .when(sfn.Condition.string_equals("$.outcome", "retry"), backoff.next(action))
             .when(
-                sfn.Condition.string_equals("$.outcome", "failed"),
+                sfn.Condition.string_equals("$.outcome", Outcome.RETRY.value), backoff.next(action)
+            )
+            .when(
+                sfn.Condition.string_equals("$.outcome", Outcome.FAILED.value),
                 sfn.Fail(self, "StepFailed", error="StepFailed", cause_path="$.reason"),
             )
             .otherwise(sfn.Succeed(self, "StepPassed"))

@@ -20,6 +20,7 @@ from itest.lambdas import deadlines, results
 from itest.lambdas.errors import CleanupUnfinished
 from itest.lambdas.log import log_event
 from itest.lambdas.results import CleanupEntry
+from itest.lambdas.statuses import StepStatus
 
 clock = time.time
 sleep = time.sleep
@@ -61,7 +62,7 @@ def run_once(run_id: str, todo: Todo) -> list[CleanupEntry] | None:
             except Exception:
                 _release(run_id, owner)  # the next invocation need not wait out the lease
                 raise
-        if claim["status"] != "running":
+        if claim["status"] != StepStatus.RUNNING:
             log_event("cleanup.already_done", run_id=run_id, status=claim["status"])
             return None
         left = deadlines.lambda_left(now)
@@ -86,7 +87,7 @@ def _run_claimed(
                 {
                     "name": name,
                     "action": action,
-                    "status": "failed",
+                    "status": StepStatus.FAILED,
                     "error": "did not finish: the cleanup invocation running it ended "
                     "(crashed or out of time); not run twice",
                 }

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
 
 from itest.lambdas import deadlines, states
@@ -28,8 +26,10 @@ from itest.lambdas.log import (
     emit_metrics,
 )
 from itest.lambdas.masking import forget, mask
+from itest.lambdas.scenario_store import scenario_name
+from itest.lambdas.statuses import RunStatus
+from itest.lambdas.timestamps import epoch
 
-_SCENARIO_KEY = re.compile(r"^scenarios/([a-z0-9-]+)/[^/]+$")  # how the CLI names uploads
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
@@ -107,8 +107,7 @@ def _bind(event: Any, holder: Any, context: Any, **fields: Any) -> None:
 def _scenario_name(holder: Any) -> str | None:
     ref = holder.get("scenario") if isinstance(holder, dict) else None
     key = ref.get("key") if isinstance(ref, dict) else None
-    match = _SCENARIO_KEY.match(key) if isinstance(key, str) else None
-    return match.group(1) if match else None
+    return scenario_name(key) if isinstance(key, str) else None
 
 
 def _run_metrics(verdict: states.Verdict, started_at: Any) -> None:
@@ -117,11 +116,11 @@ def _run_metrics(verdict: states.Verdict, started_at: Any) -> None:
     if not namespace or not verdict.get("scenario"):
         return
     metrics: dict[str, tuple[float, str]] = {
-        SCENARIO_FAILED: (0 if verdict["status"] == "passed" else 1, "Count")
+        SCENARIO_FAILED: (0 if verdict["status"] == RunStatus.PASSED else 1, "Count")
     }
     if isinstance(started_at, str):
         try:
-            started = datetime.fromisoformat(started_at.replace("Z", "+00:00")).timestamp()
+            started = epoch(started_at)
             metrics[SCENARIO_DURATION] = (round((time.time() - started) * 1000), "Milliseconds")
         except ValueError:
             pass

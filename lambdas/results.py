@@ -1,5 +1,8 @@
 """The results table (docs/engine.md): one item per run, step, assert and cleanup.
 
+The one owner of the table's key schema and of its items: the handlers and the CLI
+read and write runs, steps and verdicts through this module only.
+
 It is also how step N sees the captures of steps < N, since Map iterations
 cannot see each other: each passing step's captures are also kept on the run
 record (``captures#NNNN``), so an attempt reads the run record and only the
@@ -11,13 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+import time
 from typing import Any, NotRequired, TypedDict
 
 from itest.lambdas.aws import client, engine_errors
 from itest.lambdas.errors import ConfigError, StateError
 from itest.lambdas.masking import drop_fragment, mask
 from itest.lambdas.matchers import Mismatch
+from itest.lambdas.statuses import RunStatus, StepStatus
+from itest.lambdas.timestamps import epoch
 
 RESULT_LIMIT = 32 * 1024
 """The most of a step's result stored in its record; a bigger one is kept whole in the
@@ -31,9 +36,17 @@ MISMATCH_LIMIT = 50
 MESSAGE_LIMIT = 300 * 1024
 """The most of one captured event kept (an EventBridge event or SNS message is at most
 256 KiB; masking may add a little)."""
+PARTITION_KEY = "pk"
+"""The run id (a listener's messages: :func:`listener_pk`); infra/storage.py declares
+the table with these two key attributes."""
+SORT_KEY = "sk"
+"""Which record of the run: :data:`RUN_SK`, ``step#NNNN``, :data:`ASSERT_SK`, :data:`CLEANUP_SK`."""
 RUN_SK = "run"
 ASSERT_SK = "assert"
 CLEANUP_SK = "cleanup"
+STEP_SK_PREFIX = "step#"
+EXPIRES_AT = "expires_at"
+"""Epoch seconds on every item of a run (``RESULTS_TTL_DAYS``): the table's TTL attribute."""
 
 
 class StepRecord(TypedDict):
@@ -56,6 +69,29 @@ class StepRecord(TypedDict):
     error: str | None
     result_ref: NotRequired[str | None]  # s3:// URI of the whole result when it was summarized
     reason: NotRequired[str | None]  # why a step was skipped by its skip_if
+
+
+def step_record(index: int, name: str, status: str, **fields: Any) -> StepRecord:
+    """A step record with every field (the one place listing them with their defaults),
+    ``fields`` set.
+
+    Raises:
+        TypeError: a field a step record does not have.
+    """
+    record: dict[str, Any] = {
+        "index": index, "name": name, "action": None, "status": status, "attempts": 0,
+        "started_at": None, "ended_at": None, "duration_ms": None, "engine_ms": None,
+        "captures": {}, "result": None, "mismatches": [], "error": None,
+        "result_ref": None, "reason": None,
+    }  # fmt: skip
+    if unknown := fields.keys() - record.keys():
+        raise TypeError(f"a step record has no {', '.join(sorted(unknown))}")
+    record.update(fields)
+    return record  # type: ignore[return-value]
+
+
+_STEP_JSON = {"captures": "captures_json", "result": "result_json", "mismatches": "mismatches_json"}
+"""The step record's fields stored as JSON text, and their attribute names."""
 
 
 class AssertRecord(TypedDict):
@@ -115,19 +151,13 @@ class RunContext(TypedDict):
     run_status: NotRequired[str]  # running until Cleanup settles the run
 
 
-def iso(epoch: float) -> str:
-    """ISO 8601 UTC with milliseconds, e.g. ``2026-11-21T23:21:00.123Z``."""
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def epoch(text: str) -> float:
-    """The inverse of :func:`iso`."""
-    return datetime.fromisoformat(text).timestamp()
-
-
 def step_sk(index: int) -> str:
-    return f"step#{index:04d}"
+    return f"{STEP_SK_PREFIX}{index:04d}"
+
+
+def step_index(sk: str) -> int:
+    """The inverse of :func:`step_sk`."""
+    return int(sk[len(STEP_SK_PREFIX) :])
 
 
 def table_name() -> str:
@@ -146,7 +176,7 @@ def expires_at(now: float | None = None) -> int | None:
     days = float(os.environ.get("RESULTS_TTL_DAYS") or 0)
     if days <= 0:
         return None
-    return int((datetime.now(UTC).timestamp() if now is None else now) + days * 86400)
+    return int((time.time() if now is None else now) + days * 86400)
 
 
 def summarize(value: Any, limit: int = RESULT_LIMIT) -> str:
@@ -224,7 +254,7 @@ def write_run(
         run_id,
         RUN_SK,
         scenario=scenario,
-        status="running",
+        status=RunStatus.RUNNING,
         steps=steps,
         vars_json=_dumps(vars),
         started_at=started_at,
@@ -254,7 +284,7 @@ def finish_run(
     }
     sets = ["#status = :status", "ended_at = :ended"]
     if values[":expires"] is not None:
-        sets.append("expires_at = if_not_exists(expires_at, :expires)")
+        sets.append(f"{EXPIRES_AT} = if_not_exists({EXPIRES_AT}, :expires)")
     if reason is not None:
         sets.append("reason = :reason")
     if scenario is not None:
@@ -279,26 +309,13 @@ def write_step(run_id: str, record: StepRecord, *, attempt_started: int | None =
     and summarized in the record.
     """
     result_json, result_ref = store_result(run_id, record["index"], record["result"])
-    _put(
-        run_id,
-        step_sk(record["index"]),
-        index=record["index"],
-        name=record["name"],
-        action=record["action"],
-        status=record["status"],
-        attempts=record["attempts"],
-        started_at=record["started_at"],
-        ended_at=record["ended_at"],
-        duration_ms=record["duration_ms"],
-        engine_ms=record.get("engine_ms"),
-        captures_json=_dumps(record["captures"]),
-        result_json=result_json,
-        result_ref=result_ref,
-        mismatches_json=_dumps(record["mismatches"][:MISMATCH_LIMIT]),
-        error=record["error"],
-        attempt_started=attempt_started,
-        reason=record.get("reason"),
-    )
+    stored: StepRecord = {
+        **record,
+        "mismatches": record["mismatches"][:MISMATCH_LIMIT],
+        "result_ref": result_ref,
+    }
+    attributes = _step_attributes(stored, result_json=result_json)
+    _put(run_id, step_sk(record["index"]), **attributes, attempt_started=attempt_started)
 
 
 def claim_attempt(
@@ -313,7 +330,7 @@ def claim_attempt(
     from botocore.exceptions import ClientError
 
     values = {
-        ":running": "running",
+        ":running": StepStatus.RUNNING,
         ":n": attempt,
         ":index": index,
         ":name": name,
@@ -332,9 +349,9 @@ def claim_attempt(
     ]
     if (expires := expires_at()) is not None:
         values[":expires"] = expires
-        sets.append("#expires_at = :expires")
+        sets.append(f"#{EXPIRES_AT} = :expires")
     names = {f"#{n}": n for n in ("status", "attempt_started", "index", "name", "action")}
-    names |= {f"#{n}": n for n in ("started_at", "attempts", "expires_at") if f"#{n}" in str(sets)}
+    names |= {f"#{n}": n for n in ("started_at", "attempts", EXPIRES_AT) if f"#{n}" in str(sets)}
     try:
         with engine_errors("recording a step as started"):
             client("dynamodb").update_item(
@@ -405,16 +422,15 @@ def claim_cleanup(run_id: str, *, owner: str, now: float, lease_until: float) ->
     """
     from botocore.exceptions import ClientError
 
-    values = {":running": "running", ":owner": owner, ":now": now, ":lease": lease_until}
+    values = {":running": StepStatus.RUNNING, ":owner": owner, ":now": now, ":lease": lease_until}
     try:
         with engine_errors("claiming the run's cleanup"):
             item = client("dynamodb").update_item(
                 TableName=table_name(),
                 Key=_key(run_id, CLEANUP_SK),
                 UpdateExpression="SET #status = :running, #owner = :owner, lease_until = :lease",
-                ConditionExpression=(
-                    "attribute_not_exists(sk) OR (#status = :running AND lease_until < :now)"
-                ),
+                ConditionExpression=f"attribute_not_exists({SORT_KEY}) OR "
+                "(#status = :running AND lease_until < :now)",
                 ExpressionAttributeNames={"#status": "status", "#owner": "owner"},
                 ExpressionAttributeValues={k: _encode(v) for k, v in values.items()},
                 ReturnValues="ALL_NEW",
@@ -431,7 +447,7 @@ def claim_cleanup(run_id: str, *, owner: str, now: float, lease_until: float) ->
     found = _decode_item(item)
     return {
         "claimed": claimed,
-        "status": found.get("status", "running"),
+        "status": found.get("status", StepStatus.RUNNING),
         "actions": _loads(found.get("actions_json"), []),
         "current": found.get("current"),
         "lease_until": float(found.get("lease_until", 0)),
@@ -529,7 +545,7 @@ def read_context(
             if index < below:
                 context["vars"].update(_loads(text, {}))
         context["captured_bytes"] = sum(len(text.encode()) for _, text in kept)
-    context["run_status"] = run.get("status", "running")
+    context["run_status"] = run.get("status", RunStatus.RUNNING)
     return context
 
 
@@ -543,7 +559,7 @@ def context_of(run: RunRecord) -> RunContext:
 
 def never_ran(record: StepRecord) -> bool:
     """A step not reached (after a failure): skipped without a ``skip_if`` reason."""
-    return record["status"] == "skipped" and not record.get("reason")
+    return record["status"] == StepStatus.SKIPPED and not record.get("reason")
 
 
 def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> RunRecord | None:
@@ -558,14 +574,16 @@ def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> 
         return None
     recorded = {r["index"]: r for r in _steps(items)}
     names = run.get("steps") or []
-    steps = [recorded.get(i) or _skipped(i, name) for i, name in enumerate(names)]
+    steps = [
+        recorded.get(i) or step_record(i, name, StepStatus.SKIPPED) for i, name in enumerate(names)
+    ]
     steps += [r for i, r in sorted(recorded.items()) if i >= len(names)]
     assertions = items.get(ASSERT_SK)
     cleanup = items.get(CLEANUP_SK)
     return {
         "run_id": run_id,
         "scenario": run.get("scenario"),
-        "status": run.get("status", "running"),
+        "status": run.get("status", RunStatus.RUNNING),
         "reason": run.get("reason"),
         "started_at": run.get("started_at"),
         "ended_at": run.get("ended_at"),
@@ -589,6 +607,81 @@ def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> 
     }
 
 
+class StepProgress(TypedDict):
+    index: int
+    name: str | None
+    status: str | None
+    attempts: int
+
+
+class RunProgress(TypedDict):
+    """How far a run is, from two small reads whatever its length."""
+
+    status: str | None  # None until Prepare wrote the run record
+    step: StepProgress | None  # the newest step record
+
+
+class RunSummary(TypedDict):
+    scenario: str | None
+    status: str | None
+    reason: str | None
+
+
+def read_progress(run_id: str, *, table: str, dynamodb: Any) -> RunProgress:
+    """The run record's status and the newest step record (for the CLI, polling: a
+    throttle reaches the caller as the client raised it)."""
+    run = dynamodb.get_item(
+        TableName=table, Key=_key(run_id, RUN_SK), ConsistentRead=True,
+        ProjectionExpression="#status", ExpressionAttributeNames={"#status": "status"},
+    ).get("Item", {})  # fmt: skip
+    newest = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression=f"{PARTITION_KEY} = :pk AND begins_with({SORT_KEY}, :step)",
+        ExpressionAttributeValues={":pk": {"S": run_id}, ":step": {"S": STEP_SK_PREFIX}},
+        ProjectionExpression=f"{SORT_KEY}, #status, #name, attempts",
+        ExpressionAttributeNames={"#status": "status", "#name": "name"},
+        ScanIndexForward=False,
+        Limit=1,
+        ConsistentRead=True,
+    ).get("Items", [])
+    step = _decode_item(newest[0]) if newest else None
+    return {
+        "status": _decode_item(run).get("status"),
+        "step": {
+            "index": step_index(step[SORT_KEY]),
+            "name": step.get("name"),
+            "status": step.get("status"),
+            "attempts": step.get("attempts", 0),
+        }
+        if step
+        else None,
+    }
+
+
+def read_summaries(run_ids: list[str], *, table: str, dynamodb: Any) -> dict[str, RunSummary]:
+    """Scenario, status and reason of each run that has a run record, by run id, in
+    one BatchGetItem per 100 (for the CLI's list of executions)."""
+    summaries: dict[str, RunSummary] = {}
+    for chunk in (run_ids[i : i + 100] for i in range(0, len(run_ids), 100)):
+        request: dict[str, Any] = {
+            table: {
+                "Keys": [_key(run_id, RUN_SK) for run_id in chunk],
+                "ProjectionExpression": f"{PARTITION_KEY}, scenario, #status, reason",
+                "ExpressionAttributeNames": {"#status": "status"},
+            }
+        }
+        while request:
+            response = dynamodb.batch_get_item(RequestItems=request)
+            for item in map(_decode_item, response.get("Responses", {}).get(table, [])):
+                summaries[item[PARTITION_KEY]] = {
+                    "scenario": item.get("scenario"),
+                    "status": item.get("status"),
+                    "reason": item.get("reason"),
+                }
+            request = response.get("UnprocessedKeys") or {}
+    return summaries
+
+
 def _context(
     vars: dict[str, Any],
     records: list[StepRecord],
@@ -607,47 +700,28 @@ def _context(
     return {"vars": vars, "steps": steps, "started_at": started, "captured_bytes": 0}
 
 
-def _skipped(index: int, name: str) -> StepRecord:
-    return {
-        "index": index,
-        "name": name,
-        "action": None,
-        "status": "skipped",
-        "attempts": 0,
-        "started_at": None,
-        "ended_at": None,
-        "duration_ms": None,
-        "engine_ms": None,
-        "captures": {},
-        "result": None,
-        "mismatches": [],
-        "error": None,
-        "result_ref": None,
-    }
-
-
 def _steps(items: dict[str, dict[str, Any]]) -> list[StepRecord]:
-    return [_step(item) for sk, item in sorted(items.items()) if sk.startswith("step#")]
+    return [_step(item) for sk, item in sorted(items.items()) if sk.startswith(STEP_SK_PREFIX)]
+
+
+def _step_attributes(record: StepRecord, *, result_json: str) -> dict[str, Any]:
+    """A step record as the item's attributes (None: not written); ``result_json``:
+    the result as stored (:func:`store_result`)."""
+    attributes = {
+        _STEP_JSON.get(name, name): _dumps(value) if name in _STEP_JSON else value
+        for name, value in record.items()
+        if name != "result"
+    }
+    return attributes | {_STEP_JSON["result"]: result_json}
 
 
 def _step(item: dict[str, Any]) -> StepRecord:
-    return {
-        "index": item["index"],
-        "name": item["name"],
-        "action": item.get("action"),
-        "status": item["status"],
-        "attempts": item.get("attempts", 0),
-        "started_at": item.get("started_at"),
-        "ended_at": item.get("ended_at"),
-        "duration_ms": item.get("duration_ms"),
-        "engine_ms": item.get("engine_ms"),
-        "captures": _loads(item.get("captures_json"), {}),
-        "result": _loads(item.get("result_json"), None),
-        "mismatches": _loads(item.get("mismatches_json"), []),
-        "error": item.get("error"),
-        "result_ref": item.get("result_ref"),
-        "reason": item.get("reason"),
-    }
+    """The inverse of :func:`_step_attributes`, from a decoded item."""
+    blank = step_record(item["index"], item["name"], item["status"])
+    fields = {name: item.get(name, default) for name, default in blank.items()}
+    for name, attribute in _STEP_JSON.items():
+        fields[name] = _loads(item.get(attribute), blank[name])  # type: ignore[literal-required]
+    return fields  # type: ignore[return-value]
 
 
 def _query(
@@ -657,13 +731,13 @@ def _query(
     paginator = (dynamodb or client("dynamodb")).get_paginator("query")
     pages = paginator.paginate(
         TableName=table or table_name(),
-        KeyConditionExpression="pk = :pk",
+        KeyConditionExpression=f"{PARTITION_KEY} = :pk",
         ExpressionAttributeValues={":pk": {"S": run_id}},
         ConsistentRead=True,
     )
     with engine_errors("reading the results table"):
         items = [_decode_item(item) for page in pages for item in page.get("Items", [])]
-    return {item["sk"]: item for item in items}
+    return {item[SORT_KEY]: item for item in items}
 
 
 def _get(run_id: str, sk: str, attributes: list[str] | None = None) -> dict[str, Any] | None:
@@ -697,14 +771,14 @@ def _get_steps(run_id: str, indexes: list[int]) -> list[StepRecord]:
 
 def _put(run_id: str, sk: str, **attributes: Any) -> None:
     item = {**_key(run_id, sk)}
-    attributes["expires_at"] = expires_at()
+    attributes[EXPIRES_AT] = expires_at()
     item.update({name: _encode(v) for name, v in attributes.items() if v is not None})
     with engine_errors("writing the results table"):
         client("dynamodb").put_item(TableName=table_name(), Item=item)
 
 
 def _key(run_id: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": run_id}, "sk": {"S": sk}}
+    return {PARTITION_KEY: {"S": run_id}, SORT_KEY: {"S": sk}}
 
 
 def _encode(value: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from typing import Any, NotRequired, TypedDict
 
 from itest.lambdas.aws import client, engine_errors
@@ -18,6 +19,19 @@ from itest.lambdas.scenario.loading import load_scenario
 from itest.lambdas.scenario.models import Scenario
 
 _cache: dict[tuple[str, str, str], Scenario] = {}
+_KEY = re.compile(r"^scenarios/(?P<name>[a-z0-9-]+)/[^/]+$")
+
+
+def scenario_key(name: str, label: str) -> str:
+    """Where a scenario is uploaded: ``scenarios/<name>/<label>.json`` (the label: a
+    name a pipeline gives, else the content's sha256)."""
+    return f"scenarios/{name}/{label}.json"
+
+
+def scenario_name(key: str) -> str | None:
+    """The scenario name in a key :func:`scenario_key` made; None for any other key."""
+    match = _KEY.match(key)
+    return match.group("name") if match else None
 
 
 class ScenarioRef(TypedDict):

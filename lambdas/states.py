@@ -30,9 +30,11 @@ from itest.lambdas.expressions import describe_error, render, render_vars, searc
 from itest.lambdas.log import log_event
 from itest.lambdas.masking import clip
 from itest.lambdas.matchers import Mismatch, evaluate, holds, show
-from itest.lambdas.results import CleanupEntry, StepRecord, iso
+from itest.lambdas.results import CleanupEntry, StepRecord, step_record
 from itest.lambdas.scenario.models import CleanupAction, Scenario, Step
 from itest.lambdas.scenario_store import ScenarioRef, load, pin, scenario_ref
+from itest.lambdas.statuses import Outcome, RunStatus, StepStatus
+from itest.lambdas.timestamps import iso
 from jmespath.exceptions import JMESPathError
 
 clock = time.time  # the one clock; tests replace it to drive retry windows
@@ -61,7 +63,7 @@ class IterationState(TypedDict, total=False):
     index: int
     name: str
     attempt: int
-    outcome: str  # passed | retry | failed
+    outcome: Outcome
     wait_seconds: int
     reason: str | None  # the Fail state's cause when failed
     started_at: float  # epoch seconds the first attempt's action started
@@ -72,7 +74,7 @@ class IterationState(TypedDict, total=False):
 class Verdict(TypedDict):
     run_id: str
     scenario: str | None
-    status: str  # passed | failed | error
+    status: RunStatus  # a final one
     reason: str | None
 
 
@@ -151,7 +153,7 @@ def action(event: dict[str, Any]) -> IterationState:
     now = clock()
     if (refusal := _refusal(scenario, index, earlier)) is not None:
         log_event("step.refused", run_id=run_id, index=index, step=step.name, reason=refusal)
-        return _outcome(state, attempt, "failed", 1, refusal)
+        return _outcome(state, attempt, Outcome.FAILED, 1, refusal)
     secret = secrets.resolve(scenario.secrets)
     carried: IterationState = state if attempt > 1 else {}  # from the previous attempts
     first = float(carried.get("started_at") or now)
@@ -183,29 +185,22 @@ def action(event: dict[str, Any]) -> IterationState:
         outcome, wait = decide(
             step, tried, attempt=attempt, first=first, now=now, deadline=state.get("deadline")
         )
-    record: StepRecord = {
-        "index": index,
-        "name": step.name,
-        "action": step.action,
-        "status": {"passed": "passed", "retry": "pending"}.get(outcome, "failed"),
-        "attempts": 1 if spec.waits else attempt,
-        "started_at": iso(first),
-        "ended_at": iso(ended),
-        "duration_ms": round(spent_ms),
-        "engine_ms": round(engine_ms),
-        "captures": tried.captures,
-        "result": tried.result,
-        "mismatches": tried.mismatches,
-        "error": tried.error,
-    }
+    record = step_record(
+        index, step.name, _STEP_STATUS.get(outcome, StepStatus.FAILED),
+        action=step.action, attempts=1 if spec.waits else attempt,
+        started_at=iso(first), ended_at=iso(ended),
+        duration_ms=round(spent_ms), engine_ms=round(engine_ms),
+        captures=tried.captures, result=tried.result, mismatches=tried.mismatches,
+        error=tried.error,
+    )  # fmt: skip
     record = secrets.mask(record, secret.values())
     _record_outcome(run_id, record, attempt)
-    if outcome == "passed" and record["captures"]:
+    if outcome == Outcome.PASSED and record["captures"]:
         results.remember_captures(run_id, index, record["captures"])
-    if outcome == "retry" and spec.waits:
+    if outcome == Outcome.RETRY and spec.waits:
         reason: str | None = f"step {step.name!r} waits {wait} s (a Wait state)"
     else:
-        reason = None if outcome == "passed" else step_reason(record, attempt=attempt)
+        reason = None if outcome == Outcome.PASSED else step_reason(record, attempt=attempt)
     log_event(
         "step",
         run_id=run_id,
@@ -215,7 +210,7 @@ def action(event: dict[str, Any]) -> IterationState:
         outcome=outcome,
         reason=reason,
     )
-    waited_ms = wait * 1000 if outcome == "retry" else 0
+    waited_ms = wait * 1000 if outcome == Outcome.RETRY else 0
     carry: IterationState = {
         "started_at": first, "spent_ms": spent_ms + waited_ms, "engine_ms": engine_ms
     }  # fmt: skip
@@ -260,8 +255,12 @@ def attempt_id(run_id: str, index: int, attempt: int) -> str:
     return f"{run_id}:{index}:{attempt}"
 
 
+_STEP_STATUS = {Outcome.PASSED: StepStatus.PASSED, Outcome.RETRY: StepStatus.PENDING}
+"""The step record's status after an attempt with this outcome (else failed)."""
+
+
 def _outcome(
-    state: IterationState, attempt: int, outcome: str, wait: int, reason: str | None
+    state: IterationState, attempt: int, outcome: Outcome, wait: int, reason: str | None
 ) -> IterationState:
     return {**state, "attempt": attempt, "outcome": outcome, "wait_seconds": wait, "reason": reason}
 
@@ -270,7 +269,7 @@ def _refusal(scenario: Scenario, index: int, earlier: results.RunContext) -> str
     """Why step ``index`` must not run: the run was settled already (its cleanup ran:
     a redriven or late iteration would leave data nobody cleans up), or the step
     before it did not pass (an engine that hands out a later Map item after a failure)."""
-    if (status := earlier.get("run_status", "running")) != "running":
+    if (status := earlier.get("run_status", RunStatus.RUNNING)) != RunStatus.RUNNING:
         return (
             f"step {scenario.steps[index].name!r} not run: the run has ended ({status}) and "
             "was cleaned up; start a new execution to run it again"
@@ -279,7 +278,8 @@ def _refusal(scenario: Scenario, index: int, earlier: results.RunContext) -> str
         return None
     before = scenario.steps[index - 1].name
     status = (earlier["steps"].get(before) or {}).get("status", "not run")
-    if status in ("passed", "skipped"):  # skipped: by its skip_if (a step not run has none)
+    # skipped: by its skip_if (a step not run has none)
+    if status in (StepStatus.PASSED, StepStatus.SKIPPED):
         return None
     return _cut(
         f"step {scenario.steps[index].name!r} not run: it follows step {before!r}, "
@@ -294,17 +294,17 @@ def _redelivered(
     finished, else a failed step (its action may have had effects; running it again
     could repeat them)."""
     log_event("step.redelivered", run_id=run_id, step=step.name, attempt=attempt)
-    finished = record["status"] in ("passed", "failed", "pending") and (
+    finished = record["status"] in (StepStatus.PASSED, StepStatus.FAILED, StepStatus.PENDING) and (
         record["attempts"] >= attempt or get_action(step.action).waits
     )
-    if finished and record["status"] == "passed":
-        return _outcome(state, attempt, "passed", 1, None)
-    if finished and record["status"] == "pending":
-        return _outcome(state, attempt, "retry", 1, step_reason(record, attempt=attempt))
+    if finished and record["status"] == StepStatus.PASSED:
+        return _outcome(state, attempt, Outcome.PASSED, 1, None)
+    if finished and record["status"] == StepStatus.PENDING:
+        return _outcome(state, attempt, Outcome.RETRY, 1, step_reason(record, attempt=attempt))
     if not finished:
         record = {
             **record,
-            "status": "failed",
+            "status": StepStatus.FAILED,
             "attempts": attempt,
             "ended_at": iso(clock()),
             "error": (
@@ -313,7 +313,7 @@ def _redelivered(
             ),
         }
         results.write_step(run_id, record, attempt_started=attempt)
-    return _outcome(state, attempt, "failed", 1, step_reason(record, attempt=attempt))
+    return _outcome(state, attempt, Outcome.FAILED, 1, step_reason(record, attempt=attempt))
 
 
 def skip_step(
@@ -329,18 +329,18 @@ def skip_step(
     if reason is None and error is None:
         return None
     now = iso(clock())
-    status = "failed" if error else "skipped"
-    record: StepRecord = {
-        "index": state["index"], "name": step.name, "action": step.action, "status": status,
-        "attempts": 0 if reason else 1, "started_at": now, "ended_at": now, "duration_ms": 0,
-        "captures": {}, "result": None, "mismatches": [], "error": error, "reason": reason,
-    }  # fmt: skip
+    status = StepStatus.FAILED if error else StepStatus.SKIPPED
+    record = step_record(
+        state["index"], step.name, status, action=step.action, attempts=0 if reason else 1,
+        started_at=now, ended_at=now, duration_ms=0, error=error, reason=reason,
+    )  # fmt: skip
     record = secrets.mask(record, context["secret"].values())
     results.write_step(state["run_id"], record)
     why = record["reason"] or step_reason(record)
     log_event("step", run_id=state["run_id"], index=state["index"], step=step.name,
               attempt=1, outcome=status, reason=why)  # fmt: skip
-    return {**state, "attempt": 1, "outcome": status, "wait_seconds": 1, "reason": why}
+    outcome = Outcome.FAILED if error else Outcome.SKIPPED
+    return {**state, "attempt": 1, "outcome": outcome, "wait_seconds": 1, "reason": why}
 
 
 def run_context(
@@ -490,40 +490,40 @@ def _bound_captures(tried: Attempt, captured_bytes: int) -> None:
 
 def decide(
     step: Step, tried: Attempt, *, attempt: int, first: float, now: float, deadline: float | None
-) -> tuple[str, int]:
+) -> tuple[Outcome, int]:
     """``(outcome, wait_seconds)``: retry while ``retry`` allows and time remains.
 
     The wait is ``interval * backoff^(attempt-1)`` rounded up to whole seconds
     (>= 1), cut to what is left of the retry window and of the run.
     """
     if tried.passed:
-        return "passed", 1
+        return Outcome.PASSED, 1
     retry = step.retry
     if retry is None or tried.stopped or not tried.retryable:
-        return "failed", 1
+        return Outcome.FAILED, 1
     remaining = first + retry.timeout_seconds - now
     if deadline is not None:
         remaining = min(remaining, float(deadline) - now)
     if remaining <= 0:
-        return "failed", 1
+        return Outcome.FAILED, 1
     wait = math.ceil(retry.interval_seconds * retry.backoff ** (attempt - 1))
-    return "retry", max(1, min(wait, math.ceil(remaining)))
+    return Outcome.RETRY, max(1, min(wait, math.ceil(remaining)))
 
 
 def decide_wait(
     tried: Attempt, *, attempt: int, now: float, deadline: float | None
-) -> tuple[str, int]:
+) -> tuple[Outcome, int]:
     """A ``wait`` step is a Wait state: its first attempt asks the state machine to
     wait ``seconds`` (outcome ``retry``), the second one passes. A wait that would
     outlast the run fails at once rather than be cut short silently."""
     if not tried.passed or attempt > 1:
-        return ("passed", 1) if tried.passed else ("failed", 1)
+        return (Outcome.PASSED, 1) if tried.passed else (Outcome.FAILED, 1)
     seconds = int(tried.result["seconds"])
     if deadline is not None and now + seconds > float(deadline):
         left = max(0, math.floor(float(deadline) - now))
         tried.error = f"a wait of {seconds} s would outlast the run ({left} s left of its timeout)"
-        return "failed", 1
-    return "retry", max(1, seconds)
+        return Outcome.FAILED, 1
+    return Outcome.RETRY, max(1, seconds)
 
 
 def step_reason(record: StepRecord, *, attempt: int = 1) -> str:
@@ -536,7 +536,7 @@ def step_reason(record: StepRecord, *, attempt: int = 1) -> str:
             detail += f" (and {len(record['mismatches']) - 1} more)"
     else:
         detail = f"status {record['status']}"
-    verb = "is still failing" if record["status"] == "pending" else "failed"
+    verb = "is still failing" if record["status"] == StepStatus.PENDING else "failed"
     tries = f" after {attempt} attempts" if attempt > 1 else ""
     return _cut(f"step {record['name']!r} {verb}{tries}: {detail}")
 
@@ -557,7 +557,7 @@ def assert_(event: dict[str, Any]) -> dict[str, Any]:
         mismatches = evaluate(scenario.assertions, data, context)
     except TemplateError as exc:
         mismatches, error = [], str(exc)
-    status = "failed" if mismatches or error else "passed"
+    status = StepStatus.FAILED if mismatches or error else StepStatus.PASSED
     results.write_assert(
         run_id,
         status=status,
@@ -591,7 +591,7 @@ def finish(event: dict[str, Any]) -> tuple[Verdict, bool]:
     run_id = _field(event, "run_id", str)
     state = event.get("state") if isinstance(event.get("state"), dict) else {}
     run = results.read_run(run_id)
-    if run is not None and run["status"] != "running":  # settled by whoever came first
+    if run is not None and run["status"] != RunStatus.RUNNING:  # settled by whoever came first
         log_event("run.already_finished", run_id=run_id, status=run["status"])
         return _verdict_of(run), False
     scenario, problem = None, None
@@ -610,23 +610,24 @@ def finish(event: dict[str, Any]) -> tuple[Verdict, bool]:
             return _verdict_of(finished or run), False
         entries = done
         failed = any(_fails_run(e) for e in entries)
-        results.write_cleanup(run_id, status="failed" if failed else "passed", actions=entries)
-    status, reason = settle(scenario, run, state.get("error"), problem)
-    if status == "passed" and any(_fails_run(e) for e in entries):
-        status = "failed"  # a red cleanup is a red run: the test data may be left behind
+        status = StepStatus.FAILED if failed else StepStatus.PASSED
+        results.write_cleanup(run_id, status=status, actions=entries)
+    verdict, reason = settle(scenario, run, state.get("error"), problem)
+    if verdict == RunStatus.PASSED and any(_fails_run(e) for e in entries):
+        verdict = RunStatus.FAILED  # a red cleanup is a red run: the test data may be left behind
     reason = _with_cleanup_note(reason, entries)
     reason = secrets.mask(reason, secret.values())
     name = scenario.name if scenario else (run or {}).get("scenario")
     results.finish_run(
         run_id,
         scenario=name,
-        status=status,
+        status=verdict,
         reason=reason,
         ended_at=iso(clock()),
         steps=scenario.step_names if scenario else None,
     )
-    log_event("run.finished", run_id=run_id, scenario=name, status=status, reason=reason)
-    return {"run_id": run_id, "scenario": name, "status": status, "reason": reason}, True
+    log_event("run.finished", run_id=run_id, scenario=name, status=verdict, reason=reason)
+    return {"run_id": run_id, "scenario": name, "status": verdict, "reason": reason}, True
 
 
 ENDS = {
@@ -655,7 +656,7 @@ def _verdict_of(run: results.RunRecord) -> Verdict:
     return {
         "run_id": run["run_id"],
         "scenario": run["scenario"],
-        "status": run["status"],
+        "status": RunStatus(run["status"]),
         "reason": run["reason"],
     }
 
@@ -670,13 +671,13 @@ def _secrets_for_cleanup(scenario: Scenario) -> dict[str, str]:
 
 
 def _fails_run(entry: CleanupEntry) -> bool:
-    return entry["status"] == "failed" and not entry.get("allow_failure")
+    return entry["status"] == StepStatus.FAILED and not entry.get("allow_failure")
 
 
 def _with_cleanup_note(reason: str | None, entries: list[CleanupEntry]) -> str | None:
     """A failed cleanup never hides the first failure: it is noted after it (and is
     the whole reason of a run whose test passed)."""
-    failed = [e for e in entries if e["status"] == "failed"]
+    failed = [e for e in entries if e["status"] == StepStatus.FAILED]
     if not failed:
         return reason
     note = (
@@ -692,7 +693,7 @@ def cleanup_todo(
     """Every cleanup that applies: the steps' that ran (newest first), the scenario's,
     then the run's listeners (a spec that cannot render is kept as written, so its queue,
     named from the run, still goes)."""
-    ran = {r["index"] for r in run["steps"] if r["status"] != "skipped"}
+    ran = {r["index"] for r in run["steps"] if r["status"] != StepStatus.SKIPPED}
     specs: list[tuple[str, CleanupAction]] = [
         (step.name, step.cleanup)
         for index, step in reversed(list(enumerate(scenario.steps)))
@@ -709,7 +710,7 @@ def cleanup_todo(
             if skipped:  # its step failed before the capture it needs: nothing to clean up
                 log_event("cleanup.skipped", name=name, action=action, reason=skipped)
                 entry: CleanupEntry = {
-                    "name": name, "action": action, "status": "skipped", "error": skipped
+                    "name": name, "action": action, "status": StepStatus.SKIPPED, "error": skipped
                 }
             else:
                 entry = run_cleanup(name, action, call, limit)
@@ -745,8 +746,10 @@ def run_cleanup(
         deadlines.run_within(limit, call)
     except Exception as exc:  # best effort: the next cleanup must run
         log_event("cleanup.failed", name=name, action=action, error=_error_text(exc))
-        return {"name": name, "action": action, "status": "failed", "error": _error_text(exc)}
-    return {"name": name, "action": action, "status": "passed", "error": None}
+        entry: CleanupEntry = {"name": name, "action": action, "status": StepStatus.FAILED,
+                               "error": _error_text(exc)}  # fmt: skip
+        return entry
+    return {"name": name, "action": action, "status": StepStatus.PASSED, "error": None}
 
 
 def _listener_specs(
@@ -775,33 +778,39 @@ def settle(
     run: results.RunRecord | None,
     failure: Any,
     problem: str | None,
-) -> tuple[str, str | None]:
+) -> tuple[RunStatus, str | None]:
     """The run's status and reason: ``failed`` for a test failure (a failed step or
     assertion), ``error`` for anything that kept the test from running, else ``passed``."""
     steps = run["steps"] if run else []
-    failed = next((r for r in steps if r["status"] == "failed"), None)
+    failed = next((r for r in steps if r["status"] == StepStatus.FAILED), None)
     if failed is not None:
-        return "failed", step_reason(failed, attempt=failed["attempts"])
+        return RunStatus.FAILED, step_reason(failed, attempt=failed["attempts"])
     if failure:
-        return "error", describe_failure(failure)
+        return RunStatus.ERROR, describe_failure(failure)
     if scenario is None or run is None:
-        return "error", problem or "the run record is missing (Prepare did not finish)"
+        return RunStatus.ERROR, problem or "the run record is missing (Prepare did not finish)"
     unfinished = next(
-        (r for r in steps if r["status"] not in ("passed", "skipped") or results.never_ran(r)),
+        (
+            r
+            for r in steps
+            if r["status"] not in (StepStatus.PASSED, StepStatus.SKIPPED) or results.never_ran(r)
+        ),
         None,
     )
     if unfinished is not None:
-        return "error", f"step {unfinished['name']!r} did not finish ({unfinished['status']})"
+        name, status = unfinished["name"], unfinished["status"]
+        return RunStatus.ERROR, f"step {name!r} did not finish ({status})"
     assertions = run["assertions"]
     if assertions is None:
-        return "error", "assertions did not run"
+        return RunStatus.ERROR, "assertions did not run"
     if assertions["error"]:
-        return "failed", f"assertions failed: {assertions['error']}"
+        return RunStatus.FAILED, f"assertions failed: {assertions['error']}"
     if assertions["mismatches"]:
         first = assertions["mismatches"][0]["message"]
         more = len(assertions["mismatches"]) - 1
-        return "failed", f"assertion failed: {first}" + (f" (and {more} more)" if more else "")
-    return "passed", None
+        also = f" (and {more} more)" if more else ""
+        return RunStatus.FAILED, f"assertion failed: {first}{also}"
+    return RunStatus.PASSED, None
 
 
 def describe_failure(failure: Any) -> str:

@@ -123,7 +123,7 @@ def absent(params: AbsentParams, scope: RunScope) -> dict[str, Any]:
 
 
 def _iso(millis: int) -> str:
-    from itest.lambdas.results import iso
+    from itest.lambdas.timestamps import iso
 
     return iso(millis / 1000)
 

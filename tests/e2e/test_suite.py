@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from itest.cli import suites
 from itest.cli.authoring import load_file
-from itest.cli.scheduler import new_run_id, upload
+from itest.cli.run_ids import new_run_id
+from itest.cli.scheduler import upload
 from itest.lambdas.results import read_run
 
 from tests.e2e.conftest import SCENARIOS

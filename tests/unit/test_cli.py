@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from itest.cli.errors import BadInput
 from itest.cli.main import cli, parse_vars
+from itest.cli.run_ids import new_run_id
 from itest.cli.scenarios import collect
-from itest.cli.scheduler import new_run_id
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

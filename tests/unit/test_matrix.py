@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from itest.cli.main import cli
 from itest.cli.matrix import label, run_prefix
+from itest.cli.run_ids import EXECUTION_NAME_MAX, new_run_id
 from itest.cli.scenarios import load
-from itest.cli.scheduler import EXECUTION_NAME_MAX, new_run_id
 
 STEPS = "steps:\n  - {name: s, action: wait, with: {seconds: 1}}\n"
 

@@ -240,12 +240,6 @@ def test_missing_table_name_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -
         results.read_run(RUN)
 
 
-def test_iso_timestamps_round_trip() -> None:
-    text = results.iso(1795302061.5)
-    assert text == "2026-11-21T23:01:01.500Z"
-    assert results.epoch(text) == 1795302061.5
-
-
 def test_read_run_with_an_explicit_table_and_client(monkeypatch: pytest.MonkeyPatch) -> None:
     start_run()
     monkeypatch.delenv("RESULTS_TABLE")  # the CLI knows the table from the stack outputs
