@@ -103,7 +103,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
     Raises:
         LocalAwsError: a local AWS already runs in this process, or the port is taken.
     """
-    from itest.cli.local import sfn_sync, status_events
+    from itest.cli.local import fast_paths, sfn_sync, status_events
     from itest.cli.local.front_door import new_credentials
     from itest.cli.local.lambda_runner import LambdaRunner, install
     from moto.core.config import default_user_config
@@ -141,6 +141,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
         undo.callback(install(LambdaRunner(aws.endpoint_url, aws.region, aws.credentials)))
         undo.callback(status_events.install())  # moto emits no execution status changes
         undo.callback(sfn_sync.install())  # child executions for suites
+        undo.callback(fast_paths.install())
         yield aws
 
 
@@ -156,8 +157,8 @@ def _closed_server(credentials: dict[str, str], port: int) -> Any:
     class Closed(ThreadedMotoServer):
         front_door: FrontDoor | None = None
 
-        def _server_entry(self) -> None:  # as moto's, with the app wrapped
-            from moto.server import MotoRequestHandler
+        def _server_entry(self) -> None:  # as moto's, with the app wrapped, kept alive
+            from itest.cli.local.keep_alive import KeepAliveHandler
 
             app = DomainDispatcherApplication(create_backend_app)
             self.front_door = FrontDoor(app, credentials, hosts=set())
@@ -166,7 +167,7 @@ def _closed_server(credentials: dict[str, str], port: int) -> Any:
                 self._port,
                 self.front_door,
                 True,
-                request_handler=MotoRequestHandler,
+                request_handler=KeepAliveHandler,
             )
             bound = self._server.server_address[1]
             self.front_door.hosts = {f"127.0.0.1:{bound}", f"localhost:{bound}"}

@@ -1,0 +1,144 @@
+"""The local AWS's speed fixes keep AWS's behaviour (cli/local/keep_alive.py, fast_paths.py)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+from typing import Any
+
+import pytest
+from itest.cli.local import LocalAws
+
+TABLE = "fast-paths"
+
+
+@pytest.fixture(scope="module")
+def table(aws: LocalAws) -> str:
+    aws.client("dynamodb").create_table(
+        TableName=TABLE,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return TABLE
+
+
+def _request(
+    connection: http.client.HTTPConnection, aws: LocalAws, target: str, body: dict[str, Any]
+) -> tuple[int, dict[str, Any], str | None]:
+    key = aws.credentials["AWS_ACCESS_KEY_ID"]
+    connection.request(
+        "POST",
+        "/",
+        body=json.dumps(body),
+        headers={
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20261130/us-east-1/dynamodb/aws4",
+            "X-Amz-Security-Token": aws.credentials["AWS_SESSION_TOKEN"],
+            "X-Amz-Target": f"DynamoDB_20120810.{target}",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    response = connection.getresponse()
+    return response.status, json.loads(response.read()), response.getheader("Connection")
+
+
+def test_one_connection_serves_many_requests_even_after_a_refused_one(
+    aws: LocalAws, table: str
+) -> None:
+    host, port = aws.endpoint_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.connect()
+    socket_before = connection.sock
+
+    status, _, header = _request(connection, aws, "ListTables", {})
+    assert (status, header) == (200, None)
+    # refused at the front door, its body unread by moto: the next request still parses
+    connection.request("POST", "/", body=b'{"padding": "' + b"x" * 5000 + b'"}')
+    refused = connection.getresponse()
+    refused.read()
+    assert refused.status == 403
+    status, listed, header = _request(connection, aws, "ListTables", {})
+
+    assert (status, header) == (200, None)
+    assert table in listed["TableNames"]
+    assert connection.sock is socket_before  # never reconnected
+    connection.close()
+
+
+def test_sdk_calls_reuse_their_connection(
+    aws: LocalAws, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = aws.client("dynamodb")
+    client.list_tables()
+    with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"):
+        for _ in range(5):
+            client.describe_table(TableName=table)
+
+    assert not [r for r in caplog.records if "connection" in r.getMessage().lower()]
+
+
+def test_a_query_reads_its_partition_only_in_order(aws: LocalAws, table: str) -> None:
+    dynamodb = aws.client("dynamodb")
+    for pk in ("a", "b", "c"):
+        for sk in ("step#0002", "run", "step#0000", "step#0001"):
+            dynamodb.put_item(TableName=table, Item={"pk": {"S": pk}, "sk": {"S": sk}})
+
+    def query(**kwargs: Any) -> list[str]:
+        found = dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :step)",
+            ExpressionAttributeValues={":pk": {"S": "b"}, ":step": {"S": "step#"}},
+            **kwargs,
+        )
+        return [(item["pk"]["S"], item["sk"]["S"]) for item in found["Items"]]
+
+    assert query() == [("b", "step#0000"), ("b", "step#0001"), ("b", "step#0002")]
+    assert query(ScanIndexForward=False, Limit=1) == [("b", "step#0002")]
+    assert dynamodb.scan(TableName=table)["Count"] >= 12  # a scan still sees every partition
+
+
+@pytest.mark.parametrize(
+    ("expression", "section"),
+    [
+        ("SET a = :v SET b = :v", "SET"),
+        ("ADD c :n ADD d :n", "ADD"),
+        ("REMOVE a REMOVE b", "REMOVE"),
+    ],
+)
+def test_an_update_with_a_section_twice_is_refused(
+    aws: LocalAws, table: str, expression: str, section: str
+) -> None:
+    values = {":v": {"S": "x"}, ":n": {"N": "1"}}
+    used = {name: value for name, value in values.items() if name in expression}
+    with pytest.raises(Exception, match=f'The "{section}" section can only be used once'):
+        aws.client("dynamodb").update_item(
+            TableName=table,
+            Key={"pk": {"S": "u"}, "sk": {"S": "run"}},
+            UpdateExpression=expression,
+            **({"ExpressionAttributeValues": used} if used else {}),
+        )
+
+
+def test_an_update_with_many_actions_applies_them_all(aws: LocalAws, table: str) -> None:
+    dynamodb = aws.client("dynamodb")
+    key = {"pk": {"S": "u"}, "sk": {"S": "step#0000"}}
+    dynamodb.put_item(TableName=table, Item={**key, "gone": {"S": "x"}, "kept": {"S": "old"}})
+
+    dynamodb.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET a = :v, b = :v, kept = if_not_exists(kept, :v) "
+        "ADD n :one REMOVE gone",
+        ExpressionAttributeValues={":v": {"S": "new"}, ":one": {"N": "1"}},
+    )
+
+    item = dynamodb.get_item(TableName=table, Key=key)["Item"]
+    assert item == {**key, "a": {"S": "new"}, "b": {"S": "new"}, "kept": {"S": "old"},
+                    "n": {"N": "1"}}  # fmt: skip
