@@ -103,7 +103,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
     Raises:
         LocalAwsError: a local AWS already runs in this process, or the port is taken.
     """
-    from itest.cli.local import fast_paths, sfn_sync, status_events
+    from itest.cli.local import direct_invoke, fast_paths, sfn_sync, status_events
     from itest.cli.local.front_door import new_credentials
     from itest.cli.local.lambda_runner import LambdaRunner, install
     from moto.core.config import default_user_config
@@ -137,7 +137,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
         _moto_api(aws, "reset")  # backends are process-wide: start empty
         _moto_api(aws, "config", {"stepfunctions": {"execute_state_machine": True}})
         undo.callback(_name_executions())
-        undo.callback(_reuse_task_clients(credentials))
+        undo.callback(direct_invoke.install(aws.account_id))  # Lambda tasks without HTTP
         undo.callback(install(LambdaRunner(aws.endpoint_url, aws.region, aws.credentials)))
         undo.callback(status_events.install())  # moto emits no execution status changes
         undo.callback(sfn_sync.install())  # child executions for suites
@@ -264,52 +264,6 @@ def _name_executions() -> Callable[[], None]:
 
     StepFunctionsParserBackend.start_execution = start_execution
     return lambda: setattr(StepFunctionsParserBackend, "start_execution", original)
-
-
-def _reuse_task_clients(credentials: dict[str, str]) -> Callable[[], None]:
-    """One Lambda client per region for moto's Step Functions tasks; return the undo.
-
-    moto builds a new boto3 client for every Lambda task it runs (tens of
-    milliseconds of CPU each, most of a step's cost between invocations). This
-    builds moto's client (`asl.utils.boto_client.boto_client_for`) once per region
-    and shares it (botocore clients are thread-safe), with a connection pool big
-    enough for many executions at once.
-    """
-    import boto3
-    from botocore.config import Config
-    from moto.settings import moto_server_port
-    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
-        lambda_eval_utils,
-    )
-
-    original = lambda_eval_utils.boto_client_for
-    made: dict[tuple[str, str], Any] = {}
-    config = Config(
-        parameter_validation=False,
-        retries={"max_attempts": 0, "total_max_attempts": 1},
-        connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-        read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-        max_pool_connections=64,
-    )
-
-    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        with _clients_lock:
-            if (region, service) not in made:
-                made[region, service] = boto3.client(
-                    service,
-                    region_name=region,
-                    endpoint_url=f"http://localhost:{moto_server_port()}",
-                    # the owner's: the front door refuses moto's own made-up "ak"
-                    aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-                    aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-                    aws_session_token=credentials["AWS_SESSION_TOKEN"],
-                    config=config,
-                )
-            return made[region, service]
-
-    lambda_eval_utils.boto_client_for = boto_client_for
-    return lambda: setattr(lambda_eval_utils, "boto_client_for", original)
 
 
 def _moto_api(aws: LocalAws, path: str, body: dict[str, Any] | None = None) -> None:
