@@ -27,6 +27,7 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -247,6 +249,20 @@ def tree_cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu_seconds() -> float:
+    """CPU time of this process's finished children (each `itest` command)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def step_gaps(steps: list[dict]) -> list[float]:
+    """Per step after the first: ms from the previous step's end to its own, less its own
+    duration_ms — what the engine adds between two steps (reads, writes, state changes)."""
+    ends = [datetime.fromisoformat(s["ended_at"]).timestamp() for s in steps]
+    return [(ends[i] - ends[i - 1]) * 1000 - (steps[i]["duration_ms"] or 0)
+            for i in range(1, len(steps))]  # fmt: skip
+
+
 def transitions(execution_arn: str, env: dict[str, str]) -> int:
     """State transitions (billed) of a local execution: its StateEntered events."""
     from itest.cli.local.background import connection, running
@@ -294,7 +310,8 @@ def main() -> None:
         peers = install_peers(args.scratch or scratch)
         files = {n: itest_scenario(scratch, n) for n in sizes}
         totals: dict[str, dict[int, float]] = {}
-        engine_ms: dict[int, tuple[float, float]] = {}
+        engine_ms: dict[int, tuple[float, float, float]] = {}
+        overhead: dict[int, list[float]] = {}  # ms between steps, not the steps' own, per step
 
         def median_of(command: list[str], cwd: Path = ROOT) -> float:
             return statistics.median(timed(command, env, cwd)[0] for _ in range(args.runs))
@@ -311,18 +328,22 @@ def main() -> None:
             state = json.loads(itest("local", "status", "--format", "json", env=env)[1])
             kept: dict[int, float] = {}
             for n in sizes:
-                walls, engine, cpu = [], [], []
+                walls, engine, cpu, cli_cpu, gaps = [], [], [], [], []
                 for _ in range(args.runs):
-                    before = tree_cpu_seconds(state["pid"])
+                    before, cli_before = tree_cpu_seconds(state["pid"]), children_cpu_seconds()
                     wall, out = itest("run", str(files[n]), "--local", "--var", f"api_url={url}",
                                       "--format", "json", env=env)  # fmt: skip
                     cpu.append((tree_cpu_seconds(state["pid"]) - before) * 1000 / n)
+                    cli_cpu.append((children_cpu_seconds() - cli_before) * 1000 / n)
                     walls.append(wall)
                     report = run_report(out)
                     own = sum(s["duration_ms"] or 0 for s in report["steps"])
                     engine.append((report["duration_ms"] - own) / n)
+                    gaps.append(step_gaps(report["steps"]))
                 kept[n] = statistics.median(walls)
-                engine_ms[n] = (statistics.median(engine), statistics.median(cpu))
+                engine_ms[n] = (statistics.median(engine), statistics.median(cpu),
+                                statistics.median(cli_cpu))  # fmt: skip
+                overhead[n] = [statistics.median(g[i] for g in gaps) for i in range(len(gaps[0]))]
             totals["itest, `itest local up`"] = kept
             for tool, command in list(peers.items()):
                 if isinstance(command, list):
@@ -338,7 +359,7 @@ def main() -> None:
             runtime += cost(scratch, url, env, files[sizes[0]], files[sizes[1]], sizes[:2])
         finally:
             itest("local", "down", env=env)
-    print_table(totals, sizes, peers, engine_ms, runtime, args)
+    print_table(totals, sizes, peers, engine_ms, overhead, runtime, args)
 
 
 def burst(scratch: Path, url: str, args: argparse.Namespace, env: dict[str, str],
@@ -392,8 +413,8 @@ def cost(scratch: Path, url: str, env: dict[str, str], small: Path, big: Path,
 
 
 def print_table(totals: dict[str, dict[int, float]], sizes: list[int], peers: dict,
-                engine_ms: dict[int, tuple[float, float]], runtime: list[tuple[str, str]],
-                args: argparse.Namespace) -> None:  # fmt: skip
+                engine_ms: dict[int, tuple[float, float, float]], overhead: dict[int, list[float]],
+                runtime: list[tuple[str, str]], args: argparse.Namespace) -> None:  # fmt: skip
     tools = list(totals)
     print(f"N-step HTTP scenario (POST, check status and a JSON field), {args.runs} runs, "
           "median, whole command\n")  # fmt: skip
@@ -414,11 +435,18 @@ def print_table(totals: dict[str, dict[int, float]], sizes: list[int], peers: di
         if isinstance(why, str):
             print(f"\n{tool}: not measured ({why})")
     print("\n| local runtime (`itest local up`) | result |\n|---|---|")
-    for n, (ms, cpu) in engine_ms.items():
+    for n, (ms, cpu, cli) in engine_ms.items():
         print(f"| engine time per step at {n} steps (run time minus the steps' duration_ms) "
               f"| {ms:.0f} ms |")  # fmt: skip
-        print(f"| CPU time of the local AWS per step at {n} steps (server and workers) "
-              f"| {cpu:.0f} ms |")  # fmt: skip
+        print(f"| CPU per step at {n} steps: local AWS (server, workers) + `itest run` "
+              f"| {cpu:.0f} + {cli:.0f} = {cpu + cli:.0f} ms |")  # fmt: skip
+    longest = max(overhead)
+    for k in (10, longest):
+        if k <= len(overhead[longest]):
+            around = overhead[longest][max(0, k - 6) : k + 4]  # steps k-4..k+5 (gap i: step i+2)
+            print(f"| overhead between steps at step {k} of {longest} (wall: one step's end to "
+                  f"the next one's, less its duration_ms; median of {len(around)}) "
+                  f"| {statistics.median(around):.0f} ms |")  # fmt: skip
     for name, value in runtime:
         print(f"| {name} | {value} |")
 
