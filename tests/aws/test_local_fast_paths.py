@@ -10,24 +10,14 @@ from typing import Any
 import pytest
 from itest.cli.local import LocalAws
 
+from tests.aws.tables import create_pk_sk_table
+
 TABLE = "fast-paths"
 
 
 @pytest.fixture(scope="module")
 def table(aws: LocalAws) -> str:
-    aws.client("dynamodb").create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return TABLE
+    return create_pk_sk_table(aws.client("dynamodb"), TABLE)
 
 
 def _request(

@@ -15,6 +15,8 @@ from itest.lambdas import scenario_store, secrets
 from itest.lambdas.aws import client
 from moto import mock_aws
 
+from tests.aws.tables import create_pk_sk_table
+
 if TYPE_CHECKING:
     from .machine import Clock
 
@@ -65,18 +67,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 @pytest.fixture
 def results_table(monkeypatch: pytest.MonkeyPatch) -> str:
     """The results table as infra creates it (pk, sk strings)."""
-    client("dynamodb").create_table(
-        TableName=RESULTS_TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_pk_sk_table(client("dynamodb"), RESULTS_TABLE)
     monkeypatch.setenv("RESULTS_TABLE", RESULTS_TABLE)
     return RESULTS_TABLE
 
