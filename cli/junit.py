@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
-from itest.cli.reports import Outcome, Report, cleanup_outcome
+from itest.cli.reports import Outcome, Report, cleanup_lines
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -161,14 +161,7 @@ def _summary(report: Report) -> str:
     lines = [f"{report.scenario}: {report.status}"]
     if report.reason:
         lines.append(f"reason: {report.reason}")
-    cleanup = (report.record or {}).get("cleanup")
-    if cleanup and cleanup["actions"]:
-        done = sum(a["status"] == "passed" for a in cleanup["actions"])
-        lines.append(f"cleanup: {done}/{len(cleanup['actions'])} actions succeeded")
-        lines += [
-            f"  cleanup {a['name']} ({a['action']}) {cleanup_outcome(a)}"
-            for a in cleanup["actions"] if a["status"] != "passed"
-        ]
+    lines += [line for line, _ in cleanup_lines(report.record)]
     if report.console_url:
         lines.append(f"console: {report.console_url}")
     if report.follow and report.follow != report.status_command:

@@ -12,7 +12,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, TextIO
 
-from itest.cli.reports import cleanup_outcome
+from itest.cli.reports import cleanup_lines
 
 if TYPE_CHECKING:
     from itest.cli.reports import Outcome, Report
@@ -146,16 +146,9 @@ def _report(report: Report) -> list[RenderableType]:
     assertions = record.get("assertions")
     if assertions and assertions["status"] != "passed":
         parts.append(Text("assertions: " + _reason(assertions), style="red"))
-    cleanup = record.get("cleanup")
-    if cleanup and cleanup["actions"]:
-        done = sum(a["status"] == "passed" for a in cleanup["actions"])
-        parts.append(f"cleanup: {done}/{len(cleanup['actions'])} actions succeeded")
-        parts += [
-            Text(clean(f"  cleanup {a['name']} ({a['action']}) {cleanup_outcome(a)}"),
-                 style="dim" if a["status"] == "skipped" else "red")
-            for a in cleanup["actions"]
-            if a["status"] != "passed"
-        ]
+    for line, status in cleanup_lines(report.record):
+        style = "" if status is None else "dim" if status == "skipped" else "red"
+        parts.append(Text(clean(line), style=style))
     if report.status != "passed" and report.reason:
         style = STATUS_STYLE.get(report.status, "")
         parts.append(Text(clean(f"reason: {report.reason}"), style=style))

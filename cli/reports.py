@@ -257,7 +257,21 @@ def _iso(value: Any) -> str | None:
     return iso(value) if isinstance(value, datetime) else value
 
 
-def cleanup_outcome(entry: dict[str, Any]) -> str:
-    """`failed: <why>`, `failed (allow_failure): <why>` or `skipped: <why>`."""
-    allowed = " (allow_failure)" if entry.get("allow_failure") else ""
-    return f"{entry['status']}{allowed}: {entry['error']}"
+def cleanup_lines(record: RunRecord | None) -> list[tuple[str, str | None]]:
+    """`cleanup: 2/3 actions succeeded`, then a line per action that did not (`failed:
+    <why>`, `failed (allow_failure): <why>`, `skipped: <why>`), each with its status
+    (None for the first), as every format shows them; none without cleanup actions."""
+    cleanup = (record or {}).get("cleanup")
+    if not cleanup or not cleanup["actions"]:
+        return []
+    actions = cleanup["actions"]
+    done = sum(a["status"] == "passed" for a in actions)
+    lines: list[tuple[str, str | None]] = [
+        (f"cleanup: {done}/{len(actions)} actions succeeded", None)
+    ]
+    for a in actions:
+        if a["status"] != "passed":
+            allowed = " (allow_failure)" if a.get("allow_failure") else ""
+            line = f"  cleanup {a['name']} ({a['action']}) {a['status']}{allowed}: {a['error']}"
+            lines.append((line, a["status"]))
+    return lines
