@@ -48,14 +48,12 @@ def import_times(runs: int) -> tuple[float, list[tuple[float, str]]]:
 def first_invocation() -> list[str]:
     """Prepare's REPORT lines, cold then warm, on the local AWS."""
     import yaml
-    from itest.cli.local.deploy import deploy, stack_resources
-    from itest.cli.local.server import local_aws
-    from itest.cli.local_run import assembly
+    from itest.cli.local.deploy import stack_resources
+    from itest.cli.local.orchestrator import started_orchestrator
 
     scenario = yaml.safe_load((ROOT / "scenarios" / "orders-happy-path.yaml").read_text())
-    with local_aws() as aws:
-        outputs = deploy(aws, assembly(), "Itest")
-        bucket = outputs["BucketName"]
+    with started_orchestrator() as orchestrator:
+        aws, bucket = orchestrator.aws, orchestrator.bucket
         key = "scenarios/orders-happy-path/bench.json"
         aws.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps(scenario).encode())
         (prepare,) = [

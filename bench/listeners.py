@@ -125,7 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    from itest.cli.local_run import local_orchestrator
+    from itest.cli.local.orchestrator import local_orchestrator
     from itest.lambdas.timestamps import epoch
 
     with tempfile.TemporaryDirectory() as folder:
@@ -133,8 +133,8 @@ def main() -> None:
         latency_file.write_text(LATENCY)
         stopped_file = Path(folder) / "listener-stopped.yaml"
         stopped_file.write_text(STOPPED)
-        with local_orchestrator([*EXAMPLES]) as (aws, target, served):
-            local = (aws, target, served.vars_for(EXAMPLES[0]))
+        with local_orchestrator([*EXAMPLES]) as (orchestrator, served):
+            local = (orchestrator.aws, orchestrator.target, served.vars_for(EXAMPLES[0]))
             delays = []
             for record in run_all(local, [latency_file] * args.runs, parallel=1):
                 put, receive = record["steps"]
@@ -144,7 +144,7 @@ def main() -> None:
             mixed = [kinds[i % 3] for i in range(args.runs)]
             records = run_all(local, mixed, parallel=4)
             verdicts = [r["status"] for r in records]
-            left = leftovers(aws)
+            left = leftovers(orchestrator.aws)
     print("| measure | result |\n|---|---|")
     print(
         f"| event put → `listener.receive` passed, median of {args.runs} | "

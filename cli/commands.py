@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itest.cli.connect import Orchestrator, Where
-from itest.cli.errors import InfraError, Interrupted
+from itest.cli.errors import Interrupted
 from itest.cli.reports import Outcome
 from itest.cli.scenarios import LoadedScenario, check_overrides, load
 from itest.lambdas.statuses import RunStatus
@@ -366,14 +366,11 @@ def local_up(port: int) -> tuple[LocalState, bool]:
     """Start the background local AWS unless it is up; (its state, whether we started it).
 
     Raises:
-        InfraError: it could not start.
+        BackgroundError: it could not start.
     """
-    from itest.cli.local.background import BackgroundError, up
+    from itest.cli.local.background import up
 
-    try:
-        return up(port=port)
-    except BackgroundError as error:
-        raise InfraError(str(error)) from None
+    return up(port=port)
 
 
 def local_down() -> LocalState | None:

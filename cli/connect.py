@@ -13,17 +13,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from itest.cli.aws import ClientFactory
 from itest.cli.errors import InfraError, aws_errors
 from itest.cli.target import Target, console_url, from_outputs, parse_execution_arn
 
 if TYPE_CHECKING:
-    from itest.cli.local_targets import Served
+    from itest.cli.local.targets import Served
     from itest.cli.scenarios import LoadedScenario
 
-LOCAL_ACCOUNT = "123456789012"  # the local AWS's account (moto's default)
 
 
 @dataclass(frozen=True)
@@ -136,6 +135,7 @@ def for_execution(where: Where, run: str) -> tuple[Orchestrator, str]:
         InfraError: the orchestrator cannot be reached or is not an itest one.
     """
     from itest.cli.local.background import running
+    from itest.cli.local.server import ACCOUNT_ID as LOCAL_ACCOUNT
     from itest.cli.target import execution_arn_of, from_state_machine
 
     if not run.startswith("arn:"):
@@ -184,13 +184,13 @@ def for_run(
     Raises:
         BadInput, InfraError: as `remote`, or a local target that fails.
     """
-    from itest.cli.local_targets import Served, describe, enter_targets, find_targets
+    from itest.cli.local.targets import Served, describe, enter_targets, find_targets
 
     if not where.local:
         yield remote(where), Served()
         return
     from itest.cli.local.background import running
-    from itest.cli.local_run import local_orchestrator
+    from itest.cli.local.orchestrator import local_orchestrator, redeploy_if_stale
 
     scenario_files = [item.path for item in scenarios]
     served = find_targets(scenario_files)
@@ -198,33 +198,14 @@ def for_run(
     for line in describe(served, lambda path: names.get(path, str(path))):
         say(line)
     if not running():
-        with local_orchestrator(scenario_files, timeout=timeout, say=say) as (aws, target, served):
-            yield Orchestrator(aws, target, "private", aws.endpoint_url), served
+        with local_orchestrator(scenario_files, timeout=timeout, say=say) as (local, served):
+            yield Orchestrator(local.aws, local.target, "private", local.endpoint), served
         return
-    _redeploy_if_stale()
+    if redeploy_if_stale():
+        say("infra/ or lambdas/ changed since `itest local up`: redeployed")
     orchestrator = background()
     with enter_targets(served, orchestrator.aws, timeout=timeout) as served:
         yield orchestrator, served
-
-
-def _redeploy_if_stale() -> None:
-    """The background local AWS runs infra/ and lambdas/ as they are now: when they
-    changed since it deployed them, deploy again (the Lambda workers follow the code)."""
-    import click
-    from itest.cli.local.background import refresh
-    from itest.cli.local.cache import sources_key
-    from itest.cli.local.deploy import DeployError, deploy
-    from itest.cli.local_run import assembly, synth_sources
-    from itest.infra.context import DEFAULT_STACK_NAME
-
-    def redeploy(aws: Any) -> dict[str, str]:
-        try:
-            return deploy(aws, assembly(), DEFAULT_STACK_NAME)
-        except DeployError as error:
-            raise InfraError(f"redeploying to the local AWS failed: {error}") from None
-
-    if refresh(sources_key(synth_sources()), redeploy):
-        click.echo("infra/ or lambdas/ changed since `itest local up`: redeployed", err=True)
 
 
 def _region_of(state_machine_arn: str) -> str | None:

@@ -61,10 +61,14 @@ def aws_errors(*, local_endpoint: str | None = None) -> Iterator[None]:
 def translate(
     error: BaseException, *, local_endpoint: str | None = None
 ) -> click.ClickException | None:
-    """The one-line error for a botocore exception; None for anything else.
+    """The one-line error for a botocore or local AWS exception; None for anything else.
 
     botocore is imported only when there is one of its errors to look at.
     """
+    from itest.cli.local.errors import LocalAwsError  # no moto, no boto3: cheap
+
+    if isinstance(error, LocalAwsError):
+        return InfraError(str(error))  # its message says what and why on its own
     if not type(error).__module__.startswith("botocore"):
         return None
     from botocore import exceptions as boto

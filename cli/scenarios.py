@@ -10,7 +10,7 @@ from itest.cli.errors import BadInput
 from itest.cli.project import ignored
 
 if TYPE_CHECKING:
-    from itest.cli.local_targets import Served
+    from itest.cli.local.targets import Served
     from itest.lambdas.scenario.models import Scenario
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
@@ -172,7 +172,7 @@ def warnings_for(item: LoadedScenario) -> list[str]:
     action then passes on anything (`http`: any status), and a `vars.X` that nothing
     visible gives (not declared, not captured earlier, not yielded by its local target:
     only a --var could)."""
-    from itest.cli.local_targets import nearest_target, yielded_names
+    from itest.cli.local.targets import nearest_target, yielded_names
     from itest.cli.var_use import unknown_vars
     from itest.lambdas.actions.registry import get_action
     from itest.lambdas.validation import format_loc
@@ -201,7 +201,7 @@ def warnings_for(item: LoadedScenario) -> list[str]:
 def _where_vars_come_from(path: Path, served: Served | None) -> str:
     if served is None:
         return "pass it with --var KEY=VALUE"
-    from itest.cli.local_targets import LOCAL_TARGET_FILE
+    from itest.cli.local.targets import LOCAL_TARGET_FILE
 
     target = served.target_of(path)
     if target is None:

@@ -74,7 +74,7 @@ class Written:
 
 def init(folder: Path) -> list[Written]:
     """Write the starter into `folder`; files already there are kept (the schema is renewed)."""
-    from itest.cli.local_targets import LOCAL_TARGET_FILE, LOCAL_TARGET_TEMPLATE
+    from itest.cli.local.targets import LOCAL_TARGET_FILE, LOCAL_TARGET_TEMPLATE
     from itest.lambdas.scenario.schema import scenario_json_schema
 
     scenarios = folder / SCENARIOS_DIR

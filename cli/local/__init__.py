@@ -1,25 +1,15 @@
 """The embedded local AWS behind `--local`: moto on loopback, Lambda code as warm processes.
 
-    with local_aws() as aws:                       # server.py
-        assembly = cached_assembly(synth, sources)  # cache.py
-        outputs = deploy(aws, assembly, "Itest")    # deploy.py
-        aws.client("stepfunctions").start_execution(...)
+    with started_orchestrator() as local:          # orchestrator.py: start, synth, deploy
+        local.aws.client("stepfunctions").start_execution(
+            stateMachineArn=local.state_machine_arn, input="{...}")
+
+The parts: server.py (moto's server behind front_door.py, one per process),
+lambda_runner.py (moto's Lambda functions as warm Python processes),
+deploy.py (a CDK assembly onto it), orchestrator.py (the orchestrator
+deployed: where everything is), targets.py (the scenarios' `itest_local.py`),
+background.py and daemon.py (`itest local up`), errors.py (one base,
+LocalAwsError, which the CLI turns into exit code 3).
 
 Importing this package is cheap: moto and boto3 load when a server starts.
 """
-
-from __future__ import annotations
-
-from itest.cli.local.cache import cache_root, cached_assembly
-from itest.cli.local.deploy import DeployError, deploy
-from itest.cli.local.server import LocalAws, LocalAwsError, local_aws
-
-__all__ = [
-    "DeployError",
-    "LocalAws",
-    "LocalAwsError",
-    "cache_root",
-    "cached_assembly",
-    "deploy",
-    "local_aws",
-]

@@ -24,14 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from itest.cli.local.cache import cache_root
+from itest.cli.local.errors import BackgroundError
 
 DAEMON_MODULE = "itest.cli.local.daemon"
 START_TIMEOUT_SECONDS = 300.0  # a first start synthesizes the CDK app (tens of seconds)
 STOP_TIMEOUT_SECONDS = 15.0
-
-
-class BackgroundError(RuntimeError):
-    """The background local AWS could not be started or stopped; the message says why."""
 
 
 @dataclass

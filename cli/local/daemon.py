@@ -19,11 +19,7 @@ from itest.cli.local.background import LocalState, remove_state, write_state
 
 def serve(port: int, log_file: str) -> int:
     """Run until SIGTERM or SIGINT; 0 after a clean stop, 1 if it could not start."""
-    from itest.cli.local.cache import sources_key
-    from itest.cli.local.deploy import deploy
-    from itest.cli.local.server import local_aws
-    from itest.cli.local_run import assembly, synth_sources
-    from itest.infra.context import DEFAULT_STACK_NAME
+    from itest.cli.local.orchestrator import started_orchestrator
 
     state = LocalState(
         pid=os.getpid(),
@@ -35,14 +31,14 @@ def serve(port: int, log_file: str) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
-        with local_aws(port) as aws:
-            state.sources_key = sources_key(synth_sources())
-            state.outputs = deploy(aws, assembly(), DEFAULT_STACK_NAME)
-            state.endpoint = aws.endpoint_url
-            state.credentials = aws.credentials
+        with started_orchestrator(port) as orchestrator:
+            state.sources_key = orchestrator.sources_key
+            state.outputs = orchestrator.outputs
+            state.endpoint = orchestrator.endpoint
+            state.credentials = orchestrator.credentials
             state.state = "up"
             write_state(state)
-            print(f"local AWS up at {aws.endpoint_url}", flush=True)
+            print(f"local AWS up at {orchestrator.endpoint}", flush=True)
             while True:
                 signal.pause()
     except _Stop:

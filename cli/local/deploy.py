@@ -18,6 +18,8 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from itest.cli.local.errors import DeployError
+
 if TYPE_CHECKING:
     from itest.cli.local.server import LocalAws
 
@@ -62,10 +64,6 @@ _ATTRIBUTES = {
     ("AWS::StepFunctions::StateMachine", "Arn"): "{id}",
     ("AWS::StepFunctions::StateMachine", "Name"): "{name}",
 }
-
-
-class DeployError(RuntimeError):
-    """The assembly could not be deployed locally; the message says what and why."""
 
 
 def deploy(aws: LocalAws, assembly_dir: Path, stack_name: str) -> dict[str, str]:
@@ -296,10 +294,12 @@ def _create_or_update(aws: LocalAws, name: str, template: dict[str, Any]) -> Non
         if not status.endswith("_IN_PROGRESS"):
             break
         if time.monotonic() > deadline:
-            raise DeployError(f"stack {name} still {status} after {STACK_TIMEOUT_SECONDS:.0f}s")
+            raise DeployError(
+                f"local stack {name} still {status} after {STACK_TIMEOUT_SECONDS:.0f}s"
+            )
         time.sleep(0.2)
     if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
-        raise DeployError(f"stack {name} ended {status}: {_failure_reasons(cfn, name)}")
+        raise DeployError(f"local stack {name} ended {status}: {_failure_reasons(cfn, name)}")
 
 
 def _failure_reasons(cfn: Any, name: str) -> str:

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itest.cli.local.cache import cache_root
+from itest.cli.local.errors import StartError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -526,7 +527,7 @@ def _env_number(name: str, default: float) -> Any:
     """A positive number from the environment, else `default` (of the default's type).
 
     Raises:
-        LocalAwsError: the variable is set to something else.
+        StartError: the variable is set to something else.
     """
     text = os.environ.get(name, "").strip()
     if not text:
@@ -536,10 +537,8 @@ def _env_number(name: str, default: float) -> Any:
     except ValueError:
         value = 0
     if value <= 0:
-        from itest.cli.local.server import LocalAwsError
-
         kind = "a whole number" if isinstance(default, int) else "a number"
-        raise LocalAwsError(f"{name}={text!r}: expected {kind} > 0")
+        raise StartError(f"{name}={text!r}: expected {kind} > 0")
     return value
 
 

@@ -21,12 +21,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
+from itest.cli.local.errors import StartError
+
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
-
-
-class LocalAwsError(RuntimeError):
-    """The local AWS could not start."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +99,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
     errors included: Lambda children killed, moto patched back, server stopped.
 
     Raises:
-        LocalAwsError: a local AWS already runs in this process, or the port is taken.
+        StartError: a local AWS already runs in this process, or the port is taken.
     """
     from itest.cli.local import direct_invoke, fast_paths, sfn_sync, status_events
     from itest.cli.local.front_door import new_credentials
@@ -110,13 +108,13 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
 
     global _running
     if _running:
-        raise LocalAwsError("a local AWS is already running in this process")
+        raise StartError("a local AWS is already running in this process")
     credentials = new_credentials()
     server = _closed_server(credentials, port)
     try:
         server.start()
     except OSError as e:
-        raise LocalAwsError(f"cannot listen on 127.0.0.1:{port}: {e}") from e
+        raise StartError(f"the local AWS cannot listen on 127.0.0.1:{port}: {e}") from e
     with ExitStack() as undo:
         _running = True
         undo.callback(_set_running, False)
@@ -233,7 +231,7 @@ def _check_localhost(port: int) -> None:
     (If `localhost` lists ::1 first, the client falls back to 127.0.0.1 at once.)
 
     Raises:
-        LocalAwsError: `localhost` does not resolve to 127.0.0.1 on this machine.
+        StartError: `localhost` does not resolve to 127.0.0.1 on this machine.
     """
     import socket
 
@@ -241,7 +239,7 @@ def _check_localhost(port: int) -> None:
         info[4][0] for info in socket.getaddrinfo("localhost", port, proto=socket.IPPROTO_TCP)
     }
     if "127.0.0.1" not in addresses:
-        raise LocalAwsError(
+        raise StartError(
             f"'localhost' resolves to {sorted(addresses)}, not 127.0.0.1: state machine tasks "
             "could not reach the local AWS (check /etc/hosts)"
         )

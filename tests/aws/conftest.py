@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from itest.cli.local import LocalAws, local_aws
+from itest.cli.local.server import LocalAws, local_aws
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from itest.cli.local import LocalAws
+from itest.cli.local.server import LocalAws
 
 from tests.aws.lambda_zip import zip_files
 

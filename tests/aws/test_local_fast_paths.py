@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 import pytest
-from itest.cli.local import LocalAws
+from itest.cli.local.server import LocalAws
 
 from tests.aws.tables import create_pk_sk_table
 

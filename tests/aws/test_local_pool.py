@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from itest.cli.local.server import LocalAwsError, local_aws
+from itest.cli.local.errors import LocalAwsError
+from itest.cli.local.server import local_aws
 
 from tests.aws.lambda_zip import zip_files
 

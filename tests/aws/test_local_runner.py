@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from itest.cli.local.server import LocalAwsError, local_aws
+from itest.cli.local.errors import LocalAwsError
+from itest.cli.local.server import local_aws
 
 from tests.aws.lambda_zip import zip_files
 

@@ -35,11 +35,12 @@ def own_cache_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def local():
     """One local AWS with the orchestrator deployed and the examples' target running."""
-    from itest.cli.local_run import local_orchestrator
+    from itest.cli.local.orchestrator import local_orchestrator
 
     files = sorted(SCENARIOS.glob("*.yaml"))
-    with local_orchestrator(files) as (aws, target, served):
-        yield aws, target, served.vars_for(files[0])  # the examples' one target
+    with local_orchestrator(files) as (orchestrator, served):
+        # the examples' one target
+        yield orchestrator.aws, orchestrator.target, served.vars_for(files[0])
 
 
 def itest(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -58,7 +59,7 @@ def itest(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 def as_background(local, monkeypatch):
     """The session's local AWS, written down in the state file as `itest local up` does."""
     from itest.cli.local.cache import sources_key
-    from itest.cli.local_run import synth_sources
+    from itest.cli.local.orchestrator import synth_sources
 
     aws, target, _ = local
     background.write_state(background.LocalState(

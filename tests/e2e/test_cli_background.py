@@ -115,7 +115,7 @@ def test_upload_gives_an_input_a_pipeline_can_start(daemon):
     execution input; starting the state machine with it (as CodePipeline's invoke
     action does) runs the scenario."""
 
-    from itest.cli.local_targets import enter_targets, find_targets
+    from itest.cli.local.targets import enter_targets, find_targets
 
     scenario = Path("scenarios/orders-happy-path.yaml")
     aws = background.connection(daemon)
@@ -141,7 +141,7 @@ def test_upload_gives_an_input_a_pipeline_can_start(daemon):
 
 def test_run_redeploys_when_the_sources_changed_since_up(daemon):
     from itest.cli.local.cache import sources_key
-    from itest.cli.local_run import synth_sources
+    from itest.cli.local.orchestrator import synth_sources
 
     state = background.running()
     state.sources_key = "deployed-from-older-sources"

@@ -53,7 +53,7 @@ def test_executed_definition_is_the_synthesized_one(local):
     Cross-checked against moto's own CloudFormation, which resolved the same
     template into its (non-executing) Step Functions backend.
     """
-    from itest.cli.local_run import assembly
+    from itest.cli.local.orchestrator import assembly
     from moto.stepfunctions.models import stepfunctions_backends
 
     aws, target, _ = local
@@ -89,7 +89,7 @@ def test_cli_runs_the_example_and_prints_the_table():
     assert "create-order" in result.stdout and "order stored" in result.stdout
     # a private local AWS: stderr says what is being built and which target serves what
     assert "local target scenarios/itest_local.py serves orders-happy-path" in result.stderr
-    assert "building the local stack (2/3): starting the local AWS" in result.stderr
+    assert "building the local stack (1/3): starting the local AWS" in result.stderr
     assert "building the local stack (3/3): deploying the orchestrator" in result.stderr
     assert result.stdout.rstrip().splitlines()[-1].startswith(
         "status: none: this run's private local AWS stopped with the command"

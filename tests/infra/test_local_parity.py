@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from itest.cli.local_run import LOCAL_CONTEXT
+from itest.cli.local.orchestrator import LOCAL_CONTEXT
 from itest.infra.app import synth as synth_app
 
 from tests.infra.conftest import STACK

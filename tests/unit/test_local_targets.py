@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 from itest.cli.errors import BadInput, InfraError
-from itest.cli.local_targets import (
+from itest.cli.local.targets import (
     LOCAL_TARGET_TEMPLATE,
     describe,
     enter_targets,

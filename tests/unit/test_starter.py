@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from itest.cli.local_targets import LOCAL_TARGET_TEMPLATE
+from itest.cli.local.targets import LOCAL_TARGET_TEMPLATE
 from itest.cli.main import cli
 from itest.cli.scenarios import load
 from itest.lambdas.scenario.schema import scenario_json_schema
