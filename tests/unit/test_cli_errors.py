@@ -120,6 +120,19 @@ def test_an_unexpected_error_is_one_line(monkeypatch):
     assert "ZeroDivisionError: division by zero (ITEST_DEBUG=1" in one_line_error(result)
 
 
+@pytest.mark.parametrize("kind", ["StartError", "DeployError", "BackgroundError"])
+def test_every_local_aws_error_is_one_line_and_exit_3(monkeypatch, kind):
+    from itest.cli.local import errors
+
+    def fails(*args, **kwargs):
+        raise getattr(errors, kind)(f"the local AWS: {kind} happened")
+
+    monkeypatch.setattr(commands, "run", fails)
+    result = invoke("run", HAPPY, "--local")
+    assert result.exit_code == 3
+    assert one_line_error(result) == f"Error: the local AWS: {kind} happened"
+
+
 def test_a_dead_local_server(monkeypatch):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
