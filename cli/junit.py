@@ -23,7 +23,8 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
-from itest.cli.reports import Outcome, Report, cleanup_lines
+from itest.cli.reports import Outcome, Report, ReportStatus, cleanup_lines
+from itest.lambdas.statuses import StepStatus
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -56,7 +57,7 @@ def _suite(report: Report) -> ET.Element:
     assertions = _assertions_case(report)
     if assertions is not None:  # (an Element without children is falsy)
         cases.append(assertions)
-    if report.status not in ("passed", "failed") and not any(
+    if report.status not in (ReportStatus.PASSED, ReportStatus.FAILED) and not any(
         c.find("failure") is not None or c.find("error") is not None for c in cases
     ):
         case = _case(report, "execution", None)
@@ -87,18 +88,19 @@ def _steps(report: Report) -> list[dict[str, Any]]:
     if report.record:
         return report.steps
     names = report.planned_steps
-    return [{"index": i, "name": name, "status": "skipped"} for i, name in enumerate(names)]
+    skipped = StepStatus.SKIPPED
+    return [{"index": i, "name": name, "status": skipped} for i, name in enumerate(names)]
 
 
 def _step_case(report: Report, step: dict[str, Any]) -> ET.Element:
     case = _case(report, step["name"], step.get("duration_ms"))
     status = step["status"]
-    if status == "failed":
+    if status == StepStatus.FAILED:
         _failure(case, step, "mismatch" if step.get("mismatches") else "error")
-    elif status == "skipped":
+    elif status == StepStatus.SKIPPED:
         message = step.get("reason") or _skip_reason(report)  # its skip_if, or not reached
         ET.SubElement(case, "skipped", message=_text(message))
-    elif status != "passed":  # pending: the run stopped (or the wait did) mid-step
+    elif status != StepStatus.PASSED:  # pending: the run stopped (or the wait did) mid-step
         ET.SubElement(
             case, "error", type=report.status,
             message=_text(f"step did not finish ({status}): {report.reason or report.status}"),
@@ -109,12 +111,12 @@ def _step_case(report: Report, step: dict[str, Any]) -> ET.Element:
 def _assertions_case(report: Report) -> ET.Element | None:
     record = (report.record or {}).get("assertions")
     declared = report.assertions_declared
-    if not declared and not (record and record["status"] != "passed"):
+    if not declared and not (record and record["status"] != StepStatus.PASSED):
         return None
     case = _case(report, "assertions", None)
     if record is None:
         ET.SubElement(case, "skipped", message=_skip_reason(report))
-    elif record["status"] != "passed":
+    elif record["status"] != StepStatus.PASSED:
         _failure(case, record, "assertion")
     return case
 
@@ -152,7 +154,7 @@ def _failure_body(record: dict[str, Any]) -> str:
 
 
 def _skip_reason(report: Report) -> str:
-    if report.status == "not_started":
+    if report.status == ReportStatus.NOT_STARTED:
         return "not started"
     return "not run: the scenario stopped before this step"
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from itest.cli.scheduler import Stage
 from itest.lambdas.statuses import FINAL_STATUSES, RunStatus, StepStatus
 
 if TYPE_CHECKING:
     from itest.cli.scheduler import Tracked
 
 SYMBOL = {
-    "queued": "·",
+    Stage.QUEUED: "·",
     RunStatus.RUNNING: "▶",
     RunStatus.PASSED: "✔",
     RunStatus.FAILED: "✘",
@@ -26,11 +27,11 @@ SYMBOL = {
 def describe(tracked: Tracked) -> tuple[str, str]:
     """(status word, detail) of a scenario as the progress shows it."""
     progress = tracked.progress
-    if tracked.state == "queued":
-        return "queued", ""
-    if tracked.state in ("timeout", "not_started"):
+    if tracked.state == Stage.QUEUED:
+        return Stage.QUEUED, ""
+    if tracked.state in (Stage.TIMEOUT, Stage.NOT_STARTED):
         return tracked.state.replace("_", " "), ""
-    if tracked.state == "done":
+    if tracked.state == Stage.DONE:
         status = progress.status if progress.status in FINAL_STATUSES else RunStatus.ERROR
         return status, ""
     if progress.step_index is None:
@@ -43,7 +44,7 @@ def describe(tracked: Tracked) -> tuple[str, str]:
 
 
 def elapsed(tracked: Tracked) -> str:
-    if tracked.state == "queued" or not tracked.started:
+    if tracked.state == Stage.QUEUED or not tracked.started:
         return ""
     end = tracked.finished or time.monotonic()
     return f"{end - tracked.started:.0f}s"

@@ -12,7 +12,8 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, TextIO
 
-from itest.cli.reports import cleanup_lines
+from itest.cli.reports import ReportStatus, cleanup_lines
+from itest.lambdas.statuses import StepStatus
 
 if TYPE_CHECKING:
     from itest.cli.reports import Outcome, Report
@@ -26,15 +27,15 @@ GONE = (
 # escape codes in text from the run are not for a terminal
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 STATUS_STYLE = {
-    "passed": "green",
-    "failed": "red",
-    "error": "red",
-    "timeout": "red",
-    "not_started": "red",
-    "pending": "yellow",
-    "running": "yellow",
-    "started": "cyan",
-    "skipped": "dim",
+    ReportStatus.PASSED: "green",
+    ReportStatus.FAILED: "red",
+    ReportStatus.ERROR: "red",
+    ReportStatus.TIMEOUT: "red",
+    ReportStatus.NOT_STARTED: "red",
+    StepStatus.PENDING: "yellow",
+    ReportStatus.RUNNING: "yellow",
+    ReportStatus.STARTED: "cyan",
+    StepStatus.SKIPPED: "dim",
 }
 
 
@@ -67,12 +68,12 @@ def render(outcome: Outcome, fmt: str) -> str:
 def overall(outcome: Outcome) -> str:
     """The worst status: error, failed, running, started, passed."""
     statuses = {r.status for r in outcome.reports}
-    if statuses & {"error", "timeout", "not_started"}:
-        return "error"
-    for status in ("failed", "running", "started"):
+    if statuses & {ReportStatus.ERROR, ReportStatus.TIMEOUT, ReportStatus.NOT_STARTED}:
+        return ReportStatus.ERROR
+    for status in (ReportStatus.FAILED, ReportStatus.RUNNING, ReportStatus.STARTED):
         if status in statuses:
             return status
-    return "passed"
+    return ReportStatus.PASSED
 
 
 def as_json(outcome: Outcome) -> str:
@@ -89,7 +90,7 @@ def as_json(outcome: Outcome) -> str:
 
 def print_outcome(out: Console, outcome: Outcome) -> None:
     for report in outcome.reports:
-        for part in (_started if report.status == "started" else _report)(report):
+        for part in (_started if report.status == ReportStatus.STARTED else _report)(report):
             out.print(part, soft_wrap=True)  # an ARN or a command stays whole, to be copied
         out.print()
     if len(outcome.reports) > 1:
@@ -144,15 +145,15 @@ def _report(report: Report) -> list[RenderableType]:
         parts.append(table)
     record = report.record or {}
     assertions = record.get("assertions")
-    if assertions and assertions["status"] != "passed":
+    if assertions and assertions["status"] != StepStatus.PASSED:
         parts.append(Text("assertions: " + _reason(assertions), style="red"))
     for line, status in cleanup_lines(report.record):
-        style = "" if status is None else "dim" if status == "skipped" else "red"
+        style = "" if status is None else "dim" if status == StepStatus.SKIPPED else "red"
         parts.append(Text(clean(line), style=style))
-    if report.status != "passed" and report.reason:
+    if report.status != ReportStatus.PASSED and report.reason:
         style = STATUS_STYLE.get(report.status, "")
         parts.append(Text(clean(f"reason: {report.reason}"), style=style))
-    if report.status != "passed":
+    if report.status != ReportStatus.PASSED:
         if report.console_url:
             parts.append(f"console: {report.console_url}")
         if report.follow and report.follow != report.status_command:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from itest.cli.errors import EXIT_FAILED, EXIT_INFRA, EXIT_PASSED
@@ -20,16 +21,27 @@ if TYPE_CHECKING:
     from itest.cli.scheduler import Tracked
     from itest.lambdas.results import RunRecord
 
-# passed | failed | error from the run's verdict; running (status of a live run);
-# queued (status of a live suite's child not started yet);
-# timeout (the wait ended first); not_started (queued when the wait ended);
-# started (run without --wait)
+
+
+class ReportStatus(StrEnum):
+    """A report's status: the run's verdict, or what the CLI saw of the run."""
+
+    PASSED = RunStatus.PASSED.value
+    FAILED = RunStatus.FAILED.value
+    ERROR = RunStatus.ERROR.value
+    RUNNING = RunStatus.RUNNING.value  # `itest status` of a live run: no verdict yet
+    QUEUED = "queued"  # `itest status` of a live suite: a child it has not started yet
+    STARTED = "started"  # run without --wait
+    TIMEOUT = "timeout"  # the wait ended first
+    NOT_STARTED = "not_started"  # queued when the wait (or the suite) ended
+
+
 EXIT_CODES = {
-    RunStatus.PASSED: EXIT_PASSED,
-    RunStatus.FAILED: EXIT_FAILED,
-    "started": EXIT_PASSED,
-    RunStatus.RUNNING: EXIT_PASSED,  # `itest status` of a live run: no verdict yet
-    "queued": EXIT_PASSED,  # `itest status` of a live suite: a child it has not started yet
+    ReportStatus.PASSED: EXIT_PASSED,
+    ReportStatus.FAILED: EXIT_FAILED,
+    ReportStatus.STARTED: EXIT_PASSED,
+    ReportStatus.RUNNING: EXIT_PASSED,
+    ReportStatus.QUEUED: EXIT_PASSED,
 }
 
 
@@ -123,7 +135,7 @@ def started(orchestrator: Orchestrator, tracked: Tracked) -> Report:
     arn = tracked.run.execution_arn
     return Report(
         tracked.name,
-        "started",
+        ReportStatus.STARTED,
         run_id=tracked.run.run_id,
         execution_arn=arn,
         file=str(tracked.item.path),
@@ -135,10 +147,12 @@ def started(orchestrator: Orchestrator, tracked: Tracked) -> Report:
 
 def finished(orchestrator: Orchestrator, tracked: Tracked) -> Report:
     """A run the scheduler followed: done, timed out, or never started."""
+    from itest.cli.scheduler import Stage
+
     scenario = tracked.item.scenario
-    if tracked.state == "not_started":  # a suite's child may have its run id already
+    if tracked.state == Stage.NOT_STARTED:  # a suite's child may have its run id already
         return Report(
-            tracked.name, "not_started", file=str(tracked.item.path),
+            tracked.name, ReportStatus.NOT_STARTED, file=str(tracked.item.path),
             run_id=tracked.run and tracked.run.run_id, reason=tracked.reason,
             assertions_declared=len(scenario.assertions),
             planned_steps=scenario.step_names,
@@ -148,7 +162,7 @@ def finished(orchestrator: Orchestrator, tracked: Tracked) -> Report:
     record = _read_run(orchestrator, tracked.run.run_id)
     report = Report(
         tracked.name,
-        RunStatus.ERROR,
+        ReportStatus.ERROR,
         run_id=tracked.run.run_id,
         execution_arn=arn,
         record=record,
@@ -160,8 +174,8 @@ def finished(orchestrator: Orchestrator, tracked: Tracked) -> Report:
         assertions_declared=len(scenario.assertions),
         planned_steps=scenario.step_names,
     )
-    if tracked.state == "timeout" and (record or {}).get("status") not in FINAL_STATUSES:
-        report.status = "timeout"
+    if tracked.state == Stage.TIMEOUT and (record or {}).get("status") not in FINAL_STATUSES:
+        report.status = ReportStatus.TIMEOUT
         report.record = still_going(record)
         report.follow = orchestrator.hint("status", arn)
         goes_on = (
@@ -191,7 +205,7 @@ def status(orchestrator: Orchestrator, arn: str) -> Report:
     record = _read_run(orchestrator, run_id)
     report = Report(
         (record or {}).get("scenario") or scenario_of(run_id),
-        RunStatus.RUNNING,
+        ReportStatus.RUNNING,
         run_id=run_id,
         execution_arn=arn,
         record=record,
@@ -265,12 +279,12 @@ def cleanup_lines(record: RunRecord | None) -> list[tuple[str, str | None]]:
     if not cleanup or not cleanup["actions"]:
         return []
     actions = cleanup["actions"]
-    done = sum(a["status"] == "passed" for a in actions)
+    done = sum(a["status"] == StepStatus.PASSED for a in actions)
     lines: list[tuple[str, str | None]] = [
         (f"cleanup: {done}/{len(actions)} actions succeeded", None)
     ]
     for a in actions:
-        if a["status"] != "passed":
+        if a["status"] != StepStatus.PASSED:
             allowed = " (allow_failure)" if a.get("allow_failure") else ""
             line = f"  cleanup {a['name']} ({a['action']}) {a['status']}{allowed}: {a['error']}"
             lines.append((line, a["status"]))

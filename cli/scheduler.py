@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from itest.cli.aws import ClientFactory, backoff, call_throttled, is_throttle
@@ -60,13 +61,23 @@ class Progress:
     attempts: int = 0
 
 
+class Stage(StrEnum):
+    """Where a scenario is on its way: queued, running, then done, timeout or not_started."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    TIMEOUT = "timeout"  # the wait ended first
+    NOT_STARTED = "not_started"  # still queued when the wait (or the suite) ended
+
+
 @dataclass
 class Tracked:
-    """One scenario on its way: queued, running, then done, timeout or not_started."""
+    """One scenario on its way."""
 
     item: LoadedScenario
     vars: dict[str, str] | None = None  # its own vars (its target's and --var); else the run's
-    state: str = "queued"
+    state: Stage = Stage.QUEUED
     run: StartedRun | None = None
     execution: dict[str, Any] = field(default_factory=dict)  # the last DescribeExecution
     progress: Progress = field(default_factory=Progress)
@@ -245,7 +256,7 @@ class Scheduler:
                 for one in running:
                     if one.next_poll <= self.clock():
                         self._poll(one)
-                running = [one for one in running if one.state == "running"]
+                running = [one for one in running if one.state == Stage.RUNNING]
                 now = self.clock()
                 if deadline is not None and now >= deadline:
                     self._give_up(running, waiting())
@@ -266,7 +277,7 @@ class Scheduler:
 
     def begin(self, one: Tracked) -> None:
         """`one` (its execution known) is running from now: poll it."""
-        one.state = "running"
+        one.state = Stage.RUNNING
         one.started = now = self.clock()
         one.next_poll = now + self._jitter(self.poll_seconds)
         one.next_describe = now + self._jitter(one.describe_every)
@@ -294,12 +305,12 @@ class Scheduler:
         over = progress.status in FINAL_STATUSES
         if self.describe_runs and (over or now >= one.next_describe):
             self._describe(one, closing=over)
-        if one.state == "running" and now - one.started > _patience(one):
-            one.state = "timeout"
+        if one.state == Stage.RUNNING and now - one.started > _patience(one):
+            one.state = Stage.TIMEOUT
             one.finished = now
             self.on_update(one)
             return
-        if one.state == "running":
+        if one.state == Stage.RUNNING:
             # 0.5 s at first (on AWS), then slower for long runs: a 5-minute poll needs
             # no 1 s updates
             every = min(self.poll_seconds * (1 + (now - one.started) / 7.5), 5.0) * self.slowdown
@@ -333,7 +344,7 @@ class Scheduler:
     def settle(self, one: Tracked, execution: dict[str, Any]) -> None:
         """`one`'s execution ended as `execution` (execution_of) says."""
         one.execution = execution
-        one.state = "done"
+        one.state = Stage.DONE
         one.finished = self.clock()
         self.on_update(one)
 
@@ -344,10 +355,10 @@ class Scheduler:
     def _give_up(self, running: list[Tracked], queued: list[Tracked]) -> None:
         now = self.clock()
         for one in running:
-            one.state, one.finished = "timeout", now
+            one.state, one.finished = Stage.TIMEOUT, now
             self.on_update(one)
         for one in queued:
-            one.state = "not_started"
+            one.state = Stage.NOT_STARTED
             one.reason = one.reason or "not started: the wait timed out before its turn"
             self.on_update(one)
 
@@ -361,8 +372,8 @@ def _patience(one: Tracked) -> float:
 
 
 def _interrupted_message(tracked: list[Tracked], hint: Callable[[str], str]) -> str:
-    running = [one for one in tracked if one.state == "running" and one.run]
-    queued = sum(one.state == "queued" for one in tracked)
+    running = [one for one in tracked if one.state == Stage.RUNNING and one.run]
+    queued = sum(one.state == Stage.QUEUED for one in tracked)
     lines = ["interrupted"]
     if running:
         lines[0] += f": {len(running)} execution(s) left running; follow them with:"

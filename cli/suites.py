@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from itest.cli.errors import BadInput, InfraError
-from itest.cli.scheduler import TERMINAL
+from itest.cli.scheduler import TERMINAL, Stage
 
 if TYPE_CHECKING:
     from itest.cli.aws import ClientFactory
@@ -213,7 +213,7 @@ class SuiteFollower:
         children = {one.run.run_id: one for one in tracked if one.run is not None}
         waiting = dict(children)
         for one in waiting.values():
-            one.state = "queued"
+            one.state = Stage.QUEUED
 
         def admit(running: list[Tracked]) -> None:
             now = self.scheduler.clock()
@@ -227,7 +227,7 @@ class SuiteFollower:
                     del waiting[run_id]
                     self.scheduler.begin(one)
                     running.append(one)
-                if one.state == "running" and execution["status"] in TERMINAL:
+                if one.state == Stage.RUNNING and execution["status"] in TERMINAL:
                     self._settle(one, execution)
             if waiting and not running:
                 self._settle_if_over(waiting)
@@ -267,7 +267,7 @@ class SuiteFollower:
             if run_id in listed:
                 continue
             one = waiting.pop(run_id)
-            one.state = "not_started"
+            one.state = Stage.NOT_STARTED
             one.reason = (f"not started: the suite ended {described['status']} before "
                           f"starting it: {detail}"[:2000])
             self.scheduler.on_update(one)
@@ -322,7 +322,9 @@ def children_status(orchestrator: Orchestrator, suite_arn: str) -> list[Report]:
             continue
         over = described["status"] != "RUNNING"
         found.append(reports.Report(
-            entry.get("name", "?"), "not_started" if over else "queued", run_id=run_id,
+            entry.get("name", "?"),
+            reports.ReportStatus.NOT_STARTED if over else reports.ReportStatus.QUEUED,
+            run_id=run_id,
             reason=(f"the suite ended {described['status']} before starting it" if over
                     else "the suite has not started it yet"),
         ))

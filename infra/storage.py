@@ -35,10 +35,12 @@ class RunStorage(Construct):
         scenarios_prefix: where the CLI uploads scenarios; the handlers read nothing else.
         results_prefix: where Action keeps a step's whole result when its record holds
             only a summary (they expire with the records).
+        suites_prefix: where suite lists are uploaded (the suite reads nothing else).
     """
 
     scenarios_prefix = "scenarios/"
     results_prefix = "results/"
+    suites_prefix = "suites/"
 
     def __init__(
         self, scope: Construct, construct_id: str, *, settings: StorageSettings | None = None

@@ -23,9 +23,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 from itest.infra.nag import acknowledge, arn_ref
+from itest.infra.storage import RunStorage
 
-SUITE_PREFIX = "suites/"
-"""Where suite lists are uploaded in the scenario bucket (the suite reads nothing else)."""
 CHILD_FAILED = "States.TaskFailed"
 """What `.sync:2` raises when the child ended FAILED, TIMED_OUT or ABORTED; its cause
 is the child's DescribeExecution (JSON). Any other error: the child did not start."""
@@ -57,7 +56,7 @@ class SuiteListReader(sfn.S3JsonItemReader):
         return [
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
-                resources=[self.bucket.arn_for_objects(f"{SUITE_PREFIX}*")],
+                resources=[self.bucket.arn_for_objects(f"{RunStorage.suites_prefix}*")],
             )
         ]
 
@@ -123,7 +122,7 @@ class Suite(Construct):
         iam.Grant.add_to_principal(
             grantee=role,
             actions=["s3:PutObject", "s3:GetObject"],
-            resource_arns=[self.bucket.arn_for_objects(f"{SUITE_PREFIX}*")],
+            resource_arns=[self.bucket.arn_for_objects(f"{RunStorage.suites_prefix}*")],
         )
         self.state_machine.grant_start_execution(role)
         self.state_machine.grant_execution(
@@ -135,7 +134,7 @@ class Suite(Construct):
             "The runner writes and reads suite lists (objects under suites/ in the scenario "
             "bucket) and follows the suite's executions (named when started: the execution "
             "part of the ARN is a wildcard).",
-            f"Resource::{arn_ref(self.bucket)}/{SUITE_PREFIX}*",
+            f"Resource::{arn_ref(self.bucket)}/{RunStorage.suites_prefix}*",
             f"Resource::{self._executions_finding(self.state_machine)}:*",
         )
 
@@ -219,7 +218,7 @@ class Suite(Construct):
             "AwsSolutions-IAM5",
             "The suite reads its list of scenarios: objects under suites/ in the scenario "
             "bucket only (the key is the execution's input).",
-            f"Resource::{arn_ref(self.bucket)}/{SUITE_PREFIX}*",
+            f"Resource::{arn_ref(self.bucket)}/{RunStorage.suites_prefix}*",
         )
 
     @staticmethod

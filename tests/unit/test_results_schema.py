@@ -83,3 +83,10 @@ def test_a_run_id_gives_back_its_scenario_name() -> None:
 
     assert scenario_of(new_run_id("orders-happy-path")) == "orders-happy-path"
     assert scenario_of("started-in-the-console") == "started-in-the-console"
+
+
+def test_a_report_status_shares_the_run_statuses_words() -> None:
+    from itest.cli.reports import EXIT_CODES, ReportStatus
+
+    assert {s for s in ReportStatus if s in set(RunStatus)} == set(RunStatus)
+    assert EXIT_CODES["passed"] == EXIT_CODES[ReportStatus.RUNNING] == 0
