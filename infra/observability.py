@@ -79,16 +79,7 @@ class Monitoring(Construct):
 
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.days(7))
         self.dashboard.add_widgets(
-            cw.GraphWidget(
-                title="Executions",
-                left=[
-                    state_machine.metric_started(period=period, label="Started"),
-                    state_machine.metric_succeeded(period=period, label="Passed"),
-                    state_machine.metric_failed(period=period, label="Failed"),
-                    state_machine.metric_timed_out(period=period, label="Timed out"),
-                ],
-                width=12,
-            ),
+            _ends("Executions", state_machine, period),
             # the alarm's metric and threshold (an AlarmWidget would tie the dashboard
             # to the alarm resource, which the local stack leaves out)
             cw.GraphWidget(
@@ -99,34 +90,11 @@ class Monitoring(Construct):
             ),
         )
         self.dashboard.add_widgets(
-            cw.GraphWidget(
-                title="Suites",
-                left=[
-                    suite_machine.metric_started(period=period, label="Started"),
-                    suite_machine.metric_succeeded(period=period, label="Passed"),
-                    suite_machine.metric_failed(period=period, label="Failed"),
-                    suite_machine.metric_timed_out(period=period, label="Timed out"),
-                ],
-                width=12,
-            ),
-            cw.GraphWidget(
-                title="Suite duration",
-                left=[
-                    suite_machine.metric_time(period=period, statistic="Average", label="Average"),
-                    suite_machine.metric_time(period=period, statistic="p90", label="p90"),
-                ],
-                width=12,
-            ),
+            _ends("Suites", suite_machine, period),
+            _durations("Suite duration", suite_machine, period),
         )
         self.dashboard.add_widgets(
-            cw.GraphWidget(
-                title="Execution duration",
-                left=[
-                    state_machine.metric_time(period=period, statistic="Average", label="Average"),
-                    state_machine.metric_time(period=period, statistic="p90", label="p90"),
-                ],
-                width=12,
-            ),
+            _durations("Execution duration", state_machine, period),
             cw.GraphWidget(
                 title="Duration by scenario (ms)",
                 left=[by_scenario(SCENARIO_DURATION, "Average", "")],
@@ -146,3 +114,29 @@ class Monitoring(Construct):
                 width=12,
             ),
         )
+
+
+def _ends(title: str, machine: sfn.StateMachine, period: Duration) -> cw.GraphWidget:
+    """How `machine`'s executions started and ended."""
+    return cw.GraphWidget(
+        title=title,
+        left=[
+            machine.metric_started(period=period, label="Started"),
+            machine.metric_succeeded(period=period, label="Passed"),
+            machine.metric_failed(period=period, label="Failed"),
+            machine.metric_timed_out(period=period, label="Timed out"),
+        ],
+        width=12,
+    )
+
+
+def _durations(title: str, machine: sfn.StateMachine, period: Duration) -> cw.GraphWidget:
+    """How long `machine`'s executions took: average and p90."""
+    return cw.GraphWidget(
+        title=title,
+        left=[
+            machine.metric_time(period=period, statistic="Average", label="Average"),
+            machine.metric_time(period=period, statistic="p90", label="p90"),
+        ],
+        width=12,
+    )
