@@ -314,6 +314,8 @@ class Scheduler:
             # 0.5 s at first (on AWS), then slower for long runs: a 5-minute poll needs
             # no 1 s updates
             every = min(self.poll_seconds * (1 + (now - one.started) / 7.5), 5.0) * self.slowdown
+            if over and not self.describe_runs:
+                every = 5.0  # the verdict is in; who follows the runs settles it
             one.next_poll = now + self._jitter(every)
 
     def _describe(self, one: Tracked, *, closing: bool) -> None:

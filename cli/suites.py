@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from itest.cli.errors import BadInput, InfraError
 from itest.cli.scheduler import TERMINAL, Stage
+from itest.lambdas.statuses import FINAL_STATUSES
 
 if TYPE_CHECKING:
     from itest.cli.aws import ClientFactory
@@ -193,7 +194,9 @@ class SuiteFollower:
     Step Functions, not DescribeExecution, says where the children are: one
     ListExecutions of the scenario state machine (newest first, down to the
     suite's start; 1,000 a page) per check finds the children that began and
-    those that ended, however many there are. Meanwhile each running child's
+    those that ended, however many there are; a check every 4 polls, every 2
+    while the table says a child has its verdict (its execution ends within a
+    state or two). Meanwhile each running child's
     progress is read from the results table, as for a run the CLI started. A
     child that ended otherwise than SUCCEEDED is described once (its error and
     cause). When the suite ends with children it never started (it failed or was
@@ -201,11 +204,12 @@ class SuiteFollower:
     """
 
     CHECK_POLLS = 4  # list the children every this many poll intervals (per page listed)
+    CLOSING_POLLS = 2  # ... or this many, while the table says a child has its verdict
 
     def __init__(self, scheduler: Scheduler, suite: StartedSuite) -> None:
         self.scheduler = scheduler
         self.suite = suite
-        self.next_check = 0.0
+        self.next_check = self.last_check = 0.0
         scheduler.describe_runs = False  # the listing settles them
 
     def run(self, tracked: list[Tracked]) -> list[Tracked]:
@@ -217,9 +221,12 @@ class SuiteFollower:
 
         def admit(running: list[Tracked]) -> None:
             now = self.scheduler.clock()
-            if now < self.next_check:
+            closing = any(one.progress.status in FINAL_STATUSES for one in running)
+            if now < (self.last_check + self.CLOSING_POLLS * self.scheduler.poll_seconds
+                      if closing else self.next_check):
                 return
             listed, pages = self._listed(set(children))
+            self.last_check = now
             self.next_check = now + self.CHECK_POLLS * self.scheduler.poll_seconds * pages
             for run_id, execution in listed.items():
                 one = children[run_id]

@@ -217,3 +217,17 @@ def test_run_suite_with_more_than_a_map_runs_at_once_is_bad_input() -> None:
     assert done.returncode == 2, done.stderr
     assert "a suite runs at most 10000 scenarios at once" in done.stderr
     assert "local AWS" not in done.stderr  # nothing started, not even the local AWS
+
+
+def test_the_command_runs_a_suite_and_exits_as_without_it() -> None:
+    """`itest run FILES --suite --local`, as a user types it (a private local AWS)."""
+    from tests.e2e.conftest import itest
+
+    files = [str(SCENARIOS / f"{name}.yaml") for name in NAMES]
+    done = itest("run", *files, "--suite", "--local", "--format", "json")
+    assert done.returncode == 1, done.stderr  # one of them fails on purpose
+    assert "suite arn:aws:states:" in done.stderr and "started" in done.stderr
+    reports = json.loads(done.stdout)["runs"]
+    assert {r["scenario"]: r["status"] for r in reports} == {
+        name: "failed" if FAILS_ON_PURPOSE in name else "passed" for name in NAMES
+    }
