@@ -78,6 +78,7 @@ class Suite(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: SuiteProps) -> None:
         super().__init__(scope, construct_id)
         self.bucket = props.bucket
+        self.scenario_machine = props.scenario_machine
         runs = sfn.DistributedMap(
             self,
             "RunScenarios",
@@ -118,7 +119,8 @@ class Suite(Construct):
 
     def grant_run(self, role: iam.Role) -> None:
         """What `itest run --suite` needs beyond a single run: write and read suite
-        lists, start the suite, follow and stop it."""
+        lists, start the suite, follow and stop it, list the scenario state
+        machine's executions (its children)."""
         iam.Grant.add_to_principal(
             grantee=role,
             actions=["s3:PutObject", "s3:GetObject"],
@@ -126,8 +128,11 @@ class Suite(Construct):
         )
         self.state_machine.grant_start_execution(role)
         self.state_machine.grant_execution(
-            role, "states:DescribeExecution", "states:StopExecution"
+            role, "states:DescribeExecution", "states:GetExecutionHistory",
+            "states:StopExecution",
         )
+        # the children that began and ended, one listing for all (cli/suites.py)
+        self.scenario_machine.grant(role, "states:ListExecutions")
         acknowledge(
             role,
             "AwsSolutions-IAM5",

@@ -107,6 +107,9 @@ def test_runner_may_upload_suite_lists_and_start_the_suite(template):
     assert len(lists) == 1 and json.dumps(lists[0]["Resource"]).endswith('"/suites/*"]]}')
     starts = [s for s in statements if s["Action"] == "states:StartExecution"]
     assert {"Ref": suite_id} in [s["Resource"] for s in starts]
+    scenario_id, _ = state_machine(template)
+    lists = [s["Resource"] for s in statements if s["Action"] == "states:ListExecutions"]
+    assert lists == [{"Ref": scenario_id}]  # the children, found in one listing
 
 
 def test_suite_logs_without_execution_data_and_is_an_output(template):
