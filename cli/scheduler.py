@@ -35,8 +35,10 @@ if TYPE_CHECKING:
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 DESCRIBE_RATE = 4.0  # DescribeExecution calls per second at most (AWS refills 15/s per account)
 POLL_SECONDS = 0.5  # the first poll of a run, and the pace polling slows down from
-LOCAL_PACE = {"poll_seconds": 0.1, "describe_rate": 50.0}
-"""A local AWS has no account-wide throttles: look 5 times as often."""
+LOCAL_PACE = {"poll_seconds": 0.1, "describe_rate": 50.0, "progress_rate": 20.0}
+"""A local AWS has no account-wide throttles: look 5 times as often, but read progress at
+most 20 times a second in all: every read is work for the process that runs the scenarios
+(50 runs polled every 0.1 s took more CPU than their steps)."""
 GRACE_SECONDS = 120  # how long past a scenario's own timeout the CLI keeps waiting for it
 
 
@@ -203,9 +205,12 @@ class Scheduler:
         rng: random.Random | None = None,
         poll_seconds: float = POLL_SECONDS,
         describe_rate: float = DESCRIBE_RATE,
+        progress_rate: float | None = None,
     ) -> None:
         self.aws = aws
         self.poll_seconds = poll_seconds
+        self.progress_rate = progress_rate  # progress reads per second in all, if bounded
+        self.following = 0  # runs being polled
         self.target = target
         self.parallel = max(1, parallel)
         self.timeout = timeout
@@ -253,6 +258,7 @@ class Scheduler:
         try:
             while True:
                 admit(running)
+                self.following = len(running)
                 for one in running:
                     if one.next_poll <= self.clock():
                         self._poll(one)
@@ -279,7 +285,8 @@ class Scheduler:
         """`one` (its execution known) is running from now: poll it."""
         one.state = Stage.RUNNING
         one.started = now = self.clock()
-        one.next_poll = now + self._jitter(self.poll_seconds)
+        self.following += 1
+        one.next_poll = now + self._jitter(self._paced(self.poll_seconds))
         one.next_describe = now + self._jitter(one.describe_every)
         self.on_update(one)
 
@@ -316,7 +323,14 @@ class Scheduler:
             every = min(self.poll_seconds * (1 + (now - one.started) / 7.5), 5.0) * self.slowdown
             if over and not self.describe_runs:
                 every = 5.0  # the verdict is in; who follows the runs settles it
-            one.next_poll = now + self._jitter(every)
+            one.next_poll = now + self._jitter(self._paced(every))
+
+    def _paced(self, seconds: float) -> float:
+        """`seconds` between two progress reads of a run, or longer when the runs followed
+        would read more often than `progress_rate` allows in all."""
+        if not self.progress_rate:
+            return seconds
+        return max(seconds, self.following / self.progress_rate)
 
     def _describe(self, one: Tracked, *, closing: bool) -> None:
         assert one.run is not None

@@ -16,7 +16,10 @@ only a layer has is still found.
 
 Like Lambda, a child stays warm between invocations (module state survives);
 there is one child per concurrent invocation of a function's code and
-configuration, and a fresh one when all are busy, up to a bound: at most
+configuration, and a fresh one when all are busy, unless one of them began its
+invocation less than `GROW_AFTER_SECONDS` ago (about a cold start's CPU: a burst
+of short invocations queues for the warm children rather than starting a child
+each), up to a bound: at most
 `ITEST_LAMBDA_WORKERS` children per function (default: four per core),
 further invocations queue for a free one. A function a stack deploys gets its
 first child at once, so the handler's import runs beside the rest of the deploy
@@ -60,6 +63,7 @@ if TYPE_CHECKING:
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda's own limit for the init phase
 DEFAULT_IDLE_SECONDS = 60.0
+GROW_AFTER_SECONDS = 0.5  # about what a cold start costs in CPU (python, handler, boto3)
 LOG_TAIL_BYTES = 4096  # what Invoke returns with LogType=Tail
 
 
@@ -100,6 +104,7 @@ class _Worker:
     messages: queue.Queue[tuple[str, Any]] = field(default_factory=queue.Queue)
     init_ms: float | None = None
     last_used: float = field(default_factory=time.monotonic)
+    busy_since: float = field(default_factory=time.monotonic)  # its invocation's start
 
     @property
     def alive(self) -> bool:
@@ -180,6 +185,7 @@ class LambdaRunner:
         self._idle: dict[_Spec, list[_Worker]] = {}
         self._workers: set[_Worker] = set()
         self._starting: dict[_Spec, int] = {}
+        self._waiting: dict[_Spec, int] = {}  # invocations waiting for a child
         self._closed = False
         self._stopped = threading.Event()
         threading.Thread(target=self._reap_forever, daemon=True).start()
@@ -226,8 +232,10 @@ class LambdaRunner:
         except Exception:  # the first invocation reports what is wrong
             return
         with self._lock:
-            if self._closed or self._starting.get(spec) or any(
-                w.spec == spec for w in self._workers
+            if (
+                self._closed
+                or self._starting.get(spec)
+                or any(w.spec == spec for w in self._workers)
             ):
                 return
             self._starting[spec] = self._starting.get(spec, 0) + 1
@@ -259,26 +267,45 @@ class LambdaRunner:
     # -- workers ------------------------------------------------------------
 
     def _checkout(self, spec: _Spec) -> _Worker | None:
-        """An idle warm child, else a new one while under `max_workers`, else wait for
-        one to come back (at most the function's timeout: None then)."""
+        """An idle warm child; else a new one while under `max_workers`, if every busy
+        child has been on its invocation for `GROW_AFTER_SECONDS` (one about to come
+        back is cheaper than a cold start); else wait for one to come back (at most the
+        function's timeout: None then)."""
         deadline = time.monotonic() + spec.timeout
         with self._lock:
-            while True:
-                if self._closed:
-                    raise RuntimeError("the local Lambda runner is closed")
-                idle = self._idle.get(spec, [])
-                while idle:
-                    worker = idle.pop()  # the most recently used: the others may be reaped
-                    if worker.alive:
-                        return worker
-                    self._workers.discard(worker)
-                self._retire_other_versions(spec)
-                busy = sum(w.spec == spec for w in self._workers) + self._starting.get(spec, 0)
-                if busy < self.max_workers:
-                    self._starting[spec] = self._starting.get(spec, 0) + 1
-                    break
-                if not self._lock.wait(deadline - time.monotonic()):
-                    return None
+            self._waiting[spec] = self._waiting.get(spec, 0) + 1
+            try:
+                while True:
+                    if self._closed:
+                        raise RuntimeError("the local Lambda runner is closed")
+                    idle = self._idle.get(spec, [])
+                    while idle:
+                        worker = idle.pop()  # the most recently used: the others may be reaped
+                        if worker.alive:
+                            worker.busy_since = time.monotonic()
+                            return worker
+                        self._workers.discard(worker)
+                    self._retire_other_versions(spec)
+                    now = time.monotonic()
+                    busy = [w for w in self._workers if w.spec == spec]
+                    starting = self._starting.get(spec, 0)
+                    fresh = [w.busy_since for w in busy if now - w.busy_since < GROW_AFTER_SECONDS]
+                    if (
+                        len(busy) + starting < self.max_workers
+                        and not fresh
+                        and starting < self._waiting[spec]
+                    ):
+                        self._starting[spec] = starting + 1
+                        break
+                    if now >= deadline:
+                        return None
+                    if fresh:  # look again when the freshest would have run long enough
+                        until = min(fresh) + GROW_AFTER_SECONDS
+                    else:  # a starting child is busy from its start; else wait for any
+                        until = now + GROW_AFTER_SECONDS if starting else deadline
+                    self._lock.wait(min(until, deadline) - now)
+            finally:
+                self._waiting[spec] -= 1
         try:
             return self._start(spec)
         finally:
@@ -287,7 +314,7 @@ class LambdaRunner:
 
     def _checkin(self, worker: _Worker) -> None:
         with self._lock:
-            self._lock.notify()
+            self._lock.notify_all()  # waiters of every function share the condition
             if worker.alive and not self._closed and worker in self._workers:
                 worker.last_used = time.monotonic()
                 self._idle.setdefault(worker.spec, []).append(worker)

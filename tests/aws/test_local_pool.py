@@ -89,8 +89,8 @@ def test_excess_invocations_queue_for_a_bounded_number_of_workers(aws: LocalAws)
 
 def test_idle_workers_are_reaped_but_one_stays_warm(aws: LocalAws) -> None:
     name = _function(aws, "reaped")
-    with ThreadPoolExecutor(WORKERS) as pool:
-        list(pool.map(lambda _: _invoke(aws, name, {"sleep": 0.3}), range(WORKERS)))
+    with ThreadPoolExecutor(WORKERS) as pool:  # long enough for a second worker to start
+        list(pool.map(lambda _: _invoke(aws, name, {"sleep": 1.5}), range(WORKERS)))
     assert len(_workers_of(name)) == WORKERS
 
     deadline = time.monotonic() + IDLE_SECONDS + 10

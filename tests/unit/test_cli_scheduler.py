@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from itest.cli.aws import call_throttled
 from itest.cli.errors import InfraError, Interrupted
 from itest.cli.scenarios import LoadedScenario
-from itest.cli.scheduler import DESCRIBE_RATE, Scheduler, Tracked
+from itest.cli.scheduler import DESCRIBE_RATE, LOCAL_PACE, Scheduler, Tracked
 from itest.cli.target import Target
 from itest.lambdas.scenario.loading import load_scenario
 
@@ -61,6 +61,7 @@ class FakeAws:
         self.throttled = 0
         self.throttle_next: dict[str, int] = {}
         self.max_running = 0
+        self.progress_calls: list[float] = []
 
     def client(self, service: str) -> FakeAws:
         return self
@@ -105,6 +106,7 @@ class FakeAws:
 
     # dynamodb
     def get_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.progress_calls.append(self.clock())
         run_id = kwargs["Key"]["pk"]["S"]
         execution = next(e for e in self.executions.values() if e["name"] == run_id)
         if self._ended(execution):
@@ -160,6 +162,24 @@ def test_fifty_at_once_stay_under_the_describe_execution_refill_rate():
     # progress came from the table: about one DescribeExecution per run at the end,
     # plus a few safety checks while it ran (backing off to one per 30 s)
     assert len(calls) < 60 * 6
+
+
+def test_on_a_local_aws_fifty_runs_share_a_bounded_progress_rate():
+    """Each progress read is work for the local AWS that runs the scenarios: fifty runs
+    read at most about `progress_rate` times a second in all, one run alone every 0.1 s."""
+    rate = LOCAL_PACE["progress_rate"]
+    clock = Clock()
+    aws = FakeAws(clock, duration=20.0)
+    tracked = scheduler(aws, clock, parallel=50, **LOCAL_PACE).run(scenarios(50), {})
+
+    assert [t.state for t in tracked] == ["done"] * 50
+    calls = aws.progress_calls
+    for start in calls:  # any one-second window (jitter and the first reads: twice the rate)
+        assert sum(start <= t < start + 1 for t in calls) <= 2 * rate
+    alone = FakeAws(clock, duration=2.0)
+    scheduler(alone, clock, parallel=1, **LOCAL_PACE).run(scenarios(1), {})
+    first, second = alone.progress_calls[:2]
+    assert second - first < 0.2
 
 
 def test_throttled_describe_and_query_slow_down_and_still_finish():

@@ -1,0 +1,48 @@
+"""The local Lambda pool grows for long invocations, not for a burst of short ones
+(cli/local/lambda_runner.py: a cold start costs more than waiting for a warm worker)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+import pytest
+from itest.cli.local.server import local_aws
+
+from tests.aws.test_local_pool import _function, _invoke
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from itest.cli.local.server import LocalAws
+
+CONCURRENT = 8
+
+
+@pytest.fixture(scope="module")
+def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        mp.setenv("ITEST_LAMBDA_WORKERS", str(CONCURRENT))
+        with local_aws() as local:
+            yield local
+
+
+def _served_by(aws: LocalAws, name: str, sleep: float) -> set[int]:
+    with ThreadPoolExecutor(CONCURRENT) as pool:
+        answers = pool.map(lambda _: _invoke(aws, name, {"sleep": sleep})["pid"], range(CONCURRENT))
+        return set(answers)
+
+
+def test_a_burst_of_short_invocations_queues_for_the_warm_worker(aws: LocalAws) -> None:
+    name = _function(aws, "short")
+    _invoke(aws, name, {})  # warm
+
+    assert len(_served_by(aws, name, 0.01)) <= 2  # not one cold start per invocation
+
+
+def test_long_invocations_get_workers_of_their_own(aws: LocalAws) -> None:
+    name = _function(aws, "long")
+    _invoke(aws, name, {})
+
+    assert len(_served_by(aws, name, 2.0)) == CONCURRENT
