@@ -4,12 +4,15 @@
         local.aws.client("stepfunctions").start_execution(
             stateMachineArn=local.state_machine_arn, input="{...}")
 
-The parts: server.py (moto's server behind front_door.py, one per process),
-lambda_runner.py (moto's Lambda functions as warm Python processes),
-deploy.py (a CDK assembly onto it), orchestrator.py (the orchestrator
-deployed: where everything is), targets.py (the scenarios' `itest_local.py`),
-background.py and daemon.py (`itest local up`), errors.py (one base,
-LocalAwsError, which the CLI turns into exit code 3).
+The parts (docs/engine.md, "The local AWS"): orchestrator.py (the orchestrator
+deployed: where everything is), server.py (moto's server behind front_door.py,
+one per process), moto_patches.py (every change to moto, installed and undone
+together, for the tested moto), worker_pool.py (warm Python processes, no
+moto), lambda_runner.py (moto's functions on that pool, only with code
+registered in code_registry.py), deploy.py (a CDK assembly onto moto),
+targets.py (the scenarios' `itest_local.py`), background.py and daemon.py
+(`itest local up`), errors.py (one base, LocalAwsError, which the CLI turns
+into exit code 3).
 
 Importing this package is cheap: moto and boto3 load when a server starts.
 """

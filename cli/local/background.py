@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from itest.cli.local.cache import cache_root
+from itest.cli.local.cache import state_dir
 from itest.cli.local.errors import BackgroundError
 
 DAEMON_MODULE = "itest.cli.local.daemon"
@@ -51,14 +51,6 @@ def connection(state: LocalState) -> Any:  # -> LocalAws
     from itest.cli.local.server import LocalAws
 
     return LocalAws(endpoint_url=state.endpoint or "", credentials=state.credentials)
-
-
-def state_dir() -> Path:
-    """The state folder, made private (0700) whenever it is used."""
-    folder = cache_root() / "local"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    folder.chmod(0o700)
-    return folder
 
 
 def state_file() -> Path:

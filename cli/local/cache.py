@@ -1,4 +1,4 @@
-"""The local cache: synthesized CDK assemblies and extracted Lambda code.
+"""The local cache: synthesized CDK assemblies, extracted Lambda code, the local AWS's state.
 
 Synthesizing starts Node through jsii and takes seconds; a local run should pay
 that once per change of the CDK sources, not once per run.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from itest.infra.build_cache import build_once, cache_root
 
-__all__ = ["cache_root", "cached_assembly", "sources_key"]
+__all__ = ["cache_root", "cached_assembly", "sources_key", "state_dir"]
 
 _SKIPPED_DIRS = {"__pycache__", ".git", "cdk.out", ".pytest_cache", ".ruff_cache", ".venv"}
 
@@ -27,6 +27,15 @@ def cached_assembly(synth: Callable[[Path], None], sources: list[Path]) -> Path:
     return build_once(
         cache_root() / "assemblies" / sources_key(sources), synth, done="manifest.json"
     )
+
+
+def state_dir() -> Path:
+    """The local AWS's private state folder (its state file, registered code), made
+    private (0700) whenever it is used: what it holds opens the local AWS."""
+    folder = cache_root() / "local"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.chmod(0o700)
+    return folder
 
 
 def sources_key(sources: list[Path]) -> str:

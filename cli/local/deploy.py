@@ -125,7 +125,8 @@ def _asset_manifests(
 
 
 def publish_assets(aws: LocalAws, manifest_path: Path) -> None:
-    """Upload an asset manifest's file assets like cdk-assets, bootstrap bucket included.
+    """Upload an asset manifest's file assets like cdk-assets, bootstrap bucket included,
+    and register them as code the local AWS may run.
 
     Raises:
         DeployError: a Docker image asset or an asset built by a command.
@@ -147,6 +148,7 @@ def publish_assets(aws: LocalAws, manifest_path: Path) -> None:
                 buckets.add(bucket)
             key = _substitute_pseudo(destination["objectKey"], aws)
             s3.put_object(Bucket=bucket, Key=key, Body=body)
+        aws.register_code(body)  # the local AWS runs a deployed template's code, no other
 
 
 def _asset_bytes(path: Path, packaging: str) -> bytes:

@@ -21,23 +21,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-MOTO_VERSIONS = ("5.2.",)  # the code these patches replace; check again on a moto upgrade
 PARSED_PATHS = 4096  # distinct JSONPaths kept parsed (a definition has a few dozen)
 
 
 def install() -> Callable[[], None]:
     """Patch moto; return the function that undoes it.
 
-    Raises:
-        RuntimeError: a moto version these patches were not checked against.
+    Installed with the others by cli/local/moto_patches.py, which checks the moto version.
     """
-    import moto
-
-    if not moto.__version__.startswith(MOTO_VERSIONS):
-        raise RuntimeError(
-            f"cli/local/fast_paths.py was checked against moto {MOTO_VERSIONS}, not "
-            f"{moto.__version__}: check that its patches still fit"
-        )
     undoes = [_parse_paths_once(), _query_one_partition(), _count_clauses_once()]
 
     def undo() -> None:

@@ -1,197 +1,74 @@
-"""Run moto's Lambda functions as warm local processes, the way Lambda runs them.
+"""moto's Lambda functions run on the local worker pool, from registered code only.
 
 moto runs Lambda code only in Docker. `install()` replaces
 `moto.awslambda.models.LambdaFunction._invoke_lambda` in the server's process
 with `LambdaRunner.invoke`: the function's code zip is extracted once per code
-sha256 and its handler runs in a child `python` (lambda_bootstrap.py) whose
-environment is the function's own plus what Lambda sets, with
-`AWS_ENDPOINT_URL` pointing at the local server.
+sha256 and its handler runs in a warm child of the worker pool
+(cli/local/worker_pool.py) with `AWS_ENDPOINT_URL` pointing at the local server;
+its log lines go to the function's log group, one stream per child, as on Lambda.
 
-`PYTHONPATH` puts the extracted code first, so the zip's code wins over
-anything installed. Layers come *last* on `sys.path` (the bootstrap appends
-them): this interpreter's site-packages play the Lambda runtime locally and
-win, because a layer holds wheels built for Lambda's Python and architecture
-(`pip install --platform`), whose compiled parts need not load here; what
-only a layer has is still found.
-
-Like Lambda, a child stays warm between invocations (module state survives);
-there is one child per concurrent invocation of a function's code and
-configuration, and a fresh one when all are busy, unless one of them began its
-invocation less than `GROW_AFTER_SECONDS` ago (about a cold start's CPU: a burst
-of short invocations queues for the warm children rather than starting a child
-each), up to a bound: at most
-`ITEST_LAMBDA_WORKERS` children per function (default: four per core),
-further invocations queue for a free one. A function a stack deploys gets its
-first child at once, so the handler's import runs beside the rest of the deploy
-and whatever comes before its first invocation. A child idle for
-`ITEST_LAMBDA_IDLE_SECONDS` (default 60) is stopped, but for the most recently
-used one of each function, so an idle local AWS holds one warm child per
-function. The function's Timeout kills the child; a child that dies is replaced
-on the next invocation.
+Only code the owner registered runs (cli/local/code_registry.py): the assets
+the orchestrator's deploy published and what local targets register. Any other
+function, created through the API with whatever code, is refused when invoked
+(`AccessDeniedException`), before any process starts. A function a stack
+deploys gets its first child at once, so the handler's import runs beside the
+rest of the deploy.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import os
-import queue
-import secrets
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
-import time
-import uuid
 import zipfile
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itest.cli.local.cache import cache_root
-from itest.cli.local.errors import StartError
+from itest.cli.local.worker_pool import FunctionSpec, WorkerPool
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from itest.cli.local.code_registry import CodeRegistry
     from moto.awslambda.models import LambdaFunction
 
-BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
-INIT_TIMEOUT_SECONDS = 10.0  # Lambda's own limit for the init phase
-DEFAULT_IDLE_SECONDS = 60.0
-GROW_AFTER_SECONDS = 0.5  # about what a cold start costs in CPU (python, handler, boto3)
 LOG_TAIL_BYTES = 4096  # what Invoke returns with LogType=Tail
 
 
-@dataclass(frozen=True)
-class _Spec:
-    """What makes two invocations interchangeable for a warm child."""
-
-    arn: str
-    name: str
-    version: str
-    handler: str
-    code_dir: Path
-    layer_dirs: tuple[Path, ...]
-    environment: tuple[tuple[str, str], ...]
-    timeout: float
-    memory: int
-    log_group: str
-
-
-@dataclass
-class _Outcome:
-    payload: str
-    errored: bool
-    output: str
-    duration_ms: float
-    init_ms: float | None
-    timed_out: bool = False
-
-
-@dataclass(eq=False)
-class _Worker:
-    """One warm child process: `lambda_bootstrap.py` running one function's handler."""
-
-    spec: _Spec
-    process: subprocess.Popen[bytes]
-    marker: str
-    log_stream: str
-    messages: queue.Queue[tuple[str, Any]] = field(default_factory=queue.Queue)
-    init_ms: float | None = None
-    last_used: float = field(default_factory=time.monotonic)
-    busy_since: float = field(default_factory=time.monotonic)  # its invocation's start
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def read_forever(self) -> None:
-        """Split the child's stdout into log text and control messages (reader thread)."""
-        token = self.marker.encode()
-        stdout = self.process.stdout
-        assert stdout is not None
-        for line in iter(stdout.readline, b""):
-            at = line.find(token)
-            if at < 0:
-                self.messages.put(("log", line.decode(errors="replace")))
-                continue
-            if at:
-                self.messages.put(("log", line[:at].decode(errors="replace")))
-            self.messages.put(("message", json.loads(line[at + len(token) :])))
-        stdout.close()
-        self.messages.put(("exit", None))
-
-    def wait_for(self, deadline: float, output: list[str]) -> dict[str, Any] | None:
-        """Collect log text until a control message; None on timeout or exit."""
-        while True:
-            try:
-                kind, value = self.messages.get(timeout=max(deadline - time.monotonic(), 0))
-            except queue.Empty:
-                return None
-            if kind == "log":
-                output.append(value)
-            elif kind == "message":
-                return value
-            else:
-                self.process.wait()
-                return None
-
-    def kill(self) -> None:
-        if self.alive:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        if self.process.stdin:
-            self.process.stdin.close()
-
-    def max_memory_mb(self) -> int | None:
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return None
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) // 1024
-        return None
-
-
 class LambdaRunner:
-    """Invoke moto Lambda functions in warm child processes; thread-safe."""
+    """Invoke moto Lambda functions on a worker pool; thread-safe."""
 
     def __init__(
         self,
         endpoint_url: str,
         region: str,
         credentials: dict[str, str],
+        registry: CodeRegistry,
         *,
         max_workers: int | None = None,
         idle_seconds: float | None = None,
     ) -> None:
-        self.endpoint_url = endpoint_url
-        self.region = region
-        self.credentials = credentials
+        """Raises: StartError for a bad ITEST_LAMBDA_* setting (see WorkerPool)."""
+        self.registry = registry
         self.code_cache = cache_root() / "lambda-code"
-        self.max_workers = max_workers or _env_number("ITEST_LAMBDA_WORKERS", default_workers())
-        self.idle_seconds = idle_seconds or _env_number(
-            "ITEST_LAMBDA_IDLE_SECONDS", DEFAULT_IDLE_SECONDS
-        )
-        self._lock = threading.Condition()  # notified when a worker comes back or goes
         self._logs_lock = threading.Lock()
-        self._idle: dict[_Spec, list[_Worker]] = {}
-        self._workers: set[_Worker] = set()
-        self._starting: dict[_Spec, int] = {}
-        self._waiting: dict[_Spec, int] = {}  # invocations waiting for a child
-        self._closed = False
-        self._stopped = threading.Event()
-        threading.Thread(target=self._reap_forever, daemon=True).start()
+        environment = {
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ENDPOINT_URL": endpoint_url,
+            **credentials,
+        }
+        self.pool = WorkerPool(environment, max_workers=max_workers, idle_seconds=idle_seconds)
 
     def invoke(self, fn: LambdaFunction, event: Any) -> tuple[str, bool, str]:
-        """moto's `_invoke_lambda` contract: (response payload, errored, log tail)."""
+        """moto's `_invoke_lambda` contract: (response payload, errored, log tail).
+
+        Raises:
+            CodeNotRegistered: the function's code (or a layer's) is not registered.
+        """
         if not str(fn.run_time).startswith("python"):
             message = f"{fn.function_name} is {fn.run_time}; locally only Python functions run"
             return (
@@ -199,316 +76,43 @@ class LambdaRunner:
                 True,
                 "",
             )
+        self._check_registered(fn)
         spec = self._spec(fn)
-        request_id = str(uuid.uuid4())
-        worker = self._checkout(spec)
-        if worker is None:
-            message = (
-                f"{fn.function_name}: all {self.max_workers} local workers stayed busy for "
-                f"{spec.timeout:g} s (ITEST_LAMBDA_WORKERS)"
-            )
-            return (
-                json.dumps({"errorType": "TooManyRequestsException", "errorMessage": message}),
-                True,
-                "",
-            )
-        try:
-            outcome = self._invoke(worker, event, request_id)
-            logs = self._log_text(spec, request_id, outcome, worker)
-        finally:
-            self._checkin(worker)
-        with self._logs_lock:  # moto's logs backend is not thread-safe
-            _save_logs(fn, spec.log_group, worker.log_stream, logs)
-        tail = "\n".join(logs).encode()[-LOG_TAIL_BYTES:].decode(errors="ignore")
-        return outcome.payload, outcome.errored, tail
+        result = self.pool.invoke(spec, event)
+        if result.log_stream is not None:
+            with self._logs_lock:  # moto's logs backend is not thread-safe
+                _save_logs(fn, spec.log_group, result.log_stream, result.logs)
+        tail = "\n".join(result.logs).encode()[-LOG_TAIL_BYTES:].decode(errors="ignore")
+        return result.payload, result.errored, tail
 
     def prewarm(self, fn: LambdaFunction) -> None:
-        """Start a worker for a function that has none, so that its import runs now,
-        beside whatever comes before the first invocation, which then finds it warm."""
-        if not str(fn.run_time).startswith("python"):
+        """Start a worker for a function with registered code, ahead of its first call."""
+        if not str(fn.run_time).startswith("python") or self._unregistered(fn):
             return
         try:
             spec = self._spec(fn)
         except Exception:  # the first invocation reports what is wrong
             return
-        with self._lock:
-            if (
-                self._closed
-                or self._starting.get(spec)
-                or any(w.spec == spec for w in self._workers)
-            ):
-                return
-            self._starting[spec] = self._starting.get(spec, 0) + 1
-        try:
-            worker = self._start(spec)
-        finally:
-            with self._lock:
-                self._starting[spec] -= 1
-        self._checkin(worker)
+        self.pool.prewarm(spec)
 
     def close(self) -> None:
-        """Stop every child: close their stdin (a clean exit), then kill what remains."""
-        self._stopped.set()
-        with self._lock:
-            self._closed = True
-            workers = list(self._workers)
-            self._workers.clear()
-            self._idle.clear()
-            self._lock.notify_all()
-        for worker in workers:
-            if worker.process.stdin:
-                worker.process.stdin.close()
-        deadline = time.monotonic() + 2
-        for worker in workers:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                worker.process.wait(timeout=max(deadline - time.monotonic(), 0))
-            worker.kill()
+        self.pool.close()
 
-    # -- workers ------------------------------------------------------------
+    def _unregistered(self, fn: LambdaFunction) -> list[str]:
+        """What of the function's code is not registered: "code", or "layer <arn>"."""
+        missing = [] if self.registry.knows(fn.code_digest) else ["code"]
+        layers = [layer for layer in _layers(fn) if not self.registry.knows(layer.code_digest)]
+        return missing + [f"layer {layer.arn}" for layer in layers]
 
-    def _checkout(self, spec: _Spec) -> _Worker | None:
-        """An idle warm child; else a new one while under `max_workers`, if every busy
-        child has been on its invocation for `GROW_AFTER_SECONDS` (one about to come
-        back is cheaper than a cold start); else wait for one to come back (at most the
-        function's timeout: None then)."""
-        deadline = time.monotonic() + spec.timeout
-        with self._lock:
-            self._waiting[spec] = self._waiting.get(spec, 0) + 1
-            try:
-                while True:
-                    if self._closed:
-                        raise RuntimeError("the local Lambda runner is closed")
-                    idle = self._idle.get(spec, [])
-                    while idle:
-                        worker = idle.pop()  # the most recently used: the others may be reaped
-                        if worker.alive:
-                            worker.busy_since = time.monotonic()
-                            return worker
-                        self._workers.discard(worker)
-                    self._retire_other_versions(spec)
-                    now = time.monotonic()
-                    busy = [w for w in self._workers if w.spec == spec]
-                    starting = self._starting.get(spec, 0)
-                    fresh = [w.busy_since for w in busy if now - w.busy_since < GROW_AFTER_SECONDS]
-                    if (
-                        len(busy) + starting < self.max_workers
-                        and not fresh
-                        and starting < self._waiting[spec]
-                    ):
-                        self._starting[spec] = starting + 1
-                        break
-                    if now >= deadline:
-                        return None
-                    if fresh:  # look again when the freshest would have run long enough
-                        until = min(fresh) + GROW_AFTER_SECONDS
-                    else:  # a starting child is busy from its start; else wait for any
-                        until = now + GROW_AFTER_SECONDS if starting else deadline
-                    self._lock.wait(min(until, deadline) - now)
-            finally:
-                self._waiting[spec] -= 1
-        try:
-            return self._start(spec)
-        finally:
-            with self._lock:
-                self._starting[spec] -= 1
+    def _check_registered(self, fn: LambdaFunction) -> None:
+        if missing := self._unregistered(fn):
+            raise _code_not_registered(fn.function_name, missing)
 
-    def _checkin(self, worker: _Worker) -> None:
-        with self._lock:
-            self._lock.notify_all()  # waiters of every function share the condition
-            if worker.alive and not self._closed and worker in self._workers:
-                worker.last_used = time.monotonic()
-                self._idle.setdefault(worker.spec, []).append(worker)
-                return
-            self._workers.discard(worker)
-        worker.kill()
-
-    def _reap_forever(self) -> None:
-        """Stop children idle for `idle_seconds`, but the most recently used per function."""
-        tick = max(0.2, min(self.idle_seconds / 4, 5.0))
-        while not self._stopped.wait(tick):
-            for worker in self._reap(time.monotonic()):
-                worker.kill()
-
-    def _reap(self, now: float) -> list[_Worker]:
-        with self._lock:
-            newest: dict[str, _Worker] = {}
-            for worker in (w for idle in self._idle.values() for w in idle):
-                kept = newest.get(worker.spec.arn)
-                if kept is None or worker.last_used > kept.last_used:
-                    newest[worker.spec.arn] = worker
-            reaped = [
-                w
-                for idle in self._idle.values()
-                for w in idle
-                if now - w.last_used >= self.idle_seconds and newest[w.spec.arn] is not w
-            ]
-            for worker in reaped:
-                self._idle[worker.spec].remove(worker)
-                self._workers.discard(worker)
-            return reaped
-
-    def _retire_other_versions(self, spec: _Spec) -> None:
-        """Code or configuration changed: idle children of the old one will never serve again."""
-        for old in [s for s in self._idle if s.arn == spec.arn and s != spec]:
-            for worker in self._idle.pop(old):
-                self._workers.discard(worker)
-                threading.Thread(target=worker.kill, daemon=True).start()
-
-    def _start(self, spec: _Spec) -> _Worker:
-        marker = f"\x1eitest-{secrets.token_hex(16)}"
-        log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}"
-        env = self._environment(spec, log_stream)
-        process = subprocess.Popen(
-            [sys.executable, "-P", "-u", str(BOOTSTRAP), marker],
-            cwd=spec.code_dir,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # so a timeout kills whatever the handler spawned too
-        )
-        worker = _Worker(spec=spec, process=process, marker=marker, log_stream=log_stream)
-        threading.Thread(target=worker.read_forever, daemon=True).start()
-        with self._lock:
-            self._workers.add(worker)
-        return worker
-
-    def _environment(self, spec: _Spec, log_stream: str) -> dict[str, str]:
-        """Lambda's environment: the function's variables over what the runtime sets.
-
-        Nothing is inherited from this process but PATH, so a developer's AWS
-        profile or real credentials can never reach a locally run handler.
-        """
-        layer_path = [str(p) for layer in spec.layer_dirs for p in (layer / "python", layer)]
-        config_file = os.devnull
-        return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "LANG": "en_US.UTF-8",
-            "TZ": ":UTC",
-            "PYTHONPATH": str(spec.code_dir),
-            "_ITEST_LAYER_PATH": os.pathsep.join(layer_path),
-            "LAMBDA_TASK_ROOT": str(spec.code_dir),
-            "_HANDLER": spec.handler,
-            "_ITEST_FUNCTION_ARN": spec.arn,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info[0]}.{sys.version_info[1]}",
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": f"{spec.timeout:g}",
-            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
-            "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_CONFIG_FILE": config_file,
-            "AWS_SHARED_CREDENTIALS_FILE": config_file,
-            **self.credentials,
-            **dict(spec.environment),
-        }
-
-    # -- one invocation -----------------------------------------------------
-
-    def _invoke(self, worker: _Worker, event: Any, request_id: str) -> _Outcome:
-        output: list[str] = []
-        init_ms = None
-        if worker.init_ms is None:  # cold start: wait for the handler's module to load
-            started = time.monotonic()
-            message = worker.wait_for(started + INIT_TIMEOUT_SECONDS, output)
-            init_ms = worker.init_ms = (time.monotonic() - started) * 1000
-            if message is None or message["kind"] != "ready":
-                return self._failed(
-                    worker, message, output, request_id, init_ms, 0.0, INIT_TIMEOUT_SECONDS
-                )
-        started = time.monotonic()
-        deadline_ms = int(time.time() * 1000 + worker.spec.timeout * 1000)
-        request = {"request_id": request_id, "event": event, "deadline_ms": deadline_ms}
-        assert worker.process.stdin is not None
-        with contextlib.suppress(OSError):  # the child is gone: wait_for reports its exit
-            worker.process.stdin.write(json.dumps(request).encode() + b"\n")
-            worker.process.stdin.flush()
-        message = worker.wait_for(started + worker.spec.timeout, output)
-        duration_ms = (time.monotonic() - started) * 1000
-        if message is None or message["kind"] not in ("result", "error"):
-            return self._failed(
-                worker, message, output, request_id, init_ms, duration_ms, worker.spec.timeout
-            )
-        return _Outcome(
-            payload=message["payload"],
-            errored=message["kind"] == "error",
-            output="".join(output),
-            duration_ms=duration_ms,
-            init_ms=init_ms,
-        )
-
-    def _failed(
-        self,
-        worker: _Worker,
-        message: dict[str, Any] | None,
-        output: list[str],
-        request_id: str,
-        init_ms: float | None,
-        duration_ms: float,
-        limit: float,
-    ) -> _Outcome:
-        """The child could not answer: init error, timeout or crash. It is not reused."""
-        timed_out = worker.alive and message is None
-        worker.kill()
-        if message is not None and message["kind"] == "init_error":
-            payload = message["payload"]
-        elif timed_out:
-            payload = {
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": f"RequestId: {request_id} Error: Task timed out after "
-                f"{limit:.2f} seconds",
-            }
-            output.append(f"{_timestamp()} {request_id} Task timed out after {limit:.2f} seconds\n")
-        else:
-            status = worker.process.returncode
-            reason = f"signal: {-status}" if status < 0 else f"exit status {status}"
-            payload = {
-                "errorType": "Runtime.ExitError",
-                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
-                f"{reason}",
-            }
-        return _Outcome(
-            payload=json.dumps(payload),
-            errored=True,
-            output="".join(output),
-            duration_ms=duration_ms,
-            init_ms=init_ms,
-            timed_out=timed_out,
-        )
-
-    def _log_text(
-        self, spec: _Spec, request_id: str, outcome: _Outcome, worker: _Worker
-    ) -> list[str]:
-        """The invocation's log lines, framed by START/END/REPORT like Lambda's."""
-        report = [
-            f"REPORT RequestId: {request_id}",
-            f"Duration: {outcome.duration_ms:.2f} ms",
-            f"Billed Duration: {int(outcome.duration_ms) + 1} ms",
-            f"Memory Size: {spec.memory} MB",
-        ]
-        if (used := worker.max_memory_mb()) is not None:
-            report.append(f"Max Memory Used: {used} MB")
-        if outcome.init_ms is not None:
-            report.append(f"Init Duration: {outcome.init_ms:.2f} ms")
-        if outcome.timed_out:
-            report.append("Status: timeout")
-        return [
-            f"START RequestId: {request_id} Version: {spec.version}",
-            *outcome.output.splitlines(),
-            f"END RequestId: {request_id}",
-            "\t".join(report),
-        ]
-
-    # -- what a moto function becomes ---------------------------------------
-
-    def _spec(self, fn: LambdaFunction) -> _Spec:
+    def _spec(self, fn: LambdaFunction) -> FunctionSpec:
         if getattr(fn, "package_type", "Zip") != "Zip":
             raise NotImplementedError(f"{fn.function_name}: only Zip packages run locally")
         environment = tuple(sorted((str(k), str(v)) for k, v in fn.environment_vars.items()))
-        return _Spec(
+        return FunctionSpec(
             arn=fn.function_arn,
             name=fn.function_name,
             version=str(fn.version),
@@ -543,30 +147,20 @@ class LambdaRunner:
         return target
 
 
-def default_workers() -> int:
-    """Warm children per function unless `ITEST_LAMBDA_WORKERS` says: four per core
-    (a step mostly waits on the service it tests, or long-polls a queue, so more than
-    one per core keeps concurrent runs from queueing behind each other)."""
-    return 4 * (os.cpu_count() or 1)
+def _code_not_registered(name: str, missing: list[str]) -> Exception:
+    """The Invoke error for unregistered code: 403 AccessDeniedException, as moto's server
+    answers any of its errors, naming the function and how to register its code."""
+    from moto.core.exceptions import JsonRESTError
 
-
-def _env_number(name: str, default: float) -> Any:
-    """A positive number from the environment, else `default` (of the default's type).
-
-    Raises:
-        StartError: the variable is set to something else.
-    """
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = type(default)(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        kind = "a whole number" if isinstance(default, int) else "a number"
-        raise StartError(f"{name}={text!r}: expected {kind} > 0")
-    return value
+    error = JsonRESTError(
+        "AccessDeniedException",
+        f"itest local AWS: function {name} runs code that was not registered "
+        f"({', '.join(missing)}): the local AWS runs only the code of the deployed "
+        "orchestrator and code a local target registered, "
+        'Code={"ZipFile": aws.register_code(zip_bytes)} in its itest_local.py',
+    )
+    error.code = 403
+    return error
 
 
 def _layers(fn: LambdaFunction) -> list[Any]:
@@ -586,10 +180,6 @@ def _save_logs(fn: LambdaFunction, group: str, stream: str, lines: list[str]) ->
         logs.create_log_stream(group, stream)
     now = int(unix_time_millis())
     logs.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
-
-
-def _timestamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def install(runner: LambdaRunner) -> Callable[[], None]:
@@ -668,7 +258,6 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
     def uninstall() -> None:
         for name, original in originals.items():
             setattr(LambdaFunction, name, original)
-        runner.close()
 
     return uninstall
 

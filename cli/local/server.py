@@ -12,8 +12,7 @@ import json
 import logging
 import os
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -50,6 +49,14 @@ class LocalAws:
             "AWS_DEFAULT_REGION": self.region,
             **self.credentials,
         }
+
+    def register_code(self, code: bytes) -> bytes:
+        """Let this local AWS run `code`, a Lambda function's (or layer's) zip; returns it,
+        for `Code={"ZipFile": aws.register_code(zip_bytes)}` (cli/local/code_registry.py)."""
+        from itest.cli.local.code_registry import CodeRegistry
+
+        CodeRegistry.of(self.credentials).register(code)
+        return code
 
     def client(self, service: str, **kwargs: Any) -> BaseClient:
         """A client of this server; one per service is kept (clients are thread-safe
@@ -101,9 +108,10 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
     Raises:
         StartError: a local AWS already runs in this process, or the port is taken.
     """
-    from itest.cli.local import direct_invoke, fast_paths, sfn_sync, status_events
+    from itest.cli.local import moto_patches
+    from itest.cli.local.code_registry import CodeRegistry
     from itest.cli.local.front_door import new_credentials
-    from itest.cli.local.lambda_runner import LambdaRunner, install
+    from itest.cli.local.lambda_runner import LambdaRunner
     from moto.core.config import default_user_config
 
     global _running
@@ -131,15 +139,13 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
         # http://localhost:{MOTO_PORT} (moto.settings.moto_server_port reads it per call)
         undo.enter_context(_environ("MOTO_PORT", str(bound)))
         aws = LocalAws(endpoint_url=f"http://127.0.0.1:{bound}", credentials=credentials)
-        undo.callback(_interpreter_credentials(credentials))
+        registry = CodeRegistry.of(credentials)
+        undo.callback(registry.remove)
+        runner = LambdaRunner(aws.endpoint_url, aws.region, aws.credentials, registry)
+        undo.callback(runner.close)
+        undo.callback(moto_patches.install(credentials, aws.account_id, runner))
         _moto_api(aws, "reset")  # backends are process-wide: start empty
         _moto_api(aws, "config", {"stepfunctions": {"execute_state_machine": True}})
-        undo.callback(_name_executions())
-        undo.callback(direct_invoke.install(aws.account_id))  # Lambda tasks without HTTP
-        undo.callback(install(LambdaRunner(aws.endpoint_url, aws.region, aws.credentials)))
-        undo.callback(status_events.install())  # moto emits no execution status changes
-        undo.callback(sfn_sync.install())  # child executions for suites
-        undo.callback(fast_paths.install())
         yield aws
 
 
@@ -173,27 +179,6 @@ def _closed_server(credentials: dict[str, str], port: int) -> Any:
             self._server.serve_forever()
 
     return Closed(ip_address="127.0.0.1", port=port, verbose=False)
-
-
-def _interpreter_credentials(credentials: dict[str, str]) -> Callable[[], None]:
-    """moto's Step Functions interpreter calls Lambda & co. with the made-up key "ak":
-    give it the owner's credentials, or the front door would refuse it. Returns the undo."""
-    from types import SimpleNamespace
-
-    from moto.stepfunctions.parser.asl.utils import boto_client
-
-    original = boto_client.boto3
-
-    def make_client(**kwargs: Any) -> Any:
-        kwargs.update(
-            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=credentials["AWS_SESSION_TOKEN"],
-        )
-        return original.client(**kwargs)
-
-    boto_client.boto3 = SimpleNamespace(client=make_client)
-    return lambda: setattr(boto_client, "boto3", original)
 
 
 def _set_running(value: bool) -> None:
@@ -243,25 +228,6 @@ def _check_localhost(port: int) -> None:
             f"'localhost' resolves to {sorted(addresses)}, not 127.0.0.1: state machine tasks "
             "could not reach the local AWS (check /etc/hosts)"
         )
-
-
-def _name_executions() -> Callable[[], None]:
-    """Name unnamed executions with a UUID, as AWS does; return the undo.
-
-    moto's executing backend keeps `name=None`: every unnamed execution of a
-    state machine would share the ARN `...:execution:<machine>:None`.
-    """
-    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-
-    original = StepFunctionsParserBackend.start_execution
-
-    def start_execution(
-        self: Any, state_machine_arn: str, name: str | None = None, *a: Any, **kw: Any
-    ):
-        return original(self, state_machine_arn, name or str(uuid.uuid4()), *a, **kw)
-
-    StepFunctionsParserBackend.start_execution = start_execution
-    return lambda: setattr(StepFunctionsParserBackend, "start_execution", original)
 
 
 def _moto_api(aws: LocalAws, path: str, body: dict[str, Any] | None = None) -> None:

@@ -18,25 +18,16 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-MOTO_VERSIONS = ("5.2.",)  # the stubs this patch fills; check again on a moto upgrade
-
 
 def install() -> Callable[[], None]:
     """Patch moto's Step Functions integration; return the function that undoes it.
 
-    Raises:
-        RuntimeError: a moto version this patch was not checked against.
+    Installed with the others by cli/local/moto_patches.py, which checks the moto version.
     """
-    import moto
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (  # noqa: E501
         StateTaskServiceSfn,
     )
 
-    if not moto.__version__.startswith(MOTO_VERSIONS):
-        raise RuntimeError(
-            f"cli/local/sfn_sync.py was checked against moto {MOTO_VERSIONS}, not "
-            f"{moto.__version__}: check that startExecution.sync:2 still needs it"
-        )
     normalise_parameters = StateTaskServiceSfn._normalise_parameters
     normalise_response = StateTaskServiceSfn._normalise_response
 

@@ -29,7 +29,7 @@ def machine(aws: LocalAws) -> tuple[str, str]:
         Runtime="python3.12",
         Role=role["Role"]["Arn"],
         Handler="index.handler",
-        Code={"ZipFile": zip_files({"index.py": HANDLER})},
+        Code={"ZipFile": aws.register_code(zip_files({"index.py": HANDLER}))},
     )["FunctionArn"]
     definition = {
         "StartAt": "Call",

@@ -39,13 +39,13 @@ def test_site_packages_win_over_a_layer_and_layer_only_modules_import(aws: Local
     layer = lam.publish_layer_version(
         LayerName="deps",
         Content={
-            "ZipFile": zip_files(
+            "ZipFile": aws.register_code(zip_files(
                 {
                     # a package the host has too, built for "another platform"
                     "python/yaml/__init__.py": "raise ImportError('the layer shadowed yaml')\n",
                     "python/only_in_the_layer.py": "WHERE = 'layer'\n",
                 }
-            )
+            ))
         },
     )["LayerVersionArn"]
     lam.create_function(
@@ -53,7 +53,7 @@ def test_site_packages_win_over_a_layer_and_layer_only_modules_import(aws: Local
         Runtime="python3.12",
         Role=role["Role"]["Arn"],
         Handler="index.handler",
-        Code={"ZipFile": zip_files({"index.py": HANDLER})},
+        Code={"ZipFile": aws.register_code(zip_files({"index.py": HANDLER}))},
         Layers=[layer],
     )
 

@@ -50,7 +50,7 @@ def _function(aws: LocalAws, name: str) -> str:
         Runtime="python3.12",
         Role=role["Role"]["Arn"],
         Handler="index.handler",
-        Code={"ZipFile": zip_files({"index.py": HANDLER})},
+        Code={"ZipFile": aws.register_code(zip_files({"index.py": HANDLER}))},
         Timeout=30,
     )
     return name
@@ -102,21 +102,24 @@ def test_idle_workers_are_reaped_but_one_stays_warm(aws: LocalAws) -> None:
 
 
 def test_a_bad_pool_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from itest.cli.local.lambda_runner import LambdaRunner
+    from itest.cli.local.worker_pool import WorkerPool
 
     monkeypatch.setenv("ITEST_LAMBDA_WORKERS", "many")
     with pytest.raises(LocalAwsError, match="ITEST_LAMBDA_WORKERS='many': expected a whole"):
-        LambdaRunner("http://127.0.0.1:1", "us-east-1", {})
+        WorkerPool({})
 
 
 def test_a_function_a_stack_deploys_has_a_warm_worker_before_its_first_call(
     aws: LocalAws,
 ) -> None:
     role = aws.client("iam").create_role(RoleName="stacked", AssumeRolePolicyDocument="{}")
+    aws.client("s3").create_bucket(Bucket="stacked")
+    code = aws.register_code(zip_files({"index.py": HANDLER}))
+    aws.client("s3").put_object(Bucket="stacked", Key="code.zip", Body=code)
     template = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {
         "FunctionName": "stacked", "Runtime": "python3.12", "Handler": "index.handler",
         "Role": role["Role"]["Arn"], "Timeout": 30,
-        "Code": {"ZipFile": HANDLER}}}}}  # fmt: skip
+        "Code": {"S3Bucket": "stacked", "S3Key": "code.zip"}}}}}  # fmt: skip
     aws.client("cloudformation").create_stack(StackName="s", TemplateBody=json.dumps(template))
 
     deadline = time.monotonic() + 10
@@ -135,7 +138,8 @@ def test_a_stack_update_of_a_function_with_a_layer_deploys(aws: LocalAws) -> Non
     aws.client("s3").create_bucket(Bucket="layers")
     for key, code in (("layer.zip", ""), ("v1.zip", HANDLER), ("v2.zip", HANDLER + "\n# v2\n")):
         name = "x.py" if key == "layer.zip" else "index.py"
-        aws.client("s3").put_object(Bucket="layers", Key=key, Body=zip_files({name: code}))
+        body = aws.register_code(zip_files({name: code}))
+        aws.client("s3").put_object(Bucket="layers", Key=key, Body=body)
 
     def template(code: str) -> str:
         function = {"Type": "AWS::Lambda::Function", "Properties": {

@@ -76,7 +76,7 @@ def _create(aws: LocalAws, role: str, name: str, **config: Any) -> str:
         Runtime=config.pop("Runtime", "python3.12"),
         Role=role,
         Handler=config.pop("Handler", "index.handler"),
-        Code={"ZipFile": zip_files(config.pop("files", {"index.py": HANDLER}))},
+        Code={"ZipFile": aws.register_code(zip_files(config.pop("files", {"index.py": HANDLER})))},
         **config,
     )
     return name

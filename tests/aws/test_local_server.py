@@ -39,7 +39,7 @@ def test_everything_stops_even_after_an_error(
             Runtime="python3.12",
             Role=role["Role"]["Arn"],
             Handler="index.handler",
-            Code={"ZipFile": code.getvalue()},
+            Code={"ZipFile": aws.register_code(code.getvalue())},
         )
         worker = json.loads(lambda_.invoke(FunctionName="pid")["Payload"].read())
         raise RuntimeError("scenario blew up")

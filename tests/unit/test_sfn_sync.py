@@ -1,4 +1,5 @@
-"""The moto patch behind suites (cli/local/sfn_sync.py): guarded by version, undone."""
+"""The moto patches (cli/local/moto_patches.py): guarded by version, undone; the one
+behind suites (cli/local/sfn_sync.py) normalises as AWS does."""
 
 from __future__ import annotations
 
@@ -10,10 +11,31 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 
 
-def test_the_patch_refuses_a_moto_it_was_not_checked_against(monkeypatch):
+def test_the_patches_refuse_a_moto_they_were_not_checked_against(monkeypatch):
+    from itest.cli.local import moto_patches
+    from itest.cli.local.errors import StartError
+
+    before = StateTaskServiceSfn._normalise_parameters
     monkeypatch.setattr(moto, "__version__", "6.0.0")
-    with pytest.raises(RuntimeError, match=r"moto \('5\.2\.',\), not 6\.0\.0"):
-        sfn_sync.install()
+    with pytest.raises(StartError, match=r"needs moto 5\.2\.x .* but moto 6\.0\.0 is installed"):
+        moto_patches.install({}, "123456789012", runner=None)  # type: ignore[arg-type]
+    assert StateTaskServiceSfn._normalise_parameters is before  # nothing was patched
+
+
+def test_every_patch_is_undone():
+    from itest.cli.local import moto_patches
+    from moto.awslambda.models import LambdaFunction
+    from moto.events.models import Rule
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    patched = (LambdaFunction, "_invoke_lambda"), (Rule, "send_to_targets"), (
+        StepFunctionsParserBackend, "start_execution")
+    before = [getattr(owner, name) for owner, name in patched]
+    credentials = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"}
+    uninstall = moto_patches.install(credentials, "123456789012", runner=None)  # type: ignore[arg-type]
+    assert [getattr(owner, name) for owner, name in patched] != before
+    uninstall()
+    assert [getattr(owner, name) for owner, name in patched] == before
 
 
 def test_the_patch_is_undone():

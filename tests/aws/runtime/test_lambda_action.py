@@ -41,7 +41,7 @@ def local() -> Iterator[object]:
             Runtime="python3.12",
             Role=role["Role"]["Arn"],
             Handler="index.handler",
-            Code={"ZipFile": buffer.getvalue()},
+            Code={"ZipFile": aws.register_code(buffer.getvalue())},
         )
         yield aws
 
