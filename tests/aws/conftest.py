@@ -15,3 +15,11 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
         mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("lambda-cache")))
         with local_aws() as local:
             yield local
+
+
+@pytest.fixture(scope="module")
+def role(aws: LocalAws) -> str:
+    """A role ARN for the functions a module creates (moto checks only its form)."""
+    return aws.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"][
+        "Arn"
+    ]

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from itest.cli.local.server import LocalAws, local_aws
+from itest.cli.local.server import LocalAws
 
 from tests.aws.lambda_zip import zip_files
 
@@ -29,21 +28,6 @@ def _handler(marker: Path) -> str:
         "def handler(event, context):\n"
         "    return {'ran': True}\n"
     )
-
-
-@pytest.fixture(scope="module")
-def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        with local_aws() as local:
-            yield local
-
-
-@pytest.fixture(scope="module")
-def role(aws: LocalAws) -> str:
-    return aws.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"][
-        "Arn"
-    ]
 
 
 def _create(aws: LocalAws, role: str, name: str, code: bytes, **config: Any) -> None:

@@ -63,13 +63,6 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
             yield local
 
 
-@pytest.fixture(scope="module")
-def role(aws: LocalAws) -> str:
-    return aws.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"][
-        "Arn"
-    ]
-
-
 def _create(aws: LocalAws, role: str, name: str, **config: Any) -> str:
     aws.client("lambda").create_function(
         FunctionName=name,
