@@ -5,7 +5,8 @@ so whoever can call its Lambda API (a scenario's `aws.lambda.create_function`,
 or anything holding its credentials) could run anything. So code runs only if
 its sha256 (moto's `code_digest` of the zip, or of a layer's) was registered
 by the owner's own processes: the deploy registers every asset it publishes
-(cli/local/deploy.py: the orchestrator's handlers and layer), and a local
+and the template's inline code (cli/local/deploy.py: the orchestrator's
+handlers and layer), and a local
 target registers the code of the functions it creates,
 `Code={"ZipFile": aws.register_code(zip_bytes)}`.
 

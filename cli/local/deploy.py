@@ -82,6 +82,7 @@ def deploy(aws: LocalAws, assembly_dir: Path, stack_name: str) -> dict[str, str]
     local_template = prepare_template(template)
     for asset_manifest in _asset_manifests(manifest, assembly_dir, artifact):
         publish_assets(aws, asset_manifest)
+    _register_inline_code(aws, local_template)
     _create_or_update(aws, name, local_template)
     resources = stack_resources(aws, name)
     _report_skipped(local_template, resources)
@@ -149,6 +150,17 @@ def publish_assets(aws: LocalAws, manifest_path: Path) -> None:
             key = _substitute_pseudo(destination["objectKey"], aws)
             s3.put_object(Bucket=bucket, Key=key, Body=body)
         aws.register_code(body)  # the local AWS runs a deployed template's code, no other
+
+
+def _register_inline_code(aws: LocalAws, template: dict[str, Any]) -> None:
+    """The template's inline function code (`Code.ZipFile`) is the deployed template's
+    code too: register the zip moto's CloudFormation will make of it."""
+    from itest.cli.local.lambda_runner import inline_code_zip
+
+    for resource in template["Resources"].values():
+        source = ((resource.get("Properties") or {}).get("Code") or {}).get("ZipFile")
+        if resource["Type"] == "AWS::Lambda::Function" and isinstance(source, str):
+            aws.register_code(inline_code_zip(source))
 
 
 def _asset_bytes(path: Path, packaging: str) -> bytes:

@@ -147,6 +147,25 @@ class LambdaRunner:
         return target
 
 
+def inline_code_zip(source: str) -> bytes:
+    """The zip moto's CloudFormation makes of a function's inline `Code.ZipFile` source
+    (index.py, and cfnresponse.py as AWS provides), but with fixed timestamps: the same
+    source gives the same bytes, so the deploy can register them beforehand."""
+    from moto.utilities.utils import load_resource_as_str
+
+    files = {
+        "index.py": source,
+        "cfnresponse.py": load_resource_as_str("awslambda/resources/cfnresponse.py.txt"),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.external_attr = 0o644 << 16
+            archive.writestr(entry, text, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
 def _code_not_registered(name: str, missing: list[str]) -> Exception:
     """The Invoke error for unregistered code: 403 AccessDeniedException, as moto's server
     answers any of its errors, naming the function and how to register its code."""
@@ -188,8 +207,9 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
     Also teaches moto the function's `LoggingConfig.LogGroup` (moto ignores it)
     so logs land where they would on AWS (and GetFunctionConfiguration says
     so), whether the function comes from the
-    API or from CloudFormation, the `Layers` moto's CloudFormation drops, and
-    the `Unhandled` function error Python's runtime reports (moto says `Handled`).
+    API or from CloudFormation, the `Layers` moto's CloudFormation drops,
+    the `Unhandled` function error Python's runtime reports (moto says `Handled`),
+    and one zip per inline source (`inline_code_zip`), so that it can be registered.
     """
     from moto.awslambda.models import LambdaFunction
 
@@ -202,6 +222,7 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
             "update_configuration",
             "create_from_cloudformation_json",
             "get_configuration",
+            "_create_zipfile_from_plaintext_code",
         )
     }
     invoke = originals["invoke"]
@@ -254,6 +275,7 @@ def install(runner: LambdaRunner) -> Callable[[], None]:
     LambdaFunction.update_configuration = update_configuration
     LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
     LambdaFunction.get_configuration = get_configuration_
+    LambdaFunction._create_zipfile_from_plaintext_code = staticmethod(inline_code_zip)
 
     def uninstall() -> None:
         for name, original in originals.items():

@@ -18,7 +18,7 @@ from itest.cli.local.server import LocalAws
 
 from tests.aws.lambda_zip import zip_files
 
-REFUSED_INVOCATIONS = 4  # the invocations of unregistered code this module tries
+REFUSED_INVOCATIONS = 5  # the invocations of unregistered code this module tries
 
 
 def _handler(marker: Path) -> str:
@@ -87,6 +87,20 @@ def test_an_unregistered_layer_is_refused(aws: LocalAws, role: str, tmp_path: Pa
             Layers=[layer])  # fmt: skip
 
     assert f"(layer {layer})" in _refused(aws, "layered")
+    assert not marker.exists()
+
+
+def test_inline_code_of_a_stack_created_through_the_api_is_refused(
+    aws: LocalAws, role: str, tmp_path: Path
+) -> None:
+    """Only `deploy()` (the owner's deploy of a template) registers inline code."""
+    marker = tmp_path / "ran"
+    template = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+        "FunctionName": "inline", "Runtime": "python3.12", "Handler": "index.handler",
+        "Role": role, "Code": {"ZipFile": _handler(marker)}}}}}  # fmt: skip
+    aws.client("cloudformation").create_stack(StackName="inline", TemplateBody=json.dumps(template))
+
+    assert "function inline runs code that was not registered" in _refused(aws, "inline")
     assert not marker.exists()
 
 
