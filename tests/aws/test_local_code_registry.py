@@ -18,8 +18,6 @@ from itest.cli.local.server import LocalAws
 
 from tests.aws.lambda_zip import zip_files
 
-REFUSED_INVOCATIONS = 5  # the invocations of unregistered code this module tries
-
 
 def _handler(marker: Path) -> str:
     """Code that leaves a file behind if it ever runs (at import or when called)."""
