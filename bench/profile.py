@@ -44,7 +44,7 @@ ACTIVITIES = [
     ("    Step Functions API", "moto/stepfunctions/responses.py", "call_action"),
     ("Step Functions interpreter (executions)", "execution_worker.py", "_execution_logic"),
     ("  of which its AWS calls, client side", "botocore/client.py", "_make_api_call"),
-    ("Lambda runner: reading workers' output", "cli/local/lambda_runner.py", "read_forever"),
+    ("Lambda worker pool: reading workers' output", "cli/local/worker_pool.py", "read_forever"),
 ]
 
 
