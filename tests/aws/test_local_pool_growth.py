@@ -1,5 +1,5 @@
 """The local Lambda pool grows for long invocations, not for a burst of short ones
-(cli/local/lambda_runner.py: a cold start costs more than waiting for a warm worker)."""
+(cli/local/worker_pool.py: a cold start costs more than waiting for a warm worker)."""
 
 from __future__ import annotations
 
