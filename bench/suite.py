@@ -62,7 +62,7 @@ class Calls:
     def __init__(self, clients: list[Any]) -> None:
         self.counts: Counter[str] = Counter()
         self.seconds = 0.0
-        self.began: dict[int, float] = {}
+        self.by_op: Counter[str] = Counter()
         for client in clients:
             client.meta.events.register("before-call", self._before)
             client.meta.events.register("after-call", self._after)
@@ -71,14 +71,21 @@ class Calls:
         if model.name in COUNTED:
             self.counts[model.name] += 1
         context["bench_began"] = time.monotonic()
+        context["bench_op"] = model.name
 
     def _after(self, context: dict, **kwargs: Any) -> None:
         if "bench_began" in context:
-            self.seconds += time.monotonic() - context["bench_began"]
+            spent = time.monotonic() - context["bench_began"]
+            self.seconds += spent
+            self.by_op[context["bench_op"]] += spent
 
-    def take(self) -> tuple[dict[str, int], float]:
-        taken = {name: self.counts[name] for name in COUNTED}, self.seconds
+    def take(self) -> tuple[dict[str, int], float, str]:
+        """The calls counted, the seconds in calls and the three costliest operations,
+        since the last take."""
+        slowest = ", ".join(f"{op} {t:.1f} s" for op, t in self.by_op.most_common(3))
+        taken = {name: self.counts[name] for name in COUNTED}, self.seconds, slowest
         self.counts.clear()
+        self.by_op.clear()
         self.seconds = 0.0
         return taken
 
@@ -155,10 +162,10 @@ def main() -> None:
             ):
                 calls.take()
                 wall, statuses = runner()
-                counted, in_calls = calls.take()
+                counted, in_calls, slowest = calls.take()
                 rows.append((way, wall, counted, in_calls))
-                print(f"{way}: {wall:.1f} s, {counted}, {in_calls:.1f} s in calls, "
-                      f"{dict(statuses)}", flush=True)
+                print(f"{way}: {wall:.1f} s, {counted}, {in_calls:.1f} s in calls (the most: "
+                      f"{slowest}), {dict(statuses)}", flush=True)
     print(f"\n{args.scenarios} scenarios of {args.steps} steps, at most {args.parallel} at once")
     print(f"{'way':<12} {'wall s':>8} {'in calls s':>10} " + " ".join(f"{c:>17}" for c in COUNTED))
     for way, wall, counted, in_calls in rows:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import time
 from collections import deque
@@ -245,10 +246,12 @@ class Scheduler:
         tracked: list[Tracked],
         admit: Callable[[list[Tracked]], None],
         waiting: Callable[[], list[Tracked]],
+        next_admit: Callable[[list[Tracked]], float] = lambda running: math.inf,
     ) -> list[Tracked]:
         """Poll the running runs until each ends. `admit(running)` adds the runs that
-        began (started here, or by a suite execution) and `waiting()` says which have
-        not begun yet; at the timeout those are `not_started`.
+        began (started here, or by a suite execution), and settles runs itself if it
+        wants to, no later than `next_admit(running)` (a clock time); `waiting()` says
+        which have not begun yet; at the timeout those are `not_started`.
 
         Raises:
             Interrupted: Ctrl-C; the message lists what was left running.
@@ -269,7 +272,8 @@ class Scheduler:
                     break
                 if not running and not waiting():
                     break
-                due = min(one.next_poll for one in running) if running else now
+                due = min((one.next_poll for one in running), default=now)
+                due = min(due, next_admit(running))
                 self.sleep(min(max(due - now, 0.4 * self.poll_seconds), 5.0))
         except KeyboardInterrupt:
             raise Interrupted(_interrupted_message(tracked, self.follow_hint)) from None

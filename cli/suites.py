@@ -221,9 +221,7 @@ class SuiteFollower:
 
         def admit(running: list[Tracked]) -> None:
             now = self.scheduler.clock()
-            closing = any(one.progress.status in FINAL_STATUSES for one in running)
-            if now < (self.last_check + self.CLOSING_POLLS * self.scheduler.poll_seconds
-                      if closing else self.next_check):
+            if now < self._next_check(running):
                 return
             listed, pages = self._listed(set(children))
             self.last_check = now
@@ -239,7 +237,14 @@ class SuiteFollower:
             if waiting and not running:
                 self._settle_if_over(waiting)
 
-        return self.scheduler.follow(tracked, admit, lambda: list(waiting.values()))
+        return self.scheduler.follow(tracked, admit, lambda: list(waiting.values()),
+                                     self._next_check)
+
+    def _next_check(self, running: list[Tracked]) -> float:
+        """When to list the children again: sooner while one has its verdict."""
+        if any(one.progress.status in FINAL_STATUSES for one in running):
+            return self.last_check + self.CLOSING_POLLS * self.scheduler.poll_seconds
+        return self.next_check
 
     def _listed(self, names: set[str]) -> tuple[dict[str, dict[str, Any]], int]:
         """The children named `names` that exist, by name, and the pages it took."""
