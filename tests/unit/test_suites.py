@@ -96,8 +96,11 @@ def _run(aws: FakeSuiteAws, clock: Clock, count: int, width: int) -> list[Any]:
 
 def test_children_are_followed_by_listing_not_by_describing_each():
     clock = Clock()
+    began = clock()
     aws = FakeSuiteAws(clock, duration=20.0, failing=frozenset({"s2"}))
     tracked = _run(aws, clock, count=10, width=3)
+    # four waves of 20 s after 1 s: the last child is seen ending within a few polls
+    assert clock() - began < 1 + 4 * 20 + 3
     assert [one.state for one in tracked] == ["done"] * 10
     assert [one.run.run_id.split("-")[0] for one in tracked] == [f"s{i}" for i in range(10)]
     statuses = {one.name: one.execution["status"] for one in tracked}
