@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import traceback
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from itest.cli.local.background import LocalState, remove_state, write_state
 
 def serve(port: int, log_file: str) -> int:
     """Run until SIGTERM or SIGINT; 0 after a clean stop, 1 if it could not start."""
-    from itest.cli.local.orchestrator import started_orchestrator
+    from itest.cli.local.orchestrator import assembly_cached, started_orchestrator
 
     state = LocalState(
         pid=os.getpid(),
@@ -31,6 +32,8 @@ def serve(port: int, log_file: str) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
+        if not assembly_cached():
+            synthesize_in_a_child()
         with started_orchestrator(port) as orchestrator:
             state.sources_key = orchestrator.sources_key
             state.outputs = orchestrator.outputs
@@ -50,6 +53,20 @@ def serve(port: int, log_file: str) -> int:
         state.state, state.error = "failed", f"{type(error).__name__}: {error}"
         write_state(state)
         return 1
+
+
+def synthesize_in_a_child() -> None:
+    """Fill the template cache from a child process: synthesizing starts the CDK's Node.js
+    runtime (jsii), which would stay in this long-lived process (about 500 MB resident).
+
+    Raises:
+        DeployError: the child could not synthesize (its traceback is in this log).
+    """
+    from itest.cli.local.errors import DeployError
+
+    code = "from itest.cli.local.orchestrator import assembly; assembly()"
+    if subprocess.run([sys.executable, "-c", code], check=False).returncode != 0:
+        raise DeployError("synthesizing the orchestrator failed: see the traceback above")
 
 
 class _Stop(BaseException):
