@@ -72,7 +72,7 @@ def run_all(local: Any, paths: list[Path], parallel: int) -> list[dict[str, Any]
     """Start `parallel` runs at a time, each as the CLI would; their records."""
     import hashlib
 
-    from itest.lambdas.results import read_run
+    from itest.lambdas.results.store import read_run
     from itest.lambdas.scenario.loading import load_scenario_file
 
     aws, target, target_vars = local

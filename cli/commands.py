@@ -323,7 +323,7 @@ def recent_executions(where: Where, limit: int) -> list[dict[str, Any]]:
     from itest.cli import connect
     from itest.cli.reports import Report, verdict
     from itest.cli.run_ids import scenario_of
-    from itest.lambdas.results import read_summaries
+    from itest.lambdas.results.store import read_summaries
 
     orchestrator = connect.for_listing(where)
     with orchestrator.errors():

@@ -19,7 +19,7 @@ from itest.lambdas.timestamps import iso
 if TYPE_CHECKING:
     from itest.cli.connect import Orchestrator
     from itest.cli.scheduler import Tracked
-    from itest.lambdas.results import RunRecord
+    from itest.lambdas.results.records import RunRecord
 
 
 
@@ -228,7 +228,7 @@ def still_going(record: RunRecord | None) -> RunRecord | None:
     """A live run's record as it is: steps it has not reached yet are `pending`, not
     `skipped` (skipped means a failure ended the run before them, or, with a
     `reason`, that the step's skip_if held: that one stays skipped)."""
-    from itest.lambdas.results import never_ran
+    from itest.lambdas.results.records import never_ran
 
     if record is None:
         return None
@@ -258,7 +258,7 @@ def _execution_reason(execution: dict[str, Any]) -> str:
 
 
 def _read_run(orchestrator: Orchestrator, run_id: str) -> RunRecord | None:
-    from itest.lambdas.results import read_run
+    from itest.lambdas.results.store import read_run
 
     return read_run(
         run_id,

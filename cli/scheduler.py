@@ -173,7 +173,7 @@ def execution_of(described: dict[str, Any]) -> dict[str, Any]:
 def read_progress(dynamodb: Any, table: str, run_id: str, total_steps: int) -> Progress:
     """The run's status and latest step from the results table (two small reads
     whatever the step)."""
-    from itest.lambdas.results import read_progress as read
+    from itest.lambdas.results.store import read_progress as read
 
     found = read(run_id, table=table, dynamodb=dynamodb)
     step = found["step"]

@@ -8,7 +8,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from itest.lambdas.results import EXPIRES_AT, PARTITION_KEY, SORT_KEY
+from itest.lambdas.results.store import EXPIRES_AT, PARTITION_KEY, SORT_KEY
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,7 +31,7 @@ class RunStorage(Construct):
     Attributes:
         bucket: scenarios (under `scenarios_prefix`) and big step results (under
             `results_prefix`).
-        table: run records, keyed as lambdas/results.py (their one owner) says.
+        table: run records, keyed as lambdas/results/store.py (their one owner) says.
         scenarios_prefix: where the CLI uploads scenarios; the handlers read nothing else.
         results_prefix: where Action keeps a step's whole result when its record holds
             only a summary (they expire with the records).

@@ -16,10 +16,11 @@ import time
 import uuid
 from collections.abc import Callable
 
-from itest.lambdas import deadlines, results
+from itest.lambdas import deadlines
 from itest.lambdas.errors import CleanupUnfinished
 from itest.lambdas.log import log_event
-from itest.lambdas.results import CleanupEntry
+from itest.lambdas.results import store
+from itest.lambdas.results.records import CleanupClaim, CleanupEntry
 from itest.lambdas.statuses import StepStatus
 
 clock = time.time
@@ -55,7 +56,7 @@ def run_once(run_id: str, todo: Todo) -> list[CleanupEntry] | None:
     owner = uuid.uuid4().hex
     while True:
         now = clock()
-        claim = results.claim_cleanup(run_id, owner=owner, now=now, lease_until=_lease_end(now))
+        claim = store.claim_cleanup(run_id, owner=owner, now=now, lease_until=_lease_end(now))
         if claim["claimed"]:
             try:
                 return _run_claimed(run_id, owner, todo, claim)
@@ -75,7 +76,7 @@ def run_once(run_id: str, todo: Todo) -> list[CleanupEntry] | None:
 
 
 def _run_claimed(
-    run_id: str, owner: str, todo: Todo, claim: results.CleanupClaim
+    run_id: str, owner: str, todo: Todo, claim: CleanupClaim
 ) -> list[CleanupEntry]:
     entries = list(claim["actions"])
     done = {e["name"] for e in entries}
@@ -96,21 +97,21 @@ def _run_claimed(
             continue
         limit = deadlines.budget(clock(), None, cap=action_seconds())
         if limit.seconds < 1:  # let a fresh invocation carry on where this one stops
-            results.cleanup_progress(run_id, owner=owner, actions=entries, current=None)
+            store.cleanup_progress(run_id, owner=owner, actions=entries, current=None)
             raise CleanupUnfinished(
                 f"cleanup of {run_id}: {len(todo) - len(entries)} action(s) left and no "
                 "Lambda time for them; the next invocation carries on"
             )
-        results.cleanup_progress(run_id, owner=owner, actions=entries, current=name)
+        store.cleanup_progress(run_id, owner=owner, actions=entries, current=name)
         entries.append(run(limit))
-    results.cleanup_progress(run_id, owner=owner, actions=entries, current=None)
+    store.cleanup_progress(run_id, owner=owner, actions=entries, current=None)
     return entries
 
 
 def _release(run_id: str, owner: str) -> None:
     """Give up the lease (best effort: if this fails too, the lease runs out)."""
     try:
-        results.cleanup_lease(run_id, owner=owner, lease_until=0)
+        store.cleanup_lease(run_id, owner=owner, lease_until=0)
     except Exception as exc:
         log_event("cleanup.release_failed", run_id=run_id, error=str(exc))
 

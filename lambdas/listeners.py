@@ -10,9 +10,9 @@ removes them, and concurrent runs never share one. Listeners are made, read
 and removed in the target role (they live on the targets' buses and topics),
 which the stack lets create and delete only resources under that prefix.
 
-What a queue receives is moved into the results table (``pk`` =
-``<run_id>#listener#<name>``, one item per event, keyed by the event's own id
-so a redelivery is stored once) before it is deleted from the queue: every
+What a queue receives is moved into the results table (its own partition per
+listener, :mod:`itest.lambdas.results.messages`: one item per event, keyed by the
+event's own id so a redelivery is stored once) before it is deleted from the queue: every
 later step sees everything the listener captured so far.
 """
 
@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypedDict
 
-from itest.lambdas import results
 from itest.lambdas.aws import aws_errors, target_client
 from itest.lambdas.errors import ActionError
+from itest.lambdas.results import messages
 
 PREFIX_ENV = "LISTENER_PREFIX"
 DEFAULT_PREFIX = "itest-listen-"
@@ -196,7 +196,7 @@ def drain(run_id: str, name: str, kind: str, *, mask: Callable[[Any], Any], thor
             for message in batch:
                 key, body = _unwrap(kind, message)
                 arrived = int(message.get("Attributes", {}).get("SentTimestamp") or 0) / 1000
-                results.write_message(run_id, name, key, arrived=arrived, message=mask(body))
+                messages.write_message(run_id, name, key, arrived=arrived, message=mask(body))
             sqs.delete_message_batch(
                 QueueUrl=url,
                 Entries=[
@@ -211,7 +211,7 @@ def captured(run_id: str, name: str) -> list[Captured]:
     """Everything the listener caught in this run, oldest first."""
     return [
         {"arrived": arrived, "message": message}
-        for arrived, message in results.read_messages(run_id, name)
+        for arrived, message in messages.read_messages(run_id, name)
     ]
 
 

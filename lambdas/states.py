@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from itest.lambdas import cleanup_intent, cleanups, deadlines, listeners, results, secrets
+from itest.lambdas import cleanup_intent, cleanups, deadlines, listeners, secrets
 from itest.lambdas.actions.registry import RunScope, get_action, run_action
 from itest.lambdas.conditions import skip_reason
 from itest.lambdas.errors import (
@@ -30,7 +30,15 @@ from itest.lambdas.expressions import describe_error, render, render_vars, searc
 from itest.lambdas.log import log_event
 from itest.lambdas.masking import clip
 from itest.lambdas.matchers import Mismatch, evaluate, holds, show
-from itest.lambdas.results import CleanupEntry, StepRecord, step_record
+from itest.lambdas.results import store
+from itest.lambdas.results.records import (
+    CleanupEntry,
+    RunContext,
+    RunRecord,
+    StepRecord,
+    never_ran,
+    step_record,
+)
 from itest.lambdas.scenario.models import CleanupAction, Scenario, Step
 from itest.lambdas.scenario_store import ScenarioRef, load, pin, scenario_ref
 from itest.lambdas.statuses import Outcome, RunStatus, StepStatus
@@ -92,7 +100,7 @@ def prepare(event: dict[str, Any]) -> PreparedRun:
         raise StateError(f'"vars" must be a mapping of overrides, got {overrides!r}')
     now = clock()
     vars = render_vars(scenario.vars, overrides, run_id=run_id, now=iso(now))
-    results.write_run(
+    store.write_run(
         run_id,
         scenario=scenario.name,
         steps=scenario.step_names,
@@ -161,7 +169,7 @@ def action(event: dict[str, Any]) -> IterationState:
     context = run_context(run_id, secret, now, earlier, attempt_id=key)
     if attempt == 1 and step.skip_if and (skipped := skip_step(state, step, context)):
         return skipped
-    claimed = results.claim_attempt(
+    claimed = store.claim_attempt(
         run_id, index=index, name=step.name, action=step.action, attempt=attempt,
         started_at=iso(first),
     )  # fmt: skip
@@ -196,7 +204,7 @@ def action(event: dict[str, Any]) -> IterationState:
     record = secrets.mask(record, secret.values())
     _record_outcome(run_id, record, attempt)
     if outcome == Outcome.PASSED and record["captures"]:
-        results.remember_captures(run_id, index, record["captures"])
+        store.remember_captures(run_id, index, record["captures"])
     if outcome == Outcome.RETRY and spec.waits:
         reason: str | None = f"step {step.name!r} waits {wait} s (a Wait state)"
     else:
@@ -219,7 +227,7 @@ def action(event: dict[str, Any]) -> IterationState:
 
 def _read_earlier(
     run_id: str, scenario: Scenario, index: int, *, everything: bool
-) -> results.RunContext:
+) -> RunContext:
     """What step ``index`` sees of the run, in the same few reads whatever the index:
     the run record (vars, start, the captures of earlier steps that capture) and the
     records of the steps its templates name and of the step before it (a step after
@@ -228,7 +236,7 @@ def _read_earlier(
     if named is not None and index > 0:
         named = sorted({*named, index - 1})
     captured = [i for i, before in enumerate(scenario.steps[:index]) if before.capture]
-    return results.read_context(run_id, below=index, steps=named, captured=captured)
+    return store.read_context(run_id, below=index, steps=named, captured=captured)
 
 
 def _record_outcome(run_id: str, record: StepRecord, attempt: int) -> None:
@@ -240,13 +248,13 @@ def _record_outcome(run_id: str, record: StepRecord, attempt: int) -> None:
     """
     for wait in (1, 2, 4):
         try:
-            return results.write_step(run_id, record, attempt_started=attempt)
+            return store.write_step(run_id, record, attempt_started=attempt)
         except TransientError:
             left = deadlines.lambda_left(time.time())
             if left is not None and left < wait:
                 raise
             time.sleep(wait)
-    return results.write_step(run_id, record, attempt_started=attempt)
+    return store.write_step(run_id, record, attempt_started=attempt)
 
 
 def attempt_id(run_id: str, index: int, attempt: int) -> str:
@@ -265,7 +273,7 @@ def _outcome(
     return {**state, "attempt": attempt, "outcome": outcome, "wait_seconds": wait, "reason": reason}
 
 
-def _refusal(scenario: Scenario, index: int, earlier: results.RunContext) -> str | None:
+def _refusal(scenario: Scenario, index: int, earlier: RunContext) -> str | None:
     """Why step ``index`` must not run: the run was settled already (its cleanup ran:
     a redriven or late iteration would leave data nobody cleans up), or the step
     before it did not pass (an engine that hands out a later Map item after a failure)."""
@@ -312,7 +320,7 @@ def _redelivered(
                 "delivery crashed or timed out mid-action); not run twice"
             ),
         }
-        results.write_step(run_id, record, attempt_started=attempt)
+        store.write_step(run_id, record, attempt_started=attempt)
     return _outcome(state, attempt, Outcome.FAILED, 1, step_reason(record, attempt=attempt))
 
 
@@ -335,7 +343,7 @@ def skip_step(
         started_at=now, ended_at=now, duration_ms=0, error=error, reason=reason,
     )  # fmt: skip
     record = secrets.mask(record, context["secret"].values())
-    results.write_step(state["run_id"], record)
+    store.write_step(state["run_id"], record)
     why = record["reason"] or step_reason(record)
     log_event("step", run_id=state["run_id"], index=state["index"], step=step.name,
               attempt=1, outcome=status, reason=why)  # fmt: skip
@@ -347,7 +355,7 @@ def run_context(
     run_id: str,
     secret: dict[str, str],
     now: float,
-    earlier: results.RunContext,
+    earlier: RunContext,
     *,
     attempt_id: str | None = None,
 ) -> dict[str, Any]:
@@ -395,11 +403,11 @@ def attempt_step(
         if tried.passed:
             tried.captures, tried.error = capture(step, tried.result)
             size = len(json.dumps(tried.captures, default=str).encode())
-            if size > results.CAPTURE_LIMIT:
+            if size > store.CAPTURE_LIMIT:
                 tried.captures, tried.retryable = {}, False
                 tried.error = (
                     f"the captures of this step are {size / 1024:.0f} KiB; at most "
-                    f"{results.CAPTURE_LIMIT // 1024} KiB per step are kept (in the results "
+                    f"{store.CAPTURE_LIMIT // 1024} KiB per step are kept (in the results "
                     "table): capture a smaller part of the result"
                 )
     except TemplateError as exc:
@@ -479,11 +487,11 @@ def _bound_captures(tried: Attempt, captured_bytes: int) -> None:
     if not tried.captures or not tried.passed:
         return
     size = len(json.dumps(tried.captures, default=str).encode())
-    if captured_bytes + size > results.CAPTURES_LIMIT:
+    if captured_bytes + size > store.CAPTURES_LIMIT:
         tried.captures, tried.retryable = {}, False
         tried.error = (
             f"the run's captures would reach {(captured_bytes + size) / 1024:.0f} KiB; at most "
-            f"{results.CAPTURES_LIMIT // 1024} KiB for all steps are kept (on the run record): "
+            f"{store.CAPTURES_LIMIT // 1024} KiB for all steps are kept (on the run record): "
             "capture smaller parts of the results"
         )
 
@@ -550,7 +558,7 @@ def assert_(event: dict[str, Any]) -> dict[str, Any]:
     run_id = _field(event, "run_id", str)
     scenario = load(scenario_ref(event.get("scenario")))
     secret = secrets.resolve(scenario.secrets) if scenario.assertions else {}
-    context = run_context(run_id, secret, clock(), results.read_context(run_id))
+    context = run_context(run_id, secret, clock(), store.read_context(run_id))
     data = {"run_id": run_id, "vars": context["vars"], "steps": context["steps"]}
     error = None
     try:
@@ -558,7 +566,7 @@ def assert_(event: dict[str, Any]) -> dict[str, Any]:
     except TemplateError as exc:
         mismatches, error = [], str(exc)
     status = StepStatus.FAILED if mismatches or error else StepStatus.PASSED
-    results.write_assert(
+    store.write_assert(
         run_id,
         status=status,
         mismatches=secrets.mask(mismatches, secret.values()),
@@ -590,7 +598,7 @@ def finish(event: dict[str, Any]) -> tuple[Verdict, bool]:
         event = ended
     run_id = _field(event, "run_id", str)
     state = event.get("state") if isinstance(event.get("state"), dict) else {}
-    run = results.read_run(run_id)
+    run = store.read_run(run_id)
     if run is not None and run["status"] != RunStatus.RUNNING:  # settled by whoever came first
         log_event("run.already_finished", run_id=run_id, status=run["status"])
         return _verdict_of(run), False
@@ -603,22 +611,22 @@ def finish(event: dict[str, Any]) -> tuple[Verdict, bool]:
     secret: dict[str, str] = {}
     if scenario is not None and run is not None:  # no run record: nothing ran
         secret = _secrets_for_cleanup(scenario)
-        context = run_context(run_id, secret, clock(), results.context_of(run))
+        context = run_context(run_id, secret, clock(), store.context_of(run))
         done = cleanups.run_once(run_id, cleanup_todo(scenario, run, context, secret))
         if done is None:  # another invocation cleaned up and settled the run
-            finished = results.read_run(run_id)
+            finished = store.read_run(run_id)
             return _verdict_of(finished or run), False
         entries = done
         failed = any(_fails_run(e) for e in entries)
         status = StepStatus.FAILED if failed else StepStatus.PASSED
-        results.write_cleanup(run_id, status=status, actions=entries)
+        store.write_cleanup(run_id, status=status, actions=entries)
     verdict, reason = settle(scenario, run, state.get("error"), problem)
     if verdict == RunStatus.PASSED and any(_fails_run(e) for e in entries):
         verdict = RunStatus.FAILED  # a red cleanup is a red run: the test data may be left behind
     reason = _with_cleanup_note(reason, entries)
     reason = secrets.mask(reason, secret.values())
     name = scenario.name if scenario else (run or {}).get("scenario")
-    results.finish_run(
+    store.finish_run(
         run_id,
         scenario=name,
         status=verdict,
@@ -652,7 +660,7 @@ def execution_end(event: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _verdict_of(run: results.RunRecord) -> Verdict:
+def _verdict_of(run: RunRecord) -> Verdict:
     return {
         "run_id": run["run_id"],
         "scenario": run["scenario"],
@@ -688,7 +696,7 @@ def _with_cleanup_note(reason: str | None, entries: list[CleanupEntry]) -> str |
 
 
 def cleanup_todo(
-    scenario: Scenario, run: results.RunRecord, context: dict[str, Any], secret: dict[str, str]
+    scenario: Scenario, run: RunRecord, context: dict[str, Any], secret: dict[str, str]
 ) -> cleanups.Todo:
     """Every cleanup that applies: the steps' that ran (newest first), the scenario's,
     then the run's listeners (a spec that cannot render is kept as written, so its queue,
@@ -775,7 +783,7 @@ def _listener_specs(
 
 def settle(
     scenario: Scenario | None,
-    run: results.RunRecord | None,
+    run: RunRecord | None,
     failure: Any,
     problem: str | None,
 ) -> tuple[RunStatus, str | None]:
@@ -793,7 +801,7 @@ def settle(
         (
             r
             for r in steps
-            if r["status"] not in (StepStatus.PASSED, StepStatus.SKIPPED) or results.never_ran(r)
+            if r["status"] not in (StepStatus.PASSED, StepStatus.SKIPPED) or never_ran(r)
         ),
         None,
     )

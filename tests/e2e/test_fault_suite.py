@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from itest.cli import scheduler
 from itest.cli.scheduler import StartedRun
-from itest.lambdas import results
+from itest.lambdas.results import records, store
 from itest.lambdas.scenario.loading import load_scenario
 
 pytestmark = pytest.mark.e2e
@@ -62,12 +62,12 @@ def execution_status(local: Any, started: StartedRun, *, timeout: float = 60) ->
     raise AssertionError(f"{started.run_id} still running after {timeout} s")
 
 
-def settled(local: Any, started: StartedRun, *, timeout: float = 60) -> results.RunRecord:
+def settled(local: Any, started: StartedRun, *, timeout: float = 60) -> records.RunRecord:
     """The run record once its verdict is written (by whichever cleanup ran)."""
     aws, target, _ = local
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        record = results.read_run(
+        record = store.read_run(
             started.run_id, table=target.results_table, dynamodb=aws.client("dynamodb")
         )
         if record and record["status"] != "running":
@@ -84,7 +84,7 @@ def seed_gone(local: Any, run_id: str) -> bool:
     return "Item" not in item
 
 
-def cleaned(record: results.RunRecord) -> list[tuple[str, str]]:
+def cleaned(record: records.RunRecord) -> list[tuple[str, str]]:
     return [(a["name"], a["status"]) for a in (record["cleanup"] or {"actions": []})["actions"]]
 
 
@@ -303,7 +303,7 @@ def _step_status(local: Any, started: StartedRun, index: int) -> str | None:
     aws, target, _ = local
     item = aws.client("dynamodb").get_item(
         TableName=target.results_table,
-        Key={"pk": {"S": started.run_id}, "sk": {"S": results.step_sk(index)}},
+        Key={"pk": {"S": started.run_id}, "sk": {"S": store.step_sk(index)}},
         ConsistentRead=True,
     )
     return item.get("Item", {}).get("status", {}).get("S")

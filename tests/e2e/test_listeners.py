@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from itest.lambdas.results import read_run
+from itest.lambdas.results.store import read_run
 
 from tests.e2e.conftest import SCENARIOS
 from tests.e2e.test_scenarios import Run, events, finish, start

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 from itest.cli.authoring import load_file
-from itest.lambdas.results import RunRecord, read_run
+from itest.lambdas.results.records import RunRecord
+from itest.lambdas.results.store import read_run
 from itest.lambdas.scenario import limits
 from itest.lambdas.scenario.loading import load_scenario_file
 from itest.lambdas.scenario.models import Scenario

@@ -18,7 +18,7 @@ from itest.cli import suites
 from itest.cli.authoring import load_file
 from itest.cli.run_ids import new_run_id
 from itest.cli.scheduler import upload
-from itest.lambdas.results import read_run
+from itest.lambdas.results.store import read_run
 
 from tests.e2e.conftest import SCENARIOS
 from tests.e2e.test_scenarios import FAILS_ON_PURPOSE

@@ -74,7 +74,7 @@ def test_no_metrics_without_a_namespace(
 
 
 def test_expires_at_follows_results_ttl_days(monkeypatch: pytest.MonkeyPatch) -> None:
-    from itest.lambdas.results import expires_at
+    from itest.lambdas.results.store import expires_at
 
     monkeypatch.delenv("RESULTS_TTL_DAYS", raising=False)
     assert expires_at(1000.0) is None

@@ -8,20 +8,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from itest.lambdas import results
+from itest.lambdas.results import records, store
 from itest.lambdas.statuses import FINAL_STATUSES, Outcome, RunStatus, StepStatus
 from itest.lambdas.timestamps import epoch, iso
 
 
-def stored(record: results.StepRecord) -> dict[str, Any]:
+def stored(record: records.StepRecord) -> dict[str, Any]:
     """The step record as written and read back: attributes, DynamoDB types, decoded."""
-    attributes = results._step_attributes(record, result_json=json.dumps(record["result"]))
-    item = {name: results._encode(v) for name, v in attributes.items() if v is not None}
-    return results._decode_item(item)
+    attributes = store._step_attributes(record, result_json=json.dumps(record["result"]))
+    item = {name: store._encode(v) for name, v in attributes.items() if v is not None}
+    return store._decode_item(item)
 
 
 def test_a_step_record_round_trips_through_its_item() -> None:
-    record = results.step_record(
+    record = records.step_record(
         3, "create order", StepStatus.PENDING, action="http", attempts=2,
         started_at="2026-11-21T23:01:01.500Z", ended_at="2026-11-21T23:01:02.000Z",
         duration_ms=500, engine_ms=12, captures={"id": 7, "price": 1.5, "none": None},
@@ -30,28 +30,28 @@ def test_a_step_record_round_trips_through_its_item() -> None:
                      "message": "status: expected 201, got 503"}],
     )  # fmt: skip
 
-    assert results._step(stored(record)) == record
+    assert store._step(stored(record)) == record
 
 
 def test_a_skipped_step_keeps_its_reason_and_empty_fields() -> None:
-    record = results.step_record(0, "only in prod", StepStatus.SKIPPED, reason="env is dev")
+    record = records.step_record(0, "only in prod", StepStatus.SKIPPED, reason="env is dev")
 
-    back = results._step(stored(record))
+    back = store._step(stored(record))
 
     assert back == record
-    assert not results.never_ran(back)
-    assert results.never_ran(results.step_record(1, "after a failure", StepStatus.SKIPPED))
+    assert not records.never_ran(back)
+    assert records.never_ran(records.step_record(1, "after a failure", StepStatus.SKIPPED))
 
 
 def test_a_step_record_refuses_a_field_it_does_not_have() -> None:
     with pytest.raises(TypeError, match="no stauts"):
-        results.step_record(0, "x", StepStatus.PASSED, stauts="passed")
+        records.step_record(0, "x", StepStatus.PASSED, stauts="passed")
 
 
 def test_step_keys_sort_by_index_and_parse_back() -> None:
-    keys = [results.step_sk(i) for i in (10, 2, 300)]
-    assert sorted(keys) == [results.step_sk(i) for i in (2, 10, 300)]
-    assert [results.step_index(k) for k in keys] == [10, 2, 300]
+    keys = [store.step_sk(i) for i in (10, 2, 300)]
+    assert sorted(keys) == [store.step_sk(i) for i in (2, 10, 300)]
+    assert [store.step_index(k) for k in keys] == [10, 2, 300]
 
 
 def test_statuses_are_their_words() -> None:
@@ -59,7 +59,7 @@ def test_statuses_are_their_words() -> None:
     assert RunStatus.RUNNING not in FINAL_STATUSES
     assert json.dumps([StepStatus.PENDING, Outcome.RETRY]) == '["pending", "retry"]'
     assert f"{RunStatus.ERROR}" == "error"
-    assert results._encode(StepStatus.SKIPPED) == {"S": "skipped"}
+    assert store._encode(StepStatus.SKIPPED) == {"S": "skipped"}
 
 
 def test_iso_timestamps_round_trip() -> None:

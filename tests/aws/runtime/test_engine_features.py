@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from itest.lambdas import results
 from itest.lambdas.aws import client
+from itest.lambdas.results import records, store
 from pytest_httpserver import HTTPServer
 
 from .machine import RUN_ID, Clock, execute, upload
@@ -42,7 +42,7 @@ def test_wait_is_one_wait_state_between_two_attempts(bucket: str, clock: Clock) 
         ("after", "retry", 1),
         ("after", "passed", 1),
     ]
-    pause = results.read_run(RUN_ID)["steps"][0]
+    pause = store.read_run(RUN_ID)["steps"][0]
     assert (pause["status"], pause["attempts"], pause["result"]) == ("passed", 1, {"seconds": 7})
     assert pause["duration_ms"] == 7000
 
@@ -87,7 +87,7 @@ def test_a_big_result_is_kept_whole_in_the_bucket(
     execution = execute(ref, {}, clock)
 
     assert execution.verdict["status"] == "passed"  # expect and capture saw the whole result
-    step = results.read_run(RUN_ID)["steps"][0]
+    step = store.read_run(RUN_ID)["steps"][0]
     assert step["captures"] == {"last": 2999}
     assert step["result"]["status"] == 200 and "more items]" in step["result"]["json"]["rows"][-1]
     assert step["result_ref"] == f"s3://{bucket}/results/{RUN_ID}/0.json"
@@ -127,7 +127,7 @@ def test_echoed_secrets_are_masked_in_every_form(
 
     execution = execute(ref, {}, clock)
 
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     text = json.dumps(record) + json.dumps(execution.verdict) + json.dumps(execution.iterations)
     for form in (SECRET, "p%40ss+word%2F42", "p%40ss%20word%2F42"):
         assert form not in text
@@ -158,7 +158,7 @@ def test_every_mismatch_of_a_step_is_reported_with_path_expected_actual(
 
     execution = execute(ref, {}, clock)
 
-    mismatches = results.read_run(RUN_ID)["steps"][0]["mismatches"]
+    mismatches = store.read_run(RUN_ID)["steps"][0]["mismatches"]
     assert [(m["path"], m["matcher"], m["expected"], m["actual"]) for m in mismatches] == [
         ("json.qty", "gt", 5, 2),
         ("json.qty", "one_of", [1, 3], 2),
@@ -169,7 +169,7 @@ def test_every_mismatch_of_a_step_is_reported_with_path_expected_actual(
     assert "(and 4 more)" in execution.verdict["reason"]
 
 
-def passed_record(index: int, name: str) -> results.StepRecord:
+def passed_record(index: int, name: str) -> records.StepRecord:
     return {
         "index": index, "name": name, "action": "http", "status": "passed", "attempts": 1,
         "started_at": None, "ended_at": None, "duration_ms": 0, "captures": {},
@@ -193,7 +193,7 @@ def test_the_recorded_wait_state_drives_the_action_handler(bucket: str, clock: C
     prepared = handlers.prepare({"input": {"scenario": ref}, "run_id": recorded["run_id"]}, None)
     state = {**recorded, "scenario": ref, "deadline": prepared["deadline"]}
     for index, name in enumerate(shipped.step_names[: recorded["index"]]):  # they passed
-        results.write_step(recorded["run_id"], passed_record(index, name))
+        store.write_step(recorded["run_id"], passed_record(index, name))
 
     first = handlers.action({**state, "attempt": 0}, None)
     clock.now += recorded["wait_seconds"]  # the Wait state
@@ -203,5 +203,5 @@ def test_the_recorded_wait_state_drives_the_action_handler(bucket: str, clock: C
         k: recorded[k] for k in ("attempt", "outcome", "wait_seconds", "reason")
     }
     assert (second["attempt"], second["outcome"], second["reason"]) == (2, "passed", None)
-    step = results.read_run(recorded["run_id"])["steps"][recorded["index"]]
+    step = store.read_run(recorded["run_id"])["steps"][recorded["index"]]
     assert (step["status"], step["attempts"], step["duration_ms"]) == ("passed", 1, 1000)

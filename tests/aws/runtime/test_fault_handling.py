@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from itest.lambdas import cleanups, deadlines, handlers, results, scenario_store, states
+from itest.lambdas import cleanups, deadlines, handlers, scenario_store, states
 from itest.lambdas.aws import client, is_transient
 from itest.lambdas.errors import CleanupUnfinished, StateError, TransientError
+from itest.lambdas.results import store
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -146,7 +147,7 @@ def test_a_crash_mid_action_still_runs_that_steps_cleanup(
 
     assert verdict["status"] == "error"
     assert verdict["reason"] == "Runtime.ExitError: Runtime exited with error: signal: killed"
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record["steps"][0]["status"] == "running"
     assert [(a["name"], a["status"]) for a in record["cleanup"]["actions"]] == [("seed", "passed")]
     assert seeded_item_gone()
@@ -172,7 +173,7 @@ def test_a_redelivered_attempt_that_never_finished_fails_the_step(
 ) -> None:
     state = prepared(upload(scenario(post_step(httpserver.url_for("")[:-1])), bucket))
     handlers.action(iteration(state, 0, "seed"), None)
-    results.claim_attempt(
+    store.claim_attempt(
         RUN_ID, index=1, name="create order", action="http", attempt=1, started_at="x"
     )  # the first delivery started, then its Lambda died
 
@@ -204,7 +205,7 @@ def test_a_step_after_one_that_did_not_pass_is_refused(
 def test_no_step_runs_once_the_run_was_settled(bucket: str) -> None:
     ref = upload(scenario(), bucket)
     execute(ref, {}, states.clock)  # passed and cleaned up
-    state = {"scenario": results.read_run(RUN_ID)["scenario_ref"], "deadline": time.time() + 60}
+    state = {"scenario": store.read_run(RUN_ID)["scenario_ref"], "deadline": time.time() + 60}
 
     redriven = handlers.action(iteration(state, 0, "seed"), None)
 
@@ -305,7 +306,7 @@ def test_a_hanging_cleanup_uses_its_budget_and_the_others_still_run(
     assert verdict["status"] == "failed"  # a red cleanup is a red run
     assert verdict["reason"].startswith("cleanup: 1 of 2 failed, first 'cleanup[0]': ")
     assert verdict["reason"].endswith(": timed out after 1 s (cleanup budget)")
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record["status"] == "failed"
     assert seeded_item_gone()
 
@@ -329,7 +330,7 @@ def test_a_stopped_execution_is_cleaned_up_by_the_status_change_event(bucket: st
 
     assert verdict["status"] == "error"
     assert verdict["reason"] == "States.Aborted: the execution was stopped (StopExecution)"
-    assert results.read_run(RUN_ID)["status"] == "error"
+    assert store.read_run(RUN_ID)["status"] == "error"
     assert seeded_item_gone()
 
 
@@ -345,8 +346,8 @@ def test_a_cleanup_whose_lambda_died_is_taken_over_without_repeating_an_action(
     handlers.action(iteration(state, 0, "seed"), None)
     handlers.assert_({"run_id": RUN_ID, "scenario": state["scenario"]}, None)
     now = time.time()
-    results.claim_cleanup(RUN_ID, owner="dead", now=now, lease_until=now - 1)
-    results.cleanup_progress(
+    store.claim_cleanup(RUN_ID, owner="dead", now=now, lease_until=now - 1)
+    store.cleanup_progress(
         RUN_ID,
         owner="dead",
         actions=[{"name": "seed", "action": "dynamodb.delete_item", "status": "passed",
@@ -356,7 +357,7 @@ def test_a_cleanup_whose_lambda_died_is_taken_over_without_repeating_an_action(
 
     verdict = handlers.cleanup({"run_id": RUN_ID, "state": state}, None)
 
-    actions = results.read_run(RUN_ID)["cleanup"]["actions"]
+    actions = store.read_run(RUN_ID)["cleanup"]["actions"]
     assert [(a["name"], a["status"]) for a in actions] == [
         ("seed", "passed"), ("cleanup[0]", "failed"), ("cleanup[1]", "passed"),
     ]  # fmt: skip
@@ -373,7 +374,7 @@ def test_out_of_lambda_time_cleanup_hands_over_to_the_next_invocation(bucket: st
 
     with pytest.raises(CleanupUnfinished):
         handlers.cleanup({"run_id": RUN_ID, "state": state}, FakeContext(5500))
-    assert results.read_run(RUN_ID)["status"] == "running"
+    assert store.read_run(RUN_ID)["status"] == "running"
     verdict = handlers.cleanup({"run_id": RUN_ID, "state": state}, None)  # the Retry
 
     assert verdict["status"] == "passed"

@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from itest.lambdas import results, states
+from itest.lambdas import states
 from itest.lambdas.aws import client
+from itest.lambdas.results import store
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -100,14 +101,14 @@ def test_a_template_using_steps_whole_reads_every_earlier_record(
 def test_the_run_s_captures_together_are_bounded(
     bucket: str, echo: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(results, "CAPTURES_LIMIT", 25)  # two steps of {"last": n}
+    monkeypatch.setattr(store, "CAPTURES_LIMIT", 25)  # two steps of {"last": n}
     spec = scenario(3)
 
     execution = execute(upload(spec, bucket), {"api_url": echo}, clock)
 
     assert execution.verdict["status"] == "failed"
     assert "the run's captures would reach" in execution.verdict["reason"]
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record is not None
     assert [s["status"] for s in record["steps"]] == ["passed", "passed", "failed"]
     assert json.loads(json.dumps(record["steps"][2]["captures"])) == {}
@@ -117,20 +118,20 @@ def test_duration_is_the_actions_and_waits_not_the_engine_s_reads(
     bucket: str, echo: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Reads that take 5 s (a slow table) show in engine_ms, never in duration_ms."""
-    read = results.read_context
+    read = store.read_context
 
     def slow_read(*args: Any, **kwargs: Any) -> Any:
         clock.now += 5
         return read(*args, **kwargs)
 
-    monkeypatch.setattr(results, "read_context", slow_read)
+    monkeypatch.setattr(store, "read_context", slow_read)
     spec = scenario(2)
     spec["steps"].insert(1, {"name": "pause", "action": "wait", "with": {"seconds": 3}})
 
     execution = execute(upload(spec, bucket), {"api_url": echo}, clock)
 
     assert execution.verdict["status"] == "passed", execution.verdict["reason"]
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record is not None
     durations = [(s["duration_ms"], s["engine_ms"]) for s in record["steps"]]
     assert durations == [(0, 5000), (3000, 10000), (0, 5000)]  # the wait is the step's time

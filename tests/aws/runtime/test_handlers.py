@@ -10,10 +10,11 @@ import socket
 from typing import Any
 
 import pytest
-from itest.lambdas import handlers, results
+from itest.lambdas import handlers
 from itest.lambdas.actions.registry import run_action
 from itest.lambdas.aws import client
 from itest.lambdas.errors import ScenarioError, SecretError, StateError
+from itest.lambdas.results import store
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -150,7 +151,7 @@ def test_a_passing_run_polls_captures_asserts_and_cleans_up(
     ]
     assert execution.waits == [1]
 
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record is not None
     assert record["status"] == "passed"
     assert record["vars"] == {
@@ -193,7 +194,7 @@ def test_polling_gives_up_when_the_retry_window_closes(
         " item.status: expected 'PENDING', got null (and 1 more)"
     )
     assert execution.iterations[-1]["reason"] == execution.verdict["reason"]
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record is not None
     assert record["steps"][1]["status"] == "failed"
     assert record["assertions"] is None  # a failed step skips Assert
@@ -210,7 +211,7 @@ def test_pending_is_recorded_between_attempts(bucket: str, api: HTTPServer, cloc
 
     def look(iteration: dict[str, Any]) -> None:
         if iteration["outcome"] == "retry":
-            run_record = results.read_run(RUN_ID)
+            run_record = store.read_run(RUN_ID)
             assert run_record is not None
             record = run_record["steps"][iteration["index"]]
             seen.append(record["status"])
@@ -265,7 +266,7 @@ def test_a_failed_step_skips_the_rest_and_only_cleans_what_ran(
     )
     assert execution.cleanup_state is not None
     assert execution.cleanup_state["error"]["Error"] == "StepFailed"
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record is not None
     assert [s["status"] for s in record["steps"]] == ["failed", "skipped"]
     assert [m["path"] for m in record["steps"][0]["mismatches"]] == ["status", "json"]
@@ -289,7 +290,7 @@ def test_an_action_error_is_a_failed_step_with_the_reason(bucket: str, clock: Cl
         f"step 'create order' failed: http POST http://127.0.0.1:{port}/orders:"
         " connection failed: [Errno"
     )
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record is not None
     assert record["steps"][0]["error"] == execution.verdict["reason"].removeprefix(
         "step 'create order' failed: "
@@ -305,7 +306,7 @@ def test_a_prepare_failure_ends_in_error_with_the_cause(bucket: str, clock: Cloc
     assert execution.prepared is None
     assert execution.verdict["status"] == "error"
     assert execution.verdict["reason"].startswith("TemplateError: unknown name 'vars.api_url'")
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record is not None
     assert (record["status"], record["scenario"]) == ("error", "orders-flow")
     assert [s["status"] for s in record["steps"]] == ["skipped", "skipped"]
@@ -328,7 +329,7 @@ def test_failed_assertions_fail_the_run(bucket: str, api: HTTPServer, clock: Clo
     assert execution.verdict["reason"] == (
         f"assertion failed: vars.order_id: expected 'other', got '{ORDER_ID}' (and 1 more)"
     )
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record is not None
     assert len(record["assertions"]["mismatches"]) == 2
 
@@ -351,7 +352,7 @@ def test_every_cleanup_is_attempted_and_a_red_cleanup_is_a_red_run(
     assert execution.verdict["reason"].startswith(
         "cleanup: 1 of 4 failed, first 'cleanup[0]': http GET"
     )
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record is not None
     assert [(a["name"], a["status"]) for a in record["cleanup"]["actions"]] == [
         ("order stored", "passed"),
@@ -371,7 +372,7 @@ def test_a_cleanup_allowed_to_fail_is_reported_and_the_run_passes(
     execution = execute(upload(doc, bucket), {"api_url": api.url_for("")}, clock)
 
     assert execution.verdict["status"] == "passed"
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record is not None
     assert record["cleanup"]["status"] == "passed"
     (allowed,) = [a for a in record["cleanup"]["actions"] if a["name"] == "cleanup[0]"]
@@ -456,7 +457,7 @@ def test_recorded_events_drive_the_handlers(bucket: str, api: HTTPServer, clock:
         "status": "passed",
         "reason": None,
     }
-    record = results.read_run(recorded_run)
+    record = store.read_run(recorded_run)
     assert record is not None
     assert (record["steps"][1]["attempts"], record["steps"][1]["duration_ms"]) == (2, 1000)
 
@@ -550,7 +551,7 @@ def test_cleanup_goes_on_without_secrets(bucket: str, api: HTTPServer, clock: Cl
         "cleanup: 1 of 2 failed, first 'cleanup[0]': unknown name 'secret.token'"
         in execution.verdict["reason"]
     )
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     assert record is not None
     assert [a["status"] for a in record["cleanup"]["actions"]] == ["failed", "passed"]
 

@@ -8,8 +8,9 @@ import json
 from typing import Any
 
 import pytest
-from itest.lambdas import listeners, results
+from itest.lambdas import listeners
 from itest.lambdas.aws import client
+from itest.lambdas.results import store
 
 from .machine import RUN_ID, Clock, execute, upload
 
@@ -116,7 +117,7 @@ def test_receive_picks_the_one_matching_event_and_later_steps_still_see_it(
     execution = execute(ref, {}, clock)
 
     assert execution.verdict["status"] == "passed", execution.verdict
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     event = record["steps"][2]["result"]
     assert (event["source"], event["detail-type"], event["detail"]) == (
         SOURCE,
@@ -193,7 +194,7 @@ def test_absent_waits_its_window_as_a_wait_state_and_checks_at_its_end(
     else:
         assert execution.verdict["status"] == "passed", execution.verdict
         assert [(i["outcome"], i["wait_seconds"]) for i in window] == [("retry", 4), ("passed", 1)]
-        step = results.read_run(RUN_ID)["steps"][2]
+        step = store.read_run(RUN_ID)["steps"][2]
         assert (step["attempts"], step["result"]) == (1, {"seconds": 4, "captured": 2})
     assert leftovers() == NONE_LEFT
 
@@ -232,7 +233,7 @@ def test_sns_listener_filters_parses_and_is_unsubscribed(
     execution = execute(ref, {"topic": topic}, clock)
 
     assert execution.verdict["status"] == "passed", execution.verdict
-    assert set(results.read_run(RUN_ID)["steps"][2]["result"]) == {
+    assert set(store.read_run(RUN_ID)["steps"][2]["result"]) == {
         "message",
         "subject",
         "attributes",

@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 import pytest
-from itest.lambdas import results
 from itest.lambdas.aws import client
+from itest.lambdas.results import store
 
 from .machine import RUN_ID, Clock, execute, upload
 
@@ -69,7 +69,7 @@ def test_logs_match(bucket: str, clock: Clock, pattern: str, extra: dict, orders
     execution = execute(ref, {}, clock)
 
     assert execution.verdict["status"] == "passed", execution.verdict
-    found = results.read_run(RUN_ID)["steps"][0]["result"]
+    found = store.read_run(RUN_ID)["steps"][0]["result"]
     assert found["count"] == len(found["events"])
     assert [e["json"].get("ms") if "json" in e else "text" for e in found["events"]] == orders
     assert all(e["log_stream"] == "s1" and e["timestamp"].endswith("Z") for e in found["events"])

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from itest.lambdas import results
 from itest.lambdas.aws import client
 from itest.lambdas.errors import ConfigError, StateError
-from itest.lambdas.results import StepRecord
+from itest.lambdas.results import copies, store, summaries
+from itest.lambdas.results.records import StepRecord
 
 pytestmark = pytest.mark.usefixtures("results_table")
 
@@ -35,7 +35,7 @@ def step(index: int, name: str, status: str = "passed", **changes: Any) -> StepR
 
 
 def start_run() -> None:
-    results.write_run(
+    store.write_run(
         RUN,
         scenario="orders",
         steps=["create", "check", "never"],
@@ -68,8 +68,8 @@ def test_run_record_layout() -> None:
 
 def test_step_records_are_overwritten_per_attempt() -> None:
     start_run()
-    results.write_step(RUN, step(1, "check", "pending", attempts=1))
-    results.write_step(RUN, step(1, "check", "passed", attempts=2, captures={"x": 1}))
+    store.write_step(RUN, step(1, "check", "pending", attempts=1))
+    store.write_step(RUN, step(1, "check", "passed", attempts=2, captures={"x": 1}))
 
     item = raw("step#0001")
 
@@ -83,10 +83,10 @@ def test_context_overlays_captures_of_earlier_steps_only() -> None:
     start_run()
     for record in (step(0, "create", captures={"order": "o-1", "api": "http://other"}),
                    step(1, "check", captures={"late": True})):  # fmt: skip
-        results.write_step(RUN, record)
-        results.remember_captures(RUN, record["index"], record["captures"])
+        store.write_step(RUN, record)
+        store.remember_captures(RUN, record["index"], record["captures"])
 
-    context = results.read_context(RUN, below=1)
+    context = store.read_context(RUN, below=1)
 
     assert context["vars"] == {
         "api": "http://other",
@@ -103,26 +103,26 @@ def test_context_overlays_captures_of_earlier_steps_only() -> None:
             "error": None,
         },
     }
-    assert results.read_context(RUN)["vars"]["late"] is True
-    named = results.read_context(RUN, below=1, steps=[0], captured=[0])  # as an Action reads
+    assert store.read_context(RUN)["vars"]["late"] is True
+    named = store.read_context(RUN, below=1, steps=[0], captured=[0])  # as an Action reads
     assert (named["vars"], named["steps"]) == (context["vars"], context["steps"])
-    assert results.read_context(RUN, below=1, steps=[])["steps"] == {}
+    assert store.read_context(RUN, below=1, steps=[])["steps"] == {}
 
 
 def test_context_of_a_run_read_whole_is_its_context() -> None:
     start_run()
-    results.write_step(RUN, step(0, "create", captures={"order": "o-1", "api": "http://other"}))
-    results.write_step(RUN, step(1, "check", "failed", captures={"late": True}))
+    store.write_step(RUN, step(0, "create", captures={"order": "o-1", "api": "http://other"}))
+    store.write_step(RUN, step(1, "check", "failed", captures={"late": True}))
 
-    run = results.read_run(RUN)
+    run = store.read_run(RUN)
 
     assert run is not None and run["steps"][2]["status"] == "skipped"
-    assert results.context_of(run) == results.read_context(RUN)
+    assert store.context_of(run) == store.read_context(RUN)
 
 
 def test_context_without_a_run_record_is_a_state_error() -> None:
     with pytest.raises(StateError, match="no run record"):
-        results.read_context("nope")
+        store.read_context("nope")
 
 
 def test_read_run_gives_the_whole_run() -> None:
@@ -134,17 +134,17 @@ def test_read_run_gives_the_whole_run() -> None:
         "actual": 500,
         "message": "m",
     }
-    results.write_step(RUN, step(0, "create"))
-    results.write_step(RUN, step(1, "check", "failed", mismatches=[mismatch], error=None))
-    results.write_assert(RUN, status="passed", mismatches=[])
-    results.write_cleanup(
+    store.write_step(RUN, step(0, "create"))
+    store.write_step(RUN, step(1, "check", "failed", mismatches=[mismatch], error=None))
+    store.write_assert(RUN, status="passed", mismatches=[])
+    store.write_cleanup(
         RUN,
         status="failed",
         actions=[
             {"name": "create", "action": "http", "status": "failed", "error": "boom"},
         ],
     )
-    results.finish_run(
+    store.finish_run(
         RUN,
         scenario="orders",
         status="failed",
@@ -152,7 +152,7 @@ def test_read_run_gives_the_whole_run() -> None:
         ended_at="2026-11-21T23:22:00.000Z",
     )
 
-    run = results.read_run(RUN)
+    run = store.read_run(RUN)
 
     assert run is not None
     assert (run["scenario"], run["status"], run["reason"]) == (
@@ -177,13 +177,13 @@ def test_read_run_gives_the_whole_run() -> None:
 
 
 def test_read_run_of_an_unknown_run_is_none() -> None:
-    assert results.read_run("nope") is None
+    assert store.read_run("nope") is None
 
 
 def test_finish_run_creates_the_record_when_prepare_failed() -> None:
-    results.finish_run(RUN, scenario=None, status="error", reason="TemplateError: x", ended_at="t")
+    store.finish_run(RUN, scenario=None, status="error", reason="TemplateError: x", ended_at="t")
 
-    run = results.read_run(RUN)
+    run = store.read_run(RUN)
 
     assert run is not None
     assert (run["status"], run["reason"], run["scenario"], run["steps"]) == (
@@ -203,11 +203,11 @@ def test_big_results_are_kept_whole_in_the_bucket_and_summarized(
     body = "x" * 100_000
     result = {"status": 200, "text": body, "json": {"rows": list(range(5000))}}
 
-    results.write_step(RUN, step(0, "create", result=result))
+    store.write_step(RUN, step(0, "create", result=result))
 
     item = raw("step#0000")
     stored = json.loads(item["result_json"]["S"])
-    assert len(item["result_json"]["S"].encode()) <= results.RESULT_LIMIT
+    assert len(item["result_json"]["S"].encode()) <= copies.RESULT_LIMIT
     assert stored["status"] == 200  # the shape is kept: small fields read the same
     assert stored["text"].startswith("x" * 100) and "more characters]" in stored["text"]
     assert stored["json"]["rows"][-1].endswith("more items]")
@@ -215,15 +215,15 @@ def test_big_results_are_kept_whole_in_the_bucket_and_summarized(
     assert ref == f"s3://itest-scenarios/results/{RUN}/0.json"
     whole = client("s3").get_object(Bucket="itest-scenarios", Key=f"results/{RUN}/0.json")
     assert json.loads(whole["Body"].read()) == result
-    (read,) = [s for s in results.read_run(RUN)["steps"] if s["index"] == 0]
+    (read,) = [s for s in store.read_run(RUN)["steps"] if s["index"] == 0]
     assert read["result_ref"] == ref
 
 
 def test_a_result_too_big_even_when_cut_becomes_a_marker() -> None:
     wide = {f"k{i}": i for i in range(100_000)}
-    assert json.loads(results.summarize(wide, limit=4096))["…"].endswith("more keys]")
+    assert json.loads(summaries.summarize(wide, limit=4096))["…"].endswith("more keys]")
 
-    stored = json.loads(results.summarize({"k" * 5000: 1}, limit=4096))  # nothing to cut
+    stored = json.loads(summaries.summarize({"k" * 5000: 1}, limit=4096))  # nothing to cut
 
     assert stored["__truncated__"] is True
     assert stored["bytes"] > 5000
@@ -231,20 +231,20 @@ def test_a_result_too_big_even_when_cut_becomes_a_marker() -> None:
 
 def test_small_results_are_kept_whole() -> None:
     value = {"a": [1, 2.5, None, {"b": {}}]}
-    assert json.loads(results.summarize(value)) == value
+    assert json.loads(summaries.summarize(value, copies.RESULT_LIMIT)) == value
 
 
 def test_missing_table_name_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RESULTS_TABLE")
     with pytest.raises(ConfigError, match="RESULTS_TABLE"):
-        results.read_run(RUN)
+        store.read_run(RUN)
 
 
 def test_read_run_with_an_explicit_table_and_client(monkeypatch: pytest.MonkeyPatch) -> None:
     start_run()
     monkeypatch.delenv("RESULTS_TABLE")  # the CLI knows the table from the stack outputs
 
-    run = results.read_run(RUN, table="itest-results", dynamodb=client("dynamodb"))
+    run = store.read_run(RUN, table="itest-results", dynamodb=client("dynamodb"))
 
     assert run is not None
     assert run["scenario"] == "orders"

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from itest.lambdas import masking, results, states
+from itest.lambdas import masking, states
 from itest.lambdas.aws import client
+from itest.lambdas.results import store
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -85,7 +86,7 @@ def test_a_skipped_step_is_recorded_with_its_reason_and_its_cleanup_never_runs(
 
     assert execution.verdict["status"] == "passed", execution.verdict
     assert [i["outcome"] for i in execution.iterations] == ["passed", "skipped", "passed"]
-    record = results.read_run(RUN_ID)
+    record = store.read_run(RUN_ID)
     skipped = record["steps"][1]
     assert (skipped["status"], skipped["attempts"]) == ("skipped", 0)
     assert skipped["reason"] == "skip_if holds: vars.env is 'prod' (equals 'prod')"

@@ -1,41 +1,49 @@
-"""The results table (docs/engine.md): one item per run, step, assert and cleanup.
+"""The results table (docs/engine.md): one item per run, step, assert and cleanup,
+and per message a listener captured.
 
-The one owner of the table's key schema and of its items: the handlers and the CLI
-read and write runs, steps and verdicts through this module only.
+The one owner of the table's key schema and of the record <-> item codec: the
+handlers and the CLI read and write runs, steps and verdicts through this module
+only, and the other modules of the package store their items through it.
 
 It is also how step N sees the captures of steps < N, since Map iterations
 cannot see each other: each passing step's captures are also kept on the run
 record (``captures#NNNN``), so an attempt reads the run record and only the
 step records it needs, whatever its index. Arbitrary JSON is stored as JSON
-text (``*_json``) so that floats, nulls and empty maps survive DynamoDB.
+text (``*_json``, :mod:`~itest.lambdas.results.json_text`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 
 from itest.lambdas.aws import client, engine_errors
 from itest.lambdas.errors import ConfigError, StateError
-from itest.lambdas.masking import drop_fragment, mask
+from itest.lambdas.masking import mask
 from itest.lambdas.matchers import Mismatch
+from itest.lambdas.results.copies import store_result
+from itest.lambdas.results.json_text import dumps, loads
+from itest.lambdas.results.records import (
+    CleanupClaim,
+    CleanupEntry,
+    RunContext,
+    RunProgress,
+    RunRecord,
+    RunSummary,
+    StepRecord,
+    never_ran,
+    step_record,
+)
 from itest.lambdas.statuses import RunStatus, StepStatus
 from itest.lambdas.timestamps import epoch
 
-RESULT_LIMIT = 32 * 1024
-"""The most of a step's result stored in its record; a bigger one is kept whole in the
-bucket (``results/<run_id>/<index>.json``) and the record holds a summary of it."""
 CAPTURE_LIMIT = 64 * 1024
 """The most a step may capture (the record must stay under DynamoDB's 400 KB item size)."""
 CAPTURES_LIMIT = 256 * 1024
 """The most all steps of a run may capture together (kept on the run record)."""
 CAPTURES_PREFIX = "captures#"
 MISMATCH_LIMIT = 50
-MESSAGE_LIMIT = 300 * 1024
-"""The most of one captured event kept (an EventBridge event or SNS message is at most
-256 KiB; masking may add a little)."""
 PARTITION_KEY = "pk"
 """The run id (a listener's messages: :func:`listener_pk`); infra/storage.py declares
 the table with these two key attributes."""
@@ -49,106 +57,8 @@ EXPIRES_AT = "expires_at"
 """Epoch seconds on every item of a run (``RESULTS_TTL_DAYS``): the table's TTL attribute."""
 
 
-class StepRecord(TypedDict):
-    """One step's latest attempt; ``status`` is passed | failed | pending, or skipped:
-    by its ``skip_if`` (written, with the ``reason``), or (in :func:`read_run`, without
-    a reason) a step that never ran after a failure."""
-
-    index: int
-    name: str
-    action: str | None
-    status: str
-    attempts: int
-    started_at: str | None
-    ended_at: str | None
-    duration_ms: int | None
-    engine_ms: NotRequired[int | None]  # the Action handler's reads, not the step's time
-    captures: dict[str, Any]
-    result: Any
-    mismatches: list[Mismatch]
-    error: str | None
-    result_ref: NotRequired[str | None]  # s3:// URI of the whole result when it was summarized
-    reason: NotRequired[str | None]  # why a step was skipped by its skip_if
-
-
-def step_record(index: int, name: str, status: str, **fields: Any) -> StepRecord:
-    """A step record with every field (the one place listing them with their defaults),
-    ``fields`` set.
-
-    Raises:
-        TypeError: a field a step record does not have.
-    """
-    record: dict[str, Any] = {
-        "index": index, "name": name, "action": None, "status": status, "attempts": 0,
-        "started_at": None, "ended_at": None, "duration_ms": None, "engine_ms": None,
-        "captures": {}, "result": None, "mismatches": [], "error": None,
-        "result_ref": None, "reason": None,
-    }  # fmt: skip
-    if unknown := fields.keys() - record.keys():
-        raise TypeError(f"a step record has no {', '.join(sorted(unknown))}")
-    record.update(fields)
-    return record  # type: ignore[return-value]
-
-
 _STEP_JSON = {"captures": "captures_json", "result": "result_json", "mismatches": "mismatches_json"}
 """The step record's fields stored as JSON text, and their attribute names."""
-
-
-class AssertRecord(TypedDict):
-    status: str
-    mismatches: list[Mismatch]
-    error: str | None
-
-
-class CleanupEntry(TypedDict):
-    name: str
-    action: str
-    status: str  # passed | failed | skipped (a name it needs was never captured)
-    error: str | None  # why it failed or was skipped
-    allow_failure: NotRequired[bool]  # set when a failure does not fail the run
-
-
-class CleanupRecord(TypedDict):
-    status: str  # running (claimed, see claim_cleanup) | passed | failed
-    actions: list[CleanupEntry]
-
-
-class CleanupClaim(TypedDict):
-    """The cleanup record as :func:`claim_cleanup` found or left it."""
-
-    claimed: bool  # True: this invocation holds it now
-    status: str
-    actions: list[CleanupEntry]  # finished already (by an earlier holder)
-    current: str | None  # the action an earlier holder was running when it stopped
-    lease_until: float
-
-
-class RunRecord(TypedDict):
-    """A whole run as the CLI shows it; ``steps`` has one entry per scenario step."""
-
-    run_id: str
-    scenario: str | None
-    status: str
-    reason: str | None
-    started_at: str | None
-    ended_at: str | None
-    execution_arn: str | None
-    vars: dict[str, Any]
-    steps: list[StepRecord]
-    assertions: AssertRecord | None
-    cleanup: CleanupRecord | None
-    scenario_ref: NotRequired[dict[str, str] | None]  # the object Prepare pinned
-
-
-class RunContext(TypedDict):
-    """What templates and assertions see of earlier steps, and how many bytes of
-    captures the run record holds."""
-
-    vars: dict[str, Any]
-    steps: dict[str, dict[str, Any]]
-    started_at: float | None  # the run's start (epoch seconds), when recorded
-    captured_bytes: int
-    run_status: NotRequired[str]  # running until Cleanup settles the run
 
 
 def step_sk(index: int) -> str:
@@ -179,65 +89,6 @@ def expires_at(now: float | None = None) -> int | None:
     return int((time.time() if now is None else now) + days * 86400)
 
 
-def summarize(value: Any, limit: int = RESULT_LIMIT) -> str:
-    """JSON text of ``value`` at most ``limit`` bytes.
-
-    A bigger value keeps its shape (so ``result.status`` still reads the same)
-    with long strings and arrays cut, each cut saying how much was left out;
-    when even that is too big, a ``{"__truncated__": true, "bytes": n,
-    "preview": ...}`` marker.
-    """
-    text = _dumps(value)
-    size = len(text.encode())
-    if size <= limit:
-        return text
-    for chars, items in ((2048, 100), (512, 20), (128, 5), (32, 2)):
-        shrunk = _dumps(_shrink(value, chars, items))
-        if len(shrunk.encode()) <= limit:
-            return shrunk
-    preview = drop_fragment(text.encode()[: limit - 200].decode(errors="ignore"))
-    return _dumps({"__truncated__": True, "bytes": size, "preview": preview})
-
-
-def _shrink(value: Any, chars: int, items: int) -> Any:
-    if isinstance(value, str):
-        if len(value) <= chars:
-            return value
-        return f"{drop_fragment(value[:chars])}… [{len(value) - chars:,} more characters]"
-    if isinstance(value, dict):
-        keep = items * 10
-        kept = {k: _shrink(v, chars, items) for k, v in list(value.items())[:keep]}
-        if len(value) > keep:
-            kept["…"] = f"[{len(value) - keep:,} more keys]"
-        return kept
-    if isinstance(value, list):
-        kept = [_shrink(v, chars, items) for v in value[:items]]
-        if len(value) > items:
-            kept.append(f"… [{len(value) - items:,} more items]")
-        return kept
-    return value
-
-
-def store_result(run_id: str, index: int, result: Any) -> tuple[str, str | None]:
-    """The ``result_json`` of a step record, and where the whole result is kept when
-    that is only a summary (``s3://<SCENARIO_BUCKET>/results/<run_id>/<index>.json``;
-    every attempt overwrites it); masked, whatever the caller passed."""
-    result = mask(result)
-    text = _dumps(result)
-    if len(text.encode()) <= RESULT_LIMIT:
-        return text, None
-    bucket = os.environ.get("SCENARIO_BUCKET")
-    ref = None
-    if bucket:
-        key = f"results/{run_id}/{index}.json"
-        with engine_errors(f"storing the result of step {index}"):
-            client("s3").put_object(
-                Bucket=bucket, Key=key, Body=text.encode(), ContentType="application/json"
-            )
-        ref = f"s3://{bucket}/{key}"
-    return summarize(result), ref
-
-
 def write_run(
     run_id: str,
     *,
@@ -250,16 +101,16 @@ def write_run(
 ) -> None:
     """Start the run record (Prepare); ``scenario_ref`` (the pinned object) lets a
     cleanup started from outside the execution find what the run ran."""
-    _put(
+    put_item(
         run_id,
         RUN_SK,
         scenario=scenario,
         status=RunStatus.RUNNING,
         steps=steps,
-        vars_json=_dumps(vars),
+        vars_json=dumps(vars),
         started_at=started_at,
         execution_arn=execution_arn,
-        scenario_ref_json=_dumps(scenario_ref) if scenario_ref else None,
+        scenario_ref_json=dumps(scenario_ref) if scenario_ref else None,
     )
 
 
@@ -315,7 +166,7 @@ def write_step(run_id: str, record: StepRecord, *, attempt_started: int | None =
         "result_ref": result_ref,
     }
     attributes = _step_attributes(stored, result_json=result_json)
-    _put(run_id, step_sk(record["index"]), **attributes, attempt_started=attempt_started)
+    put_item(run_id, step_sk(record["index"]), **attributes, attempt_started=attempt_started)
 
 
 def claim_attempt(
@@ -378,41 +229,23 @@ def claim_attempt(
 def write_assert(
     run_id: str, *, status: str, mismatches: list[Mismatch], error: str | None = None
 ) -> None:
-    _put(
+    put_item(
         run_id,
         ASSERT_SK,
         status=status,
-        mismatches_json=_dumps(mismatches[:MISMATCH_LIMIT]),
+        mismatches_json=dumps(mismatches[:MISMATCH_LIMIT]),
         error=error,
     )
 
 
 def write_cleanup(run_id: str, *, status: str, actions: list[CleanupEntry]) -> None:
-    _put(run_id, CLEANUP_SK, status=status, actions_json=_dumps(actions))
+    put_item(run_id, CLEANUP_SK, status=status, actions_json=dumps(actions))
 
 
 def listener_pk(run_id: str, listener: str) -> str:
     """A listener's messages live apart from the run's items: reading a run never grows
     with them."""
     return f"{run_id}#listener#{listener}"
-
-
-def write_message(run_id: str, listener: str, key: str, *, arrived: float, message: Any) -> None:
-    """Keep one captured message (``key``: its own id, so a redelivery overwrites it);
-    one too big for an item keeps its shape, summarized."""
-    text = _dumps(message)
-    if len(text.encode()) > MESSAGE_LIMIT:
-        text = summarize(message, MESSAGE_LIMIT)
-    _put(listener_pk(run_id, listener), key, arrived=arrived, message_json=text)
-
-
-def read_messages(run_id: str, listener: str) -> list[tuple[float, Any]]:
-    """``(arrived, message)`` of every message a listener captured, oldest first."""
-    items = _query(listener_pk(run_id, listener)).values()
-    return sorted(
-        ((float(item.get("arrived", 0)), _loads(item.get("message_json"), None)) for item in items),
-        key=lambda pair: pair[0],
-    )
 
 
 def claim_cleanup(run_id: str, *, owner: str, now: float, lease_until: float) -> CleanupClaim:
@@ -448,7 +281,7 @@ def claim_cleanup(run_id: str, *, owner: str, now: float, lease_until: float) ->
     return {
         "claimed": claimed,
         "status": found.get("status", StepStatus.RUNNING),
-        "actions": _loads(found.get("actions_json"), []),
+        "actions": loads(found.get("actions_json"), []),
         "current": found.get("current"),
         "lease_until": float(found.get("lease_until", 0)),
     }
@@ -459,7 +292,7 @@ def cleanup_progress(
 ) -> None:
     """Record the finished cleanup actions and the one about to run (while holding the
     claim), so that an invocation taking over runs none of them twice."""
-    values: dict[str, Any] = {":owner": owner, ":actions": _dumps(actions)}
+    values: dict[str, Any] = {":owner": owner, ":actions": dumps(actions)}
     if current is None:
         update = "SET actions_json = :actions REMOVE #current"
     else:
@@ -497,7 +330,7 @@ def remember_captures(run_id: str, index: int, captures: dict[str, Any]) -> None
             Key=_key(run_id, RUN_SK),
             UpdateExpression="SET #captures = :captures",
             ExpressionAttributeNames={"#captures": f"{CAPTURES_PREFIX}{index:04d}"},
-            ExpressionAttributeValues={":captures": {"S": _dumps(captures)}},
+            ExpressionAttributeValues={":captures": {"S": dumps(captures)}},
         )
 
 
@@ -528,22 +361,22 @@ def read_context(
         run = _get(run_id, RUN_SK, None if captured is None else wanted)
         records = _get_steps(run_id, [i for i in steps if i < below]) if steps else []
     else:
-        items = _query(run_id)
+        items = read_items(run_id)
         run = items.get(RUN_SK)
         records = [r for r in _steps(items) if below is None or r["index"] < below]
     if run is None:
         raise StateError(f"no run record for {run_id!r}; Prepare has not run for it")
-    context = _context(_loads(run.get("vars_json"), {}), records, run.get("started_at"))
+    context = _context(loads(run.get("vars_json"), {}), records, run.get("started_at"))
     if below is not None:
         kept = sorted(
             (int(name[len(CAPTURES_PREFIX) :]), text)
             for name, text in run.items()
             if name.startswith(CAPTURES_PREFIX)
         )
-        context["vars"] = _loads(run.get("vars_json"), {})
+        context["vars"] = loads(run.get("vars_json"), {})
         for index, text in kept:
             if index < below:
-                context["vars"].update(_loads(text, {}))
+                context["vars"].update(loads(text, {}))
         context["captured_bytes"] = sum(len(text.encode()) for _, text in kept)
     context["run_status"] = run.get("status", RunStatus.RUNNING)
     return context
@@ -557,18 +390,13 @@ def context_of(run: RunRecord) -> RunContext:
     return context
 
 
-def never_ran(record: StepRecord) -> bool:
-    """A step not reached (after a failure): skipped without a ``skip_if`` reason."""
-    return record["status"] == StepStatus.SKIPPED and not record.get("reason")
-
-
 def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> RunRecord | None:
     """The whole run for the CLI, or None when there is no record of it.
 
     The CLI passes the table (from the stack outputs) and a client of its own
     session; the handlers use ``RESULTS_TABLE`` and the shared client.
     """
-    items = _query(run_id, table=table, dynamodb=dynamodb)
+    items = read_items(run_id, table=table, dynamodb=dynamodb)
     run = items.get(RUN_SK)
     if run is None:
         return None
@@ -588,43 +416,23 @@ def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> 
         "started_at": run.get("started_at"),
         "ended_at": run.get("ended_at"),
         "execution_arn": run.get("execution_arn"),
-        "vars": _loads(run.get("vars_json"), {}),
+        "vars": loads(run.get("vars_json"), {}),
         "steps": steps,
         "assertions": {
             "status": assertions["status"],
-            "mismatches": _loads(assertions.get("mismatches_json"), []),
+            "mismatches": loads(assertions.get("mismatches_json"), []),
             "error": assertions.get("error"),
         }
         if assertions
         else None,
         "cleanup": {
             "status": cleanup["status"],
-            "actions": _loads(cleanup.get("actions_json"), []),
+            "actions": loads(cleanup.get("actions_json"), []),
         }
         if cleanup
         else None,
-        "scenario_ref": _loads(run.get("scenario_ref_json"), None),
+        "scenario_ref": loads(run.get("scenario_ref_json"), None),
     }
-
-
-class StepProgress(TypedDict):
-    index: int
-    name: str | None
-    status: str | None
-    attempts: int
-
-
-class RunProgress(TypedDict):
-    """How far a run is, from two small reads whatever its length."""
-
-    status: str | None  # None until Prepare wrote the run record
-    step: StepProgress | None  # the newest step record
-
-
-class RunSummary(TypedDict):
-    scenario: str | None
-    status: str | None
-    reason: str | None
 
 
 def read_progress(run_id: str, *, table: str, dynamodb: Any) -> RunProgress:
@@ -708,7 +516,7 @@ def _step_attributes(record: StepRecord, *, result_json: str) -> dict[str, Any]:
     """A step record as the item's attributes (None: not written); ``result_json``:
     the result as stored (:func:`store_result`)."""
     attributes = {
-        _STEP_JSON.get(name, name): _dumps(value) if name in _STEP_JSON else value
+        _STEP_JSON.get(name, name): dumps(value) if name in _STEP_JSON else value
         for name, value in record.items()
         if name != "result"
     }
@@ -720,19 +528,20 @@ def _step(item: dict[str, Any]) -> StepRecord:
     blank = step_record(item["index"], item["name"], item["status"])
     fields = {name: item.get(name, default) for name, default in blank.items()}
     for name, attribute in _STEP_JSON.items():
-        fields[name] = _loads(item.get(attribute), blank[name])  # type: ignore[literal-required]
+        fields[name] = loads(item.get(attribute), blank[name])  # type: ignore[literal-required]
     return fields  # type: ignore[return-value]
 
 
-def _query(
-    run_id: str, *, table: str | None = None, dynamodb: Any = None
+def read_items(
+    pk: str, *, table: str | None = None, dynamodb: Any = None
 ) -> dict[str, dict[str, Any]]:
-    """Every item of a run by sort key (consistent: the previous state just wrote)."""
+    """Every item of a partition (a run, or a listener's :func:`listener_pk`) by sort
+    key, decoded (consistent: the previous state just wrote)."""
     paginator = (dynamodb or client("dynamodb")).get_paginator("query")
     pages = paginator.paginate(
         TableName=table or table_name(),
         KeyConditionExpression=f"{PARTITION_KEY} = :pk",
-        ExpressionAttributeValues={":pk": {"S": run_id}},
+        ExpressionAttributeValues={":pk": {"S": pk}},
         ConsistentRead=True,
     )
     with engine_errors("reading the results table"):
@@ -769,8 +578,10 @@ def _get_steps(run_id: str, indexes: list[int]) -> list[StepRecord]:
     return sorted((_step(_decode_item(item)) for item in items), key=lambda r: r["index"])
 
 
-def _put(run_id: str, sk: str, **attributes: Any) -> None:
-    item = {**_key(run_id, sk)}
+def put_item(pk: str, sk: str, **attributes: Any) -> None:
+    """Write (overwrite) one item, its attributes encoded (None: not written), expiring
+    with the run."""
+    item = {**_key(pk, sk)}
     attributes[EXPIRES_AT] = expires_at()
     item.update({name: _encode(v) for name, v in attributes.items() if v is not None})
     with engine_errors("writing the results table"):
@@ -806,11 +617,3 @@ def _decode(value: dict[str, Any]) -> Any:
 
 def _decode_item(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _decode(value) for name, value in item.items()}
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _loads(text: str | None, default: Any) -> Any:
-    return default if text is None else json.loads(text)
