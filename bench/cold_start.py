@@ -50,11 +50,12 @@ def first_invocation() -> list[str]:
     import yaml
     from itest.cli.local.deploy import stack_resources
     from itest.cli.local.orchestrator import started_orchestrator
+    from itest.lambdas.scenario_store import scenario_key
 
     scenario = yaml.safe_load((ROOT / "scenarios" / "orders-happy-path.yaml").read_text())
     with started_orchestrator() as orchestrator:
         aws, bucket = orchestrator.aws, orchestrator.bucket
-        key = "scenarios/orders-happy-path/bench.json"
+        key = scenario_key("orders-happy-path", "bench")
         aws.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps(scenario).encode())
         (prepare,) = [
             physical

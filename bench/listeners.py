@@ -74,6 +74,7 @@ def run_all(local: Any, paths: list[Path], parallel: int) -> list[dict[str, Any]
 
     from itest.lambdas.results.store import read_run
     from itest.lambdas.scenario.loading import load_scenario_file
+    from itest.lambdas.scenario_store import scenario_key
 
     aws, target, target_vars = local
     sfn, records = aws.client("stepfunctions"), []
@@ -82,7 +83,7 @@ def run_all(local: Any, paths: list[Path], parallel: int) -> list[dict[str, Any]
         for path in paths[at : at + parallel]:
             scenario = load_scenario_file(path)
             body = scenario.to_json().encode()
-            key = f"scenarios/{scenario.name}/{hashlib.sha256(body).hexdigest()}.json"
+            key = scenario_key(scenario.name, hashlib.sha256(body).hexdigest())
             aws.client("s3").put_object(Bucket=target.bucket, Key=key, Body=body)
             run_id = f"{scenario.name[:60]}-{secrets.token_hex(4)}"
             arn = sfn.start_execution(

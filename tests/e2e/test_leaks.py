@@ -29,6 +29,7 @@ def attempts(local: Any) -> dict[str, dict[str, Any]]:
     from itest.cli.render import render
     from itest.cli.reports import Outcome, status
     from itest.lambdas.scenario.loading import load_scenario
+    from itest.lambdas.scenario_store import scenario_key
 
     aws, target, _ = local
     sfn, s3 = aws.client("stepfunctions"), aws.client("s3")
@@ -37,7 +38,7 @@ def attempts(local: Any) -> dict[str, dict[str, Any]]:
         for attempt in leaks.CORPUS:
             scenario = load_scenario(json.dumps(attempt.scenario()), source=attempt.name)
             body = scenario.to_json().encode()
-            key = f"scenarios/{scenario.name}/{hashlib.sha256(body).hexdigest()}.json"
+            key = scenario_key(scenario.name, hashlib.sha256(body).hexdigest())
             s3.put_object(Bucket=target.bucket, Key=key, Body=body)
             run_id = f"{scenario.name}-{secrets.token_hex(4)}"
             arn = sfn.start_execution(

@@ -24,6 +24,7 @@ from itest.lambdas.results.store import read_run
 from itest.lambdas.scenario import limits
 from itest.lambdas.scenario.loading import load_scenario_file
 from itest.lambdas.scenario.models import Scenario
+from itest.lambdas.scenario_store import scenario_key
 
 from tests.e2e.conftest import SCENARIOS, itest
 
@@ -63,7 +64,7 @@ def start(local: Any, path: Path, overrides: dict[str, Any] | None = None) -> Ru
     scenario, variants = found
     overrides = {**variants[0], **(overrides or {})}  # a matrix file: its first combination
     body = scenario.to_json().encode()
-    key = f"scenarios/{scenario.name}/{hashlib.sha256(body).hexdigest()}.json"
+    key = scenario_key(scenario.name, hashlib.sha256(body).hexdigest())
     aws.client("s3").put_object(Bucket=target.bucket, Key=key, Body=body)
     run_id = f"{scenario.name[:60]}-{secrets.token_hex(4)}"
     started = aws.client("stepfunctions").start_execution(

@@ -17,6 +17,7 @@ from typing import Any
 from itest.lambdas import handlers
 from itest.lambdas.aws import client
 from itest.lambdas.scenario.loading import load_scenario
+from itest.lambdas.scenario_store import scenario_key
 
 EVENTS = Path(__file__).parents[2] / "events"
 RUN_ID = "orders-flow-20261121T232100-ab12cd"
@@ -30,7 +31,7 @@ def event(name: str, /, **changes: Any) -> dict[str, Any]:
 def upload(scenario: dict[str, Any], bucket: str) -> dict[str, str]:
     """Validate and upload as the CLI does; returns the scenario reference."""
     text = load_scenario(json.dumps(scenario), source="test.json").to_json()
-    key = f"scenarios/{scenario['name']}/{hashlib.sha256(text.encode()).hexdigest()}.json"
+    key = scenario_key(scenario["name"], hashlib.sha256(text.encode()).hexdigest())
     client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode())
     return {"bucket": bucket, "key": key}
 

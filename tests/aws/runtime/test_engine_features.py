@@ -182,12 +182,13 @@ def test_the_recorded_wait_state_drives_the_action_handler(bucket: str, clock: C
     attempt on the local state machine; the attempt after it passes."""
     from itest.lambdas import handlers
     from itest.lambdas.scenario.loading import load_scenario_file
+    from itest.lambdas.scenario_store import scenario_key
 
     from .machine import EVENTS
 
     recorded = json.loads((EVENTS / "action_wait.json").read_text())
     shipped = load_scenario_file(Path(__file__).parents[3] / "scenarios" / "aws-messaging.yaml")
-    key = "scenarios/aws-messaging/recorded.json"
+    key = scenario_key("aws-messaging", "recorded")
     client("s3").put_object(Bucket=bucket, Key=key, Body=shipped.to_json().encode())
     ref = {"bucket": bucket, "key": key}
     prepared = handlers.prepare({"input": {"scenario": ref}, "run_id": recorded["run_id"]}, None)

@@ -254,7 +254,7 @@ def test_throttled_storage_is_a_transient_error_the_state_machine_retries(
 
 def test_a_running_execution_keeps_the_scenario_it_started_with(bucket: str) -> None:
     client("s3").put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    key = "scenarios/faults/release.json"
+    key = scenario_store.scenario_key("faults", "release")
     ref = {"bucket": bucket, "key": key}
     first = {"name": "first version", "action": "dynamodb.get_item",
              "with": {"table": "orders", "key": {"pk": "none"}}}  # fmt: skip
@@ -272,7 +272,7 @@ def test_a_running_execution_keeps_the_scenario_it_started_with(bucket: str) -> 
 
 
 def test_without_versions_a_changed_object_is_refused_not_run(bucket: str) -> None:
-    key = "scenarios/faults/release.json"
+    key = scenario_store.scenario_key("faults", "release")
     _put_label(bucket, key, scenario())
     state = prepared({"bucket": bucket, "key": key})
     _put_label(bucket, key, scenario(dict(SEED, name="another")))
