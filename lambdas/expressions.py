@@ -18,6 +18,7 @@ from typing import Any
 import jmespath
 from itest.lambdas.errors import TemplateError
 from itest.lambdas.masking import clip
+from itest.lambdas.template_context import StartContext
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerError, ParseError
 
 TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
@@ -271,5 +272,5 @@ def render_vars(
     vars = dict(overrides)
     for name, value in definitions.items():
         if name not in overrides:
-            vars[name] = render(value, {"run_id": run_id, "vars": vars, "now": now})
+            vars[name] = render(value, StartContext(run_id=run_id, vars=vars, now=now))
     return vars

@@ -42,6 +42,7 @@ from itest.lambdas.results.records import (
 from itest.lambdas.scenario.models import CleanupAction, Scenario, Step
 from itest.lambdas.scenario_store import ScenarioRef, load, pin, scenario_ref
 from itest.lambdas.statuses import Outcome, RunStatus, StepStatus
+from itest.lambdas.template_context import StartContext, StepContext
 from itest.lambdas.timestamps import iso
 from jmespath.exceptions import JMESPathError
 
@@ -110,7 +111,8 @@ def prepare(event: dict[str, Any]) -> PreparedRun:
         scenario_ref=ref,
     )
     # after the run record: whatever fails from here on, Cleanup removes the listeners
-    for name, spec in _listener_specs(scenario, {"run_id": run_id, "vars": vars, "now": iso(now)}):
+    start = StartContext(run_id=run_id, vars=vars, now=iso(now))
+    for name, spec in _listener_specs(scenario, start):
         listeners.create(run_id, name, spec)
     log_event("run.prepared", run_id=run_id, scenario=scenario.name, steps=len(scenario.steps))
     return {
@@ -325,7 +327,7 @@ def _redelivered(
 
 
 def skip_step(
-    state: IterationState, step: Step, context: dict[str, Any]
+    state: IterationState, step: Step, context: StepContext
 ) -> IterationState | None:
     """Record the step ``skipped`` with the reason when its ``skip_if`` holds (outcome
     ``skipped``: the state machine goes on, and the step's cleanup is never owed), or
@@ -358,9 +360,8 @@ def run_context(
     earlier: RunContext,
     *,
     attempt_id: str | None = None,
-) -> dict[str, Any]:
-    """``{run_id, attempt_id, vars, secret, steps, now}`` as templates see it
-    (``attempt_id`` is null outside a step's attempt)."""
+) -> StepContext:
+    """What a step's templates see (``attempt_id`` is null outside a step's attempt)."""
     return {
         "run_id": run_id,
         "attempt_id": attempt_id,
@@ -373,7 +374,7 @@ def run_context(
 
 def attempt_step(
     step: Step,
-    context: dict[str, Any],
+    context: StepContext,
     scope: RunScope | None = None,
     limit: deadlines.Budget | None = None,
 ) -> Attempt:
@@ -422,7 +423,7 @@ def attempt_step(
 
 
 def _first_match(
-    step: Step, result: dict[str, Any], context: dict[str, Any], tried: Attempt
+    step: Step, result: dict[str, Any], context: StepContext, tried: Attempt
 ) -> None:
     """``expect`` over each candidate (oldest first): the first meeting all of it is the
     result. Else the closest one's mismatches, or a stop when one meets ``stop_if``."""
@@ -451,7 +452,7 @@ def _first_match(
             return
 
 
-def _no_match(step: Step, result: dict[str, Any], context: dict[str, Any], tried: Attempt) -> None:
+def _no_match(step: Step, result: dict[str, Any], context: StepContext, tried: Attempt) -> None:
     """``expect`` describes what must not be seen: a candidate meeting all of it (any
     candidate when there is no ``expect``) fails the step, naming it, unless it is the
     result of an earlier step (received on purpose: "no *second* receipt")."""
@@ -696,7 +697,7 @@ def _with_cleanup_note(reason: str | None, entries: list[CleanupEntry]) -> str |
 
 
 def cleanup_todo(
-    scenario: Scenario, run: RunRecord, context: dict[str, Any], secret: dict[str, str]
+    scenario: Scenario, run: RunRecord, context: StepContext, secret: dict[str, str]
 ) -> cleanups.Todo:
     """Every cleanup that applies: the steps' that ran (newest first), the scenario's,
     then the run's listeners (a spec that cannot render is kept as written, so its queue,
@@ -761,7 +762,7 @@ def run_cleanup(
 
 
 def _listener_specs(
-    scenario: Scenario, context: dict[str, Any], *, strict: bool = True
+    scenario: Scenario, context: StartContext | StepContext, *, strict: bool = True
 ) -> list[tuple[str, dict[str, Any]]]:
     """Each listener with its templates rendered. ``strict=False`` (cleanup): a spec that
     cannot render is kept as written, so its queue (named from the run) still goes.

@@ -21,12 +21,11 @@ from itest.lambdas.expressions import (
     name_chains,
     template_problems,
 )
+from itest.lambdas.template_context import START_NAMES, STEP_NAMES
 from itest.lambdas.validation import Loc, explain
 from jmespath.exceptions import JMESPathError
 from pydantic import BaseModel, ValidationError
 
-CONTEXT_NAMES = ("run_id", "attempt_id", "vars", "secret", "steps", "now")
-VARS_CONTEXT_NAMES = ("run_id", "vars", "now")
 PATH_LISTS = ("expect", "stop_if", "assertions", "skip_if")
 
 
@@ -37,13 +36,13 @@ def cross_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
     declared = data.get("secrets") if isinstance(data.get("secrets"), dict) else {}
 
     def templates(
-        loc: Loc, value: Any, names: tuple[str, ...] = CONTEXT_NAMES, earlier: Any = None
+        loc: Loc, value: Any, names: tuple[str, ...] = STEP_NAMES, earlier: Any = None
     ) -> list:
         return _template_problems(loc, value, names, declared, earlier)
 
-    problems = templates(("vars",), data.get("vars"), VARS_CONTEXT_NAMES)
+    problems = templates(("vars",), data.get("vars"), START_NAMES)
     listeners = data.get("listeners") if isinstance(data.get("listeners"), dict) else {}
-    problems += templates(("listeners",), listeners, VARS_CONTEXT_NAMES)
+    problems += templates(("listeners",), listeners, START_NAMES)
     problems += _pattern_problems(listeners)
     steps = data.get("steps")
     seen: dict[str, int] = {}
