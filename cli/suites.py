@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from itest.cli.errors import BadInput, InfraError
+from itest.cli.errors import BadInput, InfraError, Interrupted
 from itest.cli.scheduler import TERMINAL, Stage
 from itest.lambdas.statuses import FINAL_STATUSES
 
@@ -237,8 +237,15 @@ class SuiteFollower:
             if waiting and not running:
                 self._settle_if_over(waiting)
 
-        return self.scheduler.follow(tracked, admit, lambda: list(waiting.values()),
-                                     self._next_check)
+        try:
+            return self.scheduler.follow(tracked, admit, lambda: list(waiting.values()),
+                                         self._next_check)
+        except Interrupted:
+            hint = self.scheduler.follow_hint(self.suite.execution_arn)
+            raise Interrupted(
+                f"interrupted: the suite goes on and starts every scenario left; "
+                f"follow its {len(children)} children with:\n  {hint}"
+            ) from None
 
     def _next_check(self, running: list[Tracked]) -> float:
         """When to list the children again: sooner while one has its verdict."""

@@ -149,3 +149,26 @@ def test_a_suite_state_machine_arn_finds_the_orchestrator_it_runs():
                                                   "RESULTS_TABLE": "results"}}}
 
     assert from_state_machine(Aws(), suite_arn) == TARGET  # type: ignore[arg-type]
+
+
+def test_ctrl_c_says_the_suite_goes_on_and_how_to_follow_it():
+    import pytest
+    from itest.cli.errors import Interrupted
+
+    clock = Clock()
+    aws = FakeSuiteAws(clock, duration=20.0)
+    scheduler = Scheduler(aws, TARGET, parallel=10, clock=clock, sleep=clock.sleep,
+                          rng=random.Random(7))
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    scheduler.sleep = interrupt
+    tracked = scenarios(3)
+    suite = start_suite(aws, TARGET, tracked, {}, max_concurrency=1)
+    with pytest.raises(Interrupted) as caught:
+        SuiteFollower(scheduler, suite).run(tracked)
+    assert str(caught.value) == (
+        "interrupted: the suite goes on and starts every scenario left; follow its 3 "
+        f"children with:\n  itest status {suite.execution_arn}"
+    )
