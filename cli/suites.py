@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from itest.cli.errors import BadInput, InfraError, Interrupted
 from itest.cli.scheduler import TERMINAL, Stage
+from itest.lambdas.bucket_layout import SUITES_PREFIX
 from itest.lambdas.statuses import FINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from itest.cli.scheduler import Scheduler, Tracked
     from itest.cli.target import Target
 
-SUITE_PREFIX = "suites/"
 SUITE_NAME = "suite"  # suite executions the CLI starts are named suite-<time>-<6 hex>
 MAX_CONCURRENCY = 10_000  # a distributed Map's most child executions at once
 UUID_NAME_PART = 37  # "-" and a UUID: what the suite adds to `name` without a run id
@@ -53,7 +53,7 @@ def upload_list(
 ) -> str:
     """Put the list at `suites/<label or content hash>.json`; return its key."""
     body = json.dumps(items, separators=(",", ":")).encode()
-    key = f"{SUITE_PREFIX}{label or hashlib.sha256(body).hexdigest()}.json"
+    key = f"{SUITES_PREFIX}{label or hashlib.sha256(body).hexdigest()}.json"
     aws.client("s3").put_object(
         Bucket=target.bucket, Key=key, Body=body, ContentType="application/json"
     )

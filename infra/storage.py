@@ -8,6 +8,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from itest.lambdas.bucket_layout import RESULTS_PREFIX, SCENARIOS_PREFIX, SUITES_PREFIX
 from itest.lambdas.results.store import EXPIRES_AT, PARTITION_KEY, SORT_KEY
 
 
@@ -38,9 +39,9 @@ class RunStorage(Construct):
         suites_prefix: where suite lists are uploaded (the suite reads nothing else).
     """
 
-    scenarios_prefix = "scenarios/"
-    results_prefix = "results/"
-    suites_prefix = "suites/"
+    scenarios_prefix = SCENARIOS_PREFIX
+    results_prefix = RESULTS_PREFIX
+    suites_prefix = SUITES_PREFIX
 
     def __init__(
         self, scope: Construct, construct_id: str, *, settings: StorageSettings | None = None

@@ -14,18 +14,19 @@ import re
 from typing import Any, NotRequired, TypedDict
 
 from itest.lambdas.aws import client, engine_errors
+from itest.lambdas.bucket_layout import SCENARIOS_PREFIX
 from itest.lambdas.errors import StateError
 from itest.lambdas.scenario.loading import load_scenario
 from itest.lambdas.scenario.models import Scenario
 
 _cache: dict[tuple[str, str, str], Scenario] = {}
-_KEY = re.compile(r"^scenarios/(?P<name>[a-z0-9-]+)/[^/]+$")
+_KEY = re.compile(rf"^{SCENARIOS_PREFIX}(?P<name>[a-z0-9-]+)/[^/]+$")
 
 
 def scenario_key(name: str, label: str) -> str:
     """Where a scenario is uploaded: ``scenarios/<name>/<label>.json`` (the label: a
     name a pipeline gives, else the content's sha256)."""
-    return f"scenarios/{name}/{label}.json"
+    return f"{SCENARIOS_PREFIX}{name}/{label}.json"
 
 
 def scenario_name(key: str) -> str | None:

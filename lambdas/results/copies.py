@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from itest.lambdas.aws import client, engine_errors
+from itest.lambdas.bucket_layout import RESULTS_PREFIX
 from itest.lambdas.masking import mask
 from itest.lambdas.results.json_text import dumps
 from itest.lambdas.results.summaries import summarize
@@ -26,7 +27,7 @@ def store_result(run_id: str, index: int, result: Any) -> tuple[str, str | None]
     bucket = os.environ.get("SCENARIO_BUCKET")
     ref = None
     if bucket:
-        key = f"results/{run_id}/{index}.json"
+        key = f"{RESULTS_PREFIX}{run_id}/{index}.json"
         with engine_errors(f"storing the result of step {index}"):
             client("s3").put_object(
                 Bucket=bucket, Key=key, Body=text.encode(), ContentType="application/json"
