@@ -49,9 +49,9 @@ def run(
     scenarios = load(paths, tags=tags)
     check_overrides(scenarios, overrides)
     if suite:
-        from itest.cli.suites import check_concurrency
+        from itest.cli.suites import check_suite
 
-        check_concurrency(parallel)
+        check_suite(len(scenarios), parallel)
     if not where.local:  # on AWS every var comes from the command line: check before connecting
         check_vars(scenarios, {item.path: overrides for item in scenarios})
     began = time.monotonic()
@@ -187,6 +187,10 @@ def upload(
 
     scenarios = load(paths, tags=tags)
     check_overrides(scenarios, overrides)
+    if suite:
+        from itest.cli.suites import check_suite
+
+        check_suite(len(scenarios), None)
     orchestrator = connect.for_listing(where)
     overrides = stack_outputs(orchestrator, overrides)
     if suite:

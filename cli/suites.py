@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 SUITE_NAME = "suite"  # suite executions the CLI starts are named suite-<time>-<6 hex>
 MAX_CONCURRENCY = 10_000  # a distributed Map's most child executions at once
+MAX_SCENARIOS = 2_000
+"""The most scenarios in one suite: the Map's result lines (about 100 bytes each, more
+with a reason) must fit Step Functions' 256 KiB of state data (docs/engine.md)."""
 UUID_NAME_PART = 37  # "-" and a UUID: what the suite adds to `name` without a run id
 NAME_MAX = 80 - UUID_NAME_PART
 
@@ -130,10 +133,17 @@ def read_list(aws: ClientFactory, target: Target, suite_input_: dict[str, Any]) 
     return listed
 
 
-def check_concurrency(max_concurrency: int | None) -> None:
-    """Raises:
-    BadInput: more children at once than a distributed Map runs.
+def check_suite(scenarios: int, max_concurrency: int | None) -> None:
+    """Refuse, before anything is uploaded, a suite that could not report its children.
+
+    Raises:
+        BadInput: more scenarios than one suite's result holds, or more children at
+            once than a distributed Map runs.
     """
+    if scenarios > MAX_SCENARIOS:
+        raise BadInput(f"{scenarios} scenarios with --suite: one suite runs at most "
+                       f"{MAX_SCENARIOS} (its result must fit Step Functions' 256 KiB of "
+                       "state data); split the paths into several suites")
     if max_concurrency is not None and max_concurrency > MAX_CONCURRENCY:
         raise BadInput(f"--parallel {max_concurrency} with --suite: a suite runs at most "
                        f"{MAX_CONCURRENCY} scenarios at once")

@@ -172,3 +172,33 @@ def test_ctrl_c_says_the_suite_goes_on_and_how_to_follow_it():
         "interrupted: the suite goes on and starts every scenario left; follow its 3 "
         f"children with:\n  itest status {suite.execution_arn}"
     )
+
+
+def test_a_suite_bigger_than_its_result_can_hold_is_refused_before_anything_is_uploaded(
+    tmp_path, monkeypatch
+) -> None:
+    import pytest
+    from click.testing import CliRunner
+    from itest.cli import connect, suites
+    from itest.cli.errors import BadInput
+    from itest.cli.main import cli
+
+    with pytest.raises(BadInput, match="2001 scenarios with --suite: one suite runs at most 2000"):
+        suites.check_suite(2_001, None)
+    suites.check_suite(2_000, 10_000)
+
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\nsteps:\n  - {{name: pause, action: wait, with: {{seconds: 1}}}}\n"
+        )
+    monkeypatch.setattr(suites, "MAX_SCENARIOS", 2)
+
+    def never(*_: Any, **__: Any) -> Any:
+        raise AssertionError("nothing may connect, upload or start")
+
+    monkeypatch.setattr(connect, "for_listing", never)
+    monkeypatch.setattr(connect, "for_run", never)
+    for command in (["upload", "--suite"], ["run", "--suite"]):
+        result = CliRunner().invoke(cli, [*command, str(tmp_path)])
+        assert result.exit_code == 2, result.output
+        assert "3 scenarios with --suite: one suite runs at most 2" in result.output
