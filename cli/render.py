@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 JSON_VERSION = 1
 GONE = (
-    "none: this run's private local AWS stopped with the command "
-    "(`itest local up` keeps one, and its runs, between commands)"
+    "not kept (this run's private local AWS stopped with the command; "
+    "`itest local up` keeps one, and its runs, between commands)"
 )
 # escape codes in text from the run are not for a terminal
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

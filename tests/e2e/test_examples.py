@@ -92,7 +92,7 @@ def test_cli_runs_the_example_and_prints_the_table():
     assert "building the local stack (1/3): starting the local AWS" in result.stderr
     assert "building the local stack (3/3): deploying the orchestrator" in result.stderr
     assert result.stdout.rstrip().splitlines()[-1].startswith(
-        "status: none: this run's private local AWS stopped with the command"
+        "status: not kept (this run's private local AWS stopped with the command;"
     )
 
 

@@ -174,7 +174,7 @@ def test_every_run_report_ends_with_the_exact_status_command():
         "status: itest status --local passes-20261121T232100-ab12cd"
     )
     assert blocks[1].splitlines()[-1].startswith(
-        "status: none: this run's private local AWS stopped with the command"
+        "status: not kept (this run's private local AWS stopped with the command;"
     )
     as_json = json.loads(render.render(Outcome([passed]), "json"))
     assert as_json["runs"][0]["status_command"] == passed.status_command
