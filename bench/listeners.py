@@ -20,8 +20,6 @@ Everything runs in this process on a private local AWS (as `itest run --local`).
 from __future__ import annotations
 
 import argparse
-import json
-import secrets
 import statistics
 import tempfile
 import time
@@ -70,11 +68,9 @@ steps:
 
 def run_all(local: Any, paths: list[Path], parallel: int) -> list[dict[str, Any]]:
     """Start `parallel` runs at a time, each as the CLI would; their records."""
-    import hashlib
-
+    from itest.cli import scheduler
     from itest.lambdas.results.store import read_run
     from itest.lambdas.scenario.loading import load_scenario_file
-    from itest.lambdas.scenario_store import scenario_key
 
     aws, target, target_vars = local
     sfn, records = aws.client("stepfunctions"), []
@@ -82,18 +78,8 @@ def run_all(local: Any, paths: list[Path], parallel: int) -> list[dict[str, Any]
         started = []
         for path in paths[at : at + parallel]:
             scenario = load_scenario_file(path)
-            body = scenario.to_json().encode()
-            key = scenario_key(scenario.name, hashlib.sha256(body).hexdigest())
-            aws.client("s3").put_object(Bucket=target.bucket, Key=key, Body=body)
-            run_id = f"{scenario.name[:60]}-{secrets.token_hex(4)}"
-            arn = sfn.start_execution(
-                stateMachineArn=target.state_machine_arn,
-                name=run_id,
-                input=json.dumps(
-                    {"scenario": {"bucket": target.bucket, "key": key}, "vars": target_vars}
-                ),
-            )["executionArn"]
-            started.append((run_id, arn, scenario.name == "listener-stopped"))
+            run = scheduler.start(aws, target, scenario, target_vars)
+            started.append((run.run_id, run.execution_arn, scenario.name == "listener-stopped"))
         if any(stop for *_, stop in started):
             time.sleep(3)
         for run_id, arn, stop in started:

@@ -9,9 +9,7 @@ origin of a redirect was sent.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 import time
 from typing import Any
 
@@ -25,11 +23,11 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def attempts(local: Any) -> dict[str, dict[str, Any]]:
     """Every attempt started at once and followed to its end, with its outputs."""
+    from itest.cli import scheduler
     from itest.cli.connect import Orchestrator
     from itest.cli.render import render
     from itest.cli.reports import Outcome, status
     from itest.lambdas.scenario.loading import load_scenario
-    from itest.lambdas.scenario_store import scenario_key
 
     aws, target, _ = local
     sfn, s3 = aws.client("stepfunctions"), aws.client("s3")
@@ -37,18 +35,10 @@ def attempts(local: Any) -> dict[str, dict[str, Any]]:
         runs = {}
         for attempt in leaks.CORPUS:
             scenario = load_scenario(json.dumps(attempt.scenario()), source=attempt.name)
-            body = scenario.to_json().encode()
-            key = scenario_key(scenario.name, hashlib.sha256(body).hexdigest())
-            s3.put_object(Bucket=target.bucket, Key=key, Body=body)
-            run_id = f"{scenario.name}-{secrets.token_hex(4)}"
-            arn = sfn.start_execution(
-                stateMachineArn=target.state_machine_arn,
-                name=run_id,
-                input=json.dumps(
-                    {"scenario": {"bucket": target.bucket, "key": key}, "vars": vars_}
-                ),
-            )["executionArn"]
-            runs[attempt.name] = {"attempt": attempt, "run_id": run_id, "arn": arn}
+            started = scheduler.start(aws, target, scenario, vars_)
+            runs[attempt.name] = {
+                "attempt": attempt, "run_id": started.run_id, "arn": started.execution_arn
+            }
         deadline = time.monotonic() + 240
         for run in runs.values():
             while sfn.describe_execution(executionArn=run["arn"])["status"] == "RUNNING":

@@ -8,7 +8,6 @@ wait as a Wait state), and against the history bound validation uses.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import secrets
@@ -18,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from itest.cli import scheduler
 from itest.cli.authoring import load_file
 from itest.lambdas.results.records import RunRecord
 from itest.lambdas.results.store import read_run
 from itest.lambdas.scenario import limits
 from itest.lambdas.scenario.loading import load_scenario_file
 from itest.lambdas.scenario.models import Scenario
-from itest.lambdas.scenario_store import scenario_key
 
 from tests.e2e.conftest import SCENARIOS, itest
 
@@ -63,21 +62,8 @@ def start(local: Any, path: Path, overrides: dict[str, Any] | None = None) -> Ru
     assert found is not None
     scenario, variants = found
     overrides = {**variants[0], **(overrides or {})}  # a matrix file: its first combination
-    body = scenario.to_json().encode()
-    key = scenario_key(scenario.name, hashlib.sha256(body).hexdigest())
-    aws.client("s3").put_object(Bucket=target.bucket, Key=key, Body=body)
-    run_id = f"{scenario.name[:60]}-{secrets.token_hex(4)}"
-    started = aws.client("stepfunctions").start_execution(
-        stateMachineArn=target.state_machine_arn,
-        name=run_id,
-        input=json.dumps(
-            {
-                "scenario": {"bucket": target.bucket, "key": key},
-                "vars": {**target_vars, **(overrides or {})},
-            }
-        ),
-    )
-    return Run(scenario, run_id, started["executionArn"])
+    started = scheduler.start(aws, target, scenario, {**target_vars, **overrides})
+    return Run(scenario, started.run_id, started.execution_arn)
 
 
 def finish(local: Any, runs: list[Run], timeout: float = 150) -> None:
