@@ -303,10 +303,11 @@ class SuiteFollower:
 
 
 def is_suite_name(run: str) -> bool:
-    """A suite execution's name as `itest run --suite` makes them (suite-<time>-<hex>)."""
-    import re
+    """A suite execution's name as `itest run --suite` makes them: a run id
+    (cli/run_ids.py) of the name `suite`."""
+    from itest.cli.run_ids import scenario_of
 
-    return re.fullmatch(rf"{SUITE_NAME}-\d{{8}}T\d{{6}}-[0-9a-f]{{6}}", run) is not None
+    return run != SUITE_NAME and scenario_of(run) == SUITE_NAME
 
 
 def suite_execution_arn(target: Target, name: str) -> str:

@@ -202,3 +202,12 @@ def test_a_suite_bigger_than_its_result_can_hold_is_refused_before_anything_is_u
         result = CliRunner().invoke(cli, [*command, str(tmp_path)])
         assert result.exit_code == 2, result.output
         assert "3 scenarios with --suite: one suite runs at most 2" in result.output
+
+
+def test_a_suite_name_is_a_run_id_of_the_name_suite() -> None:
+    from itest.cli.run_ids import new_run_id
+    from itest.cli.suites import is_suite_name
+
+    assert is_suite_name(new_run_id("suite"))
+    for other in ("suite", new_run_id("suite-a"), new_run_id("orders"), new_run_id("suite") + "x"):
+        assert not is_suite_name(other), other
