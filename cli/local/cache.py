@@ -13,20 +13,27 @@ from pathlib import Path
 
 from itest.infra.build_cache import build_once, cache_root
 
-__all__ = ["cache_root", "cached_assembly", "sources_key", "state_dir"]
+__all__ = ["assembly_cached", "cache_root", "cached_assembly", "sources_key", "state_dir"]
 
 _SKIPPED_DIRS = {"__pycache__", ".git", "cdk.out", ".pytest_cache", ".ruff_cache", ".venv"}
 
 
-def cached_assembly(synth: Callable[[Path], None], sources: list[Path]) -> Path:
-    """Return a cloud assembly for `sources`, calling `synth(outdir)` only when none is cached.
+_ASSEMBLY_DONE = "manifest.json"
 
-    The key hashes the sources' contents (files, or every file under a directory)
-    with the Python, aws-cdk-lib and constructs versions.
-    """
-    return build_once(
-        cache_root() / "assemblies" / sources_key(sources), synth, done="manifest.json"
-    )
+
+def cached_assembly(synth: Callable[[Path], None], key: str) -> Path:
+    """Return the cloud assembly of the sources whose `sources_key` is `key`, calling
+    `synth(outdir)` only when none is cached (the caller hashes its sources once)."""
+    return build_once(_assembly_folder(key), synth, done=_ASSEMBLY_DONE)
+
+
+def assembly_cached(key: str) -> bool:
+    """Whether `cached_assembly` of `key` will come from the cache."""
+    return (_assembly_folder(key) / _ASSEMBLY_DONE).is_file()
+
+
+def _assembly_folder(key: str) -> Path:
+    return cache_root() / "assemblies" / key
 
 
 def state_dir() -> Path:
@@ -39,7 +46,8 @@ def state_dir() -> Path:
 
 
 def sources_key(sources: list[Path]) -> str:
-    """What a cached assembly is keyed by: the sources' contents and the tool versions."""
+    """What a cached assembly is keyed by: the sources' contents (files, or every file
+    under a directory) and the Python, aws-cdk-lib and constructs versions."""
     digest = hashlib.sha256()
     for name in ("aws-cdk-lib", "constructs"):
         digest.update(f"{name}=={_version(name)}\n".encode())

@@ -86,8 +86,9 @@ def current_sources_key() -> str:
     return sources_key(synth_sources())
 
 
-def assembly() -> Path:
-    """The synthesized cloud assembly, from the cache unless infra/ or lambdas/ changed.
+def assembly(key: str | None = None) -> Path:
+    """The synthesized cloud assembly, from the cache unless infra/ or lambdas/ changed
+    (`key`: their `current_sources_key()`, when the caller has it).
 
     The same app as on AWS, but for the layer's content: locally the handlers
     run on this interpreter's packages, so the layer is not built (no pip, no
@@ -102,16 +103,18 @@ def assembly() -> Path:
     from itest.infra.app import synth
 
     try:
-        return cached_assembly(partial(synth, context=LOCAL_CONTEXT), synth_sources())
+        return cached_assembly(
+            partial(synth, context=LOCAL_CONTEXT), key or current_sources_key()
+        )
     except Exception as error:  # jsii surfaces synth failures as plain exceptions
         raise DeployError(f"synthesizing the orchestrator failed: {error}") from None
 
 
 def assembly_cached() -> bool:
     """Whether `assembly()` will come from the cache (else it synthesizes, for seconds)."""
-    from itest.cli.local.cache import cache_root
+    from itest.cli.local.cache import assembly_cached as cached
 
-    return (cache_root() / "assemblies" / current_sources_key() / "manifest.json").is_file()
+    return cached(current_sources_key())
 
 
 def deploy_orchestrator(
@@ -124,14 +127,15 @@ def deploy_orchestrator(
     Raises:
         DeployError: it could not be synthesized or deployed.
     """
+    from itest.cli.local.cache import assembly_cached as cached
     from itest.cli.local.deploy import deploy
     from itest.infra.context import DEFAULT_STACK_NAME
 
-    key = current_sources_key()
-    if not assembly_cached():
+    key = current_sources_key()  # hashing infra/ and lambdas/ once for all three uses
+    if not cached(key):
         say("building the local stack (2/3): synthesizing the orchestrator with CDK, "
             "once per change of infra/ or lambdas/ (about 10 s)")
-    cloud_assembly = assembly()
+    cloud_assembly = assembly(key)
     say("building the local stack (3/3): deploying the orchestrator to it")
     return LocalOrchestrator(aws, deploy(aws, cloud_assembly, DEFAULT_STACK_NAME), key)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from itest.cli.local.cache import cache_root, cached_assembly
+from itest.cli.local.cache import assembly_cached, cache_root, cached_assembly, sources_key
 
 
 class FakeSynth:
@@ -33,21 +33,24 @@ def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 def test_a_second_run_reuses_the_assembly(sources: list[Path], tmp_path: Path) -> None:
     synth = FakeSynth()
 
-    first = cached_assembly(synth, sources)
-    second = cached_assembly(synth, sources)
+    first = cached_assembly(synth, sources_key(sources))
+    second = cached_assembly(synth, sources_key(sources))
 
     assert first == second
     assert first.parent == tmp_path / "cache" / "assemblies"
     assert (first / "manifest.json").is_file()
     assert synth.calls == 1
+    assert assembly_cached(sources_key(sources))
+    (sources[1] / "stack.py").write_text("stack = 2\n")
+    assert not assembly_cached(sources_key(sources))
 
 
 def test_a_changed_source_synthesizes_again(sources: list[Path]) -> None:
     synth = FakeSynth()
-    first = cached_assembly(synth, sources)
+    first = cached_assembly(synth, sources_key(sources))
 
     (sources[1] / "stack.py").write_text("stack = 2\n")
-    second = cached_assembly(synth, sources)
+    second = cached_assembly(synth, sources_key(sources))
 
     assert second != first
     assert synth.calls == 2
@@ -55,12 +58,12 @@ def test_a_changed_source_synthesizes_again(sources: list[Path]) -> None:
 
 def test_bytecode_does_not_count_as_a_change(sources: list[Path]) -> None:
     synth = FakeSynth()
-    first = cached_assembly(synth, sources)
+    first = cached_assembly(synth, sources_key(sources))
 
     (sources[1] / "__pycache__").mkdir()
     (sources[1] / "__pycache__" / "stack.cpython-311.pyc").write_bytes(b"\0")
 
-    assert cached_assembly(synth, sources) == first
+    assert cached_assembly(synth, sources_key(sources)) == first
     assert synth.calls == 1
 
 
@@ -70,17 +73,17 @@ def test_a_failed_synth_leaves_nothing_behind(sources: list[Path], tmp_path: Pat
         raise RuntimeError("jsii died")
 
     with pytest.raises(RuntimeError, match="jsii died"):
-        cached_assembly(broken, sources)
+        cached_assembly(broken, sources_key(sources))
     with pytest.raises(RuntimeError, match=r"no manifest\.json"):
-        cached_assembly(lambda outdir: None, sources)
+        cached_assembly(lambda outdir: None, sources_key(sources))
 
     assert list((tmp_path / "cache" / "assemblies").iterdir()) == []
-    assert cached_assembly(FakeSynth(), sources).is_dir()
+    assert cached_assembly(FakeSynth(), sources_key(sources)).is_dir()
 
 
 def test_missing_source_is_an_error(sources: list[Path], tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"nowhere\.py"):
-        cached_assembly(FakeSynth(), [tmp_path / "nowhere.py"])
+        sources_key([tmp_path / "nowhere.py"])
 
 
 def test_cache_root_follows_override_then_xdg_then_home(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from itest.cli.local.cache import cached_assembly
+from itest.cli.local.cache import cached_assembly, sources_key
 from itest.cli.local.deploy import (
     DeployError,
     Resolver,
@@ -46,7 +46,7 @@ def _synth(outdir: Path) -> None:
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("itest-cache")))
-        return cached_assembly(_synth, [FIXTURES])
+        return cached_assembly(_synth, sources_key([FIXTURES]))
 
 
 @pytest.fixture(scope="module")
