@@ -12,6 +12,7 @@ open. A chunked or oversized body falls back to werkzeug's close.
 from __future__ import annotations
 
 import io
+import logging
 from typing import Any
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
@@ -53,6 +54,11 @@ class KeepAliveHandler(MotoRequestHandler):
         if self._body is not None and keyword.lower() == "connection" and value == "close":
             return  # werkzeug always says close; the body was read, the connection goes on
         super().send_header(keyword, value)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # werkzeug formats (and colours) the line before its logger drops it
+        if logging.getLogger("werkzeug").isEnabledFor(logging.INFO):
+            super().log_request(code, size)
 
     def log_error(self, format: str, *args: Any) -> None:
         if not format.startswith("Request timed out"):  # an idle kept connection dropped

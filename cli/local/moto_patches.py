@@ -44,7 +44,14 @@ def install(
     Raises:
         StartError: the installed moto is not a tested version (nothing is patched).
     """
-    from itest.cli.local import direct_invoke, fast_paths, lambda_runner, sfn_sync, status_events
+    from itest.cli.local import (
+        direct_invoke,
+        fast_paths,
+        lambda_runner,
+        request_path,
+        sfn_sync,
+        status_events,
+    )
 
     check_moto()
     undos: list[Callable[[], None]] = []
@@ -61,6 +68,7 @@ def install(
         undos.append(status_events.install())  # moto emits no execution status changes
         undos.append(sfn_sync.install())  # child executions for suites
         undos.append(fast_paths.install())  # moto's hot paths made cheap
+        undos.append(request_path.install())  # moto's per-request plumbing made cheap
     except BaseException:
         uninstall()
         raise

@@ -155,16 +155,18 @@ _running = False
 def _closed_server(credentials: dict[str, str], port: int) -> Any:
     """moto's threaded server with the front door (cli/local/front_door.py) before it."""
     from itest.cli.local.front_door import FrontDoor
-    from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
+    from itest.cli.local.request_path import Dispatcher
+    from moto.server import ThreadedMotoServer, create_backend_app
     from werkzeug.serving import make_server
 
     class Closed(ThreadedMotoServer):
         front_door: FrontDoor | None = None
 
-        def _server_entry(self) -> None:  # as moto's, with the app wrapped, kept alive
+        def _server_entry(self) -> None:  # as moto's, with the app wrapped, kept alive, and
+            # its service lookup remembered (cli/local/request_path.py)
             from itest.cli.local.keep_alive import KeepAliveHandler
 
-            app = DomainDispatcherApplication(create_backend_app)
+            app = Dispatcher(create_backend_app)
             self.front_door = FrontDoor(app, credentials, hosts=set())
             self._server = make_server(
                 self._ip_address,
