@@ -53,6 +53,8 @@ def run_once(run_id: str, todo: Todo) -> list[CleanupEntry] | None:
         CleanupUnfinished: no Lambda time left for the next action, or another
             invocation still holds the cleanup when this one must end (retried).
     """
+    if not todo:  # nothing that could run twice: no claim, no lease (two calls saved)
+        return []
     owner = uuid.uuid4().hex
     while True:
         now = clock()

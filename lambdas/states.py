@@ -601,8 +601,7 @@ def finish(event: dict[str, Any]) -> tuple[Verdict, bool]:
     state = event.get("state") if isinstance(event.get("state"), dict) else {}
     run = store.read_run(run_id)
     if run is not None and run["status"] != RunStatus.RUNNING:  # settled by whoever came first
-        log_event("run.already_finished", run_id=run_id, status=run["status"])
-        return _verdict_of(run), False
+        return _settled_before(run)
     scenario, problem = None, None
     try:
         scenario = load(scenario_ref(state.get("scenario") or (run or {}).get("scenario_ref")))
@@ -627,7 +626,7 @@ def finish(event: dict[str, Any]) -> tuple[Verdict, bool]:
     reason = _with_cleanup_note(reason, entries)
     reason = secrets.mask(reason, secret.values())
     name = scenario.name if scenario else (run or {}).get("scenario")
-    store.finish_run(
+    settled = store.finish_run(
         run_id,
         scenario=name,
         status=verdict,
@@ -635,6 +634,8 @@ def finish(event: dict[str, Any]) -> tuple[Verdict, bool]:
         ended_at=iso(clock()),
         steps=scenario.step_names if scenario else None,
     )
+    if not settled and (finished := store.read_run(run_id)) is not None:
+        return _settled_before(finished)  # by another invocation, just now: its verdict stands
     log_event("run.finished", run_id=run_id, scenario=name, status=verdict, reason=reason)
     return {"run_id": run_id, "scenario": name, "status": verdict, "reason": reason}, True
 
@@ -659,6 +660,11 @@ def execution_end(event: dict[str, Any]) -> dict[str, Any] | None:
         "execution_arn": detail.get("executionArn"),
         "state": {"error": {"Error": error, "Cause": cause or ""}},
     }
+
+
+def _settled_before(run: RunRecord) -> tuple[Verdict, bool]:
+    log_event("run.already_finished", run_id=run["run_id"], status=run["status"])
+    return _verdict_of(run), False
 
 
 def _verdict_of(run: RunRecord) -> Verdict:

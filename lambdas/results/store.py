@@ -59,6 +59,10 @@ EXPIRES_AT = "expires_at"
 
 _STEP_JSON = {"captures": "captures_json", "result": "result_json", "mismatches": "mismatches_json"}
 """The step record's fields stored as JSON text, and their attribute names."""
+_STEP_ATTRIBUTES = [
+    SORT_KEY, *(_STEP_JSON.get(name, name) for name in step_record(0, "", "")), "attempt_started"
+]  # fmt: skip
+"""Every attribute of a step record's item (what :func:`_step` reads)."""
 
 
 def step_sk(index: int) -> str:
@@ -122,9 +126,12 @@ def finish_run(
     reason: str | None,
     ended_at: str,
     steps: list[str] | None = None,
-) -> None:
+) -> bool:
     """Set the final status (Cleanup); creates the record if Prepare never wrote it
-    (then ``scenario`` and ``steps`` fill in what Prepare would have)."""
+    (then ``scenario`` and ``steps`` fill in what Prepare would have). The first
+    verdict stays: False when the run was settled already (by another invocation)."""
+    from botocore.exceptions import ClientError
+
     values = {
         ":status": status,
         ":ended": ended_at,
@@ -142,14 +149,24 @@ def finish_run(
         sets.append("scenario = if_not_exists(scenario, :scenario)")
     if steps is not None:
         sets.append("steps = if_not_exists(steps, :steps)")
-    with engine_errors("finishing the run record"):
-        client("dynamodb").update_item(
-            TableName=table_name(),
-            Key=_key(run_id, RUN_SK),
-            UpdateExpression="SET " + ", ".join(sets),
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={k: _encode(v) for k, v in values.items() if v is not None},
-        )
+    values[":running"] = RunStatus.RUNNING
+    try:
+        with engine_errors("finishing the run record"):
+            client("dynamodb").update_item(
+                TableName=table_name(),
+                Key=_key(run_id, RUN_SK),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_not_exists(#status) OR #status = :running",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    k: _encode(v) for k, v in values.items() if v is not None
+                },
+            )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 def write_step(run_id: str, record: StepRecord, *, attempt_started: int | None = None) -> None:
@@ -345,9 +362,9 @@ def read_context(
     of earlier steps.
 
     With ``below`` (an Action attempt): vars from the run record alone (it keeps the
-    captures), and the records of the steps listed in ``steps`` — two reads at most
+    captures), and the records of the steps listed in ``steps``, in one BatchGetItem
     whatever the index; with ``captured`` (the steps that capture anything), only the
-    run record's attributes an attempt needs (not its list of step names). With
+    attributes an attempt needs (not the run record's list of step names). With
     ``steps`` None (a template uses ``steps`` whole), every record below ``below``
     from a query of the run. Without ``below`` (Assert): everything, from one query.
 
@@ -356,10 +373,14 @@ def read_context(
         TransientError: the table could not be reached.
     """
     if below is not None and steps is not None:
-        wanted = ["vars_json", "started_at", "status"]
-        wanted += [f"{CAPTURES_PREFIX}{i:04d}" for i in captured or [] if i < below]
-        run = _get(run_id, RUN_SK, None if captured is None else wanted)
-        records = _get_steps(run_id, [i for i in steps if i < below]) if steps else []
+        wanted = None
+        if captured is not None:  # the run record's attributes an attempt reads, and a step's
+            wanted = list(dict.fromkeys(["vars_json", "started_at", "status", *_STEP_ATTRIBUTES]))
+            wanted += [f"{CAPTURES_PREFIX}{i:04d}" for i in captured if i < below]
+        sks = [RUN_SK, *(step_sk(i) for i in steps if i < below)]
+        items = _batch_get(run_id, sks, wanted)
+        run = items.get(RUN_SK)
+        records = _steps(items)
     else:
         items = read_items(run_id)
         run = items.get(RUN_SK)
@@ -549,33 +570,27 @@ def read_items(
     return {item[SORT_KEY]: item for item in items}
 
 
-def _get(run_id: str, sk: str, attributes: list[str] | None = None) -> dict[str, Any] | None:
-    """One item (only ``attributes`` when given), consistently read (the previous state
-    just wrote it)."""
+def _batch_get(
+    run_id: str, sks: list[str], attributes: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """These items of the run (those that exist; only ``attributes`` when given) by sort
+    key, consistently read (the previous state just wrote them), 100 keys a call."""
     projection: dict[str, Any] = {}
     if attributes:
         names = {f"#a{i}": name for i, name in enumerate(attributes)}
         projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
-    with engine_errors("reading the results table"):
-        response = client("dynamodb").get_item(
-            TableName=table_name(), Key=_key(run_id, sk), ConsistentRead=True, **projection
-        )
-    return _decode_item(response["Item"]) if "Item" in response else None
-
-
-def _get_steps(run_id: str, indexes: list[int]) -> list[StepRecord]:
-    """The records of these steps (those that exist), in batches of 100 keys."""
     items: list[dict[str, Any]] = []
     table = table_name()
-    for start in range(0, len(indexes), 100):
-        keys = [_key(run_id, step_sk(i)) for i in indexes[start : start + 100]]
-        request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+    for start in range(0, len(sks), 100):
+        keys = [_key(run_id, sk) for sk in sks[start : start + 100]]
+        request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True, **projection}}
         while request:
             with engine_errors("reading the results table"):
                 response = client("dynamodb").batch_get_item(RequestItems=request)
             items += response.get("Responses", {}).get(table, [])
             request = response.get("UnprocessedKeys") or {}
-    return sorted((_step(_decode_item(item)) for item in items), key=lambda r: r["index"])
+    decoded = map(_decode_item, items)
+    return {item[SORT_KEY]: item for item in decoded}
 
 
 def put_item(pk: str, sk: str, **attributes: Any) -> None:

@@ -47,8 +47,9 @@ def scenario(steps: int = STEPS) -> dict[str, Any]:
     return {"name": "flat", "timeout_seconds": 3600, "steps": [first, *later]}
 
 
-def count_attempts_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """Per Action attempt, in order, the results-table operations it made."""
+def count_calls(monkeypatch: pytest.MonkeyPatch, state: str = "action") -> list[list[str]]:
+    """Per invocation of ``state`` (an Action attempt), in order, the results-table
+    operations it made."""
     calls: list[list[str]] = []
     current: list[list[str]] = []
 
@@ -65,25 +66,41 @@ def count_attempts_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
             calls.append(current.pop())
 
     client("dynamodb").meta.events.register("before-parameter-build.dynamodb.*", seen)
-    action = states.action
-    monkeypatch.setattr(states, "action", counted)
+    action = getattr(states, state)
+    monkeypatch.setattr(states, state, counted)
     return calls
 
 
 def test_an_attempt_reads_the_same_at_step_1_and_step_200(
     bucket: str, echo: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls = count_attempts_calls(monkeypatch)
+    calls = count_calls(monkeypatch)
 
     execution = execute(upload(scenario(), bucket), {"api_url": echo}, clock)
 
     assert execution.verdict["status"] == "passed", execution.verdict["reason"]
     assert len(calls) == STEPS
-    # the run record; step 0's record and the previous one's; the claim, the record, the
-    # captures kept on the run record
-    expected = ["GetItem", "BatchGetItem", "UpdateItem", "PutItem", "UpdateItem"]
-    assert calls[1] == calls[200] == expected
-    assert calls[0] == ["GetItem", "UpdateItem", "PutItem", "UpdateItem"]  # no earlier step
+    # the run record with step 0's record and the previous one's; the claim, the record,
+    # the captures kept on the run record
+    expected = ["BatchGetItem", "UpdateItem", "PutItem", "UpdateItem"]
+    assert calls[0] == calls[1] == calls[200] == expected
+
+
+def test_a_run_s_own_calls_are_few_and_a_run_without_cleanups_claims_none(
+    bucket: str, echo: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {name: count_calls(monkeypatch, name) for name in ("prepare", "assert_",
+                                                                         "finish")}  # fmt: skip
+
+    execution = execute(upload(scenario(2), bucket), {"api_url": echo}, clock)
+
+    assert execution.verdict["status"] == "passed", execution.verdict["reason"]
+    assert calls == {
+        "prepare": [["PutItem"]],  # the run record
+        "assert_": [["Query", "PutItem"]],  # the run's records; the assert record
+        # the run's records; the cleanup record; the verdict (no claim: nothing to clean up)
+        "finish": [["Query", "PutItem", "UpdateItem"]],
+    }
 
 
 def test_a_template_using_steps_whole_reads_every_earlier_record(

@@ -194,6 +194,21 @@ def test_finish_run_creates_the_record_when_prepare_failed() -> None:
     )
 
 
+def test_the_first_verdict_stays() -> None:
+    """Two invocations settling the same run at once (the Cleanup state and the rule on
+    the execution's end): the second one's verdict is refused."""
+    store.write_run(RUN, scenario="orders", steps=[], vars={}, execution_arn=None,
+                    started_at="2026-11-21T23:21:00.000Z")  # fmt: skip
+
+    first = store.finish_run(RUN, scenario="orders", status="failed", reason="a", ended_at="t")
+    second = store.finish_run(RUN, scenario="orders", status="error", reason="b", ended_at="u")
+
+    run = store.read_run(RUN)
+    assert (first, second) == (True, False)
+    assert run is not None
+    assert (run["status"], run["reason"], run["ended_at"]) == ("failed", "a", "t")
+
+
 def test_big_results_are_kept_whole_in_the_bucket_and_summarized(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
