@@ -59,10 +59,12 @@ EXPIRES_AT = "expires_at"
 
 _STEP_JSON = {"captures": "captures_json", "result": "result_json", "mismatches": "mismatches_json"}
 """The step record's fields stored as JSON text, and their attribute names."""
-_STEP_ATTRIBUTES = [
-    SORT_KEY, *(_STEP_JSON.get(name, name) for name in step_record(0, "", "")), "attempt_started"
+_CONTEXT_ATTRIBUTES = [
+    SORT_KEY, "index", "name", "status", "captures_json", "result_json", "error",  # a step's
+    "vars_json", "started_at",  # the run's, and its captures#NNNN
 ]  # fmt: skip
-"""Every attribute of a step record's item (what :func:`_step` reads)."""
+"""What an Action attempt reads of the run record and of a step record (a step's
+``status``, ``captures``, ``result`` and ``error`` are all its templates see)."""
 
 
 def step_sk(index: int) -> str:
@@ -374,8 +376,8 @@ def read_context(
     """
     if below is not None and steps is not None:
         wanted = None
-        if captured is not None:  # the run record's attributes an attempt reads, and a step's
-            wanted = list(dict.fromkeys(["vars_json", "started_at", "status", *_STEP_ATTRIBUTES]))
+        if captured is not None:
+            wanted = [*_CONTEXT_ATTRIBUTES]
             wanted += [f"{CAPTURES_PREFIX}{i:04d}" for i in captured if i < below]
         sks = [RUN_SK, *(step_sk(i) for i in steps if i < below)]
         items = _batch_get(run_id, sks, wanted)
