@@ -46,6 +46,7 @@ def install(
     """
     from itest.cli.local import (
         direct_invoke,
+        dynamodb_fast,
         fast_paths,
         lambda_runner,
         request_path,
@@ -67,7 +68,8 @@ def install(
         undos.append(lambda_runner.install(runner))  # Lambda code on the worker pool
         undos.append(status_events.install())  # moto emits no execution status changes
         undos.append(sfn_sync.install())  # child executions for suites
-        undos.append(fast_paths.install())  # moto's hot paths made cheap
+        undos.append(fast_paths.install())  # JSONPaths parsed once
+        undos.append(dynamodb_fast.install())  # DynamoDB's hot paths made cheap
         undos.append(request_path.install())  # moto's per-request plumbing made cheap
     except BaseException:
         uninstall()

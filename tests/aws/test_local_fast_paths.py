@@ -1,4 +1,4 @@
-"""The local AWS's speed fixes keep AWS's behaviour (cli/local/keep_alive.py, fast_paths.py)."""
+"""The local AWS's speed fixes keep AWS's behaviour (cli/local/keep_alive.py, dynamodb_fast.py)."""
 
 from __future__ import annotations
 

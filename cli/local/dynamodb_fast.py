@@ -1,0 +1,266 @@
+"""moto's DynamoDB made cheap where itest's handlers and CLI spend it, with moto's answers.
+
+Found by profiling the local AWS (bench/profile.py); each patch keeps moto's
+behaviour, errors included (tests/aws/test_dynamodb_fast.py asks both ways):
+
+- **Answers.** moto writes each answer by walking the botocore model, asking a
+  chain of alias lookups for every attribute value of every item (a third of
+  DynamoDB's time). cli/local/dynamodb_json.py writes the same JSON from a walk
+  compiled once per operation; an answer it cannot copy exactly, and every
+  error, still goes through moto's serializer.
+- **Projections.** To project an item (GetItem's and BatchGetItem's
+  ProjectionExpression), moto converts the *whole* item to Python values once
+  per projected name: the run record, which lists every step's name, cost more
+  the longer the scenario. Only the attributes the expression names are
+  converted now (moto's code then picks from those as before).
+- **Query.** moto's `Query` on a table's own key sorts *every item of the
+  table* before it picks the partition asked for, so each progress poll of the
+  CLI cost more the more runs a kept-up local AWS had seen. It now looks at the
+  one partition, as DynamoDB does (the same items, the same order).
+- **Update expressions.** moto's validators walk the expression's tree once
+  per validator, looking up which node types they handle at every node; two of
+  them (one SET/ADD/REMOVE clause each, no overlapping paths) re-collect the
+  actions below *every* node: quadratic in the actions. The walk now looks its
+  node types up once, and those two checks run at the root, which holds every
+  action (the grammar nests no action in another); when the root fails, moto's
+  own walk runs, so the error is moto's, word for word.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+Undo = Callable[[], None]
+PARSED_EXPRESSIONS = 1024  # distinct update expressions kept parsed (itest's handlers use a few)
+
+
+def install() -> Undo:
+    """Patch moto's DynamoDB; return the function that undoes it.
+
+    Installed with the others by cli/local/moto_patches.py, which checks the moto version.
+    """
+    undoes = [
+        _answers_without_the_model_walk(),
+        _project_named_attributes_only(),
+        _query_one_partition(),
+        _parse_update_expressions_once(),
+        _copy_trees_by_their_nodes(),
+        _walk_update_expressions_once(),
+        _check_clauses_at_the_root(),
+    ]
+
+    def undo() -> None:
+        for undo_one in reversed(undoes):
+            undo_one()
+
+    return undo
+
+
+def _answers_without_the_model_walk() -> Undo:
+    from itest.cli.local import dynamodb_json
+    from moto import settings
+    from moto.core.responses import ActionResult
+    from moto.core.utils import get_service_model
+    from moto.dynamodb.responses import DynamoHandler, DynamoResult
+
+    serialized = DynamoHandler.serialized
+    plain_results = (ActionResult, DynamoResult)
+
+    def serialized_(self: DynamoHandler, action_result: ActionResult) -> Any:
+        if (
+            type(action_result) in plain_results
+            and not isinstance(action_result.result, Exception)
+            and not settings.PRETTIFY_RESPONSES
+            and not self.RESPONSE_KEY_PATH_TO_TRANSFORMER
+        ):
+            service = get_service_model(self.boto3_service_name)
+            if self.determine_response_protocol(service) == "json":
+                operation = service.operation_model(self._get_action())
+                body = dynamodb_json.serialize(operation, action_result.result)
+                if body is not None:
+                    version = service.metadata.get("jsonVersion", "1.0")
+                    headers = {"Content-Type": f"application/x-amz-json-{version}"}
+                    headers.update(self.response_headers)
+                    return operation.http.get("responseCode", 200), headers, body
+        return serialized(self, action_result)
+
+    DynamoHandler.serialized = serialized_
+    return lambda: setattr(DynamoHandler, "serialized", serialized)
+
+
+def _project_named_attributes_only() -> Undo:
+    """`Item.project` reads, per projected path, the attribute its first name
+    designates (`a`, or `a` of `a[2]`): the item it projects holds just those."""
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    project = Item.project
+
+    def project_(self: Item, projection_expressions: list[list[str]]) -> Item:
+        firsts = {path[0] for path in projection_expressions if path}
+        named = [
+            key
+            for key in self.attrs
+            if key in firsts or any(first.startswith(key + "[") for first in firsts)
+        ]
+        if len(named) == len(self.attrs):
+            return project(self, projection_expressions)
+        narrow = Item.__new__(Item)
+        narrow.hash_key, narrow.range_key = self.hash_key, self.range_key
+        narrow.attrs = LimitedSizeDict.__new__(LimitedSizeDict)  # a part of a checked item
+        dict.__init__(narrow.attrs, {key: self.attrs[key] for key in named})
+        return project(narrow, projection_expressions)
+
+    Item.project = project_
+    return lambda: setattr(Item, "project", project)
+
+
+def _query_one_partition() -> Undo:
+    """`Table.query` on the table's key reads `all_items()`: within such a query, that
+    is the partition's items (per thread: a scan running beside it sees them all)."""
+    from moto.dynamodb.models.table import Table
+
+    query, all_items = Table.query, Table.all_items
+    querying = threading.local()
+
+    def all_items_(self: Table) -> list[Any]:
+        partition = getattr(querying, "partition", None)
+        if partition is None or partition[0] is not self:
+            return all_items(self)
+        found = self.items.get(partition[1])
+        if found is None:
+            return []
+        return list(found.values()) if self.range_key_attr else [found]
+
+    def query_(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        querying.partition = (self, hash_key)
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            querying.partition = None
+
+    Table.query, Table.all_items = query_, all_items_
+
+    def undo() -> None:
+        Table.query, Table.all_items = query, all_items
+
+    return undo
+
+
+def _parse_update_expressions_once() -> Undo:
+    """Its callers only read the tree `UpdateExpressionParser.make` returns (the
+    validator validates a deep copy): one tree per expression text is kept."""
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    make = UpdateExpressionParser.__dict__["make"]
+    UpdateExpressionParser.make = classmethod(
+        functools.lru_cache(maxsize=PARSED_EXPRESSIONS)(make.__func__)
+    )
+    return lambda: setattr(UpdateExpressionParser, "make", make)
+
+
+def _copy_trees_by_their_nodes() -> Undo:
+    """A node's deep copy as `copy.deepcopy`'s default makes it (every attribute
+    copied deeply, the memo kept), without its pickle protocol round trip."""
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    def deepcopy_node(self: Any, memo: dict[int, Any]) -> Any:
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        attributes = clone.__dict__
+        for name, value in self.__dict__.items():
+            attributes[name] = value if type(value) in _ATOMIC else copy.deepcopy(value, memo)
+        return clone
+
+    Node.__deepcopy__ = deepcopy_node
+    return lambda: delattr(Node, "__deepcopy__")
+
+
+_ATOMIC = frozenset({str, int, float, bool, type(None)})
+
+
+def _walk_update_expressions_once() -> Undo:
+    """moto's depth-first walk, with the processor for each node's class found once
+    per walk (moto's `_processing_map` builds a dict, and `isinstance` asks abc, at
+    every node)."""
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
+
+    traverse = DepthFirstTraverser.traverse
+    own = DepthFirstTraverser.__dict__
+    hooks = ("process", "nodes_to_be_processed", "traverse_node_recursively")
+
+    def traverse_(self: DepthFirstTraverser, root: Any) -> Any:
+        if any(getattr(type(self), hook) is not own[hook] for hook in hooks):
+            return traverse(self, root)
+        processors = tuple(self._processing_map().items())
+        processor_of: dict[type, Any] = {}
+        before_child = self.pre_processing_of_child
+
+        def walk(node: Any, child_id: int = -1) -> Any:
+            kind = type(node)
+            if kind in _ATOMIC or not issubclass(kind, Node):
+                return node
+            parent = node.parent
+            if node.children is not None:
+                for i, child in enumerate(node.children):
+                    before_child(node, i)
+                    walk(child, i)
+            if kind not in processor_of:
+                processor_of[kind] = next(
+                    (process for handled, process in processors if issubclass(kind, handled)), None
+                )
+            process = processor_of[kind]
+            if process is not None:
+                node = process(node)
+                node.parent = parent
+                if parent:
+                    parent.children[child_id] = node
+            return node
+
+        return walk(root)
+
+    DepthFirstTraverser.traverse = traverse_
+    return lambda: setattr(DepthFirstTraverser, "traverse", traverse)
+
+
+def _check_clauses_at_the_root() -> Undo:
+    from moto.dynamodb.parsing.ast_nodes import UpdateExpression
+    from moto.dynamodb.parsing.validators import ActionCountValidator, OverlappingPathsValidator
+
+    checks = {
+        ActionCountValidator: ActionCountValidator.verify_action_counts,
+        OverlappingPathsValidator: OverlappingPathsValidator.check_for_overlapping_paths,
+    }
+    saved = {validator: validator.__dict__.get("traverse") for validator in checks}
+
+    def at_the_root(validator: type, check: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+        walk = validator.traverse
+
+        def traverse_(self: Any, node: Any) -> Any:
+            if isinstance(node, UpdateExpression):
+                try:
+                    check(self, node)
+                    return node
+                except Exception:
+                    pass  # moto's walk raises its own error
+            return walk(self, node)
+
+        return traverse_
+
+    for validator, check in checks.items():
+        validator.traverse = at_the_root(validator, check)
+
+    def undo() -> None:
+        for validator, traverse in saved.items():
+            if traverse is None:
+                del validator.traverse
+            else:
+                validator.traverse = traverse
+
+    return undo

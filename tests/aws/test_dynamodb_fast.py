@@ -1,0 +1,272 @@
+"""The local AWS's DynamoDB fast paths answer as moto's own code does (cli/local/dynamodb_fast.py).
+
+One session of DynamoDB requests — the kinds itest's handlers and CLI send,
+their error cases, and the shapes an item can take — is answered twice: by a
+local AWS without the fast paths (moto's own code), then by one with them.
+Each request must get the same status, error type and body, byte for byte,
+and both tables must end the same.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from itest.cli.local import dynamodb_fast, dynamodb_json
+from itest.cli.local.server import LocalAws, local_aws
+
+from tests.aws.tables import create_pk_sk_table
+
+TABLE = "fast"
+RUN = {"pk": {"S": "run-1"}, "sk": {"S": "run"}}
+BLOB = base64.b64encode(b"\x00\xffbytes").decode()
+
+
+def _step(index: int) -> dict[str, Any]:
+    return {"pk": {"S": "run-1"}, "sk": {"S": f"step#{index:04d}"}}
+
+
+CLAIM = (  # the engine's claim of a step attempt (lambdas/results/store.py)
+    "SET #status = :running, #attempt_started = :n, #index = :index, #name = :name, "
+    "#action = :action, #started_at = if_not_exists(#started_at, :started), "
+    "#attempts = if_not_exists(#attempts, :zero), #expires_at = :expires"
+)
+CLAIM_NAMES = {f"#{name}": name for name in ("status", "attempt_started", "index", "name",
+               "action", "started_at", "attempts", "expires_at")}  # fmt: skip
+
+
+def _claim(index: int, attempt: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "TableName": TABLE,
+        "Key": _step(index),
+        "UpdateExpression": CLAIM,
+        "ConditionExpression": "attribute_not_exists(#attempt_started) OR #attempt_started < :n",
+        "ExpressionAttributeNames": CLAIM_NAMES,
+        "ExpressionAttributeValues": {
+            ":running": {"S": "running"},
+            ":n": {"N": str(attempt)},
+            ":index": {"N": str(index)},
+            ":name": {"S": f"post {index}"},
+            ":action": {"S": "http"},
+            ":started": {"S": "2026-11-30T05:45:59.473Z"},
+            ":zero": {"N": "0"},
+            ":expires": {"N": "1798609559"},
+        },
+        **extra,
+    }
+
+
+def _update(expression: str, values: dict[str, Any] | None = None, **extra: Any) -> dict:
+    body: dict[str, Any] = {"TableName": TABLE, "Key": RUN, "UpdateExpression": expression}
+    if values:
+        body["ExpressionAttributeValues"] = values
+    return {**body, **extra}
+
+
+# fmt: off
+SESSION: list[tuple[str, str, dict[str, Any]]] = [
+    ("put every type", "PutItem", {"TableName": TABLE, "Item": {
+        **RUN, "s": {"S": "text"}, "n": {"N": "12.50"}, "b": {"B": BLOB},
+        "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": [BLOB]},
+        "m": {"M": {"inside": {"S": "x"}, "deep": {"M": {"l": {"L": [{"N": "1"}, {"B": BLOB}]}}}}},
+        "l": {"L": [{"S": "zero"}, {"M": {"k": {"BOOL": True}}}, {"NULL": True}]},
+        "empty_l": {"L": []}, "empty_m": {"M": {}}, "off": {"BOOL": False},
+        "nothing": {"NULL": True},
+        "steps": {"L": [{"S": f"post {i}"} for i in range(50)]},
+    }}),
+    ("get all", "GetItem", {"TableName": TABLE, "Key": RUN, "ConsistentRead": True}),
+    ("get projected (the engine's read)", "GetItem", {
+        "TableName": TABLE, "Key": RUN, "ConsistentRead": True,
+        "ProjectionExpression": "#a0, #a1, #a2",
+        "ExpressionAttributeNames": {"#a0": "s", "#a1": "steps", "#a2": "missing"}}),
+    ("get nested paths", "GetItem", {
+        "TableName": TABLE, "Key": RUN, "ProjectionExpression": "m.deep.l[1], l[1].k, b, ns"}),
+    ("get a list element beyond its end", "GetItem", {
+        "TableName": TABLE, "Key": RUN, "ProjectionExpression": "l[7]"}),
+    ("get with capacity", "GetItem", {
+        "TableName": TABLE, "Key": RUN, "ReturnConsumedCapacity": "TOTAL"}),
+    ("get a missing item", "GetItem", {"TableName": TABLE, "Key": _step(99)}),
+    ("get from a missing table", "GetItem", {"TableName": "nope", "Key": RUN}),
+    ("get with a wrong key", "GetItem", {"TableName": TABLE, "Key": {"pk": {"S": "run-1"}}}),
+    ("get with an unused name", "GetItem", {
+        "TableName": TABLE, "Key": RUN, "ProjectionExpression": "s",
+        "ExpressionAttributeNames": {"#unused": "x"}}),
+    ("claim a step (new item)", "UpdateItem", _claim(0, 1)),
+    ("claim it again: condition fails", "UpdateItem", _claim(0, 1)),
+    ("claim it again, old values asked", "UpdateItem",
+     _claim(0, 1, ReturnValuesOnConditionCheckFailure="ALL_OLD")),
+    ("claim the next attempt, all new", "UpdateItem", _claim(0, 2, ReturnValues="ALL_NEW")),
+    ("claim, updated new", "UpdateItem", _claim(0, 3, ReturnValues="UPDATED_NEW")),
+    ("claim, updated old", "UpdateItem", _claim(0, 4, ReturnValues="UPDATED_OLD")),
+    ("claim, all old, capacity", "UpdateItem",
+     _claim(0, 5, ReturnValues="ALL_OLD", ReturnConsumedCapacity="TOTAL")),
+    ("claim in a missing table", "UpdateItem", {**_claim(1, 1), "TableName": "nope"}),
+    ("update every kind of action", "UpdateItem", _update(
+        "SET s = :s, l = list_append(l, :more), m.inside = :s, n = n + :one, "
+        "fresh = if_not_exists(fresh, :s) REMOVE nothing, l[0] ADD ns :ns, tally :one "
+        "DELETE ss :gone",
+        {":s": {"S": "new"}, ":more": {"L": [{"N": "3"}]}, ":one": {"N": "1"},
+         ":ns": {"NS": ["7"]}, ":gone": {"SS": ["a"]}}, ReturnValues="ALL_NEW")),
+    ("update: two SET clauses", "UpdateItem", _update("SET a = :v SET b = :v", {":v": {"S": "x"}})),
+    ("update: two ADD clauses", "UpdateItem", _update("ADD c :n ADD d :n", {":n": {"N": "1"}})),
+    ("update: two REMOVE clauses", "UpdateItem", _update("REMOVE a REMOVE b")),
+    ("update: a path twice", "UpdateItem", _update("SET a = :v, a = :w",
+                                                   {":v": {"S": "x"}, ":w": {"S": "y"}})),
+    ("update: overlapping paths", "UpdateItem", _update("SET m.inside = :v REMOVE m",
+                                                        {":v": {"S": "x"}})),
+    ("update: a name twice", "UpdateItem", _update(
+        "SET #a = :v, #b = :v", {":v": {"S": "x"}},
+        ExpressionAttributeNames={"#a": "same", "#b": "same"})),
+    ("update: overlap and two SET clauses", "UpdateItem", _update(
+        "SET a = :v, a.b = :v SET c = :v", {":v": {"S": "x"}})),
+    ("update: an unused value", "UpdateItem", _update(
+        "SET a = :v", {":v": {"S": "x"}, ":unused": {"S": "y"}})),
+    ("update: the key", "UpdateItem", _update("SET sk = :v", {":v": {"S": "x"}})),
+    ("update: a syntax error", "UpdateItem", _update("SET = :v", {":v": {"S": "x"}})),
+    ("update: a missing attribute", "UpdateItem", _update("SET a = nope + :one",
+                                                          {":one": {"N": "1"}})),
+    ("update: a type mismatch", "UpdateItem", _update("SET s = s + :one", {":one": {"N": "1"}})),
+    ("put a step over its claim", "PutItem", {"TableName": TABLE, "Item": {
+        **_step(0), "status": {"S": "passed"}, "result_json": {"S": "{\"n\": 0}"}}}),
+    ("put only if absent: fails", "PutItem", {
+        "TableName": TABLE, "Item": RUN, "ConditionExpression": "attribute_not_exists(pk)"}),
+    ("put only if absent: fails, old values asked", "PutItem", {
+        "TableName": TABLE, "Item": _step(0), "ConditionExpression": "attribute_not_exists(pk)",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+    ("put, old values back", "PutItem", {
+        "TableName": TABLE, "Item": {**_step(0), "status": {"S": "failed"}},
+        "ReturnValues": "ALL_OLD"}),
+    ("put an empty key", "PutItem", {"TableName": TABLE, "Item": {
+        "pk": {"S": ""}, "sk": {"S": "x"}}}),
+    ("batch get, projected", "BatchGetItem", {"RequestItems": {TABLE: {
+        "Keys": [_step(0), RUN, _step(42)], "ConsistentRead": True,
+        "ProjectionExpression": "sk, #s, steps", "ExpressionAttributeNames": {"#s": "status"}}}}),
+    ("batch get, whole items", "BatchGetItem", {"RequestItems": {TABLE: {"Keys": [_step(0)]}}}),
+    ("batch get, duplicate keys", "BatchGetItem", {"RequestItems": {TABLE: {
+        "Keys": [_step(0), _step(0)]}}}),
+    ("batch get, missing table", "BatchGetItem", {"RequestItems": {"nope": {"Keys": [RUN]}}}),
+    ("batch write", "BatchWriteItem", {"RequestItems": {TABLE: [
+        {"PutRequest": {"Item": {**_step(1), "status": {"S": "passed"}}}},
+        {"PutRequest": {"Item": {**_step(2), "status": {"S": "failed"}}}},
+        {"DeleteRequest": {"Key": _step(3)}}]}}),
+    ("query the newest step (the CLI's poll)", "Query", {
+        "TableName": TABLE, "Limit": 1, "ConsistentRead": True, "ScanIndexForward": False,
+        "ProjectionExpression": "sk, #status, #name, attempts",
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :step)",
+        "ExpressionAttributeNames": {"#status": "status", "#name": "name"},
+        "ExpressionAttributeValues": {":pk": {"S": "run-1"}, ":step": {"S": "step#"}}}),
+    ("query a run", "Query", {
+        "TableName": TABLE, "ConsistentRead": True, "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": "run-1"}}}),
+    ("query a page", "Query", {
+        "TableName": TABLE, "Limit": 2, "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": "run-1"}}, "ReturnConsumedCapacity": "TOTAL"}),
+    ("query with a filter", "Query", {
+        "TableName": TABLE, "KeyConditionExpression": "pk = :pk",
+        "FilterExpression": "#status = :passed", "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {":pk": {"S": "run-1"}, ":passed": {"S": "passed"}}}),
+    ("query a missing table", "Query", {
+        "TableName": "nope", "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": "run-1"}}}),
+    ("scan a page", "Scan", {"TableName": TABLE, "Limit": 2}),
+    ("delete, old values back", "DeleteItem", {
+        "TableName": TABLE, "Key": _step(2), "ReturnValues": "ALL_OLD"}),
+    ("delete a missing item", "DeleteItem", {"TableName": TABLE, "Key": _step(77)}),
+    ("delete if passed: fails", "DeleteItem", {
+        "TableName": TABLE, "Key": _step(0), "ConditionExpression": "#s = :passed",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":passed": {"S": "passed"}},
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+    ("transact update", "TransactWriteItems", {"TransactItems": [{"Update": {
+        "TableName": TABLE, "Key": _step(1), "UpdateExpression": "SET #s = :s",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":s": {"S": "cleaned"}}}}]}),
+    ("the table at the end", "Scan", {"TableName": TABLE, "ConsistentRead": True}),
+]
+# fmt: on
+
+Answer = tuple[int, str | None, str | None, bytes]
+
+
+def _session(fast: bool) -> list[Answer]:
+    """Every request of SESSION answered by a new local AWS, with or without the fast paths."""
+    with pytest.MonkeyPatch.context() as mp:
+        if not fast:
+            mp.setattr(dynamodb_fast, "install", lambda: lambda: None)
+        with local_aws() as aws:
+            create_pk_sk_table(aws.client("dynamodb"), TABLE)
+            host, port = aws.endpoint_url.removeprefix("http://").split(":")
+            connection = http.client.HTTPConnection(host, int(port), timeout=30)
+            try:
+                return [_send(connection, aws, target, body) for _, target, body in SESSION]
+            finally:
+                connection.close()
+
+
+def _send(
+    connection: http.client.HTTPConnection, aws: LocalAws, target: str, body: dict[str, Any]
+) -> Answer:
+    key = aws.credentials["AWS_ACCESS_KEY_ID"]
+    connection.request(
+        "POST",
+        "/",
+        body=json.dumps(body),
+        headers={
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20261130/us-east-1/dynamodb/aws4",
+            "X-Amz-Security-Token": aws.credentials["AWS_SESSION_TOKEN"],
+            "X-Amz-Target": f"DynamoDB_20120810.{target}",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    response = connection.getresponse()
+    return (
+        response.status,
+        response.getheader("X-Amzn-Errortype"),
+        response.getheader("x-amz-crc32"),
+        response.read(),
+    )
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list[Answer]]]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield {"moto": _session(fast=False), "fast": _session(fast=True)}
+
+
+@pytest.mark.parametrize("index", range(len(SESSION)), ids=[name for name, _, _ in SESSION])
+def test_the_fast_paths_answer_as_moto(answers: dict[str, list[Answer]], index: int) -> None:
+    assert answers["fast"][index] == answers["moto"][index]
+
+
+def test_the_session_covers_successes_and_errors(answers: dict[str, list[Answer]]) -> None:
+    statuses = [status for status, _, _, _ in answers["moto"]]
+    errors = {error.rpartition("#")[2] for _, error, _, _ in answers["moto"] if error}
+    assert statuses.count(200) >= 25 and statuses.count(400) >= 20
+    assert errors == {"ConditionalCheckFailedException", "ResourceNotFoundException",
+                      "ValidationException"}  # fmt: skip
+    table = json.loads(answers["moto"][-1][3])
+    assert table["Count"] == 3  # the run, steps 0 and 1 (2 deleted, 3 never written)
+
+
+@pytest.mark.parametrize(
+    ("operation", "result"),
+    [
+        ("GetItem", {"Item": {"a": {"S": "x"}}, "item": {}}),  # a key moto would read first
+        ("GetItem", {"Item": {"a": {"L": [], "ListAttributeValue": [{"S": "x"}]}}}),
+        ("Query", {"Items": [], "ItemList": []}),
+        ("GetItem", {"Item": {"a": object()}}),  # not a dict: moto picks its attributes
+        ("DescribeTable", {"Table": {"CreationDateTime": 0}}),  # timestamps are moto's
+    ],
+)
+def test_an_answer_the_compiled_walk_cannot_copy_is_left_to_moto(
+    operation: str, result: dict[str, Any]
+) -> None:
+    from moto.core.utils import get_service_model
+
+    model = get_service_model("dynamodb").operation_model(operation)
+    assert dynamodb_json.serialize(model, result) is None
