@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import http.client
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from itest.cli.local.server import LocalAws
 
 
 def create_pk_sk_table(dynamodb: Any, name: str) -> str:
@@ -20,3 +25,22 @@ def create_pk_sk_table(dynamodb: Any, name: str) -> str:
         BillingMode="PAY_PER_REQUEST",
     )
     return name
+
+
+def dynamodb_request(
+    connection: http.client.HTTPConnection, aws: LocalAws, target: str, body: dict[str, Any]
+) -> http.client.HTTPResponse:
+    """Send one DynamoDB request as an SDK would (no SDK: the bytes it gets are the server's)."""
+    key = aws.credentials["AWS_ACCESS_KEY_ID"]
+    connection.request(
+        "POST",
+        "/",
+        body=json.dumps(body),
+        headers={
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20261130/us-east-1/dynamodb/aws4",
+            "X-Amz-Security-Token": aws.credentials["AWS_SESSION_TOKEN"],
+            "X-Amz-Target": f"DynamoDB_20120810.{target}",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    return connection.getresponse()

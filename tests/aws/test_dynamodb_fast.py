@@ -19,7 +19,7 @@ import pytest
 from itest.cli.local import dynamodb_fast, dynamodb_json
 from itest.cli.local.server import LocalAws, local_aws
 
-from tests.aws.tables import create_pk_sk_table
+from tests.aws.tables import create_pk_sk_table, dynamodb_request
 
 TABLE = "fast"
 RUN = {"pk": {"S": "run-1"}, "sk": {"S": "run"}}
@@ -210,19 +210,7 @@ def _session(fast: bool) -> list[Answer]:
 def _send(
     connection: http.client.HTTPConnection, aws: LocalAws, target: str, body: dict[str, Any]
 ) -> Answer:
-    key = aws.credentials["AWS_ACCESS_KEY_ID"]
-    connection.request(
-        "POST",
-        "/",
-        body=json.dumps(body),
-        headers={
-            "Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20261130/us-east-1/dynamodb/aws4",
-            "X-Amz-Security-Token": aws.credentials["AWS_SESSION_TOKEN"],
-            "X-Amz-Target": f"DynamoDB_20120810.{target}",
-            "Content-Type": "application/x-amz-json-1.0",
-        },
-    )
-    response = connection.getresponse()
+    response = dynamodb_request(connection, aws, target, body)
     return (
         response.status,
         response.getheader("X-Amzn-Errortype"),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from itest.cli.local.server import LocalAws
 
-from tests.aws.tables import create_pk_sk_table
+from tests.aws.tables import create_pk_sk_table, dynamodb_request
 
 TABLE = "fast-paths"
 
@@ -23,19 +23,7 @@ def table(aws: LocalAws) -> str:
 def _request(
     connection: http.client.HTTPConnection, aws: LocalAws, target: str, body: dict[str, Any]
 ) -> tuple[int, dict[str, Any], str | None]:
-    key = aws.credentials["AWS_ACCESS_KEY_ID"]
-    connection.request(
-        "POST",
-        "/",
-        body=json.dumps(body),
-        headers={
-            "Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20261130/us-east-1/dynamodb/aws4",
-            "X-Amz-Security-Token": aws.credentials["AWS_SESSION_TOKEN"],
-            "X-Amz-Target": f"DynamoDB_20120810.{target}",
-            "Content-Type": "application/x-amz-json-1.0",
-        },
-    )
-    response = connection.getresponse()
+    response = dynamodb_request(connection, aws, target, body)
     return response.status, json.loads(response.read()), response.getheader("Connection")
 
 
