@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import string
+from typing import Any
 
 import pytest
 from itest.cli.local import request_path
 from itest.cli.local.server import LocalAws
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import create_backend_app
+from werkzeug.test import EnvironBuilder
+
+from tests.aws.tables import create_pk_sk_table
 
 HOSTS = [
     "dynamodb",
@@ -49,6 +54,84 @@ def test_a_request_reaches_the_backend_its_service_names(aws: LocalAws) -> None:
         assert "stateMachines" in aws.client("stepfunctions").list_state_machines()
         assert "Functions" in aws.client("lambda").list_functions()
         assert aws.client("sts").get_caller_identity()["Account"] == aws.account_id
+
+
+def _call(
+    target: str, body: Any, *, headers: dict[str, str] | None = None, service: str = "dynamodb"
+) -> dict[str, Any]:
+    """A signed-looking JSON-protocol request's WSGI environ (the front door is not in play)."""
+    return EnvironBuilder(
+        method="POST",
+        path="/",
+        data=body if isinstance(body, bytes) else json.dumps(body),
+        headers={
+            "Host": "127.0.0.1:5000",
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": target,
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261130/us-east-1/"
+            f"{service}/aws4_request, SignedHeaders=host, Signature=0",
+            **(headers or {}),
+        },
+    ).get_environ()
+
+
+def _answer(app: Any, environ: dict[str, Any]) -> tuple[Any, ...]:
+    """Status, headers (but the request id) and body of a WSGI app's answer, or the error."""
+    started: list[Any] = []
+    try:
+        body = b"".join(app(environ, lambda status, headers, *_: started.extend([status, headers])))
+    except Exception as error:  # the server turns it into a 500
+        return ("raised", type(error))
+    status, headers = started
+    kept = sorted((k, v) for k, v in headers if k.lower() != "x-amzn-requestid")
+    return status, kept, body
+
+
+KEY_AB = {"pk": {"S": "a"}, "sk": {"S": "b"}}
+NO_EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:none:none"
+CALLS = [
+    ("DynamoDB_20120810.GetItem", {"TableName": "direct", "Key": KEY_AB}),
+    ("DynamoDB_20120810.GetItem", {"TableName": "direct", "Key": {**KEY_AB, "sk": {"S": "y"}}}),
+    ("DynamoDB_20120810.GetItem", {"TableName": "missing", "Key": {"pk": {"S": "a"}}}),
+    ("DynamoDB_20120810.GetItem", {"TableName": "direct", "Key": {"pk": {"S": "a"}}}),
+    ("DynamoDB_20120810.PutItem", {"TableName": "direct", "Item": KEY_AB,
+                                   "ConditionExpression": "attribute_not_exists(pk)",
+                                   "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+    ("DynamoDB_20120810.Query", {"TableName": "direct", "KeyConditionExpression": "pk = :p",
+                                 "ExpressionAttributeValues": {":p": {"S": "a"}}}),
+    ("DynamoDB_20120810.NoSuchAction", {}),
+    ("DynamoDB_20120810.GetItem", b"{not json"),
+    ("AWSStepFunctions.ListStateMachines", {}),
+    ("AWSStepFunctions.DescribeExecution", {"executionArn": NO_EXECUTION}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("target", "body"), CALLS)
+def test_a_json_call_is_answered_as_flask_answers_it(aws: LocalAws, target: str, body: Any) -> None:
+    """Same status, headers and body as through moto's Flask app, errors included."""
+    dynamodb = aws.client("dynamodb")
+    if "direct" not in dynamodb.list_tables()["TableNames"]:
+        create_pk_sk_table(dynamodb, "direct")
+        dynamodb.put_item(
+            TableName="direct", Item={"pk": {"S": "a"}, "sk": {"S": "b"}, "n": {"N": "1"}}
+        )
+    service = "states" if target.startswith("AWSStepFunctions") else "dynamodb"
+    dispatcher = request_path.Dispatcher(create_backend_app)
+    flask_app = dispatcher.get_application(_call(target, body, service=service))
+
+    direct = _answer(dispatcher, _call(target, body, service=service))
+    assert direct == _answer(flask_app, _call(target, body, service=service))
+    assert dispatcher._json_views[flask_app] is not None  # it did not go through Flask
+
+
+def test_a_call_from_a_web_page_goes_through_flask(aws: LocalAws) -> None:
+    """With an `Origin`, flask-cors answers it (and says the answer varies by origin)."""
+    dispatcher = request_path.Dispatcher(create_backend_app)
+    call = _call("DynamoDB_20120810.ListTables", {}, headers={"Origin": "http://page.example"})
+    status, headers, _ = _answer(dispatcher, call)
+    assert status == "200 OK"
+    assert ("Access-Control-Allow-Origin", "http://page.example") in headers
+    assert dispatcher._json_views == {}
 
 
 def test_the_action_names_kept_are_the_class_s(aws: LocalAws) -> None:
