@@ -1,16 +1,21 @@
 """Where a scenario step's CPU goes on the kept-up local AWS: a profile of its server.
 
-    python bench/profile.py [--steps 100] [--top 25] [--cache DIR]
+    python bench/profile.py [--steps 100] [--burst N] [--top 25] [--cache DIR]
 
 Starts the background local AWS's process (`itest.cli.local.daemon`) under yappi
 (a profiler that sees every thread: moto's server answers each connection in a
 thread of its own, and its Step Functions interpreter runs in others), runs one
 warm-up scenario, then an N-step one through `itest run --local` (each step POSTs
-to a loopback service and checks the answer), and prints:
+to a loopback service and checks the answer) or, with `--burst N`, N such
+scenarios at `--parallel N`, and prints:
 
 - the CPU time per step of the server process, its Lambda workers and the CLI,
   read from /proc (the profiler slows the server: compare shares, not these
   totals, with bench/peers.py's);
+- how busy the server process and the machine were while it ran (the server is
+  one Python process: past one core it cannot go, whatever the machine has);
+- the AWS requests the server answered per step, by caller (the Lambda workers,
+  or the CLI's polling) and operation;
 - the server's CPU split by what it was doing (one AWS request kind, the
   interpreter, the Lambda runner...), and the functions with the most CPU.
 
@@ -20,6 +25,7 @@ Needs `pip install yappi`. Everything targets 127.0.0.1 and is bounded.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -27,6 +33,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -52,22 +59,49 @@ def profiled_daemon() -> None:
     """Run the daemon module under yappi; SIGUSR1 clears the profile, SIGUSR2 writes
     it (JSON, to the file named by ITEST_PROFILE_OUT)."""
     import runpy
-    import threading
 
     import yappi
 
     out = Path(os.environ["ITEST_PROFILE_OUT"])
+    requests = _count_requests()
     yappi.set_clock_type("cpu")
     yappi.set_context_name_callback(lambda: threading.current_thread().name)
-    signal.signal(signal.SIGUSR1, lambda *_: yappi.clear_stats())
-    signal.signal(signal.SIGUSR2, lambda *_: _write_profile(yappi, out))
+
+    def clear(*_: object) -> None:
+        yappi.clear_stats()
+        requests.clear()
+
+    signal.signal(signal.SIGUSR1, clear)
+    signal.signal(signal.SIGUSR2, lambda *_: _write_profile(yappi, requests, out))
     yappi.start()
     sys.argv = [sys.argv[0], *sys.argv[3:]]  # after `--daemon itest.cli.local.daemon`
     runpy.run_module("itest.cli.local.daemon", run_name="__main__")
 
 
-def _write_profile(yappi: object, out: Path) -> None:
-    """Each function's own and inclusive CPU seconds and its calls."""
+def _count_requests() -> dict[str, int]:
+    """Count the requests the front door lets in, by caller and operation: a Lambda
+    worker's SDK says so in its User-Agent (`exec-env/AWS_Lambda_...`); the rest are
+    the CLI's (moto's interpreter invokes Lambda in-process, cli/local/direct_invoke.py)."""
+    import collections
+
+    from itest.cli.local.front_door import FrontDoor
+
+    counts: collections.Counter[str] = collections.Counter()
+    let_in = FrontDoor.__call__
+
+    def counted(self: FrontDoor, environ: dict, start_response: object) -> object:
+        caller = "Lambda" if "exec-env/AWS_Lambda" in environ.get("HTTP_USER_AGENT", "") else "CLI"
+        target = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+        operation = target or f"{environ.get('REQUEST_METHOD')} (S3, or a REST API)"
+        counts[f"{caller} {operation}"] += 1  # a Counter's += is atomic enough for a tally
+        return let_in(self, environ, start_response)
+
+    FrontDoor.__call__ = counted  # type: ignore[method-assign]
+    return counts
+
+
+def _write_profile(yappi: object, requests: dict[str, int], out: Path) -> None:
+    """Each function's own and inclusive CPU seconds and its calls; the requests."""
     stats = yappi.get_func_stats()  # type: ignore[attr-defined]
     threads: dict[str, float] = {}
     for t in yappi.get_thread_stats():  # type: ignore[attr-defined]
@@ -79,13 +113,16 @@ def _write_profile(yappi: object, out: Path) -> None:
         rows.append({"name": f"{s.module}:{s.lineno} {s.name}", "own": s.tsub, "all": s.ttot,
                      "calls": s.ncall})  # fmt: skip
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"functions": rows, "threads": threads}))
+    tmp.write_text(json.dumps({"functions": rows, "threads": threads,
+                               "requests": dict(requests)}))  # fmt: skip
     tmp.replace(out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=100, help="steps per scenario")
+    parser.add_argument("--burst", type=int, default=1,
+                        help="run this many scenarios at once (`--parallel N`)")  # fmt: skip
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--cache", type=Path, help="ITEST_CACHE_DIR (keeps the synthesized "
                         "template between runs; default: a temp dir)")  # fmt: skip
@@ -113,7 +150,9 @@ def main() -> None:
                 if daemon.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"the local AWS did not start: see {log}")
                 time.sleep(0.5)
-            warm, big = itest_scenario(folder, 10), itest_scenario(folder, args.steps)
+            warm = itest_scenario(folder, 10)
+            measured = [str(itest_scenario(folder, args.steps, f"profiled-{i:02d}"))
+                        for i in range(args.burst)]  # fmt: skip
             run = [sys.executable, "-m", "itest.cli.main", "run", "--local", "--var",
                    f"api_url={url}"]  # fmt: skip
             subprocess.run([*run, str(warm)], env=env, check=True, capture_output=True)
@@ -121,8 +160,9 @@ def main() -> None:
             time.sleep(0.5)
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             server_before = tree_cpu_seconds(daemon.pid)
-            subprocess.run([*run, str(big)], env=env, check=True, capture_output=True,
-                           timeout=1800)  # fmt: skip
+            with Busy(daemon.pid) as busy:
+                subprocess.run([*run, *measured, "--parallel", str(args.burst)], env=env,
+                               check=True, capture_output=True, timeout=1800)  # fmt: skip
             server = tree_cpu_seconds(daemon.pid) - server_before
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cli = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -131,10 +171,52 @@ def main() -> None:
                 time.sleep(0.2)
             if args.save:
                 args.save.write_text(out.read_text())
-            report(json.loads(out.read_text()), args, server, cli)
+            report(json.loads(out.read_text()), args, server, cli, busy)
         finally:
             daemon.terminate()
             daemon.wait(30)
+
+
+class Busy:
+    """How busy the server process (alone, its workers apart) and the whole machine were
+    during a block, from /proc; the server's most threads, sampled every 0.2 s."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.threads = 0
+        self._done = threading.Event()
+
+    def __enter__(self) -> Busy:
+        self.wall, self.server, self.machine = time.monotonic(), self._own(), _machine()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._sampler.join()
+        self.wall = time.monotonic() - self.wall
+        self.server = self._own() - self.server
+        busy, total = (b - a for a, b in zip(self.machine, _machine(), strict=True))
+        self.machine_share = busy / total if total else 0.0
+
+    def _own(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.2):
+            with contextlib.suppress(OSError, StopIteration):
+                status = Path(f"/proc/{self.pid}/status").read_text().splitlines()
+                line = next(x for x in status if x.startswith("Threads:"))
+                self.threads = max(self.threads, int(line.split()[1]))
+
+
+def _machine() -> tuple[int, int]:
+    """Busy and total CPU ticks of the whole machine (all cores), from /proc/stat."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return sum(ticks) - idle, sum(ticks)
 
 
 def _function(row: dict) -> str:
@@ -142,16 +224,29 @@ def _function(row: dict) -> str:
     return row["name"].split(" ", 1)[1].rsplit(".", 1)[-1]
 
 
-def report(profile: dict, args: argparse.Namespace, server: float, cli: float) -> None:
-    n = args.steps
+def report(profile: dict, args: argparse.Namespace, server: float, cli: float,
+           busy: Busy) -> None:  # fmt: skip
+    n = args.steps * args.burst
 
     def per_step(seconds: float) -> str:
         return f"{seconds * 1000 / n:.1f} ms"
 
-    print(f"{n}-step scenario on the kept-up local AWS, profiled (yappi, CPU clock)\n")
+    what = f"{args.burst} {args.steps}-step scenarios at `--parallel {args.burst}`"
+    if args.burst == 1:
+        what = f"{args.steps}-step scenario"
+    print(f"{what} on the kept-up local AWS, profiled (yappi, CPU clock)\n")
     print(f"- CPU of the local AWS (server + Lambda workers), per step: {per_step(server)}")
-    print(f"- CPU of the `itest run` command, per step: {per_step(cli)}\n")
+    print(f"  of which the server process alone: {per_step(busy.server)}")
+    print(f"- CPU of the `itest run` command, per step: {per_step(cli)}")
+    print(f"- wall {busy.wall:.1f} s; the server process used {busy.server / busy.wall:.2f} "
+          f"of a core (one is its most: a Python process), the machine "
+          f"{busy.machine_share:.0%} of its {os.cpu_count()} cores; load average "
+          f"{os.getloadavg()[0]:.1f}; server threads at most {busy.threads}\n")  # fmt: skip
     rows, threads = profile["functions"], profile["threads"]
+    print("| AWS requests answered, by caller | per step | in all |\n|---|---|---|")
+    for name, count in sorted(profile["requests"].items(), key=lambda kv: -kv[1]):
+        print(f"| {name} | {count / n:.2f} | {count} |")
+    print()
     total = sum(threads.values())
     print("| server CPU by thread (what it runs) | share | per step |\n|---|---|---|")
     for kind, seconds in sorted(threads.items(), key=lambda kv: -kv[1])[:8]:

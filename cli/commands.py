@@ -99,7 +99,7 @@ def run_on(
     from contextlib import nullcontext
 
     from itest.cli import reports
-    from itest.cli.scheduler import LOCAL_PACE, Scheduler, Tracked
+    from itest.cli.scheduler import LOCAL_PACE, Scheduler, Stage, Tracked
 
     tracked = [Tracked(item, vars=_vars_of(item, vars_for, overrides)) for item in scenarios]
     with orchestrator.errors():
@@ -124,10 +124,18 @@ def run_on(
         from itest.cli.progress import progress_for
 
         display = progress_for(tracked) if progress else None
+        done: dict[int, reports.Report] = {}  # read as each run ends, not all at the end
+
+        def update(one: Tracked) -> None:
+            if display:
+                display.update(one)
+            if one.state == Stage.DONE:
+                done[id(one)] = reports.finished(orchestrator, one)
+
         scheduler = Scheduler(
             orchestrator.aws, orchestrator.target, parallel=parallel or DEFAULT_PARALLEL,
             timeout=timeout,
-            on_update=display.update if display else lambda one: None,
+            on_update=update,
             follow_hint=orchestrator.follow_hint,
             **(LOCAL_PACE if orchestrator.kind != "aws" else {}),
         )
@@ -138,7 +146,8 @@ def run_on(
                 SuiteFollower(scheduler, started_suite).run(tracked)
             else:
                 scheduler.run(tracked, overrides)
-        return Outcome([reports.finished(orchestrator, one) for one in tracked])
+        return Outcome([done.get(id(one)) or reports.finished(orchestrator, one)
+                        for one in tracked])  # fmt: skip
 
 
 def stack_outputs(orchestrator: Orchestrator, values: dict[str, Any]) -> dict[str, Any]:

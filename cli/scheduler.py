@@ -8,6 +8,12 @@ over, and now and then for runs that could end without the table knowing
 (timed out, aborted, a crashed task).
 A throttled call is never fatal while polling: that run is simply looked at
 again later, and the whole loop slows down.
+
+On a local AWS (`LOCAL_PACE`) the ends are found otherwise: one ListExecutions of
+the state machine's running executions every poll says which followed runs ended,
+however many there are (each of those is described once), and progress is read
+for the display only, at a bounded rate in all. With 50 runs each read in turn, a
+run's end was seen seconds late; the listing sees it within a poll.
 """
 
 from __future__ import annotations
@@ -36,10 +42,12 @@ if TYPE_CHECKING:
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 DESCRIBE_RATE = 4.0  # DescribeExecution calls per second at most (AWS refills 15/s per account)
 POLL_SECONDS = 0.5  # the first poll of a run, and the pace polling slows down from
-LOCAL_PACE = {"poll_seconds": 0.1, "describe_rate": 50.0, "progress_rate": 20.0}
-"""A local AWS has no account-wide throttles: look 5 times as often, but read progress at
-most 20 times a second in all: every read is work for the process that runs the scenarios
-(50 runs polled every 0.1 s took more CPU than their steps)."""
+LOCAL_PACE = {"poll_seconds": 0.1, "describe_rate": 50.0, "progress_rate": 10.0,
+              "list_ends": True}  # fmt: skip
+"""A local AWS has no account-wide throttles: look 5 times as often, the ends by one
+listing per poll, and read progress (for the display) at most 10 times a second in all,
+as often as for one run alone: every read is work for the process that runs the
+scenarios (50 runs polled every 0.1 s took more CPU than their steps)."""
 GRACE_SECONDS = 120  # how long past a scenario's own timeout the CLI keeps waiting for it
 
 
@@ -170,6 +178,19 @@ def execution_of(described: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def running_executions(sfn: Any, target: Target) -> set[str]:
+    """The ARNs of the orchestrator's running executions, all pages."""
+    arns: set[str] = set()
+    token: dict[str, str] = {}
+    while True:
+        page = sfn.list_executions(stateMachineArn=target.state_machine_arn,
+                                   statusFilter="RUNNING", maxResults=1000, **token)  # fmt: skip
+        arns.update(e["executionArn"] for e in page["executions"])
+        if not page.get("nextToken"):
+            return arns
+        token = {"nextToken": page["nextToken"]}
+
+
 def read_progress(dynamodb: Any, table: str, run_id: str, total_steps: int) -> Progress:
     """The run's status and latest step from the results table (two small reads
     whatever the step)."""
@@ -207,8 +228,11 @@ class Scheduler:
         poll_seconds: float = POLL_SECONDS,
         describe_rate: float = DESCRIBE_RATE,
         progress_rate: float | None = None,
+        list_ends: bool = False,
     ) -> None:
         self.aws = aws
+        self.list_ends = list_ends  # one listing per poll finds the ends (a local AWS)
+        self.next_listing = 0.0
         self.poll_seconds = poll_seconds
         self.progress_rate = progress_rate  # progress reads per second in all, if bounded
         self.following = 0  # runs being polled
@@ -262,8 +286,10 @@ class Scheduler:
             while True:
                 admit(running)
                 self.following = len(running)
+                if self._listing() and running and self.next_listing <= self.clock():
+                    self._settle_ended(running)
                 for one in running:
-                    if one.next_poll <= self.clock():
+                    if one.state == Stage.RUNNING and one.next_poll <= self.clock():
                         self._poll(one)
                 running = [one for one in running if one.state == Stage.RUNNING]
                 now = self.clock()
@@ -274,6 +300,8 @@ class Scheduler:
                     break
                 due = min((one.next_poll for one in running), default=now)
                 due = min(due, next_admit(running))
+                if self._listing():
+                    due = min(due, self.next_listing)
                 self.sleep(min(max(due - now, 0.4 * self.poll_seconds), 5.0))
         except KeyboardInterrupt:
             raise Interrupted(_interrupted_message(tracked, self.follow_hint)) from None
@@ -290,6 +318,8 @@ class Scheduler:
         one.state = Stage.RUNNING
         one.started = now = self.clock()
         self.following += 1
+        if self.following == 1:  # the first run followed: the first listing a poll later
+            self.next_listing = now + self.poll_seconds
         one.next_poll = now + self._jitter(self._paced(self.poll_seconds))
         one.next_describe = now + self._jitter(one.describe_every)
         self.on_update(one)
@@ -314,7 +344,7 @@ class Scheduler:
             one.progress = progress
             self.on_update(one)
         over = progress.status in FINAL_STATUSES
-        if self.describe_runs and (over or now >= one.next_describe):
+        if self.describe_runs and not self.list_ends and (over or now >= one.next_describe):
             self._describe(one, closing=over)
         if one.state == Stage.RUNNING and now - one.started > _patience(one):
             one.state = Stage.TIMEOUT
@@ -325,9 +355,30 @@ class Scheduler:
             # 0.5 s at first (on AWS), then slower for long runs: a 5-minute poll needs
             # no 1 s updates
             every = min(self.poll_seconds * (1 + (now - one.started) / 7.5), 5.0) * self.slowdown
-            if over and not self.describe_runs:
-                every = 5.0  # the verdict is in; who follows the runs settles it
+            if over and (self.list_ends or not self.describe_runs):
+                every = 5.0  # the verdict is in; the listing (or who follows the runs) settles it
             one.next_poll = now + self._jitter(self._paced(every))
+
+    def _listing(self) -> bool:
+        """Whether this loop lists the running executions to find the ends."""
+        return self.list_ends and self.describe_runs
+
+    def _settle_ended(self, running: list[Tracked]) -> None:
+        """Describe, and so settle, each followed run that one listing of the state
+        machine's running executions no longer has."""
+        try:
+            live = running_executions(self.aws.client("stepfunctions"), self.target)
+        except Exception as error:
+            if not is_throttle(error):
+                raise
+            self.slowdown = min(self.slowdown * 2, 8.0)
+            self.next_listing = self.clock() + backoff(3, cap=30.0, rng=self.rng)
+            return
+        for one in running:
+            assert one.run is not None
+            if one.state == Stage.RUNNING and one.run.execution_arn not in live:
+                self._describe(one, closing=True)
+        self.next_listing = self.clock() + self.poll_seconds * self.slowdown
 
     def _paced(self, seconds: float) -> float:
         """`seconds` between two progress reads of a run, or longer when the runs followed

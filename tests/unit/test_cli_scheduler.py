@@ -62,6 +62,8 @@ class FakeAws:
         self.throttle_next: dict[str, int] = {}
         self.max_running = 0
         self.progress_calls: list[float] = []
+        self.list_calls: list[float] = []
+        self.page_size = 20  # ListExecutions' page here, whatever maxResults asks
 
     def client(self, service: str) -> FakeAws:
         return self
@@ -100,6 +102,19 @@ class FakeAws:
             return {"status": "RUNNING"}
         failed = execution["name"].split("-")[0] in self.failing
         return {"status": "FAILED" if failed else "SUCCEEDED"}
+
+    def list_executions(self, *, stateMachineArn: str, statusFilter: str, maxResults: int,
+                        nextToken: str | None = None) -> dict[str, Any]:  # fmt: skip
+        assert statusFilter == "RUNNING"
+        self._maybe_throttle("ListExecutions")
+        self.list_calls.append(self.clock())
+        live = [arn for arn, e in self.executions.items() if not self._ended(e)]
+        start = int(nextToken or 0)
+        page = {"executions": [{"executionArn": arn, "status": "RUNNING"}
+                               for arn in live[start:start + self.page_size]]}  # fmt: skip
+        if start + self.page_size < len(live):
+            page["nextToken"] = str(start + self.page_size)
+        return page
 
     def _ended(self, execution: dict[str, Any]) -> bool:
         return self.clock() >= execution["start"] + self.duration
@@ -180,6 +195,33 @@ def test_on_a_local_aws_fifty_runs_share_a_bounded_progress_rate():
     scheduler(alone, clock, parallel=1, **LOCAL_PACE).run(scenarios(1), {})
     first, second = alone.progress_calls[:2]
     assert second - first < 0.2
+
+
+def test_on_a_local_aws_one_listing_per_poll_finds_every_end_soon():
+    """With 50 runs followed, each run's end is seen within about a poll (one listing of
+    the running executions, all its pages, finds them all), and described once."""
+    clock = Clock()
+    aws = FakeAws(clock, duration=20.0, failing=frozenset({"s7"}),
+                  describe_burst=1000)  # a local AWS does not throttle  # fmt: skip
+    tracked = scheduler(aws, clock, parallel=50, **LOCAL_PACE).run(scenarios(50), {})
+
+    assert [t.state for t in tracked] == ["done"] * 50
+    assert {t.name: t.execution["status"] for t in tracked}["s7"] == "FAILED"
+    poll = LOCAL_PACE["poll_seconds"]
+    for one in tracked:
+        assert one.finished - (one.started + aws.duration) <= 1.5 * poll
+    assert len(aws.describe_calls) == 50  # only the ended ones, once each
+    pages = -(-50 // aws.page_size)
+    assert len(aws.list_calls) <= pages * (aws.duration / poll + 3)
+
+
+def test_a_throttled_listing_slows_down_and_still_finds_the_ends():
+    clock = Clock()
+    aws = FakeAws(clock, duration=5.0)
+    aws.throttle_next = {"ListExecutions": 2}
+    tracked = scheduler(aws, clock, parallel=3, **LOCAL_PACE).run(scenarios(3), {})
+    assert [t.state for t in tracked] == ["done"] * 3
+    assert aws.throttled == 2
 
 
 def test_throttled_describe_and_query_slow_down_and_still_finish():
