@@ -1,6 +1,7 @@
 """itest beside Tavern and Newman on the same N-step HTTP scenario, plus the local runtime.
 
     python bench/peers.py [--steps 10,100,300] [--runs 3] [--burst 50] [--idle 20]
+    python bench/peers.py --only burst [--runs 3] [--burst 50]   # that part alone
 
 One loopback HTTP service (127.0.0.1, in this process) answers every tool. Each of
 the N steps POSTs `{"n": i}` and checks the status (201) and a JSON field
@@ -14,7 +15,10 @@ the N steps POSTs `{"n": i}` and checks the status (201) and a JSON field
 
 printing each total, the cost per added step (10 → 100, 100 → 300) and its ratio
 to Tavern's. Then, on the kept-up local AWS: `--burst` scenarios at `--parallel
-<burst>` against one, the resident memory of the local AWS (server and Lambda
+<burst>` against one (wall; CPU per step of the server process, its Lambda workers
+and the command, for one and in the burst; how much of a core the server process
+used: it is one Python process, so its CPU in the burst is the burst's floor),
+the resident memory of the local AWS (server and Lambda
 workers) after the burst and after idling, and the Step Functions state
 transitions per passing step and per retry attempt, read from real execution
 histories, with the price they imply. Everything targets 127.0.0.1 and is
@@ -24,6 +28,7 @@ bounded (each command times out).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -36,6 +41,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -249,6 +255,48 @@ def tree_cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+class Busy:
+    """How busy the server process (alone, its workers apart) and the whole machine were
+    during a block, from /proc; the server's most threads, sampled every 0.2 s."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.threads = 0
+        self._done = threading.Event()
+
+    def __enter__(self) -> Busy:
+        self.wall, self.server, self.machine = time.monotonic(), self._own(), _machine()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._sampler.join()
+        self.wall = time.monotonic() - self.wall
+        self.server = self._own() - self.server
+        busy, total = (b - a for a, b in zip(self.machine, _machine(), strict=True))
+        self.machine_share = busy / total if total else 0.0
+
+    def _own(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.2):
+            with contextlib.suppress(OSError, StopIteration):
+                status = Path(f"/proc/{self.pid}/status").read_text().splitlines()
+                line = next(x for x in status if x.startswith("Threads:"))
+                self.threads = max(self.threads, int(line.split()[1]))
+
+
+def _machine() -> tuple[int, int]:
+    """Busy and total CPU ticks of the whole machine (all cores), from /proc/stat."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
 def children_cpu_seconds() -> float:
     """CPU time of this process's finished children (each `itest` command)."""
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -299,7 +347,15 @@ def main() -> None:
         type=Path,
         help="keep the peers installed here between runs (default: a temp dir)",
     )
+    parser.add_argument(
+        "--only",
+        choices=["burst"],
+        help="burst: only the kept-up local AWS's burst against one run, and its memory",
+    )
     args = parser.parse_args()
+    if args.only == "burst":
+        burst_only(args)
+        return
     sizes = [int(n) for n in args.steps.split(",")]
     with tempfile.TemporaryDirectory() as tmp, service() as url:
         scratch = Path(tmp)
@@ -364,25 +420,82 @@ def main() -> None:
     print_table(totals, sizes, peers, engine_ms, overhead, runtime, args)
 
 
+@dataclass
+class Measured:
+    """One `itest run` on the kept-up local AWS: its wall time and the CPU seconds of the
+    server process, its Lambda workers and the command itself, with how busy it all was."""
+
+    wall: float
+    server: float
+    workers: float
+    cli: float
+    busy: Busy
+
+
+def measured(pid: int, args: list[str], env: dict[str, str]) -> Measured:
+    before, cli_before = tree_cpu_seconds(pid), children_cpu_seconds()
+    with Busy(pid) as busy:
+        wall, _ = itest("run", *args, env=env)
+    local = tree_cpu_seconds(pid) - before
+    return Measured(wall, busy.server, local - busy.server, children_cpu_seconds() - cli_before,
+                    busy)  # fmt: skip
+
+
+def burst_only(args: argparse.Namespace) -> None:
+    """`--only burst`: `itest local up`, a warm-up run, then `burst()`."""
+    with tempfile.TemporaryDirectory() as tmp, service() as url:
+        scratch = Path(tmp)
+        cache = os.environ.get("ITEST_CACHE_DIR") or str(scratch / "cache")  # a template kept
+        env = {**os.environ, "ITEST_CACHE_DIR": cache, "NO_COLOR": "1",
+               "ITEST_LAMBDA_IDLE_SECONDS": f"{args.idle:g}",
+               "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}  # fmt: skip
+        itest("local", "up", env=env)
+        try:
+            state = json.loads(itest("local", "status", "--format", "json", env=env)[1])
+            warm_up = itest_scenario(scratch, 10, "warm-up")
+            itest("run", str(warm_up), "--local", "--var", f"api_url={url}", env=env)
+            runtime = burst(scratch, url, args, env, state["pid"])
+        finally:
+            itest("local", "down", env=env)
+    print(f"{args.burst} 10-step scenarios at once against one, on `itest local up`, "
+          f"{args.runs} runs of one (median)\n")  # fmt: skip
+    print("| local runtime (`itest local up`) | result |\n|---|---|")
+    for name, value in runtime:
+        print(f"| {name} | {value} |")
+
+
 def burst(scratch: Path, url: str, args: argparse.Namespace, env: dict[str, str],
           pid: int) -> list[tuple[str, str]]:  # fmt: skip
-    """One 10-step scenario, then `burst` of them at once; memory after, and after idling."""
+    """One 10-step scenario, then `burst` of them at once: wall, CPU per step, how busy
+    the server process was; memory after, and after idling."""
     folder = scratch / "burst"
     folder.mkdir()
     files = [str(itest_scenario(folder, 10, f"burst-{i:02d}")) for i in range(args.burst)]
-    one = statistics.median(
-        itest("run", files[0], "--local", "--var", f"api_url={url}", env=env)[0]
-        for _ in range(args.runs)
-    )
-    many, _ = itest("run", *files, "--local", "--parallel", str(args.burst),
-                    "--var", f"api_url={url}", env=env)  # fmt: skip
+    local = ["--local", "--var", f"api_url={url}"]
+    ones = [measured(pid, [files[0], *local], env) for _ in range(args.runs)]
+    one = statistics.median(m.wall for m in ones)
+    many = measured(pid, [*files, "--parallel", str(args.burst), *local], env)
     after, processes = tree_rss_mb(pid)
     time.sleep(args.idle + 5)
     idle, idle_processes = tree_rss_mb(pid)
+
+    def cpu(m: Measured, steps: int) -> str:
+        per = [x * 1000 / steps for x in (m.server, m.workers, m.cli)]
+        return f"{per[0]:.0f} + {per[1]:.0f} + {per[2]:.0f} = {sum(per):.0f} ms"
+
+    typical = sorted(ones, key=lambda m: m.wall)[len(ones) // 2]
     return [
         ("one 10-step scenario on `local up`", f"{one:.2f} s"),
         (f"{args.burst} of them at `--parallel {args.burst}`",
-         f"{many:.1f} s ({many / one:.1f}x one)"),
+         f"{many.wall:.1f} s ({many.wall / one:.1f}x one)"),
+        ("CPU per step, server process + Lambda workers + `itest run`: one scenario",
+         cpu(typical, 10)),
+        (f"the same in the burst of {args.burst}", cpu(many, 10 * args.burst)),
+        ("the server process during the burst (one Python process: one core at most)",
+         f"{many.busy.server / many.wall:.2f} of a core; the machine {many.busy.machine_share:.0%}"
+         f" of {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}"),
+        ("the burst's floor: the server's CPU in it, at one core",
+         f"{many.server:.1f} s ({many.server / one:.1f}x one)"),
         ("local AWS after the burst (server + Lambda workers)",
          f"{after:.0f} MB in {processes} processes"),
         (f"the same after {args.idle + 5:g} s idle",

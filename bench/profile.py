@@ -25,7 +25,6 @@ Needs `pip install yappi`. Everything targets 127.0.0.1 and is bounded.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
@@ -33,14 +32,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from peers import ROOT, itest_scenario, service, tree_cpu_seconds  # noqa: E402
+from peers import ROOT, Busy, itest_scenario, service, tree_cpu_seconds  # noqa: E402
 
 # what the server was doing: inclusive CPU of these functions (file part, function name)
 ACTIVITIES = [
@@ -59,6 +57,7 @@ def profiled_daemon() -> None:
     """Run the daemon module under yappi; SIGUSR1 clears the profile, SIGUSR2 writes
     it (JSON, to the file named by ITEST_PROFILE_OUT)."""
     import runpy
+    import threading
 
     import yappi
 
@@ -175,48 +174,6 @@ def main() -> None:
         finally:
             daemon.terminate()
             daemon.wait(30)
-
-
-class Busy:
-    """How busy the server process (alone, its workers apart) and the whole machine were
-    during a block, from /proc; the server's most threads, sampled every 0.2 s."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.threads = 0
-        self._done = threading.Event()
-
-    def __enter__(self) -> Busy:
-        self.wall, self.server, self.machine = time.monotonic(), self._own(), _machine()
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
-        self._sampler.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._done.set()
-        self._sampler.join()
-        self.wall = time.monotonic() - self.wall
-        self.server = self._own() - self.server
-        busy, total = (b - a for a, b in zip(self.machine, _machine(), strict=True))
-        self.machine_share = busy / total if total else 0.0
-
-    def _own(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def _sample(self) -> None:
-        while not self._done.wait(0.2):
-            with contextlib.suppress(OSError, StopIteration):
-                status = Path(f"/proc/{self.pid}/status").read_text().splitlines()
-                line = next(x for x in status if x.startswith("Threads:"))
-                self.threads = max(self.threads, int(line.split()[1]))
-
-
-def _machine() -> tuple[int, int]:
-    """Busy and total CPU ticks of the whole machine (all cores), from /proc/stat."""
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = ticks[3] + ticks[4]  # idle, iowait
-    return sum(ticks) - idle, sum(ticks)
 
 
 def _function(row: dict) -> str:
