@@ -178,16 +178,16 @@ def execution_of(described: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def running_executions(sfn: Any, target: Target) -> set[str]:
-    """The ARNs of the orchestrator's running executions, all pages."""
-    arns: set[str] = set()
+def running_executions(sfn: Any, target: Target) -> dict[str, dict[str, Any]]:
+    """The orchestrator's running executions by ARN, as ListExecutions lists them (all pages)."""
+    found: dict[str, dict[str, Any]] = {}
     token: dict[str, str] = {}
     while True:
         page = sfn.list_executions(stateMachineArn=target.state_machine_arn,
                                    statusFilter="RUNNING", maxResults=1000, **token)  # fmt: skip
-        arns.update(e["executionArn"] for e in page["executions"])
+        found.update((e["executionArn"], e) for e in page["executions"])
         if not page.get("nextToken"):
-            return arns
+            return found
         token = {"nextToken": page["nextToken"]}
 
 
@@ -365,7 +365,7 @@ class Scheduler:
 
     def _settle_ended(self, running: list[Tracked]) -> None:
         """Describe, and so settle, each followed run that one listing of the state
-        machine's running executions no longer has."""
+        machine's running executions no longer has; the others are RUNNING as listed."""
         try:
             live = running_executions(self.aws.client("stepfunctions"), self.target)
         except Exception as error:
@@ -376,8 +376,13 @@ class Scheduler:
             return
         for one in running:
             assert one.run is not None
-            if one.state == Stage.RUNNING and one.run.execution_arn not in live:
+            if one.state != Stage.RUNNING:
+                continue
+            listed = live.get(one.run.execution_arn)
+            if listed is None:
                 self._describe(one, closing=True)
+            else:
+                one.execution = execution_of(listed)  # RUNNING, since when
         self.next_listing = self.clock() + self.poll_seconds * self.slowdown
 
     def _paced(self, seconds: float) -> float:

@@ -110,7 +110,8 @@ class FakeAws:
         self.list_calls.append(self.clock())
         live = [arn for arn, e in self.executions.items() if not self._ended(e)]
         start = int(nextToken or 0)
-        page = {"executions": [{"executionArn": arn, "status": "RUNNING"}
+        page = {"executions": [{"executionArn": arn, "status": "RUNNING",
+                                "startDate": self.executions[arn]["start"]}
                                for arn in live[start:start + self.page_size]]}  # fmt: skip
         if start + self.page_size < len(live):
             page["nextToken"] = str(start + self.page_size)
@@ -213,6 +214,15 @@ def test_on_a_local_aws_one_listing_per_poll_finds_every_end_soon():
     assert len(aws.describe_calls) == 50  # only the ended ones, once each
     pages = -(-50 // aws.page_size)
     assert len(aws.list_calls) <= pages * (aws.duration / poll + 3)
+
+
+def test_on_a_local_aws_a_run_left_at_the_timeout_is_running_as_listed():
+    clock = Clock()
+    aws = FakeAws(clock, duration=1000.0)
+    (one,) = scheduler(aws, clock, parallel=1, timeout=20, **LOCAL_PACE).run(scenarios(1), {})
+    assert one.state == "timeout"
+    assert one.execution == {"status": "RUNNING", "startDate": 1000.0}
+    assert aws.describe_calls == []
 
 
 def test_a_throttled_listing_slows_down_and_still_finds_the_ends():
