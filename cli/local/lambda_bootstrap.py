@@ -1,11 +1,12 @@
 """A stand-in for the Lambda Python runtime, run as a child process by lambda_runner.
 
-Only the standard library is imported before the handler's module, so the
-handler's own imports resolve as they would in Lambda, but for one deliberate
-difference: layers are searched after site-packages (see `_append_layers`). Protocol: one
-JSON event per line on stdin; everything the handler writes to stdout/stderr
-is its log; control messages go to stdout as `<marker> <json>` lines, where the
-marker (argv[1]) is random per process so that no handler output can forge one.
+Only the standard library is imported before the handler's module (boto3 after
+it, see `_warm_sdk`), so the handler's own imports resolve as they would in
+Lambda, but for one deliberate difference: layers are searched after
+site-packages (see `_append_layers`). Protocol: one JSON event per line on
+stdin; everything the handler writes to stdout/stderr is its log; control
+messages go to stdout as `<marker> <json>` lines, where the marker (argv[1]) is
+random per process so that no handler output can forge one.
 The error payloads and log lines copy the AWS Python runtime (awslambdaric).
 """
 
@@ -120,6 +121,24 @@ def _append_layers() -> None:
     sys.path.extend(p for p in layers.split(os.pathsep) if p and p not in sys.path)
 
 
+def _warm_sdk() -> None:
+    """Load now, in the init phase, what the handler's first boto3 client would load
+    during its first invocation: boto3's modules, its default session's data (the
+    endpoint rules, the list of services) and client machinery, by building a client
+    of a small service. A prewarmed worker then answers its first invocation about
+    as fast as the next ones. The handler sees nothing of it but boto3 already
+    imported and its default session made (which its first `boto3.client` would
+    make); a function without boto3 skips it."""
+    try:
+        import boto3
+    except ImportError:
+        return
+    try:
+        boto3.client("sts")
+    except Exception:  # the handler's own first client reports what is wrong
+        return
+
+
 def main() -> None:
     marker = sys.argv[1]
     _append_layers()
@@ -147,6 +166,7 @@ def main() -> None:
     except Exception as exc:
         send({"kind": "init_error", "payload": _fault_from(exc)})
         return
+    _warm_sdk()
     send({"kind": "ready"})
 
     for line in events:

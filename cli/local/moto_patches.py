@@ -48,6 +48,7 @@ def install(
         direct_invoke,
         dynamodb_fast,
         fast_paths,
+        known_regions,
         lambda_runner,
         request_path,
         sfn_sync,
@@ -62,6 +63,7 @@ def install(
             undo()
 
     try:
+        undos.append(known_regions.install())  # first: the imports below ask for regions
         undos.append(_interpreter_credentials(credentials))
         undos.append(_name_executions())
         undos.append(direct_invoke.install(account_id))  # Lambda tasks without HTTP

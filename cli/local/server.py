@@ -24,6 +24,7 @@ from itest.cli.local.errors import StartError
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
+STOP_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,8 @@ def _closed_server(credentials: dict[str, str], port: int) -> Any:
             bound = self._server.server_address[1]
             self.front_door.hosts = {f"127.0.0.1:{bound}", f"localhost:{bound}"}
             self._server_ready_event.set()
-            self._server.serve_forever()
+            # stop() waits until the loop looks at its flag: every 0.5 s by default
+            self._server.serve_forever(poll_interval=STOP_POLL_SECONDS)
 
     return Closed(ip_address="127.0.0.1", port=port, verbose=False)
 

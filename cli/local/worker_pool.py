@@ -144,10 +144,14 @@ class _Worker:
                 self.process.wait()
                 return None
 
-    def kill(self) -> None:
+    def signal_kill(self) -> None:
+        """Kill the child and whatever its handler spawned (its process group), not waiting."""
         if self.alive:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
+
+    def kill(self) -> None:
+        self.signal_kill()
         self.process.wait()
         if self.process.stdin:
             self.process.stdin.close()
@@ -230,7 +234,9 @@ class WorkerPool:
         self._checkin(worker)
 
     def close(self) -> None:
-        """Stop every child: close their stdin (a clean exit), then kill what remains."""
+        """Stop every child at once, as Lambda ends an execution environment: a kill,
+        no clean exit to wait for (an interpreter's exit takes tens of milliseconds
+        per child, and nothing of it is seen: logs were read with each invocation)."""
         self._stopped.set()
         with self._lock:
             self._closed = True
@@ -239,12 +245,8 @@ class WorkerPool:
             self._idle.clear()
             self._lock.notify_all()
         for worker in workers:
-            if worker.process.stdin:
-                worker.process.stdin.close()
-        deadline = time.monotonic() + 2
+            worker.signal_kill()
         for worker in workers:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                worker.process.wait(timeout=max(deadline - time.monotonic(), 0))
             worker.kill()
 
     # -- workers ------------------------------------------------------------
