@@ -7,7 +7,10 @@ Everything is the real `itest` command in child processes, as a user types it:
 1. start-up: `itest --help` beside `python -c "import click"` (the floor);
 2. the README's first command, `itest run scenarios/orders-happy-path.yaml
    --local`, with an empty cache (synthesizes the CDK app) and warm (the
-   cached template), with the peak RSS of the itest process;
+   cached template), with the peak RSS of the itest process; then a 10-step
+   HTTP scenario (bench/peers.py's, against a loopback service) on a private
+   local AWS, the whole command (issue #10's goal: at most 3 s), with the
+   1-minute load average beside it: on a shared machine, wall times follow it;
 3. on a background local AWS (`itest local up`): one scenario at a time, the
    median wall time and the time per step (execution time / steps), then all
    passing examples at `--parallel 1` and `--parallel 4`.
@@ -26,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from peers import itest_scenario, service
 
 ROOT = Path(__file__).resolve().parent.parent
 HAPPY = "scenarios/orders-happy-path.yaml"
@@ -72,6 +77,19 @@ def passing_examples() -> list[str]:
     )
 
 
+def private_ten_steps(folder: Path, runs: int, env: dict[str, str]) -> tuple[str, str]:
+    """The whole `itest run x.json --local` of a 10-step scenario on a private local AWS."""
+    with service() as url:
+        scenario = str(itest_scenario(folder, 10))
+        walls = []
+        for _ in range(runs):
+            wall, _ = itest("run", scenario, "--local", "--var", f"api_url={url}", env=env)
+            walls.append(wall)
+    load = os.getloadavg()[0]
+    return ("10-step scenario, private local AWS, cached template",
+            f"{statistics.median(walls):.2f} s (load {load:.1f})")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -91,6 +109,7 @@ def main() -> None:
         rows += [("first command, empty cache (synth)", f"{cold:.1f} s"),
                  ("first command, cached template", f"{warm:.1f} s"),
                  ("peak RSS of the itest process", f"{rss:.0f} MB")]  # fmt: skip
+        rows.append(private_ten_steps(Path(cache), runs, env))
 
         itest("local", "up", env=env)
         try:
