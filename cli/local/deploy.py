@@ -17,6 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 from itest.cli.local.errors import DeployError
 
@@ -66,8 +67,14 @@ _ATTRIBUTES = {
 }
 
 
-def deploy(aws: LocalAws, assembly_dir: Path, stack_name: str) -> dict[str, str]:
+def deploy(
+    aws: LocalAws, assembly_dir: Path, stack_name: str, *, without_cloudformation: bool = False
+) -> dict[str, str]:
     """Deploy `stack_name` from a synthesized cloud assembly; return its outputs.
+
+    `without_cloudformation`: make the resources as moto's CloudFormation would,
+    without it (cli/local/direct_stack.py), when the template allows; for a
+    local AWS that never redeploys (a private one).
 
     Raises:
         DeployError: unknown stack, unsupported asset or template construct,
@@ -83,12 +90,23 @@ def deploy(aws: LocalAws, assembly_dir: Path, stack_name: str) -> dict[str, str]
     for asset_manifest in _asset_manifests(manifest, assembly_dir, artifact):
         publish_assets(aws, asset_manifest)
     _register_inline_code(aws, local_template)
-    _create_or_update(aws, name, local_template)
-    resources = stack_resources(aws, name)
-    _report_skipped(local_template, resources)
+    made = None
+    if without_cloudformation:
+        from itest.cli.local import direct_stack
+
+        stack_id = f"arn:aws:cloudformation:{aws.region}:{aws.account_id}:stack/{name}/{uuid4()}"
+        made = direct_stack.create(aws, name, stack_id, local_template)
+    if made is None:
+        _create_or_update(aws, name, local_template)
+        resources = stack_resources(aws, name)
+        _report_skipped(local_template, resources)
+        resolver = stack_resolver(aws, name, local_template, resources)
+    else:
+        resources, outputs = made
+        resolver = local_resolver(aws, name, stack_id, local_template, resources)
     _version_buckets(aws, local_template, resources)
-    _start_state_machines(aws, name, local_template, resources)
-    return stack_outputs(aws, name)
+    _start_state_machines(aws, local_template, resources, resolver)
+    return stack_outputs(aws, name) if made is None else outputs
 
 
 def stack_outputs(aws: LocalAws, stack_name: str) -> dict[str, str]:
@@ -364,7 +382,10 @@ def _version_buckets(
 
 
 def _start_state_machines(
-    aws: LocalAws, stack_name: str, template: dict[str, Any], resources: dict[str, tuple[str, str]]
+    aws: LocalAws,
+    template: dict[str, Any],
+    resources: dict[str, tuple[str, str]],
+    resolver: Resolver,
 ) -> None:
     """Create (or update) each state machine in the executing Step Functions backend.
 
@@ -372,7 +393,6 @@ def _start_state_machines(
     is what the stack's outputs already say.
     """
     sfn = aws.client("stepfunctions")
-    resolver = stack_resolver(aws, stack_name, template, resources)
     existing = {m["stateMachineArn"] for m in _list_state_machines(sfn)}
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::StepFunctions::StateMachine":
@@ -410,11 +430,23 @@ def stack_resolver(
 ) -> Resolver:
     """A Resolver for a deployed local stack: its resources, pseudo parameters and defaults."""
     stack = aws.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    return local_resolver(aws, stack_name, stack["StackId"], template, resources)
+
+
+def local_resolver(
+    aws: LocalAws,
+    stack_name: str,
+    stack_id: str,
+    template: dict[str, Any],
+    resources: dict[str, tuple[str, str]],
+) -> Resolver:
+    """A Resolver for a stack made on the local AWS: its resources, pseudo parameters
+    and defaults."""
     pseudo = {
         "AWS::Region": aws.region,
         "AWS::AccountId": aws.account_id,
         "AWS::StackName": stack_name,
-        "AWS::StackId": stack["StackId"],
+        "AWS::StackId": stack_id,
     }
     parameters = {
         name: str(spec["Default"])

@@ -54,8 +54,11 @@ def install(
         sfn_sync,
         status_events,
     )
+    from itest.cli.local.moto_imports import import_without_package
 
     check_moto()
+    # the Step Functions interpreter imports moto.batch.utils; moto.batch imports EC2
+    import_without_package("moto.batch.utils")
     undos: list[Callable[[], None]] = []
 
     def uninstall() -> None:

@@ -118,11 +118,13 @@ def assembly_cached() -> bool:
 
 
 def deploy_orchestrator(
-    aws: LocalAws, *, say: Callable[[str], None] = _quiet
+    aws: LocalAws, *, say: Callable[[str], None] = _quiet, private: bool = False
 ) -> LocalOrchestrator:
     """Synthesize the orchestrator (cached) and deploy it to the running `aws`.
 
-    `say` hears which step it is on (a first synthesis takes seconds).
+    `say` hears which step it is on (a first synthesis takes seconds). A
+    `private` local AWS never redeploys: its stack is made without moto's
+    CloudFormation (cli/local/direct_stack.py), a second faster.
 
     Raises:
         DeployError: it could not be synthesized or deployed.
@@ -137,15 +139,16 @@ def deploy_orchestrator(
             "once per change of infra/ or lambdas/ (about 10 s)")
     cloud_assembly = assembly(key)
     say("building the local stack (3/3): deploying the orchestrator to it")
-    return LocalOrchestrator(aws, deploy(aws, cloud_assembly, DEFAULT_STACK_NAME), key)
+    outputs = deploy(aws, cloud_assembly, DEFAULT_STACK_NAME, without_cloudformation=private)
+    return LocalOrchestrator(aws, outputs, key)
 
 
 @contextmanager
 def started_orchestrator(
-    port: int = 0, *, say: Callable[[str], None] = _quiet
+    port: int = 0, *, say: Callable[[str], None] = _quiet, private: bool = False
 ) -> Iterator[LocalOrchestrator]:
     """A local AWS in this process, on `port` (0: a free one), with the orchestrator
-    deployed, for the duration of the block.
+    deployed, for the duration of the block (`private`: see `deploy_orchestrator`).
 
     Raises:
         StartError: the local AWS could not start.
@@ -155,7 +158,7 @@ def started_orchestrator(
 
     say("building the local stack (1/3): starting the local AWS")
     with local_aws(port) as aws:
-        yield deploy_orchestrator(aws, say=say)
+        yield deploy_orchestrator(aws, say=say, private=private)
 
 
 @contextmanager
@@ -178,7 +181,7 @@ def local_orchestrator(
     from itest.cli.local.targets import enter_targets, find_targets
 
     served = find_targets(scenario_files)
-    with started_orchestrator(say=say) as orchestrator, enter_targets(
+    with started_orchestrator(say=say, private=True) as orchestrator, enter_targets(
         served, orchestrator.aws, timeout=timeout
     ) as served:
         yield orchestrator, served
