@@ -15,6 +15,7 @@ import logging
 import re
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
@@ -549,17 +550,28 @@ class Resolver:
         )
 
     def sub(self, value: str | list[Any]) -> str:
-        text, variables = (value, {}) if isinstance(value, str) else value
-        resolved = {k: str(self.resolve(v)) for k, v in variables.items()}
+        return fn_sub(value, self.resolve, self.ref, self.get_att)
 
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            if name in resolved:
-                return resolved[name]
-            if "." in name:
-                return self.get_att(*name.split(".", 1))
-            return self.ref(name)
 
-        return re.sub(r"\$\{([^}]+)\}", replace, text)
+def fn_sub(
+    value: str | list[Any],
+    resolve: Callable[[Any], Any],
+    ref: Callable[[str], Any],
+    get_att: Callable[[str, str], Any],
+) -> str:
+    """An Fn::Sub's text with ${Name} (its variables, else `ref`), ${Resource.Attribute}
+    (`get_att`) and ${!Literal} replaced; `resolve` resolves the variables' values."""
+    text, variables = (value, {}) if isinstance(value, str) else value
+    resolved = {k: str(resolve(v)) for k, v in variables.items()}
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.startswith("!"):
+            return "${" + name[1:] + "}"
+        if name in resolved:
+            return resolved[name]
+        if "." in name:
+            return str(get_att(*name.split(".", 1)))
+        return str(ref(name))
+
+    return re.sub(r"\$\{([^}]+)\}", replace, text)

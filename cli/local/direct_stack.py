@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 import random
-import re
 import string
 from typing import TYPE_CHECKING, Any
 
@@ -231,20 +230,12 @@ class _Stack:
         return cleaned
 
     def _sub(self, value: str | list[Any]) -> str:
-        text, variables = (value, {}) if isinstance(value, str) else value
-        resolved = {name: str(self.clean(v)) for name, v in variables.items()}
+        from itest.cli.local.deploy import fn_sub
 
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            if name in resolved:
-                return resolved[name]
-            if "." in name:
-                return str(self.clean({"Fn::GetAtt": name.split(".", 1)}))
-            return str(self.ref(name))
+        def get_att(logical_id: str, attribute: str) -> Any:
+            return self.clean({"Fn::GetAtt": [logical_id, attribute]})
 
-        return re.sub(r"\$\{([^}]+)\}", replace, text)
+        return fn_sub(value, self.clean, self.ref, get_att)
 
 
 class _StateMachine:
