@@ -17,13 +17,17 @@ behaviour, errors included (tests/aws/test_dynamodb_fast.py asks both ways):
   table* before it picks the partition asked for, so each progress poll of the
   CLI cost more the more runs a kept-up local AWS had seen. It now looks at the
   one partition, as DynamoDB does (the same items, the same order).
-- **Update expressions.** moto's validators walk the expression's tree once
-  per validator, looking up which node types they handle at every node; two of
-  them (one SET/ADD/REMOVE clause each, no overlapping paths) re-collect the
-  actions below *every* node: quadratic in the actions. The walk now looks its
-  node types up once, and those two checks run at the root, which holds every
-  action (the grammar nests no action in another); when the root fails, moto's
-  own walk runs, so the error is moto's, word for word.
+- **New items.** moto checks an item's size before each attribute it adds by
+  summing all the attributes already added; the sum now runs once.
+- **Update expressions.** moto parses an UpdateItem's expression twice and
+  validates a deep copy of the tree (twice for a new item) with ten walks,
+  each looking up which node types it handles at every node; two of them (one
+  SET/ADD/REMOVE clause each, no overlapping paths) re-collect the actions
+  below *every* node: quadratic in the actions. Now the tree is parsed once per
+  expression text (its users only read it), copied node by node, walked with
+  the node types looked up once, and those two checks run at the root, which
+  holds every action (the grammar nests no action in another); when the root
+  fails, moto's own walk runs, so the error is moto's, word for word.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from collections.abc import Callable
 from typing import Any
 
 Undo = Callable[[], None]
+ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict: bytes an item may hold
 PARSED_EXPRESSIONS = 1024  # distinct update expressions kept parsed (itest's handlers use a few)
 
 
@@ -46,6 +51,7 @@ def install() -> Undo:
     undoes = [
         _answers_without_the_model_walk(),
         _project_named_attributes_only(),
+        _size_new_items_once(),
         _query_one_partition(),
         _parse_update_expressions_once(),
         _copy_trees_by_their_nodes(),
@@ -118,6 +124,31 @@ def _project_named_attributes_only() -> Undo:
     return lambda: setattr(Item, "project", project)
 
 
+def _size_new_items_once() -> Undo:
+    """A new item checks its size (at most 405,000 bytes) before each attribute it
+    adds, summing every attribute already added: quadratic in the attributes. It
+    now adds each one's size to a running sum, raising at the same attribute."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    init = Item.__init__
+
+    def init_(self: Item, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key, self.range_key = hash_key, range_key
+        self.attrs = LimitedSizeDict()
+        size = 0
+        for key, value in attrs.items():
+            typed = DynamoType(value)
+            size += bytesize(key) + typed.size()
+            if size > ITEM_SIZE_LIMIT:
+                raise ItemSizeTooLarge
+            dict.__setitem__(self.attrs, key, typed)
+
+    Item.__init__ = init_
+    return lambda: setattr(Item, "__init__", init)
+
+
 def _query_one_partition() -> Undo:
     """`Table.query` on the table's key reads `all_items()`: within such a query, that
     is the partition's items (per thread: a scan running beside it sees them all)."""
@@ -188,12 +219,13 @@ _ATOMIC = frozenset({str, int, float, bool, type(None)})
 def _walk_update_expressions_once() -> Undo:
     """moto's depth-first walk, with the processor for each node's class found once
     per walk (moto's `_processing_map` builds a dict, and `isinstance` asks abc, at
-    every node)."""
+    every node), and its no-op hook before each child skipped."""
     from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
 
     traverse = DepthFirstTraverser.traverse
     own = DepthFirstTraverser.__dict__
     hooks = ("process", "nodes_to_be_processed", "traverse_node_recursively")
+    is_node: dict[type, bool] = {}  # a class is a Node or not for good
 
     def traverse_(self: DepthFirstTraverser, root: Any) -> Any:
         if any(getattr(type(self), hook) is not own[hook] for hook in hooks):
@@ -201,15 +233,20 @@ def _walk_update_expressions_once() -> Undo:
         processors = tuple(self._processing_map().items())
         processor_of: dict[type, Any] = {}
         before_child = self.pre_processing_of_child
+        if type(self).pre_processing_of_child is own["pre_processing_of_child"]:
+            before_child = None
 
         def walk(node: Any, child_id: int = -1) -> Any:
             kind = type(node)
-            if kind in _ATOMIC or not issubclass(kind, Node):
+            if kind not in is_node:
+                is_node[kind] = issubclass(kind, Node)
+            if not is_node[kind]:
                 return node
             parent = node.parent
             if node.children is not None:
                 for i, child in enumerate(node.children):
-                    before_child(node, i)
+                    if before_child is not None:
+                        before_child(node, i)
                     walk(child, i)
             if kind not in processor_of:
                 processor_of[kind] = next(

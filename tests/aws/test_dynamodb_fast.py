@@ -140,6 +140,13 @@ SESSION: list[tuple[str, str, dict[str, Any]]] = [
     ("put, old values back", "PutItem", {
         "TableName": TABLE, "Item": {**_step(0), "status": {"S": "failed"}},
         "ReturnValues": "ALL_OLD"}),
+    ("put an item of the largest size", "PutItem", {"TableName": TABLE, "Item": {
+        **_step(5), "a": {"S": "x" * 200_000}, "b": {"S": "y" * 204_980}}}),
+    ("put an item a byte larger", "PutItem", {"TableName": TABLE, "Item": {
+        **_step(6), "a": {"S": "x" * 200_000}, "b": {"S": "y" * 204_981}}}),
+    ("update an item beyond the size", "UpdateItem", {
+        "TableName": TABLE, "Key": _step(0), "UpdateExpression": "SET big = :big",
+        "ExpressionAttributeValues": {":big": {"S": "z" * 405_000}}}),
     ("put an empty key", "PutItem", {"TableName": TABLE, "Item": {
         "pk": {"S": ""}, "sk": {"S": "x"}}}),
     ("batch get, projected", "BatchGetItem", {"RequestItems": {TABLE: {
@@ -175,6 +182,7 @@ SESSION: list[tuple[str, str, dict[str, Any]]] = [
     ("scan a page", "Scan", {"TableName": TABLE, "Limit": 2}),
     ("delete, old values back", "DeleteItem", {
         "TableName": TABLE, "Key": _step(2), "ReturnValues": "ALL_OLD"}),
+    ("delete the largest item", "DeleteItem", {"TableName": TABLE, "Key": _step(5)}),
     ("delete a missing item", "DeleteItem", {"TableName": TABLE, "Key": _step(77)}),
     ("delete if passed: fails", "DeleteItem", {
         "TableName": TABLE, "Key": _step(0), "ConditionExpression": "#s = :passed",
