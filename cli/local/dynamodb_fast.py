@@ -198,15 +198,29 @@ def _parse_update_expressions_once() -> Undo:
 
 def _copy_trees_by_their_nodes() -> Undo:
     """A node's deep copy as `copy.deepcopy`'s default makes it (every attribute
-    copied deeply, the memo kept), without its pickle protocol round trip."""
+    copied deeply, through the memo), without its pickle protocol round trip, and
+    the list of children copied here, each child node by this same function."""
     from moto.dynamodb.parsing.ast_nodes import Node
+
+    def copied(value: Any, memo: dict[int, Any]) -> Any:
+        if type(value) in _ATOMIC:
+            return value
+        if id(value) in memo:
+            return memo[id(value)]
+        if getattr(type(value), "__deepcopy__", None) is deepcopy_node:
+            return deepcopy_node(value, memo)
+        if type(value) is list:
+            items = memo[id(value)] = []
+            items.extend(copied(item, memo) for item in value)
+            return items
+        return copy.deepcopy(value, memo)
 
     def deepcopy_node(self: Any, memo: dict[int, Any]) -> Any:
         clone = object.__new__(type(self))
         memo[id(self)] = clone
         attributes = clone.__dict__
         for name, value in self.__dict__.items():
-            attributes[name] = value if type(value) in _ATOMIC else copy.deepcopy(value, memo)
+            attributes[name] = copied(value, memo)
         return clone
 
     Node.__deepcopy__ = deepcopy_node
