@@ -237,8 +237,7 @@ def _read_earlier(
     named = None if everything else scenario.steps_read_by(index)
     if named is not None and index > 0:
         named = sorted({*named, index - 1})
-    captured = [i for i, before in enumerate(scenario.steps[:index]) if before.capture]
-    return store.read_context(run_id, below=index, steps=named, captured=captured)
+    return store.read_context(run_id, below=index, steps=named)
 
 
 def _record_outcome(run_id: str, record: StepRecord, attempt: int) -> None:
@@ -308,6 +307,8 @@ def _redelivered(
         record["attempts"] >= attempt or get_action(step.action).waits
     )
     if finished and record["status"] == StepStatus.PASSED:
+        if record["captures"]:  # the first delivery may have ended before it kept them
+            store.remember_captures(run_id, record["index"], record["captures"])
         return _outcome(state, attempt, Outcome.PASSED, 1, None)
     if finished and record["status"] == StepStatus.PENDING:
         return _outcome(state, attempt, Outcome.RETRY, 1, step_reason(record, attempt=attempt))

@@ -59,12 +59,6 @@ EXPIRES_AT = "expires_at"
 
 _STEP_JSON = {"captures": "captures_json", "result": "result_json", "mismatches": "mismatches_json"}
 """The step record's fields stored as JSON text, and their attribute names."""
-_CONTEXT_ATTRIBUTES = [
-    SORT_KEY, "index", "name", "status", "captures_json", "result_json", "error",  # a step's
-    "vars_json", "started_at",  # the run's, and its captures#NNNN
-]  # fmt: skip
-"""What an Action attempt reads of the run record and of a step record (a step's
-``status``, ``captures``, ``result`` and ``error`` are all its templates see)."""
 
 
 def step_sk(index: int) -> str:
@@ -112,7 +106,7 @@ def write_run(
         RUN_SK,
         scenario=scenario,
         status=RunStatus.RUNNING,
-        steps=steps,
+        steps_json=dumps(steps),
         vars_json=dumps(vars),
         started_at=started_at,
         execution_arn=execution_arn,
@@ -139,7 +133,7 @@ def finish_run(
         ":ended": ended_at,
         ":reason": reason,
         ":scenario": scenario,
-        ":steps": steps,
+        ":steps": None if steps is None else dumps(steps),
         ":expires": expires_at(),
     }
     sets = ["#status = :status", "ended_at = :ended"]
@@ -150,7 +144,7 @@ def finish_run(
     if scenario is not None:
         sets.append("scenario = if_not_exists(scenario, :scenario)")
     if steps is not None:
-        sets.append("steps = if_not_exists(steps, :steps)")
+        sets.append("steps_json = if_not_exists(steps_json, :steps)")
     values[":running"] = RunStatus.RUNNING
     try:
         with engine_errors("finishing the run record"):
@@ -199,50 +193,54 @@ def claim_attempt(
     """
     from botocore.exceptions import ClientError
 
-    values = {
-        ":running": StepStatus.RUNNING,
-        ":n": attempt,
-        ":index": index,
-        ":name": name,
-        ":action": action,
-        ":started": started_at,
-        ":zero": 0,
+    sk = step_sk(index)
+    claim = {"status": StepStatus.RUNNING, "attempt_started": attempt, "index": index,
+             "name": name, "action": action, "started_at": started_at, "attempts": 0}  # fmt: skip
+    condition = {
+        "ConditionExpression": (
+            "attribute_not_exists(#attempt_started) OR #attempt_started < :attempt_started"
+        ),
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",  # a redelivery reads no more
     }
-    sets = [
-        "#status = :running",
-        "#attempt_started = :n",
-        "#index = :index",
-        "#name = :name",
-        "#action = :action",
-        "#started_at = if_not_exists(#started_at, :started)",
-        "#attempts = if_not_exists(#attempts, :zero)",
-    ]
-    if (expires := expires_at()) is not None:
-        values[":expires"] = expires
-        sets.append(f"#{EXPIRES_AT} = :expires")
-    names = {f"#{n}": n for n in ("status", "attempt_started", "index", "name", "action")}
-    names |= {f"#{n}": n for n in ("started_at", "attempts", EXPIRES_AT) if f"#{n}" in str(sets)}
     try:
         with engine_errors("recording a step as started"):
-            client("dynamodb").update_item(
-                TableName=table_name(),
-                Key=_key(run_id, step_sk(index)),
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=(
-                    "attribute_not_exists(#attempt_started) OR #attempt_started < :n"
-                ),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={k: _encode(v) for k, v in values.items()},
-            )
+            if attempt == 1:  # a new record (a PutItem costs the local AWS a third of an update)
+                client("dynamodb").put_item(
+                    TableName=table_name(), Item=_item(run_id, sk, **claim), **condition,
+                    ExpressionAttributeNames={"#attempt_started": "attempt_started"},
+                    ExpressionAttributeValues={":attempt_started": _encode(attempt)},
+                )  # fmt: skip
+            else:
+                _claim_again(run_id, sk, claim, condition)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
-        with engine_errors("reading a step record"):
-            item = client("dynamodb").get_item(
-                TableName=table_name(), Key=_key(run_id, step_sk(index)), ConsistentRead=True
-            )["Item"]
-        return _step(_decode_item(item))
+        if (found := exc.response.get("Item")) is None:
+            with engine_errors("reading a step record"):
+                found = client("dynamodb").get_item(
+                    TableName=table_name(), Key=_key(run_id, sk), ConsistentRead=True
+                )["Item"]
+        return _step(_decode_item(found))
     return None
+
+
+def _claim_again(run_id: str, sk: str, claim: dict[str, Any], condition: dict[str, str]) -> None:
+    """Claim a later attempt: the previous attempt's outcome stays beside the claim."""
+    values = {f":{name}": value for name, value in claim.items()}
+    kept = ("started_at", "attempts")  # the first attempt's start; attempts finished
+    sets = [f"#{n} = if_not_exists(#{n}, :{n})" if n in kept else f"#{n} = :{n}" for n in claim]
+    names = {f"#{name}": name for name in claim}
+    if (expires := expires_at()) is not None:
+        values[":expires"] = expires
+        sets.append(f"{EXPIRES_AT} = :expires")
+    client("dynamodb").update_item(
+        TableName=table_name(),
+        Key=_key(run_id, sk),
+        UpdateExpression="SET " + ", ".join(sets),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={k: _encode(v) for k, v in values.items()},
+        **condition,
+    )
 
 
 def write_assert(
@@ -354,39 +352,27 @@ def remember_captures(run_id: str, index: int, captures: dict[str, Any]) -> None
 
 
 def read_context(
-    run_id: str,
-    *,
-    below: int | None = None,
-    steps: list[int] | None = None,
-    captured: list[int] | None = None,
+    run_id: str, *, below: int | None = None, steps: list[int] | None = None
 ) -> RunContext:
     """Vars (run vars, then the captures of each passed step in order) and the records
     of earlier steps.
 
     With ``below`` (an Action attempt): vars from the run record alone (it keeps the
-    captures), and the records of the steps listed in ``steps``, in one BatchGetItem
-    whatever the index; with ``captured`` (the steps that capture anything), only the
-    attributes an attempt needs (not the run record's list of step names). With
-    ``steps`` None (a template uses ``steps`` whole), every record below ``below``
-    from a query of the run. Without ``below`` (Assert): everything, from one query.
+    captures), and the records of the steps listed in ``steps``, read with it in one
+    BatchGetItem whatever the index. With ``steps`` None (a template uses ``steps`` as a
+    whole), every record below ``below`` from a query of the run. Without ``below``
+    (Assert): everything, from one query.
 
     Raises:
         StateError: there is no run record (Prepare did not run for this id).
         TransientError: the table could not be reached.
     """
     if below is not None and steps is not None:
-        wanted = None
-        if captured is not None:
-            wanted = [*_CONTEXT_ATTRIBUTES]
-            wanted += [f"{CAPTURES_PREFIX}{i:04d}" for i in captured if i < below]
-        sks = [RUN_SK, *(step_sk(i) for i in steps if i < below)]
-        items = _batch_get(run_id, sks, wanted)
-        run = items.get(RUN_SK)
-        records = _steps(items)
+        items = _batch_get(run_id, [RUN_SK, *(step_sk(i) for i in steps if i < below)])
     else:
         items = read_items(run_id)
-        run = items.get(RUN_SK)
-        records = [r for r in _steps(items) if below is None or r["index"] < below]
+    run = items.get(RUN_SK)
+    records = [r for r in _steps(items) if below is None or r["index"] < below]
     if run is None:
         raise StateError(f"no run record for {run_id!r}; Prepare has not run for it")
     context = _context(loads(run.get("vars_json"), {}), records, run.get("started_at"))
@@ -424,7 +410,7 @@ def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> 
     if run is None:
         return None
     recorded = {r["index"]: r for r in _steps(items)}
-    names = run.get("steps") or []
+    names = loads(run.get("steps_json"), None) or run.get("steps") or []  # older records: a list
     steps = [
         recorded.get(i) or step_record(i, name, StepStatus.SKIPPED) for i, name in enumerate(names)
     ]
@@ -572,20 +558,14 @@ def read_items(
     return {item[SORT_KEY]: item for item in items}
 
 
-def _batch_get(
-    run_id: str, sks: list[str], attributes: list[str] | None = None
-) -> dict[str, dict[str, Any]]:
-    """These items of the run (those that exist; only ``attributes`` when given) by sort
-    key, consistently read (the previous state just wrote them), 100 keys a call."""
-    projection: dict[str, Any] = {}
-    if attributes:
-        names = {f"#a{i}": name for i, name in enumerate(attributes)}
-        projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+def _batch_get(run_id: str, sks: list[str]) -> dict[str, dict[str, Any]]:
+    """These items of the run (those that exist) by sort key, consistently read (the
+    previous state just wrote them), 100 keys a call."""
     items: list[dict[str, Any]] = []
     table = table_name()
     for start in range(0, len(sks), 100):
         keys = [_key(run_id, sk) for sk in sks[start : start + 100]]
-        request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True, **projection}}
+        request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
         while request:
             with engine_errors("reading the results table"):
                 response = client("dynamodb").batch_get_item(RequestItems=request)
@@ -598,11 +578,15 @@ def _batch_get(
 def put_item(pk: str, sk: str, **attributes: Any) -> None:
     """Write (overwrite) one item, its attributes encoded (None: not written), expiring
     with the run."""
-    item = {**_key(pk, sk)}
-    attributes[EXPIRES_AT] = expires_at()
-    item.update({name: _encode(v) for name, v in attributes.items() if v is not None})
     with engine_errors("writing the results table"):
-        client("dynamodb").put_item(TableName=table_name(), Item=item)
+        client("dynamodb").put_item(TableName=table_name(), Item=_item(pk, sk, **attributes))
+
+
+def _item(pk: str, sk: str, **attributes: Any) -> dict[str, Any]:
+    """An item of the table: its attributes encoded (None: not written), expiring with
+    the run."""
+    attributes[EXPIRES_AT] = expires_at()
+    return _key(pk, sk) | {name: _encode(v) for name, v in attributes.items() if v is not None}
 
 
 def _key(run_id: str, sk: str) -> dict[str, Any]:

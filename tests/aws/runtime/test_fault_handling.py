@@ -168,6 +168,34 @@ def test_a_redelivered_attempt_does_not_run_twice(
     assert posts[0]["Idempotency-Key"] == f"{RUN_ID}:1:1"
 
 
+def test_a_redelivered_attempt_keeps_the_captures_its_first_delivery_could_not(
+    bucket: str, httpserver: HTTPServer, posts: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The outcome was written, then keeping the captures was throttled: the Retry's
+    delivery finds the attempt finished and keeps them, so the next step sees them."""
+    create = {**post_step(httpserver.url_for("")[:-1]), "capture": {"code": "status"}}
+    check = {"name": "check", "action": "wait", "with": {"seconds": "{{ vars.code }}"}}
+    state = prepared(upload(scenario(create, check, timeout_seconds=600), bucket))
+    handlers.action(iteration(state, 0, "seed"), None)
+    event = iteration(state, 1, "create order")
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "remember_captures", lambda *_: throttled_transient())
+        with pytest.raises(TransientError):
+            handlers.action(event, None)
+
+    again = handlers.action(event, None)  # Step Functions retried the same input
+    waits = handlers.action(iteration(state, 2, "check"), None)
+
+    assert again["outcome"] == "passed"
+    assert len(posts) == 1
+    assert (waits["outcome"], waits["wait_seconds"]) == ("retry", 201)
+
+
+def throttled_transient() -> None:
+    raise TransientError("keeping a step's captures: slow down")
+
+
 def test_a_redelivered_attempt_that_never_finished_fails_the_step(
     bucket: str, httpserver: HTTPServer, posts: list[dict[str, Any]]
 ) -> None:

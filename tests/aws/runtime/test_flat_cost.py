@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
 from itest.lambdas import states
 from itest.lambdas.aws import client
@@ -80,10 +81,42 @@ def test_an_attempt_reads_the_same_at_step_1_and_step_200(
 
     assert execution.verdict["status"] == "passed", execution.verdict["reason"]
     assert len(calls) == STEPS
-    # the run record with step 0's record and the previous one's; the claim, the record,
-    # the captures kept on the run record
-    expected = ["BatchGetItem", "UpdateItem", "PutItem", "UpdateItem"]
+    # the run record with step 0's record and the previous one's; the claim (a new
+    # record), the outcome, the captures kept on the run record
+    expected = ["BatchGetItem", "PutItem", "PutItem", "UpdateItem"]
     assert calls[0] == calls[1] == calls[200] == expected
+
+
+def test_a_later_attempt_claims_beside_the_previous_outcome(
+    bucket: str, httpserver: HTTPServer, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = iter([503, 200])
+    httpserver.expect_request("/poll").respond_with_handler(
+        lambda _: Response("{}", status=next(answers), content_type="application/json")
+    )
+    poll = {"name": "poll", "action": "http", "with": {"url": httpserver.url_for("/poll")},
+            "expect": [{"path": "status", "equals": 200}],
+            "retry": {"interval_seconds": 1, "timeout_seconds": 30}}  # fmt: skip
+    calls = count_calls(monkeypatch)
+    claims: list[dict[str, Any]] = []
+    claim, inspect = store.claim_attempt, boto3.client("dynamodb")  # not counted
+
+    def seen(*args: Any, **kwargs: Any) -> Any:
+        found = claim(*args, **kwargs)
+        key = {"pk": {"S": RUN_ID}, "sk": {"S": store.step_sk(0)}}
+        claims.append(inspect.get_item(TableName=RESULTS_TABLE, Key=key)["Item"])
+        return found
+
+    monkeypatch.setattr(store, "claim_attempt", seen)
+
+    execution = execute(upload({"name": "poll", "steps": [poll]}, bucket), {}, clock)
+
+    assert execution.verdict["status"] == "passed", execution.verdict["reason"]
+    assert calls == [["BatchGetItem", "PutItem", "PutItem"],
+                     ["BatchGetItem", "UpdateItem", "PutItem"]]  # fmt: skip
+    second = claims[1]  # running attempt 2, the first one's outcome still there
+    assert (second["status"]["S"], second["attempts"]["N"]) == ("running", "1")
+    assert json.loads(second["mismatches_json"]["S"])[0]["actual"] == 503
 
 
 def test_a_run_s_own_calls_are_few_and_a_run_without_cleanups_claims_none(
