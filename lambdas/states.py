@@ -552,21 +552,25 @@ def step_reason(record: StepRecord, *, attempt: int = 1) -> str:
 
 
 def assert_(event: dict[str, Any]) -> dict[str, Any]:
-    """Evaluate ``assertions`` over ``{run_id, vars, steps}``; write the assert record.
+    """Evaluate ``assertions`` over ``{run_id, vars, steps}``; write the assert record
+    (a scenario without assertions reads nothing).
 
     Raises:
         SecretError: a declared secret cannot be read.
     """
     run_id = _field(event, "run_id", str)
     scenario = load(scenario_ref(event.get("scenario")))
-    secret = secrets.resolve(scenario.secrets) if scenario.assertions else {}
-    context = run_context(run_id, secret, clock(), store.read_context(run_id))
-    data = {"run_id": run_id, "vars": context["vars"], "steps": context["steps"]}
+    secret: dict[str, str] = {}
+    mismatches: list[Mismatch] = []
     error = None
-    try:
-        mismatches = evaluate(scenario.assertions, data, context)
-    except TemplateError as exc:
-        mismatches, error = [], str(exc)
+    if scenario.assertions:
+        secret = secrets.resolve(scenario.secrets)
+        context = run_context(run_id, secret, clock(), store.read_context(run_id))
+        data = {"run_id": run_id, "vars": context["vars"], "steps": context["steps"]}
+        try:
+            mismatches = evaluate(scenario.assertions, data, context)
+        except TemplateError as exc:
+            error = str(exc)
     status = StepStatus.FAILED if mismatches or error else StepStatus.PASSED
     store.write_assert(
         run_id,

@@ -130,7 +130,7 @@ def test_a_run_s_own_calls_are_few_and_a_run_without_cleanups_claims_none(
     assert execution.verdict["status"] == "passed", execution.verdict["reason"]
     assert calls == {
         "prepare": [["PutItem"]],  # the run record
-        "assert_": [["Query", "PutItem"]],  # the run's records; the assert record
+        "assert_": [["PutItem"]],  # the assert record (no assertions: nothing read)
         # the run's records; the cleanup record; the verdict (no claim: nothing to clean up)
         "finish": [["Query", "PutItem", "UpdateItem"]],
     }
