@@ -158,6 +158,31 @@ def test_made_up_strings_keep_their_alphabet_and_follow_moto_s_seed(aws: LocalAw
     assert mock_random.get_random_string() == first
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"Item": {"pk": {"S": "a"}}, "note": "' + "x" * 5000 + '"}',
+        "<R><RequestId>placeholder</RequestId><N>1</N></R>",
+        "<R><requestid>lower case is not it</requestid></R>",
+        b"<RequestId>bytes are moto's to handle</RequestId>",
+        "",
+    ],
+)
+def test_an_answer_gets_its_request_id_as_from_moto(aws: LocalAws, body: Any) -> None:
+    from moto.core.responses import BaseResponse
+    from moto.moto_api._internal import mock_random
+
+    patched = BaseResponse._enrich_response
+    assert patched is not patched.__wrapped__  # installed: moto's own is beside it
+
+    answers = []
+    for enrich in (patched, patched.__wrapped__):
+        mock_random.seed(11)
+        answers.append(enrich({"status": 200}, body))
+    assert answers[0] == answers[1]
+    assert answers[0][0]["status"] == "200" and len(answers[0][0]["x-amzn-requestid"]) == 52
+
+
 def test_request_lines_are_logged_when_asked_for(
     aws: LocalAws, caplog: pytest.LogCaptureFixture
 ) -> None:
