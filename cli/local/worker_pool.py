@@ -21,7 +21,7 @@ of short invocations queues for the warm children rather than starting a child
 each), up to a bound: at most
 `ITEST_LAMBDA_WORKERS` children per function (default: four per core),
 further invocations queue for a free one. `prewarm` starts a function's first
-child ahead of its first invocation; prewarms take turns, one per core but one. A child idle for
+child ahead of its first invocation. A child idle for
 `ITEST_LAMBDA_IDLE_SECONDS` (default 60) is stopped, but for the most recently
 used one of each function, so an idle pool holds one warm child per function.
 The function's timeout kills the child; a child that dies is replaced on the
@@ -108,7 +108,6 @@ class _Worker:
     init_ms: float | None = None
     last_used: float = field(default_factory=time.monotonic)
     busy_since: float = field(default_factory=time.monotonic)  # its invocation's start
-    initialized: threading.Event = field(default_factory=threading.Event)  # handler loaded, or exit
 
     @property
     def alive(self) -> bool:
@@ -127,10 +126,8 @@ class _Worker:
             if at:
                 self.messages.put(("log", line[:at].decode(errors="replace")))
             self.messages.put(("message", json.loads(line[at + len(token) :])))
-            self.initialized.set()  # the first message says the init phase is over
         stdout.close()
         self.messages.put(("exit", None))
-        self.initialized.set()
 
     def wait_for(self, deadline: float, output: list[str]) -> dict[str, Any] | None:
         """Collect log text until a control message; None on timeout or exit."""
@@ -198,7 +195,6 @@ class WorkerPool:
         self._waiting: dict[FunctionSpec, int] = {}  # invocations waiting for a child
         self._closed = False
         self._stopped = threading.Event()
-        self._prewarm_turns = threading.Semaphore(max((os.cpu_count() or 1) - 1, 1))
         threading.Thread(target=self._reap_forever, daemon=True).start()
 
     def invoke(self, spec: FunctionSpec, event: Any) -> Invocation:
@@ -223,27 +219,19 @@ class WorkerPool:
 
     def prewarm(self, spec: FunctionSpec) -> None:
         """Start a child for a function that has none, so that its import runs now,
-        beside whatever comes before the first invocation, which then finds it warm.
-
-        Prewarms take turns, at most one per core but one (a deploy prewarms
-        every function at once, while the local AWS itself needs a core): the
-        first functions a run calls are warm sooner than if all shared the CPU.
-        An invocation does not wait for a prewarm's turn: it starts its child.
-        """
-        with self._prewarm_turns:
+        beside whatever comes before the first invocation, which then finds it warm."""
+        with self._lock:
+            if self._closed or self._starting.get(spec) or any(
+                w.spec == spec for w in self._workers
+            ):
+                return
+            self._starting[spec] = self._starting.get(spec, 0) + 1
+        try:
+            worker = self._start(spec)
+        finally:
             with self._lock:
-                if self._closed or self._starting.get(spec) or any(
-                    w.spec == spec for w in self._workers
-                ):
-                    return
-                self._starting[spec] = self._starting.get(spec, 0) + 1
-            try:
-                worker = self._start(spec)
-            finally:
-                with self._lock:
-                    self._starting[spec] -= 1
-            self._checkin(worker)
-            worker.initialized.wait(INIT_TIMEOUT_SECONDS)
+                self._starting[spec] -= 1
+        self._checkin(worker)
 
     def close(self) -> None:
         """Stop every child at once, as Lambda ends an execution environment: a kill,
