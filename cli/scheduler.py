@@ -42,12 +42,12 @@ if TYPE_CHECKING:
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 DESCRIBE_RATE = 4.0  # DescribeExecution calls per second at most (AWS refills 15/s per account)
 POLL_SECONDS = 0.5  # the first poll of a run, and the pace polling slows down from
-LOCAL_PACE = {"poll_seconds": 0.1, "describe_rate": 50.0, "progress_rate": 10.0,
+LOCAL_PACE = {"poll_seconds": 0.1, "describe_rate": 50.0, "progress_rate": 5.0,
               "list_ends": True}  # fmt: skip
 """A local AWS has no account-wide throttles: look 5 times as often, the ends by one
-listing per poll, and read progress (for the display) at most 10 times a second in all,
-as often as for one run alone: every read is work for the process that runs the
-scenarios (50 runs polled every 0.1 s took more CPU than their steps)."""
+listing per poll, and read progress (for the display only) at most 5 times a second in
+all: every read is two requests to the one process that runs the scenarios (50 runs
+polled every 0.1 s took more CPU than their steps)."""
 GRACE_SECONDS = 120  # how long past a scenario's own timeout the CLI keeps waiting for it
 
 

@@ -18,7 +18,9 @@ there is one child per concurrent invocation of a function's code and
 configuration, and a fresh one when all are busy, unless one of them began its
 invocation less than `GROW_AFTER_SECONDS` ago (about a cold start's CPU: a burst
 of short invocations queues for the warm children rather than starting a child
-each), up to a bound: at most
+each), or this process used more than `BUSY_SHARE` of a core lately (the local
+AWS answering the children's calls is one Python process: a child more would
+only wait on it, and its cold start would take CPU from it), up to a bound: at most
 `ITEST_LAMBDA_WORKERS` children per function (default: four per core),
 further invocations queue for a free one. `prewarm` starts a function's first
 child ahead of its first invocation. A child idle for
@@ -52,6 +54,7 @@ BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda's own limit for the init phase
 DEFAULT_IDLE_SECONDS = 60.0
 GROW_AFTER_SECONDS = 0.5  # about what a cold start costs in CPU (python, handler, boto3)
+BUSY_SHARE = 0.8  # of a core, used by this process lately: the pool does not grow then
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,11 @@ class WorkerPool:
         self.idle_seconds = idle_seconds or _env_number(
             "ITEST_LAMBDA_IDLE_SECONDS", DEFAULT_IDLE_SECONDS
         )
-        self._lock = threading.Condition()  # notified when a worker comes back or goes
+        self._lock = threading.RLock()
+        # one condition per function, on that lock: a child coming back (or going) wakes
+        # one invocation of its own function, not every one waiting (50 runs at once)
+        self._returned: dict[FunctionSpec, threading.Condition] = {}
+        self._load = _OwnLoad()
         self._idle: dict[FunctionSpec, list[_Worker]] = {}
         self._workers: set[_Worker] = set()
         self._starting: dict[FunctionSpec, int] = {}
@@ -243,7 +250,8 @@ class WorkerPool:
             workers = list(self._workers)
             self._workers.clear()
             self._idle.clear()
-            self._lock.notify_all()
+            for returned in self._returned.values():
+                returned.notify_all()
         for worker in workers:
             worker.signal_kill()
         for worker in workers:
@@ -275,20 +283,20 @@ class WorkerPool:
                     busy = [w for w in self._workers if w.spec == spec]
                     starting = self._starting.get(spec, 0)
                     fresh = [w.busy_since for w in busy if now - w.busy_since < GROW_AFTER_SECONDS]
-                    if (
-                        len(busy) + starting < self.max_workers
-                        and not fresh
-                        and starting < self._waiting[spec]
-                    ):
+                    room = len(busy) + starting < self.max_workers
+                    busy_here = room and not fresh and self._load.share() > BUSY_SHARE
+                    if room and not fresh and not busy_here and starting < self._waiting[spec]:
                         self._starting[spec] = starting + 1
                         break
                     if now >= deadline:
                         return None
                     if fresh:  # look again when the freshest would have run long enough
                         until = min(fresh) + GROW_AFTER_SECONDS
+                    elif busy_here:  # look again when this process may have caught up
+                        until = now + GROW_AFTER_SECONDS
                     else:  # a starting child is busy from its start; else wait for any
                         until = now + GROW_AFTER_SECONDS if starting else deadline
-                    self._lock.wait(min(until, deadline) - now)
+                    self._returns(spec).wait(min(until, deadline) - now)
             finally:
                 self._waiting[spec] -= 1
         try:
@@ -299,13 +307,20 @@ class WorkerPool:
 
     def _checkin(self, worker: _Worker) -> None:
         with self._lock:
-            self._lock.notify_all()  # waiters of every function share the condition
+            self._returns(worker.spec).notify()
             if worker.alive and not self._closed and worker in self._workers:
                 worker.last_used = time.monotonic()
                 self._idle.setdefault(worker.spec, []).append(worker)
                 return
             self._workers.discard(worker)
         worker.kill()
+
+    def _returns(self, spec: FunctionSpec) -> threading.Condition:
+        """Notified when a child of `spec` comes back or goes (the lock held)."""
+        returned = self._returned.get(spec)
+        if returned is None:
+            returned = self._returned[spec] = threading.Condition(self._lock)
+        return returned
 
     def _reap_forever(self) -> None:
         """Stop children idle for `idle_seconds`, but the most recently used per function."""
@@ -483,6 +498,23 @@ class WorkerPool:
             f"END RequestId: {request_id}",
             "\t".join(report),
         ]
+
+
+class _OwnLoad:
+    """The share of one core this process used over about the last half second."""
+
+    WINDOW_SECONDS = 0.5
+
+    def __init__(self) -> None:
+        self._at, self._cpu, self._share = time.monotonic(), time.process_time(), 0.0
+
+    def share(self) -> float:
+        now = time.monotonic()
+        if now - self._at >= self.WINDOW_SECONDS:
+            cpu = time.process_time()
+            self._share = (cpu - self._cpu) / (now - self._at)
+            self._at, self._cpu = now, cpu
+        return self._share
 
 
 def default_workers() -> int:

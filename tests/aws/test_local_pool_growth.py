@@ -1,5 +1,6 @@
 """The local Lambda pool grows for long invocations, not for a burst of short ones
-(cli/local/worker_pool.py: a cold start costs more than waiting for a warm worker)."""
+(cli/local/worker_pool.py: a cold start costs more than waiting for a warm worker),
+nor while the local AWS's own process is busy (a worker more would wait on it)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,17 @@ def test_long_invocations_get_workers_of_their_own(aws: LocalAws) -> None:
     _invoke(aws, name, {})
 
     assert len(_served_by(aws, name, 2.0)) == CONCURRENT
+
+
+def test_a_busy_local_aws_does_not_grow_the_pool(
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process answering the workers' calls uses more than BUSY_SHARE of a core (50
+    runs at once): long invocations queue for the warm worker instead of cold starts."""
+    from itest.cli.local import worker_pool
+
+    name = _function(aws, "busy")
+    _invoke(aws, name, {})
+    monkeypatch.setattr(worker_pool._OwnLoad, "share", lambda self: worker_pool.BUSY_SHARE + 0.1)
+
+    assert len(_served_by(aws, name, 1.0)) == 1
