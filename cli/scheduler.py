@@ -327,16 +327,8 @@ class Scheduler:
     def _poll(self, one: Tracked) -> None:
         assert one.run is not None
         now = self.clock()
-        try:
-            progress = read_progress(
-                self.aws.client("dynamodb"),
-                self.target.results_table,
-                one.run.run_id,
-                len(one.item.scenario.steps),
-            )
-        except Exception as error:
-            if not is_throttle(error):
-                raise
+        progress = self._read(one)
+        if progress is None:
             self._throttled(one)
             return
         self.slowdown = max(1.0, self.slowdown * 0.9)  # recover once AWS answers again
@@ -417,11 +409,30 @@ class Scheduler:
         one.describe_every = closing_every if closing else min(one.describe_every * 2, 30.0)
         one.next_describe = now + self._jitter(one.describe_every)
 
+    def _read(self, one: Tracked) -> Progress | None:
+        """`one`'s progress from the results table; None when AWS throttled the read."""
+        assert one.run is not None
+        try:
+            return read_progress(
+                self.aws.client("dynamodb"),
+                self.target.results_table,
+                one.run.run_id,
+                len(one.item.scenario.steps),
+            )
+        except Exception as error:
+            if not is_throttle(error):
+                raise
+            return None
+
     def settle(self, one: Tracked, execution: dict[str, Any]) -> None:
-        """`one`'s execution ended as `execution` (execution_of) says."""
+        """`one`'s execution ended as `execution` (execution_of) says. If it ended
+        between two progress reads, its progress is read once more: the display ends
+        on its verdict."""
         one.execution = execution
         one.state = Stage.DONE
         one.finished = self.clock()
+        if one.progress.status not in FINAL_STATUSES:
+            one.progress = self._read(one) or one.progress
         self.on_update(one)
 
     def _throttled(self, one: Tracked) -> None:

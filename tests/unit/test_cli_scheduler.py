@@ -189,7 +189,8 @@ def test_on_a_local_aws_fifty_runs_share_a_bounded_progress_rate():
     tracked = scheduler(aws, clock, parallel=50, **LOCAL_PACE).run(scenarios(50), {})
 
     assert [t.state for t in tracked] == ["done"] * 50
-    calls = aws.progress_calls
+    # while they run (at its end, a run whose verdict no read saw yet is read once more)
+    calls = [t for t in aws.progress_calls if t < 1000.0 + aws.duration]
     for start in calls:  # any one-second window (jitter, and the first reads of the last
         # runs started meeting the second ones of the first: not 3 times the rate)
         assert sum(start <= t < start + 1 for t in calls) <= 2.5 * rate
@@ -215,6 +216,24 @@ def test_on_a_local_aws_one_listing_per_poll_finds_every_end_soon():
     assert len(aws.describe_calls) == 50  # only the ended ones, once each
     pages = -(-50 // aws.page_size)
     assert len(aws.list_calls) <= pages * (aws.duration / poll + 3)
+
+
+def test_on_a_local_aws_a_run_ended_between_two_reads_shows_its_verdict():
+    """The listing finds the end; the progress last read was before the verdict: it is
+    read once more, so the display ends on passed or failed, not on an error."""
+    from itest.cli.progress import describe
+
+    clock = Clock()
+    aws = FakeAws(clock, duration=20.0, failing=frozenset({"s3"}), describe_burst=1000)
+    shown: dict[str, str] = {}
+
+    def update(one: Tracked) -> None:
+        if one.state == "done":
+            shown[one.name] = describe(one)[0]
+
+    scheduler(aws, clock, parallel=50, on_update=update, **LOCAL_PACE).run(scenarios(50), {})
+    assert shown.pop("s3") == "failed"
+    assert set(shown.values()) == {"passed"}
 
 
 def test_on_a_local_aws_a_run_left_at_the_timeout_is_running_as_listed():
