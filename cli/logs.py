@@ -10,6 +10,7 @@ every state and error whatever the state machine's own log level.
 
 from __future__ import annotations
 
+import bisect
 import json
 import random
 import re
@@ -161,12 +162,21 @@ class LogReader:
         self.last_event = 0
         self.start_ms = {group: int(since * 1000) for group in self.groups}
         self.seen: set[str] = set()
+        self.held: list[LogLine] = []  # read, newer than the last poll's `until`
         self.ended = False
 
-    def poll(self) -> list[LogLine]:
-        lines = self._history() + self._lambda()
-        kept = [line for line in lines if line.timestamp >= self.since]
-        return sorted(kept, key=lambda line: line.timestamp)
+    def poll(self, *, until: float | None = None) -> list[LogLine]:
+        """The new lines in time order; with ``until``, only those up to that time (the
+        rest wait for a later poll): the history is read before the Lambda logs, so a
+        history event after ``until`` may come in the next poll, before a Lambda line
+        already read."""
+        lines = self.held + self._history() + self._lambda()
+        kept = sorted((x for x in lines if x.timestamp >= self.since), key=lambda x: x.timestamp)
+        cut = len(kept) if until is None else bisect.bisect_right(
+            kept, until, key=lambda line: line.timestamp
+        )
+        self.held = kept[cut:]
+        return kept[:cut]
 
     def _history(self) -> list[LogLine]:
         sfn = self.orchestrator.aws.client("stepfunctions")
@@ -223,17 +233,19 @@ def follow(
     keep_following: bool,
     drains: int = DRAIN_POLLS,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
     rng: random.Random | None = None,
 ) -> None:
     """Emit what there is; with `keep_following`, poll until the execution ends, then
     `drains` more times (CloudWatch delivers the last Lambda lines late; the local AWS not)."""
     rng = rng or random.Random()
     while True:
-        emit(reader.poll())
+        emit(reader.poll(until=clock() if keep_following else None))
         if not keep_following:
             return
         if reader.ended:
             if drains == 0:
+                emit(reader.poll())
                 return
             drains -= 1
         sleep(POLL_SECONDS * rng.uniform(0.8, 1.2))

@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from itest.cli.errors import BadInput
 from itest.cli.history import EventReader, Position, new_events
-from itest.cli.logs import _task_functions, parse_lambda_message, parse_since
+from itest.cli.logs import (
+    LogLine,
+    LogReader,
+    _task_functions,
+    follow,
+    parse_lambda_message,
+    parse_since,
+)
 
 RUN = "orders-20261121T232100-ab12cd"
 T0 = datetime(2026, 11, 21, 23, 21, tzinfo=UTC)
@@ -146,3 +153,36 @@ def test_position_describes_where_a_run_is():
         "Backoff, step 2 'poll', waiting 4s before attempt 3")
     assert Position("Action", 0, "create", 0).describe() == "Action, step 1 'create', attempt 1"
     assert Position("Cleanup").describe() == "Cleanup"
+
+
+class ScriptedReader(LogReader):
+    """A reader whose polls return scripted history and Lambda lines (no AWS)."""
+
+    def __init__(self, polls: list[tuple[list[LogLine], list[LogLine], bool]]) -> None:
+        self.since, self.held, self.ended = 0.0, [], False
+        self.polls = iter(polls)
+        self.lambda_lines: list[LogLine] = []
+
+    def _history(self) -> list[LogLine]:
+        history, self.lambda_lines, self.ended = next(self.polls, ([], [], True))
+        return history
+
+    def _lambda(self) -> list[LogLine]:
+        return self.lambda_lines
+
+
+def test_following_keeps_time_order_when_a_history_event_comes_a_poll_late():
+    def line(when: float, source: str) -> LogLine:
+        return LogLine(when, source, None, "INFO", f"at {when}")
+
+    # poll 1 (at 9.8): the history is read, then a Lambda line logged at 10.0;
+    # poll 2 (at 10.5): a history event of 9.5 that was not in poll 1's read, and a
+    # Lambda line of 11.0 (after the poll's time: it waits for the last poll)
+    reader = ScriptedReader([([], [line(10.0, "action")], False),
+                             ([line(9.5, "states")], [line(11.0, "cleanup")], True)])
+    clock = iter([9.8, 10.5])
+    emitted: list[LogLine] = []
+    follow(reader, emitted.extend, keep_following=True, drains=0,
+           sleep=lambda _: None, clock=lambda: next(clock))
+    assert [(x.timestamp, x.source) for x in emitted] == [
+        (9.5, "states"), (10.0, "action"), (11.0, "cleanup")]
