@@ -15,12 +15,12 @@ import logging
 import re
 import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 from itest.cli.local.errors import DeployError
+from itest.cli.local.fn_sub import fn_sub
 
 if TYPE_CHECKING:
     from itest.cli.local.server import LocalAws
@@ -551,27 +551,3 @@ class Resolver:
 
     def sub(self, value: str | list[Any]) -> str:
         return fn_sub(value, self.resolve, self.ref, self.get_att)
-
-
-def fn_sub(
-    value: str | list[Any],
-    resolve: Callable[[Any], Any],
-    ref: Callable[[str], Any],
-    get_att: Callable[[str, str], Any],
-) -> str:
-    """An Fn::Sub's text with ${Name} (its variables, else `ref`), ${Resource.Attribute}
-    (`get_att`) and ${!Literal} replaced; `resolve` resolves the variables' values."""
-    text, variables = (value, {}) if isinstance(value, str) else value
-    resolved = {k: str(resolve(v)) for k, v in variables.items()}
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name.startswith("!"):
-            return "${" + name[1:] + "}"
-        if name in resolved:
-            return resolved[name]
-        if "." in name:
-            return str(get_att(*name.split(".", 1)))
-        return str(ref(name))
-
-    return re.sub(r"\$\{([^}]+)\}", replace, text)

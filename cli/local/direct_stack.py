@@ -23,6 +23,7 @@ import string
 from typing import TYPE_CHECKING, Any
 
 from itest.cli.local.errors import DeployError
+from itest.cli.local.fn_sub import fn_sub
 
 if TYPE_CHECKING:
     from itest.cli.local.server import LocalAws
@@ -230,8 +231,6 @@ class _Stack:
         return cleaned
 
     def _sub(self, value: str | list[Any]) -> str:
-        from itest.cli.local.deploy import fn_sub
-
         def get_att(logical_id: str, attribute: str) -> Any:
             return self.clean({"Fn::GetAtt": [logical_id, attribute]})
 
