@@ -2,7 +2,7 @@
 
     python bench/cold_start.py [--runs 5]
 
-1. `python -X importtime -c "import lambdas.handlers"` in fresh processes:
+1. `python -X importtime -c "import itest.lambdas.handlers"` in fresh processes:
    the median cumulative import time, and the slowest imports of one run.
 2. The synthesized stack on the local AWS (the same code asset and layer as
    on Lambda): Prepare invoked cold, then warm, with Lambda's REPORT line
@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def import_times(runs: int) -> tuple[float, list[tuple[float, str]]]:
-    """Median cumulative ms of `import lambdas.handlers`, and the top imports of the last run."""
+    """Median cumulative ms of `import itest.lambdas.handlers`; the top imports of the last run."""
     totals, rows = [], []
     for _ in range(runs):
         done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", "import lambdas.handlers"],
+            [sys.executable, "-X", "importtime", "-c", "import itest.lambdas.handlers"],
             cwd=ROOT, capture_output=True, text=True, check=True,
         )  # fmt: skip
         rows = []
@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     median, top = import_times(args.runs)
-    print(f"import lambdas.handlers: median {median:.0f} ms over {args.runs} fresh processes")
+    print(f"import itest.lambdas.handlers: median {median:.0f} ms over {args.runs} fresh processes")
     for ms, name in top:
         print(f"  {ms:7.1f} ms  {name}")
     for line in first_invocation():
