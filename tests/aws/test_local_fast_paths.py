@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -120,3 +121,40 @@ def test_an_update_with_many_actions_applies_them_all(aws: LocalAws, table: str)
     item = dynamodb.get_item(TableName=table, Key=key)["Item"]
     assert item == {**key, "a": {"S": "new"}, "b": {"S": "new"}, "kept": {"S": "old"},
                     "n": {"N": "1"}}  # fmt: skip
+
+
+def test_a_definition_is_parsed_once_and_each_execution_builds_its_own_program(
+    aws: LocalAws,
+) -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import (
+        AmazonStateLanguageParser,
+        ASLParserException,
+    )
+
+    definition = json.dumps({"StartAt": "Echo", "States": {
+        "Echo": {"Type": "Pass", "Parameters": {"seen.$": "$.n"}, "End": True}}})  # fmt: skip
+    first, tree = AmazonStateLanguageParser.parse(definition)
+    second, same_tree = AmazonStateLanguageParser.parse(definition)
+    assert same_tree is tree and second is not first
+    with pytest.raises(ASLParserException):  # a definition that does not parse still fails
+        AmazonStateLanguageParser.parse('{"StartAt": "Echo", "States": {"Echo": {"Type": 1}}}')
+
+    sfn = aws.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="parsed-once", definition=definition,
+        roleArn="arn:aws:iam::123456789012:role/parsed-once",
+    )["stateMachineArn"]  # fmt: skip
+    arns = [sfn.start_execution(stateMachineArn=machine, input=json.dumps({"n": n}))["executionArn"]
+            for n in range(5)]  # fmt: skip
+    outputs = [_output(sfn, arn) for arn in arns]
+    assert outputs == [{"seen": n} for n in range(5)]
+
+
+def _output(sfn: Any, arn: str) -> Any:
+    for _ in range(100):
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            assert described["status"] == "SUCCEEDED", described
+            return json.loads(described["output"])
+        time.sleep(0.05)
+    raise AssertionError(f"{arn} still running")
