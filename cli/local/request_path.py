@@ -34,7 +34,6 @@ service's work nor its answer's serialization, but moto's plumbing around it.
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -155,18 +154,7 @@ def _action_names_once() -> Callable[[], None]:
     from moto.core import responses
 
     original = responses.method_names_from_class
-    known: dict[type, list[str]] = {}
-    lock = threading.Lock()
-
-    def method_names_from_class(cls: type) -> list[str]:
-        names = known.get(cls)
-        if names is None:
-            names = original(cls)
-            with lock:
-                known[cls] = names
-        return names
-
-    responses.method_names_from_class = method_names_from_class
+    responses.method_names_from_class = functools.cache(original)
     return lambda: setattr(responses, "method_names_from_class", original)
 
 
