@@ -68,30 +68,17 @@ def install() -> Undo:
 
 def _answers_without_the_model_walk() -> Undo:
     from itest.cli.local import dynamodb_json
-    from moto import settings
     from moto.core.responses import ActionResult
-    from moto.core.utils import get_service_model
     from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
     serialized = DynamoHandler.serialized
     plain_results = (ActionResult, DynamoResult)
 
     def serialized_(self: DynamoHandler, action_result: ActionResult) -> Any:
-        if (
-            type(action_result) in plain_results
-            and not isinstance(action_result.result, Exception)
-            and not settings.PRETTIFY_RESPONSES
-            and not self.RESPONSE_KEY_PATH_TO_TRANSFORMER
-        ):
-            service = get_service_model(self.boto3_service_name)
-            if self.determine_response_protocol(service) == "json":
-                operation = service.operation_model(self._get_action())
-                body = dynamodb_json.serialize(operation, action_result.result)
-                if body is not None:
-                    version = service.metadata.get("jsonVersion", "1.0")
-                    headers = {"Content-Type": f"application/x-amz-json-{version}"}
-                    headers.update(self.response_headers)
-                    return operation.http.get("responseCode", 200), headers, body
+        if type(action_result) in plain_results:
+            answer = dynamodb_json.answer(self, action_result.result)
+            if answer is not None:
+                return answer
         return serialized(self, action_result)
 
     DynamoHandler.serialized = serialized_

@@ -1,4 +1,5 @@
-"""DynamoDB's answers written as moto's model-driven serializer writes them, in a tenth of its time.
+"""JSON-protocol answers (DynamoDB's, Step Functions') written as moto's model-driven
+serializer writes them, in a tenth of its time.
 
 moto 5.2 writes every DynamoDB answer by walking the botocore output shape and,
 for each member of each structure (each attribute value of each item: S, N,
@@ -7,17 +8,20 @@ Python result holds it. That walk was about a third of the local AWS's
 DynamoDB time. Here each output shape is compiled once into a function that
 does the same walk over plain dicts and lists: the same members in the same
 order, the same conversions (strings, base64 blobs, ints, floats), hence the
-same JSON text.
+same JSON text. A timestamp is converted by moto's own `TimestampSerializer`.
+Step Functions' answers (ListExecutions with every running execution,
+DescribeExecution...) take the same walk (cli/local/stepfunctions_answers.py).
 
 The compiled walk covers only what it can copy exactly; anything else (an
 object instead of a dict, a key that an alias provider would read before the
-member's own name, a timestamp, a response transformer, pretty printing) is
-left to moto's serializer: `serialize` then returns None.
+member's own name, a response transformer, pretty printing) is left to moto's
+serializer: `serialize` and `answer` then return None.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Callable
 from enum import Enum
@@ -32,6 +36,32 @@ Compiled = Callable[[Any], Any]
 
 class NotPlain(Exception):
     """The value needs moto's own serializer."""
+
+
+def answer(handler: Any, result: Any) -> tuple[int, dict[str, str], str] | None:
+    """What moto's `handler.serialized(ActionResult(result))` returns (status, headers,
+    body) for an answer of the JSON protocol, or None when only moto's serializer can tell
+    (an error, another protocol, a response transformer, pretty printing...)."""
+    from moto import settings
+    from moto.core.utils import get_service_model
+
+    if (
+        isinstance(result, Exception)
+        or settings.PRETTIFY_RESPONSES
+        or handler.RESPONSE_KEY_PATH_TO_TRANSFORMER
+    ):
+        return None
+    service = get_service_model(handler.boto3_service_name)
+    if handler.determine_response_protocol(service) != "json":
+        return None
+    operation = service.operation_model(handler._get_action())
+    body = serialize(operation, result)
+    if body is None:
+        return None
+    version = service.metadata.get("jsonVersion", "1.0")
+    headers = {"Content-Type": f"application/x-amz-json-{version}"}
+    headers.update(handler.response_headers)
+    return operation.http.get("responseCode", 200), headers, body
 
 
 def serialize(operation: OperationModel, result: Any) -> str | None:
@@ -74,7 +104,9 @@ def _compile(shape: Shape, done: dict[str, Compiled]) -> Compiled:
         return _list(shape, done)
     if isinstance(shape, MapShape):
         return _map(shape, done)
-    return _SCALARS.get(shape.type_name, _as_is) if shape.type_name != "timestamp" else _not_plain
+    if shape.type_name == "timestamp":
+        return _timestamp(shape)
+    return _SCALARS.get(shape.type_name, _as_is)
 
 
 def _structure(shape: StructureShape, done: dict[str, Compiled]) -> Compiled:
@@ -178,8 +210,15 @@ def _as_is(value: Any) -> Any:
     return value
 
 
-def _not_plain(value: Any) -> Any:
-    raise NotPlain
+def _timestamp(shape: Shape) -> Compiled:
+    """moto's JSON serializer's conversion of a timestamp (its default format: seconds)."""
+    from moto.core.serialize import BaseJSONSerializer, TimestampSerializer
+
+    timestamp_format = shape.serialization.get(
+        "timestampFormat", BaseJSONSerializer.DEFAULT_TIMESTAMP_FORMAT
+    )
+    convert = TimestampSerializer(BaseJSONSerializer.DEFAULT_TIMESTAMP_FORMAT)
+    return functools.partial(convert._convert_timestamp_to_str, timestamp_format=timestamp_format)
 
 
 _SCALARS: dict[str, Compiled] = {

@@ -53,6 +53,7 @@ def install(
         request_path,
         sfn_sync,
         status_events,
+        stepfunctions_answers,
     )
     from itest.cli.local.moto_imports import import_without_package
 
@@ -76,6 +77,7 @@ def install(
         undos.append(fast_paths.install())  # JSONPaths parsed once
         undos.append(dynamodb_fast.install())  # DynamoDB's hot paths made cheap
         undos.append(request_path.install())  # moto's per-request plumbing made cheap
+        undos.append(stepfunctions_answers.install())  # Step Functions' answers, compiled
     except BaseException:
         uninstall()
         raise
