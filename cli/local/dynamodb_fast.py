@@ -71,18 +71,7 @@ def _answers_without_the_model_walk() -> Undo:
     from moto.core.responses import ActionResult
     from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
-    serialized = DynamoHandler.serialized
-    plain_results = (ActionResult, DynamoResult)
-
-    def serialized_(self: DynamoHandler, action_result: ActionResult) -> Any:
-        if type(action_result) in plain_results:
-            answer = dynamodb_json.answer(self, action_result.result)
-            if answer is not None:
-                return answer
-        return serialized(self, action_result)
-
-    DynamoHandler.serialized = serialized_
-    return lambda: setattr(DynamoHandler, "serialized", serialized)
+    return dynamodb_json.install(DynamoHandler, (ActionResult, DynamoResult))
 
 
 def _project_named_attributes_only() -> Undo:

@@ -38,6 +38,22 @@ class NotPlain(Exception):
     """The value needs moto's own serializer."""
 
 
+def install(response_class: Any, plain_results: tuple[type, ...]) -> Callable[[], None]:
+    """Answer `response_class`'s results (of the `plain_results` types) with the compiled
+    walk when it can copy moto's serializer; return the function that undoes it."""
+    serialized = response_class.serialized
+
+    def serialized_(self: Any, action_result: Any) -> Any:
+        if type(action_result) in plain_results:
+            written = answer(self, action_result.result)
+            if written is not None:
+                return written
+        return serialized(self, action_result)
+
+    response_class.serialized = serialized_
+    return lambda: setattr(response_class, "serialized", serialized)
+
+
 def answer(handler: Any, result: Any) -> tuple[int, dict[str, str], str] | None:
     """What moto's `handler.serialized(ActionResult(result))` returns (status, headers,
     body) for an answer of the JSON protocol, or None when only moto's serializer can tell

@@ -15,7 +15,6 @@ session both ways).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 
 def install() -> Callable[[], None]:
@@ -27,15 +26,4 @@ def install() -> Callable[[], None]:
     from moto.core.responses import ActionResult, EmptyResult
     from moto.stepfunctions.responses import StepFunctionResponse
 
-    serialized = StepFunctionResponse.serialized
-    plain_results = (ActionResult, EmptyResult)
-
-    def serialized_(self: StepFunctionResponse, action_result: ActionResult) -> Any:
-        if type(action_result) in plain_results:
-            answer = dynamodb_json.answer(self, action_result.result)
-            if answer is not None:
-                return answer
-        return serialized(self, action_result)
-
-    StepFunctionResponse.serialized = serialized_
-    return lambda: setattr(StepFunctionResponse, "serialized", serialized)
+    return dynamodb_json.install(StepFunctionResponse, (ActionResult, EmptyResult))

@@ -22,6 +22,8 @@ from itest.cli.local.server import LocalAws
 from moto.core.responses import BaseResponse
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from tests.aws.tables import json_request
+
 ONE_HOUR = datetime.timedelta(hours=1)
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:answers"
 MISSING = "arn:aws:states:us-east-1:123456789012:execution:answers:nobody"
@@ -106,7 +108,7 @@ def answers(aws: LocalAws) -> Iterator[list[tuple[Written, Written, Written]]]:
     for _, target, body in SESSION:
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(StepFunctionResponse, "serialized", both_ways)
-            response = _send(connection, aws, target, body)
+            response = json_request(connection, aws, "states", f"AWSStepFunctions.{target}", body)
             client = response.status, response.getheader("X-Amzn-Errortype"), response.read()
         assert len(written) <= 1, f"{target}: {len(written)} answers written"
         each.append((*(written.pop() if written else (None, None)), client))
@@ -119,24 +121,6 @@ def answers(aws: LocalAws) -> Iterator[list[tuple[Written, Written, Written]]]:
 def _plain(answer: tuple[int, dict[str, str], Any]) -> Written:
     status, headers, body = answer
     return int(status), dict(headers), body
-
-
-def _send(
-    connection: http.client.HTTPConnection, aws: LocalAws, target: str, body: dict[str, Any]
-) -> http.client.HTTPResponse:
-    key = aws.credentials["AWS_ACCESS_KEY_ID"]
-    connection.request(
-        "POST",
-        "/",
-        body=json.dumps(body),
-        headers={
-            "Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20261130/us-east-1/states/aws4",
-            "X-Amz-Security-Token": aws.credentials["AWS_SESSION_TOKEN"],
-            "X-Amz-Target": f"AWSStepFunctions.{target}",
-            "Content-Type": "application/x-amz-json-1.0",
-        },
-    )
-    return connection.getresponse()
 
 
 def _settle(aws: LocalAws) -> None:
