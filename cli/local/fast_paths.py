@@ -4,11 +4,22 @@
   time it evaluates one, and jsonpath-ng builds a new parser (its yacc tables)
   per parse: about a tenth of the local AWS's CPU per scenario step. Parsed
   paths are immutable, so they are kept per path text.
-- Every execution parses its state machine's whole definition with ANTLR's
-  Python runtime before its first state: with 50 runs at once, a sixth of the
-  server's CPU. The parse tree is kept per definition text (the parser's
-  output, which nothing changes); each execution still builds its own program
-  from it (moto's `Preprocessor`), so no execution's state is shared.
+- Every execution parsed its state machine's whole definition with ANTLR's
+  Python runtime and built its program from the parse tree (moto's
+  `Preprocessor`) before its first state: with 50 runs at once, over a
+  quarter of the server's CPU. Both are kept per definition text, and every
+  execution of a definition evaluates the same program. That is safe because
+  moto's components keep nothing of an evaluation on themselves (moto 5.2.5
+  read for it: no method of a component but its constructor and
+  `from_state_props` assigns or mutates its attributes; an evaluation's values
+  live in its `Environment`: stack, heap, states, frames; the pools, workers
+  and records of Map and Parallel are made per evaluation; values a component
+  holds, e.g. a Pass state's `Result`, are deep-copied before anything
+  changes them), and moto itself already runs one item program in many
+  threads for a Map. The one exception: a component draws its `heap_key` (the
+  name its retriers' counters are kept under in an execution's heap) on first
+  use, which two executions could race to do; it is drawn before the program
+  is shared.
 
 (DynamoDB's: cli/local/dynamodb_fast.py.)
 """
@@ -20,7 +31,8 @@ from collections.abc import Callable
 from typing import Any
 
 PARSED_PATHS = 4096  # distinct JSONPaths kept parsed (a definition has a few dozen)
-PARSED_DEFINITIONS = 64  # state machine definitions kept parsed (the orchestrator has two)
+PARSED_DEFINITIONS = 64  # state machine definitions kept built (the orchestrator has two)
+MOTO_ASL = "moto.stepfunctions.parser.asl."  # the modules of moto's interpreter
 
 
 def install() -> Callable[[], None]:
@@ -45,21 +57,43 @@ def install() -> Callable[[], None]:
 
 
 def _definitions_parsed_once() -> Callable[[], None]:
-    """`AmazonStateLanguageParser.parse`: the parse tree kept per definition text, the
-    program built anew from it per call. A definition that does not parse is not kept
-    (its error is raised again, as moto raises it)."""
+    """`AmazonStateLanguageParser.parse`: the program and its parse tree kept per definition
+    text. A definition that does not parse is not kept (its error is raised again, as moto
+    raises it)."""
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 
     original = AmazonStateLanguageParser.__dict__["parse"]
 
     @functools.lru_cache(maxsize=PARSED_DEFINITIONS)
-    def tree_of(definition: str) -> Any:
-        return original.__func__(definition)[1]
-
     def parse(definition: str) -> tuple[Any, Any]:
-        tree = tree_of(definition)
-        return Preprocessor().visit(tree), tree
+        tree = original.__func__(definition)[1]
+        program = Preprocessor().visit(tree)
+        _name_components(program)
+        return program, tree
 
     AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
     return lambda: setattr(AmazonStateLanguageParser, "parse", original)
+
+
+def _name_components(program: Any) -> None:
+    """Give every component of `program` its `heap_key` (the name its per-evaluation values
+    are kept under in an execution's heap, which moto draws on first use) before the program
+    is shared, so no two executions ever draw different names for one component."""
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    seen: set[int] = set()
+    pending: list[Any] = [program]
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple | set | frozenset):
+            pending.extend(value)
+        elif type(value).__module__.startswith(MOTO_ASL):
+            if isinstance(value, EvalComponent):
+                value.heap_key  # noqa: B018  (drawn now, once)
+            pending.extend(vars(value).values() if hasattr(value, "__dict__") else ())

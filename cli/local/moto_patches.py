@@ -51,6 +51,7 @@ def install(
         known_regions,
         lambda_runner,
         request_path,
+        sfn_copy,
         sfn_sync,
         status_events,
         stepfunctions_answers,
@@ -74,7 +75,8 @@ def install(
         undos.append(lambda_runner.install(runner))  # Lambda code on the worker pool
         undos.append(status_events.install())  # moto emits no execution status changes
         undos.append(sfn_sync.install())  # child executions for suites
-        undos.append(fast_paths.install())  # JSONPaths parsed once
+        undos.append(fast_paths.install())  # JSONPaths and definitions parsed once
+        undos.append(sfn_copy.install())  # state values copied as JSON
         undos.append(dynamodb_fast.install())  # DynamoDB's hot paths made cheap
         undos.append(request_path.install())  # moto's per-request plumbing made cheap
         undos.append(stepfunctions_answers.install())  # Step Functions' answers, compiled

@@ -123,25 +123,35 @@ def test_an_update_with_many_actions_applies_them_all(aws: LocalAws, table: str)
                     "n": {"N": "1"}}  # fmt: skip
 
 
-def test_a_definition_is_parsed_once_and_each_execution_builds_its_own_program(
+def test_a_definition_is_built_once_and_its_executions_share_the_program(
     aws: LocalAws,
 ) -> None:
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
     from moto.stepfunctions.parser.asl.parse.asl_parser import (
         AmazonStateLanguageParser,
         ASLParserException,
     )
 
     definition = json.dumps({"StartAt": "Echo", "States": {
-        "Echo": {"Type": "Pass", "Parameters": {"seen.$": "$.n"}, "End": True}}})  # fmt: skip
+        "Echo": {"Type": "Pass", "Parameters": {"seen.$": "$.n"}, "Next": "Task"},
+        "Task": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                 "Parameters": {"FunctionName": "f"}, "End": True,
+                 "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}]}}})  # fmt: skip
     first, tree = AmazonStateLanguageParser.parse(definition)
     second, same_tree = AmazonStateLanguageParser.parse(definition)
-    assert same_tree is tree and second is not first
+    assert (second, same_tree) == (first, tree)
+    # every component named before the program is shared: no two executions draw two names
+    retrier = first.states.states["Task"].retry.retriers[0]
+    assert isinstance(retrier.max_attempts, EvalComponent)
+    assert retrier.max_attempts._EvalComponent__heap_key is not None
     with pytest.raises(ASLParserException):  # a definition that does not parse still fails
         AmazonStateLanguageParser.parse('{"StartAt": "Echo", "States": {"Echo": {"Type": 1}}}')
 
     sfn = aws.client("stepfunctions")
+    echo = json.dumps({"StartAt": "Echo", "States": {
+        "Echo": {"Type": "Pass", "Parameters": {"seen.$": "$.n"}, "End": True}}})  # fmt: skip
     machine = sfn.create_state_machine(
-        name="parsed-once", definition=definition,
+        name="parsed-once", definition=echo,
         roleArn="arn:aws:iam::123456789012:role/parsed-once",
     )["stateMachineArn"]  # fmt: skip
     arns = [sfn.start_execution(stateMachineArn=machine, input=json.dumps({"n": n}))["executionArn"]

@@ -1,0 +1,224 @@
+"""moto's Step Functions interpreter made cheap keeps its answers (cli/local/fast_paths.py's one
+program per definition, cli/local/sfn_copy.py's copies): executions of the orchestrator's shape
+(retries, a Map whose step loops through a Wait, a failing step caught, a failing cleanup) run
+at once, with and without the patches, end with the same outputs and the same histories."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from itest.cli.local.server import LocalAws
+
+from tests.aws.lambda_zip import zip_files
+
+HANDLER = """
+import os
+
+
+class TransientError(Exception):
+    pass
+
+
+class Boom(Exception):
+    pass
+
+
+def handler(event, context):
+    flaky = event.get("flaky")
+    if flaky and not os.path.exists(flaky):  # fails once per marker file
+        open(flaky, "w").close()
+        raise TransientError("try again")
+    role = event.get("role")
+    if role == "prepare":
+        steps = [{"name": name} for name in event["input"]["steps"]]
+        return {**event["input"], "steps": steps, "deadline": 99}
+    if role == "cleanup":
+        if event["state"].get("break_cleanup"):
+            raise Boom("cleanup broke")
+        return {"status": "failed" if "error" in event["state"] else "passed",
+                "reason": event["state"].get("error", {}).get("Cause", "")}
+    name, attempt = event["name"], event["attempt"]
+    if name == "boom":
+        raise Boom(f"step {event['index']} exploded")
+    if name == "slow" and attempt < 2:
+        return {**event, "outcome": "retry", "wait_seconds": 0, "attempt": attempt + 1}
+    if name == "bad":
+        return {"outcome": "failed", "reason": f"{event['run_id']} step {event['index']} bad"}
+    return {"outcome": "passed", "seen": {"index": event["index"], "name": name}}
+"""
+
+RETRY = [
+    {"ErrorEquals": ["Lambda.ServiceException"], "IntervalSeconds": 1, "MaxAttempts": 2},
+    {"ErrorEquals": ["TransientError"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 1},
+]
+CATCH = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Cleanup"}]
+
+
+def _task(function: str, payload: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": function, **payload},
+        "Retry": RETRY,
+        **fields,
+    }
+
+
+def _definition(function: str) -> str:
+    """The orchestrator's workflow (infra/workflow.py) in small, with one-second retries."""
+    action = _task(function, {"Payload.$": "$"}, OutputPath="$.Payload", Next="CheckOutcome")
+    payload = {"role": "prepare", "input.$": "$", "run_id.$": "$$.Execution.Name"}
+    cleanup = {"role": "cleanup", "state.$": "$", "run_id.$": "$$.Execution.Name"}
+    return json.dumps({
+        "StartAt": "Prepare",
+        "States": {
+            "Prepare": _task(function, {"Payload": {**payload, "flaky.$": "$.flaky"}},
+                             OutputPath="$.Payload", Catch=CATCH, Next="RunSteps"),
+            "RunSteps": {
+                "Type": "Map", "ResultPath": None, "Next": "Cleanup", "Catch": CATCH,
+                "ItemsPath": "$.steps", "MaxConcurrency": 1,
+                "ItemSelector": {
+                    "run_id.$": "$$.Execution.Name", "index.$": "$$.Map.Item.Index",
+                    "name.$": "$$.Map.Item.Value.name", "attempt": 0,
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Action",
+                    "States": {
+                        "Action": action,
+                        "Backoff": {"Type": "Wait", "SecondsPath": "$.wait_seconds",
+                                    "Next": "Action"},
+                        "CheckOutcome": {
+                            "Type": "Choice",
+                            "Choices": [
+                                {"Variable": "$.outcome", "StringEquals": "retry",
+                                 "Next": "Backoff"},
+                                {"Variable": "$.outcome", "StringEquals": "failed",
+                                 "Next": "StepFailed"},
+                            ],
+                            "Default": "StepPassed",
+                        },
+                        "StepPassed": {"Type": "Succeed"},
+                        "StepFailed": {"Type": "Fail", "Error": "StepFailed",
+                                       "CausePath": "$.reason"},
+                    },
+                },
+            },
+            "Cleanup": _task(function, {"Payload": cleanup}, OutputPath="$.Payload",
+                             Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.cleanup",
+                                     "Next": "CleanupFailed"}], Next="Verdict"),
+            "Verdict": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.status", "StringEquals": "passed", "Next": "Passed"}],
+                "Default": "Failed",
+            },
+            "Passed": {"Type": "Succeed"},
+            "Failed": {"Type": "Fail", "Error": "ScenarioFailed", "CausePath": "$.reason"},
+            "CleanupFailed": {"Type": "Fail", "Error": "CleanupFailed",
+                              "CausePath": "$.cleanup.Cause"},
+        },
+    })  # fmt: skip
+
+
+# what each execution does: its steps, whether Prepare fails once first, whether cleanup breaks
+CASES = {
+    "passes": {"steps": ["a", "b", "c"]},
+    "loops": {"steps": ["a", "slow", "c"]},
+    "retried": {"steps": ["a", "b"], "flaky": True},
+    "step-fails": {"steps": ["a", "bad", "never"]},
+    "step-raises": {"steps": ["a", "boom", "never"]},
+    "cleanup-breaks": {"steps": ["a"], "break_cleanup": True},
+}
+
+
+@pytest.fixture(scope="module")
+def machine(aws: LocalAws, role: str) -> str:
+    function = aws.client("lambda").create_function(
+        FunctionName="orchestrator-shape",
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": aws.register_code(zip_files({"index.py": HANDLER}))},
+    )["FunctionArn"]
+    return aws.client("stepfunctions").create_state_machine(
+        name="orchestrator-shape", definition=_definition(function), roleArn=role
+    )["stateMachineArn"]
+
+
+def _run_all(aws: LocalAws, machine: str, prefix: str, markers: Path) -> dict[str, Any]:
+    """Start every case at once; each one's status, output or cause, and history."""
+    sfn = aws.client("stepfunctions")
+    arns = {}
+    for case, given in CASES.items():
+        flaky = str(markers / f"{prefix}-{case}") if given.get("flaky") else ""
+        arns[case] = sfn.start_execution(
+            stateMachineArn=machine,
+            name=f"{prefix}-{case}",
+            input=json.dumps({**given, "flaky": flaky}),
+        )["executionArn"]
+    return {case: _ended(sfn, arn, prefix) for case, arn in arns.items()}
+
+
+def _ended(sfn: Any, arn: str, prefix: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, f"{arn} did not end"
+        time.sleep(0.1)
+    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    for event in events:
+        del event["timestamp"]
+    ended = {key: described.get(key) for key in ("status", "output", "error", "cause")}
+    return json.loads(_anonymous(json.dumps({**ended, "history": events}), prefix))
+
+
+def _anonymous(text: str, prefix: str) -> str:
+    """`text` without what differs from run to run: the execution's name, ids drawn at random."""
+    text = text.replace(prefix, "<run>")
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", text)
+
+
+def _unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto as it comes: its own deep copies, a program built per execution."""
+    from itest.cli.local import sfn_copy
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    for name in sfn_copy.INTERPRETER_MODULES:
+        monkeypatch.setattr(importlib.import_module(name), "copy", copy)
+    kept = AmazonStateLanguageParser.parse
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        tree = kept(definition)[1]
+        return Preprocessor().visit(tree), tree
+
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(parse))
+
+
+def test_executions_at_once_end_as_they_do_on_moto_unpatched(
+    aws: LocalAws, machine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patched = _run_all(aws, machine, "patched", tmp_path)
+    with monkeypatch.context() as unpatch:
+        _unpatched(unpatch)
+        unpatched = _run_all(aws, machine, "unpatched", tmp_path)
+
+    assert patched == unpatched
+    # each execution ended its own way, though all ran one program at the same time
+    assert {case: ended["status"] for case, ended in patched.items()} == {
+        "passes": "SUCCEEDED", "loops": "SUCCEEDED", "retried": "SUCCEEDED",
+        "step-fails": "FAILED", "step-raises": "FAILED", "cleanup-breaks": "FAILED",
+    }  # fmt: skip
+    assert "<run>-step-fails step 1 bad" in patched["step-fails"]["cause"]
+    assert "step 1 exploded" in patched["step-raises"]["cause"]
+    assert patched["cleanup-breaks"]["error"] == "CleanupFailed"
+    retried = [e["type"] for e in patched["retried"]["history"]]
+    assert retried.count("LambdaFunctionFailed") + retried.count("TaskFailed") == 1
+    looped = [e for e in patched["loops"]["history"] if e["type"] == "WaitStateEntered"]
+    assert len(looped) == 2
