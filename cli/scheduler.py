@@ -10,10 +10,12 @@ A throttled call is never fatal while polling: that run is simply looked at
 again later, and the whole loop slows down.
 
 On a local AWS (`LOCAL_PACE`) the ends are found otherwise: one ListExecutions of
-the state machine's running executions every poll says which followed runs ended,
-however many there are (each of those is described once), and progress is read
-for the display only, at a bounded rate in all. With 50 runs each read in turn, a
-run's end was seen seconds late; the listing sees it within a poll.
+the state machine's running executions says which followed runs ended, however
+many there are (each of those is described once), and progress is read for the
+display only, at a bounded rate in all. With 50 runs each read in turn, a run's
+end was seen seconds late; the listing sees it within a poll. A listing costs the
+local AWS per execution it lists, so it comes every poll while few run, and less
+often when many do: executions listed per second stay under a bound in all.
 """
 
 from __future__ import annotations
@@ -43,11 +45,13 @@ TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 DESCRIBE_RATE = 4.0  # DescribeExecution calls per second at most (AWS refills 15/s per account)
 POLL_SECONDS = 0.5  # the first poll of a run, and the pace polling slows down from
 LOCAL_PACE = {"poll_seconds": 0.1, "describe_rate": 50.0, "progress_rate": 5.0,
-              "list_ends": True}  # fmt: skip
+              "list_ends": True, "listed_rate": 200.0}  # fmt: skip
 """A local AWS has no account-wide throttles: look 5 times as often, the ends by one
-listing per poll, and read progress (for the display only) at most 5 times a second in
-all: every read is two requests to the one process that runs the scenarios (50 runs
-polled every 0.1 s took more CPU than their steps)."""
+listing per poll while it lists at most 20 executions (more: at most 200 executions
+listed a second, 50 runs every 0.25 s), and read progress (for the display only) at
+most 5 times a second in all: every read is two requests to the one process that runs
+the scenarios (50 runs polled every 0.1 s took more CPU than their steps; 50 runs
+listed every 0.1 s, a tenth of its CPU)."""
 GRACE_SECONDS = 120  # how long past a scenario's own timeout the CLI keeps waiting for it
 
 
@@ -229,9 +233,11 @@ class Scheduler:
         describe_rate: float = DESCRIBE_RATE,
         progress_rate: float | None = None,
         list_ends: bool = False,
+        listed_rate: float | None = None,
     ) -> None:
         self.aws = aws
         self.list_ends = list_ends  # one listing per poll finds the ends (a local AWS)
+        self.listed_rate = listed_rate  # executions listed per second in all, if bounded
         self.next_listing = 0.0
         self.poll_seconds = poll_seconds
         self.progress_rate = progress_rate  # progress reads per second in all, if bounded
@@ -375,7 +381,14 @@ class Scheduler:
                 self._describe(one, closing=True)
             else:
                 one.execution = execution_of(listed)  # RUNNING, since when
-        self.next_listing = self.clock() + self.poll_seconds * self.slowdown
+        self.next_listing = self.clock() + self._listing_every(len(live)) * self.slowdown
+
+    def _listing_every(self, listed: int) -> float:
+        """Seconds to the next listing: a poll, or longer when a listing of `listed`
+        executions that often would list more than `listed_rate` a second."""
+        if not self.listed_rate:
+            return self.poll_seconds
+        return max(self.poll_seconds, listed / self.listed_rate)
 
     def _paced(self, seconds: float) -> float:
         """`seconds` between two progress reads of a run, or longer when the runs followed

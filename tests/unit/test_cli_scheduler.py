@@ -3,6 +3,7 @@ timeouts, Ctrl-C. No test sleeps: `sleep` advances the fake clock."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ class FakeAws:
         self.max_running = 0
         self.progress_calls: list[float] = []
         self.list_calls: list[float] = []
+        self.listed: list[tuple[float, int]] = []  # (when, executions in the page)
         self.page_size = 20  # ListExecutions' page here, whatever maxResults asks
 
     def client(self, service: str) -> FakeAws:
@@ -113,6 +115,7 @@ class FakeAws:
         page = {"executions": [{"executionArn": arn, "status": "RUNNING",
                                 "startDate": self.executions[arn]["start"]}
                                for arn in live[start:start + self.page_size]]}  # fmt: skip
+        self.listed.append((self.clock(), len(page["executions"])))
         if start + self.page_size < len(live):
             page["nextToken"] = str(start + self.page_size)
         return page
@@ -200,9 +203,10 @@ def test_on_a_local_aws_fifty_runs_share_a_bounded_progress_rate():
     assert second - first < 1.25 * 1.25 / rate  # its pace and the jitter: every 0.2 s
 
 
-def test_on_a_local_aws_one_listing_per_poll_finds_every_end_soon():
-    """With 50 runs followed, each run's end is seen within about a poll (one listing of
-    the running executions, all its pages, finds them all), and described once."""
+def test_on_a_local_aws_one_listing_finds_every_end_soon():
+    """With 50 runs followed, each run's end is seen within a listing's interval (one
+    listing of the running executions, all its pages, finds them all: every 0.25 s for
+    50), and described once."""
     clock = Clock()
     aws = FakeAws(clock, duration=20.0, failing=frozenset({"s7"}),
                   describe_burst=1000)  # a local AWS does not throttle  # fmt: skip
@@ -210,12 +214,43 @@ def test_on_a_local_aws_one_listing_per_poll_finds_every_end_soon():
 
     assert [t.state for t in tracked] == ["done"] * 50
     assert {t.name: t.execution["status"] for t in tracked}["s7"] == "FAILED"
-    poll = LOCAL_PACE["poll_seconds"]
+    every = 50 / LOCAL_PACE["listed_rate"]
     for one in tracked:
-        assert one.finished - (one.started + aws.duration) <= 1.5 * poll
+        assert one.finished - (one.started + aws.duration) <= 1.2 * every
     assert len(aws.describe_calls) == 50  # only the ended ones, once each
     pages = -(-50 // aws.page_size)
-    assert len(aws.list_calls) <= pages * (aws.duration / poll + 3)
+    assert len(aws.list_calls) <= pages * (aws.duration / every + 3)
+
+
+@pytest.mark.parametrize("runs", [1, 5, 20])
+def test_on_a_local_aws_few_runs_are_listed_every_poll(runs: int):
+    """Up to 20 runs, a listing every poll (0.1 s): a run's end is not seen later for
+    the bound on the executions listed."""
+    clock = Clock()
+    aws = FakeAws(clock, duration=3.0, describe_burst=1000)
+    tracked = scheduler(aws, clock, parallel=runs, **LOCAL_PACE).run(scenarios(runs), {})
+
+    poll = LOCAL_PACE["poll_seconds"]
+    for one in tracked:
+        assert one.state == "done"
+        assert one.finished - (one.started + aws.duration) <= 1.5 * poll
+    starts = [t for t, _ in aws.listed if t < 1000.0 + aws.duration - 0.5]
+    gaps = {round(b - a, 6) for a, b in itertools.pairwise(starts) if b > a}
+    assert max(gaps) <= 1.5 * poll  # a poll, and the loop's shortest sleep at most
+
+
+@pytest.mark.parametrize("runs", [50, 200])
+def test_on_a_local_aws_executions_listed_a_second_are_bounded(runs: int):
+    """A listing costs the local AWS per execution listed: whatever the number of runs,
+    at most about `listed_rate` executions are listed a second, in all pages."""
+    rate = LOCAL_PACE["listed_rate"]
+    clock = Clock()
+    aws = FakeAws(clock, duration=10.0, describe_burst=10_000)
+    tracked = scheduler(aws, clock, parallel=runs, **LOCAL_PACE).run(scenarios(runs), {})
+
+    assert [t.state for t in tracked] == ["done"] * runs
+    for start, _ in aws.listed:  # any one-second window: the rate, and one listing more
+        assert sum(n for t, n in aws.listed if start <= t < start + 1) <= rate + runs
 
 
 def test_on_a_local_aws_a_run_ended_between_two_reads_shows_its_verdict():
