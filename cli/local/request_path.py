@@ -22,6 +22,12 @@ service's work nor its answer's serialization, but moto's plumbing around it.
   request without `Origin`, HTTP errors answered as Flask answers them, any
   other exception left to the server (500). Anything else (other paths or
   methods, an `Origin`, an app with other hooks) goes through Flask.
+  Two things Flask's path did per request are done once: the URL's root
+  (werkzeug rebuilds `http://host:port/` from the environ each time) is kept
+  per scheme, host and root path, and the copy of all headers moto's view
+  makes for its `dispatch` is skipped when `dispatch` is moto's own
+  (`setup_class` reads that copy only to fill an empty query string, and the
+  request's own headers give the same keys and values).
 - **The request id.** moto draws each 52-character request id one character at
   a time through `random.choice`; it draws them all in one `random.choices`
   (the same characters, from the same generator that moto's seed sets). It
@@ -38,12 +44,14 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
+from moto.core.responses import BaseResponse
 from moto.core.utils import convert_to_flask_response
 from moto.moto_api import recorder
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from werkzeug.exceptions import BadRequestKeyError, HTTPException
 
 KNOWN_HOSTS = 1024  # host names whose backend is kept (one per service and region used)
+KNOWN_ROOTS = 64  # URL roots kept (one per host name a client uses)
 
 
 class Dispatcher(DomainDispatcherApplication):
@@ -94,6 +102,8 @@ class _JsonView:
         self.app = app
         self.view = view
         self.cors = cors
+        self.moto_s_dispatch = _is_moto_s_dispatch(view.callback)
+        self.url_roots: dict[tuple[Any, ...], str] = {}
 
     @classmethod
     def of(cls, app: Any) -> _JsonView | None:
@@ -119,7 +129,8 @@ class _JsonView:
         try:
             try:  # as moto's convert_to_flask_response, with the request at hand
                 recorder._record_request(request)
-                result = self.view.callback(request, request.raw_url, dict(request.headers))
+                headers = None if self.moto_s_dispatch else dict(request.headers)
+                result = self.view.callback(request, self._raw_url(request), headers)
             except ClientError as exc:
                 result = 400, {}, exc.response["Error"]["Message"]
             status, headers, content = result if len(result) == 3 else (200, {}, result)
@@ -133,6 +144,34 @@ class _JsonView:
         if self.cors and not response.headers.get("Access-Control-Allow-Origin"):
             response.headers.add("Access-Control-Allow-Origin", "*")  # flask-cors, no Origin
         return response(environ, start_response)
+
+    def _raw_url(self, request: Any) -> str:
+        """moto's `request.raw_url`, its root (werkzeug's `url_root`: scheme, host, root
+        path) kept per the parts of the environ it is made of."""
+        if request.trusted_hosts is not None:  # werkzeug checks the host each time
+            return request.raw_url
+        key = (request.scheme, request.environ.get("HTTP_HOST"), request.server, request.root_path)
+        root = self.url_roots.get(key)
+        if root is None:
+            root = request.url_root
+            if len(self.url_roots) < KNOWN_ROOTS:
+                self.url_roots[key] = root
+        url = f"{root.rstrip('/')}{request.raw_path}"
+        return f"{url}?{request.query_string.decode()}" if request.query_string else url
+
+
+def _is_moto_s_dispatch(callback: Any) -> bool:
+    """Whether a view calls `BaseResponse.dispatch` of a class that keeps moto's
+    `_dispatch` and `setup_class`: then the headers it is given are read only as
+    `request.headers` would be (and None stands for those)."""
+    owner = getattr(callback, "__self__", None)
+    return (
+        isinstance(owner, type)
+        and issubclass(owner, BaseResponse)
+        and getattr(callback, "__func__", None) is BaseResponse.dispatch.__func__
+        and owner._dispatch is BaseResponse._dispatch
+        and owner.setup_class is BaseResponse.setup_class
+    )
 
 
 def install() -> Callable[[], None]:

@@ -57,12 +57,18 @@ def test_a_request_reaches_the_backend_its_service_names(aws: LocalAws) -> None:
 
 
 def _call(
-    target: str, body: Any, *, headers: dict[str, str] | None = None, service: str = "dynamodb"
+    target: str,
+    body: Any,
+    *,
+    headers: dict[str, str] | None = None,
+    service: str = "dynamodb",
+    query: str = "",
 ) -> dict[str, Any]:
     """A signed-looking JSON-protocol request's WSGI environ (the front door is not in play)."""
     return EnvironBuilder(
         method="POST",
         path="/",
+        query_string=query,
         data=body if isinstance(body, bytes) else json.dumps(body),
         headers={
             "Host": "127.0.0.1:5000",
@@ -103,11 +109,16 @@ CALLS = [
     ("DynamoDB_20120810.GetItem", b"{not json"),
     ("AWSStepFunctions.ListStateMachines", {}),
     ("AWSStepFunctions.DescribeExecution", {"executionArn": NO_EXECUTION}),
+    ("AWSStepFunctions.ListStateMachines", b""),  # moto reads the headers as its query
+    ("DynamoDB_20120810.ListTables", b""),
 ]  # fmt: skip
 
 
+@pytest.mark.parametrize("query", ["", "Action=ListTables&x=%2F"])
 @pytest.mark.parametrize(("target", "body"), CALLS)
-def test_a_json_call_is_answered_as_flask_answers_it(aws: LocalAws, target: str, body: Any) -> None:
+def test_a_json_call_is_answered_as_flask_answers_it(
+    aws: LocalAws, target: str, body: Any, query: str
+) -> None:
     """Same status, headers and body as through moto's Flask app, errors included."""
     dynamodb = aws.client("dynamodb")
     if "direct" not in dynamodb.list_tables()["TableNames"]:
@@ -119,9 +130,21 @@ def test_a_json_call_is_answered_as_flask_answers_it(aws: LocalAws, target: str,
     dispatcher = request_path.Dispatcher(create_backend_app)
     flask_app = dispatcher.get_application(_call(target, body, service=service))
 
-    direct = _answer(dispatcher, _call(target, body, service=service))
-    assert direct == _answer(flask_app, _call(target, body, service=service))
+    direct = _answer(dispatcher, _call(target, body, service=service, query=query))
+    assert direct == _answer(flask_app, _call(target, body, service=service, query=query))
     assert dispatcher._json_views[flask_app] is not None  # it did not go through Flask
+
+
+def test_moto_s_own_dispatch_is_given_no_copy_of_the_headers() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.s3.responses import S3Response
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    assert request_path._is_moto_s_dispatch(DynamoHandler.dispatch)
+    assert request_path._is_moto_s_dispatch(StepFunctionResponse.dispatch)
+    assert not request_path._is_moto_s_dispatch(S3Response.dispatch)  # its own setup_class
+    assert not request_path._is_moto_s_dispatch(S3Response().bucket_response)
+    assert not request_path._is_moto_s_dispatch(lambda request, url, headers: None)
 
 
 def test_a_call_from_a_web_page_goes_through_flask(aws: LocalAws) -> None:
