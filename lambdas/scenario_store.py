@@ -16,7 +16,7 @@ from typing import Any, NotRequired, TypedDict
 from itest.lambdas.aws import client, engine_errors
 from itest.lambdas.bucket_layout import SCENARIOS_PREFIX
 from itest.lambdas.errors import StateError
-from itest.lambdas.scenario.loading import load_scenario
+from itest.lambdas.scenario.loading import load_accepted, load_scenario
 from itest.lambdas.scenario.models import Scenario
 
 _cache: dict[tuple[str, str, str], Scenario] = {}
@@ -74,14 +74,15 @@ def pin(ref: ScenarioRef) -> tuple[Scenario, ScenarioRef]:
         pinned["version"] = version
     else:
         pinned["sha256"] = hashlib.sha256(body).hexdigest()
-    scenario = _parse(ref, body)
+    scenario = load_scenario(body.decode("utf-8", errors="replace"), source=_source(ref))
     _cache[_cache_key(pinned)] = scenario
     return scenario, pinned
 
 
 def load(ref: ScenarioRef) -> Scenario:
-    """The validated scenario ``ref`` pins (read once per container); an unpinned
-    reference is read afresh every time.
+    """The validated scenario ``ref`` pins (read once per container, and not checked
+    again: Prepare checked that very object); an unpinned reference is read and
+    checked afresh every time.
 
     Raises:
         StateError: the object cannot be read, or it is no longer the one pinned.
@@ -96,9 +97,10 @@ def load(ref: ScenarioRef) -> Scenario:
             f"{_source(ref)} changed since this execution started (uploaded again under "
             "the same label?); an execution runs the scenario it started with: start a new one"
         )
-    scenario = _parse(ref, body)
-    if key[2]:
-        _cache[key] = scenario
+    text, source = body.decode("utf-8", errors="replace"), _source(ref)
+    if not key[2]:
+        return load_scenario(text, source=source)
+    scenario = _cache[key] = load_accepted(text, source=source)
     return scenario
 
 
@@ -129,6 +131,3 @@ def _read(ref: ScenarioRef) -> tuple[bytes, str | None]:
     version = response.get("VersionId")
     return body, version if version and version != "null" else None
 
-
-def _parse(ref: ScenarioRef, body: bytes) -> Scenario:
-    return load_scenario(body.decode("utf-8", errors="replace"), source=_source(ref))

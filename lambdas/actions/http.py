@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from functools import cache
 from typing import Any, Literal
 
 import itest.lambdas.actions.http_auth as http_auth
@@ -156,16 +157,29 @@ def redirect_guard(params: HttpParams) -> Any:
     """A requests session that follows redirects without handing secrets to another
     origin: on a change of scheme, host or port every header and the body that
     carry one of the run's secrets are dropped, and https -> http is refused
-    unless ``allow_downgrade``.
+    unless ``allow_downgrade``. A new session per request: nothing (cookies, open
+    connections) carries over from one step to the next.
 
     Raises (while following):
         ActionError: a redirect from https:// to http:// that the step does not allow.
     """
+    session = _guarded_session()()
+    session.params = params
+    return session
+
+
+@cache
+def _guarded_session() -> type:
+    """The session class of :func:`redirect_guard` (made once: requests is imported
+    only by runs that send HTTP)."""
     import requests
 
     class Guarded(requests.Session):
+        params: HttpParams
+
         def rebuild_auth(self, prepared: Any, response: Any) -> None:
             super().rebuild_auth(prepared, response)
+            params = self.params
             before, after = _origin(response.request.url), _origin(prepared.url)
             if before == after:
                 return
@@ -186,7 +200,7 @@ def redirect_guard(params: HttpParams) -> Any:
                 prepared.headers["Content-Length"] = "0"
                 prepared.body = None
 
-    return Guarded()
+    return Guarded
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

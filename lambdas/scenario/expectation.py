@@ -53,11 +53,7 @@ class ExpectationBase(Strict):
     def matchers(self) -> dict[str, Any]:
         """The matchers given, by scenario name, with their expected values."""
         given = self.model_fields_set
-        return {
-            name: getattr(self, field_name(name))
-            for name in MATCHERS
-            if field_name(name) in given
-        }
+        return {name: getattr(self, field) for name, field in _FIELDS if field in given}
 
 
 def _field(name: str) -> tuple[Any, Any]:
@@ -69,10 +65,13 @@ def _field(name: str) -> tuple[Any, Any]:
     )
 
 
+_FIELDS = [(name, field_name(name)) for name in MATCHERS]
+"""Each matcher's name and its field, in the registry's order (asked at every check)."""
+
 Expectation = create_model(  # type: ignore[call-overload]
     "Expectation",
     __base__=ExpectationBase,
     __module__=__name__,
     __doc__=ExpectationBase.__doc__,
-    **{field_name(name): _field(name) for name in MATCHERS},
+    **{field: _field(name) for name, field in _FIELDS},
 )

@@ -56,6 +56,22 @@ def load_scenario(text: str, *, source: str, folder: Path | None = None) -> Scen
     )
 
 
+def load_accepted(text: str, *, source: str) -> Scenario:
+    """A scenario :func:`load_scenario` accepted before, by its exact text (the object
+    Prepare pinned, read again by a later state): only read into its model, at a
+    third of the cost; the file's and cross-field checks passed then and their
+    answer cannot have changed. Should the model refuse it after all (code changed
+    between the states), every problem is reported as :func:`load_scenario` does.
+
+    Raises:
+        ScenarioError: every problem found.
+    """
+    try:
+        return Scenario.model_validate(json.loads(text))
+    except ValueError:  # not JSON (a YAML upload), or the model refuses it
+        return load_scenario(text, source=source)
+
+
 def load_scenario_file(path: str | Path) -> Scenario:
     """Read and validate one scenario file.
 

@@ -24,7 +24,7 @@ from itest.lambdas.expressions import (
 from itest.lambdas.scenario.expectation import Expectation, JmesPath, compiles
 from itest.lambdas.validation import IDENTIFIER, Strict
 from jmespath.exceptions import JMESPathError
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
 
 NAME = r"^[a-z0-9-]+$"
 SECRET_SPEC = re.compile(r"(ssm|secretsmanager):\S+|arn:aws[a-z-]*:(ssm|secretsmanager):\S+")
@@ -211,6 +211,9 @@ class Scenario(Strict):
         default_factory=list, description="over {run_id, vars, steps} after the last step"
     )
     cleanup: list[CleanupAction] = Field(default_factory=list)
+    _read_by: dict[int, list[int] | None] = PrivateAttr(default_factory=dict)
+    """:meth:`steps_read_by`'s answers (a scenario is kept per container: every
+    attempt of every step asks)."""
 
     _vars = field_validator("vars")(_identifiers)
 
@@ -246,6 +249,11 @@ class Scenario(Strict):
         (``steps."create order".result``, or a ``skip_if`` path reads), so that an
         attempt reads those and no others; None when a template uses ``steps`` as a
         whole (``keys(steps)``)."""
+        if index not in self._read_by:
+            self._read_by[index] = self._named_steps(index)
+        return self._read_by[index]
+
+    def _named_steps(self, index: int) -> list[int] | None:
         step = self.steps[index]
         checks = (*step.expect, *step.stop_if, *step.skip_if)
         values = [step.with_, *(e.model_dump() for e in checks)]
