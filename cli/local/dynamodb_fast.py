@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
 
 Undo = Callable[[], None]
 ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict: bytes an item may hold
-PARSED_EXPRESSIONS = 1024  # distinct update expressions kept parsed (itest's handlers use a few)
+PARSED_EXPRESSIONS = 1024  # distinct expressions kept parsed, of each kind (itest's use a few)
 
 
 def install() -> Undo:
@@ -48,12 +49,16 @@ def install() -> Undo:
 
     Installed with the others by cli/local/moto_patches.py, which checks the moto version.
     """
+    from itest.cli.local import dynamodb_values
+
     undoes = [
+        dynamodb_values.install(),
         _answers_without_the_model_walk(),
         _project_named_attributes_only(),
         _size_new_items_once(),
         _query_one_partition(),
         _parse_update_expressions_once(),
+        _parse_conditions_once(),
         _copy_trees_by_their_nodes(),
         _walk_update_expressions_once(),
         _check_clauses_at_the_root(),
@@ -170,6 +175,40 @@ def _parse_update_expressions_once() -> Undo:
         functools.lru_cache(maxsize=PARSED_EXPRESSIONS)(make.__func__)
     )
     return lambda: setattr(UpdateExpressionParser, "make", make)
+
+
+def _parse_conditions_once() -> Undo:
+    """A condition (or filter) expression is parsed with its names and values into a
+    tree of operators that only read the item they are asked about: one tree per
+    expression, names and values is kept, with the names and values it used (moto's
+    handler checks them). A PutItem or UpdateItem with a condition asks twice, so
+    the claim of each step is parsed once in all. What fails to parse is parsed
+    again next time: moto raises its own error."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    parse = ConditionExpressionParser.parse
+
+    @functools.lru_cache(maxsize=PARSED_EXPRESSIONS)
+    def parsed(expression: str, names: str, values: str) -> tuple[Any, list[str], list[str]]:
+        parser = ConditionExpressionParser(expression, json.loads(names), json.loads(values))
+        tree = parse(parser)
+        return tree, parser.expr_attr_names_found, parser.expr_attr_values_found
+
+    def parse_(self: ConditionExpressionParser) -> Any:
+        if not self.condition_expression:
+            return parse(self)
+        try:
+            names = json.dumps(self.expression_attribute_names)
+            values = json.dumps(self.expression_attribute_values)
+        except (TypeError, ValueError):  # a binary value: bytes
+            return parse(self)
+        tree, names_found, values_found = parsed(self.condition_expression, names, values)
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return tree
+
+    ConditionExpressionParser.parse = parse_
+    return lambda: setattr(ConditionExpressionParser, "parse", parse)
 
 
 def _copy_trees_by_their_nodes() -> Undo:

@@ -129,6 +129,7 @@ def _structure(shape: StructureShape, done: dict[str, Compiled]) -> Compiled:
     if shape.is_document_type:
         return _as_is
     members: list[tuple[str, str, Compiled]] = []
+    by_key: dict[str, tuple[str, Compiled]] = {}
     aliases: set[str] = set()
 
     def structure(value: Any) -> Any:
@@ -136,6 +137,13 @@ def _structure(shape: StructureShape, done: dict[str, Compiled]) -> Compiled:
             return UNSET
         if type(value) is not dict or not aliases.isdisjoint(value):
             raise NotPlain
+        if len(value) == 1:  # an attribute value: one of its members, the others None
+            for key, picked in value.items():
+                found = by_key.get(key)
+                if found is None or picked is None:
+                    return {}
+                serialized = found[1](picked)
+                return {} if serialized is UNSET else {found[0]: serialized}
         out = {}
         for key, name, member in members:
             picked = value.get(key)
@@ -150,6 +158,7 @@ def _structure(shape: StructureShape, done: dict[str, Compiled]) -> Compiled:
         aliases.update(alias for alias in _possible_keys(shape, key, member_shape) if alias != key)
         name = member_shape.serialization.get("name", key)
         members.append((key, name, _compile(member_shape, done)))
+        by_key[key] = (name, members[-1][2])
     return structure
 
 
@@ -209,6 +218,8 @@ def _map(shape: MapShape, done: dict[str, Compiled]) -> Compiled:
 
 
 def _string(value: Any) -> Any:
+    if type(value) is str:
+        return value
     if isinstance(value, Enum):
         value = value.value
     return str(value) if value not in [None, {}, []] else value

@@ -60,6 +60,42 @@ def _claim(index: int, attempt: int, **extra: Any) -> dict[str, Any]:
     }
 
 
+CLAIM_CONDITION = "attribute_not_exists(#attempt_started) OR #attempt_started < :attempt_started"
+
+
+def _put_claim(index: int, attempt: int, **extra: Any) -> dict[str, Any]:
+    """The engine's claim of a step's first attempt: a conditional PutItem."""
+    item = {**_step(index), "status": {"S": "running"}, "attempt_started": {"N": str(attempt)},
+            "index": {"N": str(index)}, "name": {"S": f"post {index}"}, "action": {"S": "http"},
+            "started_at": {"S": "2026-11-30T08:44:00.945Z"}, "attempts": {"N": "0"}}  # fmt: skip
+    return {
+        "TableName": TABLE,
+        "Item": item,
+        "ConditionExpression": CLAIM_CONDITION,
+        "ExpressionAttributeNames": {"#attempt_started": "attempt_started"},
+        "ExpressionAttributeValues": {":attempt_started": {"N": str(attempt)}},
+        **extra,
+    }
+
+
+def _query(**extra: Any) -> dict[str, Any]:
+    """A query of the run's partition (the engine's and the CLI's reads)."""
+    values = {":pk": {"S": "run-1"}, **extra.pop("values", {})}
+    return {"TableName": TABLE, "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": values, **extra}  # fmt: skip
+
+
+def _sized(extra_bytes: int) -> dict[str, Any]:
+    """Step 7 as an item of 405,000 bytes (moto's limit) and `extra_bytes` more, counted in
+    nested sets, maps, lists, numbers and two-byte characters."""
+    # keys 7 + 11; m: 1 + 1 + N; ns: 2 + 5; l: 1 + 2; t: 1 + 1; u: 1 + 4; bs: 2 + 3
+    fill = 405_000 - 42 + extra_bytes
+    return {"TableName": TABLE, "Item": {
+        **_step(7), "m": {"M": {"k": {"SS": ["x" * fill]}}}, "ns": {"NS": ["12345"]},
+        "l": {"L": [{"S": "ab"}]}, "t": {"BOOL": True}, "u": {"S": "éé"},
+        "bs": {"BS": ["YWJj"]}}}  # fmt: skip
+
+
 def _update(expression: str, values: dict[str, Any] | None = None, **extra: Any) -> dict:
     body: dict[str, Any] = {"TableName": TABLE, "Key": RUN, "UpdateExpression": expression}
     if values:
@@ -70,7 +106,9 @@ def _update(expression: str, values: dict[str, Any] | None = None, **extra: Any)
 # fmt: off
 SESSION: list[tuple[str, str, dict[str, Any]]] = [
     ("put every type", "PutItem", {"TableName": TABLE, "Item": {
-        **RUN, "s": {"S": "text"}, "n": {"N": "12.50"}, "b": {"B": BLOB},
+        **RUN, "s": {"S": "text é"}, "n": {"N": "12.50"}, "b": {"B": BLOB},
+        "sets": {"M": {"ss": {"SS": ["x"]}, "ns": {"NS": ["-1e3"]}, "bs": {"BS": [BLOB]},
+                       "b": {"B": BLOB}, "l": {"L": [{"SS": ["y"]}, {"BS": [BLOB]}]}}},
         "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": [BLOB]},
         "m": {"M": {"inside": {"S": "x"}, "deep": {"M": {"l": {"L": [{"N": "1"}, {"B": BLOB}]}}}}},
         "l": {"L": [{"S": "zero"}, {"M": {"k": {"BOOL": True}}}, {"NULL": True}]},
@@ -147,6 +185,43 @@ SESSION: list[tuple[str, str, dict[str, Any]]] = [
     ("update an item beyond the size", "UpdateItem", {
         "TableName": TABLE, "Key": _step(0), "UpdateExpression": "SET big = :big",
         "ExpressionAttributeValues": {":big": {"S": "z" * 405_000}}}),
+    ("put an item of the largest size, nested", "PutItem", _sized(0)),
+    ("put an item a byte larger, nested", "PutItem", _sized(1)),
+    ("get the largest item, nested", "GetItem", {"TableName": TABLE, "Key": _step(7),
+                                                 "ProjectionExpression": "m.k, l[0], bs"}),
+    ("delete it, old values back", "DeleteItem", {
+        "TableName": TABLE, "Key": _step(7), "ReturnValues": "ALL_OLD"}),
+    ("claim a step by a put (new item)", "PutItem", _put_claim(3, 1)),
+    ("claim it again by a put: fails, old values back", "PutItem",
+     _put_claim(3, 1, ReturnValuesOnConditionCheckFailure="ALL_OLD")),
+    ("claim it again by a put: fails", "PutItem", _put_claim(3, 1)),
+    ("claim its next attempt by a put", "PutItem",
+     _put_claim(3, 2, ReturnValuesOnConditionCheckFailure="ALL_OLD")),
+    ("claim by a put: a name unused", "PutItem", {
+        **_put_claim(4, 1), "ExpressionAttributeNames": {"#attempt_started": "attempt_started",
+                                                         "#unused": "x"}}),
+    ("claim by a put: a value missing", "PutItem", {
+        **_put_claim(4, 1), "ExpressionAttributeValues": {":other": {"N": "1"}}}),
+    ("claim by a put: a value missing, again", "PutItem", {
+        **_put_claim(4, 1), "ExpressionAttributeValues": {":other": {"N": "1"}}}),
+    ("claim by a put: a syntax error", "PutItem", {
+        **_put_claim(4, 1), "ConditionExpression": "attribute_not_exists(#attempt_started) OR"}),
+    ("claim by a put: a binary value", "PutItem", {
+        **_put_claim(4, 1), "ConditionExpression": "#attempt_started <> :b",
+        "ExpressionAttributeValues": {":b": {"B": BLOB}}}),
+    ("settle the run (the engine's last update)", "UpdateItem", _update(
+        "SET #status = :status, ended_at = :ended",
+        {":status": {"S": "passed"}, ":ended": {"S": "2026-11-30T08:44:02.691Z"},
+         ":running": {"S": "running"}},
+        ConditionExpression="attribute_not_exists(#status) OR #status = :running",
+        ExpressionAttributeNames={"#status": "status"})),
+    ("settle it again: fails", "UpdateItem", _update(
+        "SET #status = :status, ended_at = :ended",
+        {":status": {"S": "failed"}, ":ended": {"S": "2026-11-30T08:44:03.000Z"},
+         ":running": {"S": "running"}},
+        ConditionExpression="attribute_not_exists(#status) OR #status = :running",
+        ExpressionAttributeNames={"#status": "status"},
+        ReturnValuesOnConditionCheckFailure="ALL_OLD")),
     ("put an empty key", "PutItem", {"TableName": TABLE, "Item": {
         "pk": {"S": ""}, "sk": {"S": "x"}}}),
     ("batch get, projected", "BatchGetItem", {"RequestItems": {TABLE: {
@@ -176,6 +251,26 @@ SESSION: list[tuple[str, str, dict[str, Any]]] = [
         "TableName": TABLE, "KeyConditionExpression": "pk = :pk",
         "FilterExpression": "#status = :passed", "ExpressionAttributeNames": {"#status": "status"},
         "ExpressionAttributeValues": {":pk": {"S": "run-1"}, ":passed": {"S": "passed"}}}),
+    ("query a run, newest first", "Query", _query(ConsistentRead=True, ScanIndexForward=False)),
+    ("query the first item, projected", "Query", _query(
+        Limit=1, ProjectionExpression="#n, sets.l[1], attempts",
+        ExpressionAttributeNames={"#n": "name"})),
+    ("query steps from a key on", "Query", _query(
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :step)", Limit=2,
+        ExclusiveStartKey=_step(0), values={":step": {"S": "step#"}})),
+    ("query steps back from a key", "Query", _query(
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :step)", Limit=2,
+        ScanIndexForward=False, ExclusiveStartKey=_step(3), values={":step": {"S": "step#"}})),
+    ("query a range, projected and filtered", "Query", _query(
+        KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
+        FilterExpression="attribute_exists(#s)", ProjectionExpression="sk, #s",
+        ExpressionAttributeNames={"#s": "status"},
+        values={":a": {"S": "step#0001"}, ":b": {"S": "step#0009"}})),
+    ("query no step", "Query", _query(
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :none)", Limit=1,
+        values={":none": {"S": "none#"}})),
+    ("query a missing partition", "Query", _query(values={":pk": {"S": "run-2"}})),
+    ("query with a name unused", "Query", _query(ExpressionAttributeNames={"#x": "x"})),
     ("query a missing table", "Query", {
         "TableName": "nope", "KeyConditionExpression": "pk = :pk",
         "ExpressionAttributeValues": {":pk": {"S": "run-1"}}}),
@@ -193,6 +288,12 @@ SESSION: list[tuple[str, str, dict[str, Any]]] = [
         "TableName": TABLE, "Key": _step(1), "UpdateExpression": "SET #s = :s",
         "ExpressionAttributeNames": {"#s": "status"},
         "ExpressionAttributeValues": {":s": {"S": "cleaned"}}}}]}),
+    ("transact: a condition fails, all undone", "TransactWriteItems", {"TransactItems": [
+        {"Update": {"TableName": TABLE, "Key": _step(1), "UpdateExpression": "SET #s = :s",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":s": {"S": "undone"}}}},
+        {"ConditionCheck": {"TableName": TABLE, "Key": _step(0),
+                            "ConditionExpression": "attribute_not_exists(sk)"}}]}),
     ("the table at the end", "Scan", {"TableName": TABLE, "ConsistentRead": True}),
 ]
 # fmt: on
@@ -244,9 +345,10 @@ def test_the_session_covers_successes_and_errors(answers: dict[str, list[Answer]
     errors = {error.rpartition("#")[2] for _, error, _, _ in answers["moto"] if error}
     assert statuses.count(200) >= 25 and statuses.count(400) >= 20
     assert errors == {"ConditionalCheckFailedException", "ResourceNotFoundException",
-                      "ValidationException"}  # fmt: skip
+                      "TransactionCanceledException", "ValidationException"}  # fmt: skip
     table = json.loads(answers["moto"][-1][3])
-    assert table["Count"] == 3  # the run, steps 0 and 1 (2 deleted, 3 never written)
+    assert table["Count"] == 4  # the run, steps 0, 1 and 4 (2, 3, 5 and 7 deleted)
+    assert table["Items"][2]["status"] == {"S": "cleaned"}  # the cancelled transaction undone
 
 
 @pytest.mark.parametrize(
