@@ -14,9 +14,11 @@ What every request paid on top, made cheap (found by profiling the server):
   parser (a sixth of a GetItem's server CPU). A head whose every line is a
   plain `Name: value` (a token, printable ASCII) and that is already in the
   connection's read buffer is read here with one regular expression into the
-  same `HTTPMessage`; anything else (folded or non-ASCII lines, HTTP/1.0, a
-  head not yet arrived whole, too many headers) goes through http.server as
-  before, its errors for a malformed request included.
+  same `HTTPMessage` (whose reads then skip the `email` policy's check for
+  undecodable bytes, which such headers cannot hold); anything else (folded
+  or non-ASCII lines, HTTP/1.0, a head not yet arrived whole, too many
+  headers) goes through http.server as before, its errors for a malformed
+  request included.
 - **The answer.** The status line and headers, then the body, went out in two
   `sendall`s (two system calls, each giving up the GIL to every other
   thread); with the body read up front they go out in one.
@@ -116,6 +118,8 @@ class KeepAliveHandler(MotoRequestHandler):
         line = _REQUEST_LINE.fullmatch(self.raw_requestline)
         if line is None or line[2].startswith(b"//"):  # http.server rewrites `//`
             return None
+        if self.MessageClass is not HTTPMessage:
+            return None
         buffered = self.rfile.peek()
         end = 0 if buffered.startswith(b"\r\n") else buffered.find(b"\r\n\r\n") + 2
         if end == 1:  # not in the buffer whole
@@ -126,7 +130,7 @@ class KeepAliveHandler(MotoRequestHandler):
         pairs = _ONE_HEADER.findall(lines)
         if len(pairs) > MAX_HEADERS:
             return None
-        headers = self.MessageClass()
+        headers = _PlainHeaders()
         for name, value in pairs:
             headers.set_raw(name, value)
         headers.set_payload("")  # what the email parser leaves of an empty body
@@ -147,6 +151,25 @@ class KeepAliveHandler(MotoRequestHandler):
         if len(body) != length:
             raise ConnectionResetError("the client closed the connection mid-body")
         return body
+
+
+class _PlainHeaders(HTTPMessage):
+    """An `HTTPMessage` of printable ASCII headers: the compat32 policy would pass each
+    value read through a check for surrogates (on every `get`, `items`...), which
+    returns such a value as it is."""
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        name = name.lower()
+        for key, value in self._headers:
+            if key.lower() == name:
+                return value
+        return failobj
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._headers)
+
+    def values(self) -> list[str]:
+        return [value for _, value in self._headers]
 
 
 class _Held:

@@ -28,6 +28,9 @@ service's work nor its answer's serialization, but moto's plumbing around it.
   makes for its `dispatch` is skipped when `dispatch` is moto's own
   (`setup_class` reads that copy only to fill an empty query string, and the
   request's own headers give the same keys and values).
+- **The request's parameters.** moto's parser walks the botocore model per
+  request; cli/local/json_requests.py compiles that walk once per operation
+  (a third of a PutItem's parsing cost).
 - **The request id.** moto draws each 52-character request id one character at
   a time through `random.choice`; it draws them all in one `random.choices`
   (the same characters, from the same generator that moto's seed sets). It
@@ -179,7 +182,14 @@ def install() -> Callable[[], None]:
 
     Installed with the others by cli/local/moto_patches.py, which checks the moto version.
     """
-    undoes = [_action_names_once(), _request_ids_at_once(), _request_ids_where_they_go()]
+    from itest.cli.local import json_requests
+
+    undoes = [
+        _action_names_once(),
+        _request_ids_at_once(),
+        _request_ids_where_they_go(),
+        json_requests.install(),
+    ]
 
     def undo() -> None:
         for undo_one in reversed(undoes):

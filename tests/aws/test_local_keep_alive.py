@@ -55,6 +55,9 @@ MALFORMED = [  # http.server's errors, as before
 ]
 
 
+NAMES = ("host", "B", "connection", "x")  # some read, some not there
+
+
 def _parsed(request_line: bytes, head: bytes, parse: Any) -> tuple[Any, ...]:
     """What a handler knows after `parse` read a request, and what is left to read."""
     handler = KeepAliveHandler.__new__(KeepAliveHandler)
@@ -63,8 +66,12 @@ def _parsed(request_line: bytes, head: bytes, parse: Any) -> tuple[Any, ...]:
     handler.raw_requestline = handler.rfile.readline(65537)
     ok = parse(handler)
     headers = None
-    if ok:  # defects compare by kind
-        headers = {**vars(handler.headers), "defects": [type(d) for d in handler.headers.defects]}
+    if ok:  # defects compare by kind; what the handler and werkzeug read of them
+        read = handler.headers
+        headers = {**vars(read), "defects": [type(d) for d in read.defects],
+                   "items": read.items(), "keys": read.keys(), "values": read.values(),
+                   "get": [read.get(name, "-") for name in NAMES],
+                   "all": [read.get_all(name) for name in NAMES]}  # fmt: skip
     return (ok, handler.command, handler.path, handler.request_version, handler.requestline,
             handler.close_connection, headers, handler.wfile.getvalue(),
             handler.rfile.read())  # fmt: skip
