@@ -3,7 +3,11 @@
 - moto's Step Functions interpreter parses every JSONPath of every state each
   time it evaluates one, and jsonpath-ng builds a new parser (its yacc tables)
   per parse: about a tenth of the local AWS's CPU per scenario step. Parsed
-  paths are immutable, so they are kept per path text.
+  paths are immutable, so they are kept per path text. A path that only names
+  fields (`$.Payload`, `$.a.b`, most of a definition's) is then found by
+  walking the dicts, where jsonpath-ng builds a match object per step; a field
+  missing or a value that is not a dict asks jsonpath-ng itself, so its
+  answers and errors stay moto's.
 - Every execution parsed its state machine's whole definition with ANTLR's
   Python runtime and built its program from the parse tree (moto's
   `Preprocessor`) before its first state: with 50 runs at once, over a
@@ -44,8 +48,10 @@ def install() -> Callable[[], None]:
     from moto.stepfunctions.parser.asl.utils import json_path
 
     saved = {module: module.parse for module in (json_path, result_path)}
-    for module, parse in saved.items():
-        module.parse = functools.lru_cache(maxsize=PARSED_PATHS)(parse)
+    result_path.parse = functools.lru_cache(maxsize=PARSED_PATHS)(result_path.parse)
+    json_path.parse = functools.lru_cache(maxsize=PARSED_PATHS)(
+        lambda path: FieldChain.of(saved[json_path](path))
+    )
     undo_definitions = _definitions_parsed_once()
 
     def undo() -> None:
@@ -54,6 +60,46 @@ def install() -> Callable[[], None]:
             module.parse = parse
 
     return undo
+
+
+class FieldChain:
+    """A parsed JSONPath that names fields only (`$.a.b`), found by walking dicts: what
+    moto's `extract_json` reads of a match (its value, its path: a field, its context:
+    not an array index) is what jsonpath-ng's own match would hold."""
+
+    def __init__(self, expression: Any, names: tuple[str, ...]) -> None:
+        from jsonpath_ng.jsonpath import Fields
+
+        self.expression = expression
+        self.names = names
+        self.last = Fields(names[-1])
+
+    @classmethod
+    def of(cls, expression: Any) -> Any:
+        """`expression` itself unless it is `$` then one field after another."""
+        from jsonpath_ng.jsonpath import Child, Fields, Root
+
+        names: list[str] = []
+        inner = expression
+        while type(inner) is Child and type(inner.right) is Fields:
+            fields = inner.right.fields
+            if len(fields) != 1 or fields[0] == "*":
+                return expression
+            names.append(fields[0])
+            inner = inner.left
+        if type(inner) is not Root or not names:
+            return expression
+        return cls(expression, tuple(reversed(names)))
+
+    def find(self, data: Any) -> list[Any]:
+        from jsonpath_ng.jsonpath import DatumInContext
+
+        value = data
+        for name in self.names:
+            if type(value) is not dict or name not in value:
+                return self.expression.find(data)  # jsonpath-ng's answer, none or another
+            value = value[name]
+        return [DatumInContext(value, path=self.last)]
 
 
 def _definitions_parsed_once() -> Callable[[], None]:

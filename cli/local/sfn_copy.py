@@ -6,6 +6,11 @@ recursive copy duplicates several times faster than `copy.deepcopy`'s generic ma
 `json_copy` gives exactly `copy.deepcopy`'s result for such a value; anything else (another
 type anywhere inside, or a dict or list reached twice, which `copy.deepcopy` would copy
 once and share) is handed to `copy.deepcopy` whole, so its semantics never change.
+
+The interpreter also copies its program state (running, ended, failed...) a few times per
+state: objects of plain classes (attributes only, no copy hooks) whose attributes are JSON,
+which `copy.deepcopy` rebuilds as a new instance given copies of the attributes; so does
+`json_copy` for the classes it is given.
 """
 
 from __future__ import annotations
@@ -35,11 +40,17 @@ class _NotJson(Exception):
     """A value holds something `json_copy` leaves to `copy.deepcopy`."""
 
 
-def json_copy(value: Any) -> Any:
-    """`copy.deepcopy(value)`, faster when `value` is a JSON tree."""
-    if type(value) in _IMMUTABLE:
+def json_copy(value: Any, plain_classes: frozenset[type] = frozenset()) -> Any:
+    """`copy.deepcopy(value)`, faster when `value` is a JSON tree or an object of one of
+    `plain_classes` (classes with no copy hooks nor `__slots__`) with JSON attributes."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
         return value
     try:
+        if kind in plain_classes:
+            copied = kind.__new__(kind)
+            copied.__dict__.update(_copy(vars(value), set()))
+            return copied
         return _copy(value, set())
     except _NotJson:
         return copy.deepcopy(value)
@@ -62,6 +73,13 @@ def _copy(value: Any, seen: set[int]) -> Any:
     return copied
 
 
+def program_states(module: ModuleType) -> list[type]:
+    """The program state classes of moto's `program_state` module."""
+    base = module.ProgramState
+    return [kind for kind in vars(module).values()
+            if isinstance(kind, type) and issubclass(kind, base) and kind is not base]  # fmt: skip
+
+
 def install() -> Callable[[], None]:
     """Give the interpreter's modules `json_copy` as their `copy.deepcopy`; return the undo.
 
@@ -69,9 +87,12 @@ def install() -> Callable[[], None]:
     """
     import importlib
 
+    from moto.stepfunctions.parser.asl.eval import program_state
+
     modules: list[ModuleType] = [importlib.import_module(name) for name in INTERPRETER_MODULES]
     originals = [module.copy for module in modules]
-    fast = SimpleNamespace(deepcopy=json_copy)
+    states = frozenset(program_states(program_state))
+    fast = SimpleNamespace(deepcopy=lambda value: json_copy(value, states))
     for module in modules:
         module.copy = fast
 

@@ -7,7 +7,7 @@ import datetime
 from typing import Any
 
 import pytest
-from itest.cli.local.sfn_copy import json_copy
+from itest.cli.local.sfn_copy import json_copy, program_states
 
 SHARED = ["shared"]
 
@@ -86,3 +86,39 @@ def _shape(value: Any) -> Any:
     if isinstance(value, Plain):
         return ("Plain", _shape(value.items))
     return value
+
+
+def test_moto_program_states_are_copied_as_deepcopy_copies_them() -> None:
+    from moto.stepfunctions.parser.asl.eval import program_state
+
+    classes = program_states(program_state)
+    running = program_state.ProgramRunning()
+    running.next_state_name = "Action"
+    running.next_field_name = "Parameters"
+    values = [
+        running,
+        program_state.ProgramRunning(),
+        program_state.ProgramEnded(),
+        program_state.ProgramTimedOut(),
+        program_state.ProgramError({"error": "E", "cause": "C"}),
+        program_state.ProgramStopped(datetime.datetime(2026, 1, 1), "E", None),  # a datetime
+    ]
+
+    assert {type(value) for value in values} == set(classes)
+    for value in values:
+        copied, expected = json_copy(value, frozenset(classes)), copy.deepcopy(value)
+        assert type(copied) is type(expected) and copied is not value
+        assert vars(copied) == vars(expected)
+    error = values[4]
+    assert json_copy(error, frozenset(classes)).error is not error.error
+
+
+def test_no_program_state_class_has_copy_hooks() -> None:
+    """What makes `json_copy`'s rebuild the same as `copy.deepcopy`'s, checked per moto."""
+    from moto.stepfunctions.parser.asl.eval import program_state
+
+    for kind in program_states(program_state):
+        assert not hasattr(kind, "__deepcopy__") and not hasattr(kind, "__setstate__"), kind
+        assert not any(vars(base).get("__slots__") for base in kind.__mro__), kind
+        for hook in ("__reduce_ex__", "__reduce__", "__getstate__", "__new__"):
+            assert getattr(kind, hook) is getattr(object, hook), (kind, hook)
