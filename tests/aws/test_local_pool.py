@@ -101,6 +101,22 @@ def test_idle_workers_are_reaped_but_one_stays_warm(aws: LocalAws) -> None:
     assert _invoke(aws, name, {})["pid"] == kept  # the one left is warm and serves
 
 
+def test_a_report_line_says_the_worker_s_peak_memory(aws: LocalAws) -> None:
+    """Each invocation's REPORT line, as Lambda's, has the worker's peak resident memory."""
+    import base64
+    import re
+
+    name = _function(aws, "memory")
+    answer = aws.client("lambda").invoke(FunctionName=name, Payload="{}", LogType="Tail")
+    (pid,) = _workers_of(name)
+    status = Path(f"/proc/{pid}/status").read_text()
+    peak = int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) // 1024
+
+    report = base64.b64decode(answer["LogResult"]).decode().splitlines()[-1]
+    assert report.startswith("REPORT RequestId:")
+    assert re.search(r"\tMax Memory Used: (\d+) MB", report)[1] == str(peak)
+
+
 def test_a_bad_pool_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     from itest.cli.local.worker_pool import WorkerPool
 
