@@ -6,6 +6,7 @@ import re
 import warnings
 from functools import cache
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import itest.lambdas.actions.http_auth as http_auth
 from itest.lambdas import masking
@@ -200,12 +201,35 @@ def _guarded_session() -> type:
                 prepared.headers["Content-Length"] = "0"
                 prepared.body = None
 
+        def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> dict[str, Any]:
+            if proxies:  # the caller's own: requests' merge as it is
+                return super().merge_environment_settings(url, proxies, stream, verify, cert)
+            parts = urlsplit(str(url))
+            found = environment_settings(parts.scheme.lower(), parts.netloc.lower(), stream,
+                                         verify, cert)  # fmt: skip
+            return {**found, "proxies": dict(found["proxies"])}
+
     return Guarded
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    from urllib.parse import urlsplit
+@cache
+def environment_settings(
+    scheme: str, netloc: str, stream: Any, verify: Any, cert: Any
+) -> dict[str, Any]:
+    """What requests takes from the environment for a request to ``scheme://netloc``
+    (proxies, ``no_proxy``, the CA bundle), as a fresh session of its own answers; read
+    once per origin and process (requests reads the whole environment twice per
+    request, a tenth of the action's CPU; a Lambda's environment is fixed for the
+    life of its container). Tests that change those variables call ``cache_clear``."""
+    import requests
 
+    url = f"{scheme}://{netloc}/"
+    return requests.Session().merge_environment_settings(url, {}, stream, verify, cert)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     return (

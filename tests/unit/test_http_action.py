@@ -257,3 +257,38 @@ def test_a_redirect_from_https_to_http_is_refused_unless_allowed() -> None:
     with pytest.raises(ActionError, match="refused a redirect from https:// to http://"):
         follow()
     follow(allow_downgrade=True)
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch):
+    """Proxy variables set for one test; the settings read from them forgotten before
+    and after."""
+    from itest.lambdas.actions.http import environment_settings
+
+    environment_settings.cache_clear()
+    yield monkeypatch
+    environment_settings.cache_clear()
+
+
+def test_requests_go_through_the_environment_s_proxy_unless_no_proxy_says(
+    httpserver: HTTPServer, environment: pytest.MonkeyPatch
+) -> None:
+    import requests
+    from itest.lambdas.actions.http import HttpParams, redirect_guard
+
+    httpserver.expect_request("/items").respond_with_json({"via": "proxy"})
+    environment.setenv("HTTP_PROXY", httpserver.url_for(""))
+    environment.setenv("NO_PROXY", "direct.invalid,127.0.0.2")
+    environment.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+
+    proxied = run_action("http", {"url": "http://orders.invalid/items"})
+
+    assert proxied["json"] == {"via": "proxy"}  # no such host: only the proxy answers
+    (seen, _), *_ = httpserver.log
+    assert seen.headers["Host"] == "orders.invalid"
+    session = redirect_guard(HttpParams(url="http://x.invalid"))
+    for url in ("http://direct.invalid/a", "http://127.0.0.2:81/b", "https://orders.invalid/",
+                "http://orders.invalid:8080/c"):  # fmt: skip
+        for verify in (True, False):
+            theirs = requests.Session().merge_environment_settings(url, {}, None, verify, None)
+            assert session.merge_environment_settings(url, {}, None, verify, None) == theirs
