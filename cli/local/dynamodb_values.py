@@ -3,8 +3,9 @@
 moto keeps each attribute value as a `DynamoType` (a type letter and a value;
 lists and maps hold DynamoTypes) in an `Item`. For every answer it sizes items
 (twice per item a Query returns), deep-copies them (every Query result) and
-converts them to plain dicts (`dynamo_to_dict`, every answer); each of these
-asks `is_number()`, `is_set()`, ... (method calls), builds a throwaway
+converts them to plain dicts (`dynamo_to_dict`, every answer), and hashes and
+compares keys by `cast_value` (every lookup of an item); each of these asks
+`is_number()`, `is_set()`, ... (method calls), builds a throwaway
 DynamoType per set member or map value, or goes through `copy.deepcopy`'s
 dispatch and memo per value. Found by profiling the local AWS with 50 runs at
 once (bench/dynamodb_server.py). Each function here computes what moto's does,
@@ -24,7 +25,7 @@ PLAIN = frozenset({str, int, float, bool, type(None)})
 
 def install() -> Undo:
     """Patch moto's attribute values; return the undo (called by dynamodb_fast.install)."""
-    undoes = [_size_by_type(), _copy_by_type(), _plain_dicts_by_type()]
+    undoes = [_size_by_type(), _cast_by_type(), _copy_by_type(), _plain_dicts_by_type()]
 
     def undo() -> None:
         for undo_one in reversed(undoes):
@@ -74,6 +75,28 @@ def _size_by_type() -> Undo:
         DynamoType.size, Item.size = sizes
 
     return undo
+
+
+def _cast_by_type() -> Undo:
+    """`DynamoType.cast_value` (what keys hash and compare by: every lookup of an item)
+    for text, binaries, booleans and numbers; moto's for the rest."""
+    from decimal import Decimal
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    cast_value = DynamoType.__dict__["cast_value"]
+    as_is = frozenset({"S", "B", "BOOL"})
+
+    def cast(self: DynamoType) -> Any:
+        kind = self.type
+        if kind in as_is:
+            return self.value
+        if kind == "N":
+            return Decimal(self.value)
+        return cast_value.fget(self)
+
+    DynamoType.cast_value = property(cast)
+    return lambda: setattr(DynamoType, "cast_value", cast_value)
 
 
 def _copy_by_type() -> Undo:
