@@ -12,7 +12,8 @@ behaviour, errors included (tests/aws/test_dynamodb_fast.py asks both ways):
   ProjectionExpression), moto converts the *whole* item to Python values once
   per projected name: the run record, which lists every step's name, cost more
   the longer the scenario. Only the attributes the expression names are
-  converted now (moto's code then picks from those as before).
+  converted now (moto's code then picks from those as before), and top-level
+  text, booleans and numbers are picked without converting them.
 - **Query.** moto's `Query` on a table's own key sorts *every item of the
   table* before it picks the partition asked for, so each progress poll of the
   CLI cost more the more runs a kept-up local AWS had seen. It now looks at the
@@ -81,12 +82,35 @@ def _answers_without_the_model_walk() -> Undo:
 
 def _project_named_attributes_only() -> Undo:
     """`Item.project` reads, per projected path, the attribute its first name
-    designates (`a`, or `a` of `a[2]`): the item it projects holds just those."""
-    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+    designates (`a`, or `a` of `a[2]`): the item it projects holds just those.
+    Projected top-level attributes that are text, booleans or numbers (the CLI's
+    progress reads) are picked directly: moto's round trip through Python values
+    gives text and booleans back as they were, and a number as boto3 writes it."""
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict, deserializer, serializer
 
     project = Item.project
 
+    def picked(self: Item, projection_expressions: list[list[str]]) -> Item | None:
+        """The projection when every path is a top-level name of such a value, else None."""
+        attrs: dict[str, Any] = {}
+        for path in projection_expressions:
+            if len(path) != 1 or "[" in path[0]:  # moto reads `a[1]` as an index
+                return None
+            value = self.attrs.get(path[0])
+            if value is None:
+                continue
+            kind, inner = value.type, value.value
+            if (kind == "S" and type(inner) is str) or (kind == "BOOL" and type(inner) is bool):
+                attrs[path[0]] = {kind: inner}
+            elif kind == "N" and type(inner) is str:
+                attrs[path[0]] = serializer.serialize(deserializer.deserialize({"N": inner}))
+            else:
+                return None
+        return Item(self.hash_key, self.range_key, attrs)
+
     def project_(self: Item, projection_expressions: list[list[str]]) -> Item:
+        if (projected := picked(self, projection_expressions)) is not None:
+            return projected
         firsts = {path[0] for path in projection_expressions if path}
         named = [
             key

@@ -96,6 +96,22 @@ def _sized(extra_bytes: int) -> dict[str, Any]:
         "bs": {"BS": ["YWJj"]}}}  # fmt: skip
 
 
+POLL = (
+    "query the newest step (the CLI's poll)",
+    "Query",
+    {
+        "TableName": TABLE,
+        "Limit": 1,
+        "ConsistentRead": True,
+        "ScanIndexForward": False,
+        "ProjectionExpression": "sk, #status, #name, attempts",
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :step)",
+        "ExpressionAttributeNames": {"#status": "status", "#name": "name"},
+        "ExpressionAttributeValues": {":pk": {"S": "run-1"}, ":step": {"S": "step#"}},
+    },
+)
+
+
 def _update(expression: str, values: dict[str, Any] | None = None, **extra: Any) -> dict:
     body: dict[str, Any] = {"TableName": TABLE, "Key": RUN, "UpdateExpression": expression}
     if values:
@@ -106,7 +122,7 @@ def _update(expression: str, values: dict[str, Any] | None = None, **extra: Any)
 # fmt: off
 SESSION: list[tuple[str, str, dict[str, Any]]] = [
     ("put every type", "PutItem", {"TableName": TABLE, "Item": {
-        **RUN, "s": {"S": "text é"}, "n": {"N": "12.50"}, "b": {"B": BLOB},
+        **RUN, "s": {"S": "text é"}, "n": {"N": "12.50"}, "e": {"N": "1e3"}, "b": {"B": BLOB},
         "sets": {"M": {"ss": {"SS": ["x"]}, "ns": {"NS": ["-1e3"]}, "bs": {"BS": [BLOB]},
                        "b": {"B": BLOB}, "l": {"L": [{"SS": ["y"]}, {"BS": [BLOB]}]}}},
         "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": [BLOB]},
@@ -121,6 +137,11 @@ SESSION: list[tuple[str, str, dict[str, Any]]] = [
         "TableName": TABLE, "Key": RUN, "ConsistentRead": True,
         "ProjectionExpression": "#a0, #a1, #a2",
         "ExpressionAttributeNames": {"#a0": "s", "#a1": "steps", "#a2": "missing"}}),
+    ("get top-level values", "GetItem", {
+        "TableName": TABLE, "Key": RUN, "ProjectionExpression": "e, n, #s, off, s, #m",
+        "ExpressionAttributeNames": {"#s": "sk", "#m": "absent"}}),
+    ("get top-level values and a null", "GetItem", {
+        "TableName": TABLE, "Key": RUN, "ProjectionExpression": "e, nothing, off"}),
     ("get nested paths", "GetItem", {
         "TableName": TABLE, "Key": RUN, "ProjectionExpression": "m.deep.l[1], l[1].k, b, ns"}),
     ("get a list element beyond its end", "GetItem", {
@@ -235,12 +256,7 @@ SESSION: list[tuple[str, str, dict[str, Any]]] = [
         {"PutRequest": {"Item": {**_step(1), "status": {"S": "passed"}}}},
         {"PutRequest": {"Item": {**_step(2), "status": {"S": "failed"}}}},
         {"DeleteRequest": {"Key": _step(3)}}]}}),
-    ("query the newest step (the CLI's poll)", "Query", {
-        "TableName": TABLE, "Limit": 1, "ConsistentRead": True, "ScanIndexForward": False,
-        "ProjectionExpression": "sk, #status, #name, attempts",
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :step)",
-        "ExpressionAttributeNames": {"#status": "status", "#name": "name"},
-        "ExpressionAttributeValues": {":pk": {"S": "run-1"}, ":step": {"S": "step#"}}}),
+    POLL,
     ("query a run", "Query", {
         "TableName": TABLE, "ConsistentRead": True, "KeyConditionExpression": "pk = :pk",
         "ExpressionAttributeValues": {":pk": {"S": "run-1"}}}),
@@ -278,6 +294,7 @@ SESSION: list[tuple[str, str, dict[str, Any]]] = [
     ("delete, old values back", "DeleteItem", {
         "TableName": TABLE, "Key": _step(2), "ReturnValues": "ALL_OLD"}),
     ("delete the largest item", "DeleteItem", {"TableName": TABLE, "Key": _step(5)}),
+    ("query the newest step again", *POLL[1:]),
     ("delete a missing item", "DeleteItem", {"TableName": TABLE, "Key": _step(77)}),
     ("delete if passed: fails", "DeleteItem", {
         "TableName": TABLE, "Key": _step(0), "ConditionExpression": "#s = :passed",
