@@ -130,6 +130,7 @@ def _structure(shape: StructureShape, done: dict[str, Compiled]) -> Compiled:
         return _as_is
     members: list[tuple[str, str, Compiled]] = []
     by_key: dict[str, tuple[str, Compiled]] = {}
+    kept_as_is: set[str] = set()  # text members written under their own key: {"S": "x"}
     aliases: set[str] = set()
 
     def structure(value: Any) -> Any:
@@ -139,6 +140,8 @@ def _structure(shape: StructureShape, done: dict[str, Compiled]) -> Compiled:
             raise NotPlain
         if len(value) == 1:  # an attribute value: one of its members, the others None
             for key, picked in value.items():
+                if key in kept_as_is and type(picked) is str:
+                    return value  # only read, by json.dumps
                 found = by_key.get(key)
                 if found is None or picked is None:
                     return {}
@@ -159,6 +162,8 @@ def _structure(shape: StructureShape, done: dict[str, Compiled]) -> Compiled:
         name = member_shape.serialization.get("name", key)
         members.append((key, name, _compile(member_shape, done)))
         by_key[key] = (name, members[-1][2])
+        if name == key and members[-1][2] is _string:
+            kept_as_is.add(key)
     return structure
 
 
