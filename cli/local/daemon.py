@@ -8,6 +8,7 @@ down`), on which it stops its Lambda workers and the server before exiting.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import subprocess
@@ -41,6 +42,7 @@ def serve(port: int, log_file: str) -> int:
             state.credentials = orchestrator.credentials
             state.state = "up"
             write_state(state)
+            keep_the_start_up_heap()
             print(f"local AWS up at {orchestrator.endpoint}", flush=True)
             while True:
                 signal.pause()
@@ -67,6 +69,15 @@ def synthesize_in_a_child() -> None:
     code = "from itest.cli.local.orchestrator import assembly; assembly()"
     if subprocess.run([sys.executable, "-c", code], check=False).returncode != 0:
         raise DeployError("synthesizing the orchestrator failed: see the traceback above")
+
+
+def keep_the_start_up_heap() -> None:
+    """Take what start-up made (moto's and botocore's models, the deployed orchestrator:
+    about 300,000 objects that live as long as the process) out of the garbage
+    collector's full collections, each of which scanned it all again (0.2-0.3 s each:
+    6-12% of this process's CPU with 50 runs at once; 4-6% with it frozen)."""
+    gc.collect()  # the start-up's garbage goes first: what is frozen is never collected
+    gc.freeze()
 
 
 class _Stop(BaseException):
