@@ -40,17 +40,22 @@ sys.path.insert(0, str(BENCH))
 
 from peers import ROOT, Busy, itest_scenario, service, tree_cpu_seconds  # noqa: E402
 
-# what the server was doing: inclusive CPU of these functions (file part, function name)
+# what the server was doing: inclusive CPU of these functions (file part, the function's
+# name or its end), counted as each call returns: a function still running when the
+# profile is written (a keep-alive connection's thread) is not, so requests are counted
+# one by one (handle_one_request), and the interpreter by its threads (INTERPRETER)
 ACTIVITIES = [
-    ("HTTP requests, all (a thread per connection)", "socketserver.py", "process_request_thread"),
+    ("HTTP requests, each (parse, answer, write)", "http/server.py", "handle_one_request"),
     ("  of which moto answering (parse, act, serialize)", "moto/core/responses.py", "dispatch"),
-    ("    DynamoDB", "moto/dynamodb/responses.py", "call_action"),
-    ("    Lambda Invoke (the worker's run included)", "moto/awslambda/responses.py", "invoke"),
-    ("    Step Functions API", "moto/stepfunctions/responses.py", "call_action"),
-    ("Step Functions interpreter (executions)", "execution_worker.py", "_execution_logic"),
-    ("  of which its AWS calls, client side", "botocore/client.py", "_make_api_call"),
+    ("    DynamoDB", "moto/dynamodb/responses.py", "DynamoHandler.call_action"),
+    ("    Step Functions API", "moto/core/responses.py", "StepFunctionResponse.call_action"),
+    ("    S3", "moto/s3/responses.py", "S3Response.key_response"),
+    ("Lambda invocations, the server's side (runner, pool, logs)", "cli/local/direct_invoke.py",
+     "DirectLambda.invoke"),
+    ("  of which the worker pool's", "cli/local/worker_pool.py", "WorkerPool.invoke"),
     ("Lambda worker pool: reading workers' output", "cli/local/worker_pool.py", "read_forever"),
-]
+]  # fmt: skip
+INTERPRETER = ("eval", "_exec_and_notify", "_execution_logic")  # its threads' kinds
 
 
 def profiled_daemon() -> None:
@@ -103,16 +108,23 @@ def _write_profile(yappi: object, requests: dict[str, int], out: Path) -> None:
     """Each function's own and inclusive CPU seconds and its calls; the requests."""
     stats = yappi.get_func_stats()  # type: ignore[attr-defined]
     threads: dict[str, float] = {}
+    own_by_kind: dict[str, dict[str, float]] = {}  # per kind of thread: function -> own CPU
     for t in yappi.get_thread_stats():  # type: ignore[attr-defined]
         # "Thread-12 (process_request_thread)": what the thread runs
         kind = t.name.partition("(")[2].rstrip(")") or t.name.rstrip("-0123456789")
         threads[kind] = threads.get(kind, 0.0) + t.ttot
+        functions = own_by_kind.setdefault(kind, {})
+        for s in yappi.get_func_stats(ctx_id=t.id):  # type: ignore[attr-defined]
+            name = f"{s.module}:{s.lineno} {s.name}"
+            functions[name] = functions.get(name, 0.0) + s.tsub
+    top_by_kind = {kind: sorted(functions.items(), key=lambda kv: -kv[1])[:5]
+                   for kind, functions in own_by_kind.items()}  # fmt: skip
     rows = []
     for s in stats:
         rows.append({"name": f"{s.module}:{s.lineno} {s.name}", "own": s.tsub, "all": s.ttot,
                      "calls": s.ncall})  # fmt: skip
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"functions": rows, "threads": threads,
+    tmp.write_text(json.dumps({"functions": rows, "threads": threads, "top_by_thread": top_by_kind,
                                "requests": dict(requests)}))  # fmt: skip
     tmp.replace(out)
 
@@ -176,9 +188,11 @@ def main() -> None:
             daemon.wait(30)
 
 
-def _function(row: dict) -> str:
-    """`module:line Class.method` -> `method`."""
-    return row["name"].split(" ", 1)[1].rsplit(".", 1)[-1]
+def _is(row: dict, where: str, function: str) -> bool:
+    """Whether the row (`module:line Class.method`) is `function` (`method` or
+    `Class.method`) of a module whose path has `where`."""
+    module, _, name = row["name"].partition(" ")
+    return where in module and (name == function or name.endswith("." + function))
 
 
 def report(profile: dict, args: argparse.Namespace, server: float, cli: float,
@@ -205,14 +219,21 @@ def report(profile: dict, args: argparse.Namespace, server: float, cli: float,
         print(f"| {name} | {count / n:.2f} | {count} |")
     print()
     total = sum(threads.values())
-    print("| server CPU by thread (what it runs) | share | per step |\n|---|---|---|")
+    print("| server CPU by thread (what it runs: its top functions by own CPU) | share | "
+          "per step |\n|---|---|---|")  # fmt: skip
     for kind, seconds in sorted(threads.items(), key=lambda kv: -kv[1])[:8]:
-        print(f"| {kind} | {seconds / total:.0%} | {per_step(seconds)} |")
+        top = profile.get("top_by_thread", {}).get(kind, [])[:3]
+        what = "; ".join(f"{name.rsplit('/', 1)[-1]} {own / seconds:.0%}" for name, own in top
+                         if seconds)  # fmt: skip
+        print(f"| {kind}: {what} | {seconds / total:.0%} | {per_step(seconds)} |")
     print()
     print("| server CPU by activity (inclusive) | share | per step |\n|---|---|---|")
     for label, where, function in ACTIVITIES:
-        seconds = sum(r["all"] for r in rows if where in r["name"] and _function(r) == function)
+        seconds = sum(r["all"] for r in rows if _is(r, where, function))
         print(f"| {label} | {seconds / total:.0%} | {per_step(seconds)} |")
+    seconds = sum(threads.get(kind, 0.0) for kind in INTERPRETER)
+    print(f"| Step Functions interpreter (its threads: {', '.join(INTERPRETER)}) "
+          f"| {seconds / total:.0%} | {per_step(seconds)} |")  # fmt: skip
     print(f"\n| top {args.top} functions by own CPU | share | calls per step |\n|---|---|---|")
     for r in sorted(rows, key=lambda r: -r["own"])[: args.top]:
         print(f"| {r['name']} | {r['own'] / total:.1%} | {r['calls'] / n:.0f} |")
