@@ -159,7 +159,7 @@ def finished(orchestrator: Orchestrator, tracked: Tracked) -> Report:
         )
     assert tracked.run is not None
     arn = tracked.run.execution_arn
-    record = _read_run(orchestrator, tracked.run.run_id)
+    record = tracked.record or _read_run(orchestrator, tracked.run.run_id)
     report = Report(
         tracked.name,
         ReportStatus.ERROR,

@@ -27,7 +27,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +102,7 @@ class Tracked:
     next_describe: float = 0.0
     describe_every: float = 5.0
     reason: str | None = None  # why it never started (not_started)
+    record: dict[str, Any] | None = None  # the run's whole record, read as it ended (done)
 
     @property
     def name(self) -> str:
@@ -438,14 +439,23 @@ class Scheduler:
             return None
 
     def settle(self, one: Tracked, execution: dict[str, Any]) -> None:
-        """`one`'s execution ended as `execution` (execution_of) says. If it ended
-        between two progress reads, its progress is read once more: the display ends
-        on its verdict."""
+        """`one`'s execution ended as `execution` (execution_of) says: its whole record
+        is read once (for its report), and its verdict shown from it (it may have ended
+        between two progress reads: with 50 runs, each is read every 10 s).
+
+        Raises:
+            TransientError: the results table could not be read (throttled).
+        """
+        from itest.lambdas.results.store import read_run
+
         one.execution = execution
         one.state = Stage.DONE
         one.finished = self.clock()
-        if one.progress.status not in FINAL_STATUSES:
-            one.progress = self._read(one) or one.progress
+        assert one.run is not None
+        one.record = read_run(one.run.run_id, table=self.target.results_table,
+                              dynamodb=self.aws.client("dynamodb"))  # fmt: skip
+        if one.record is not None:
+            one.progress = replace(one.progress, status=one.record["status"])
         self.on_update(one)
 
     def _throttled(self, one: Tracked) -> None:

@@ -63,6 +63,7 @@ class FakeAws:
         self.throttle_next: dict[str, int] = {}
         self.max_running = 0
         self.progress_calls: list[float] = []
+        self.record_reads: list[str] = []  # run ids whose whole record was read
         self.list_calls: list[float] = []
         self.listed: list[tuple[float, int]] = []  # (when, executions in the page)
         self.page_size = 20  # ListExecutions' page here, whatever maxResults asks
@@ -126,14 +127,28 @@ class FakeAws:
     # dynamodb
     def get_item(self, **kwargs: Any) -> dict[str, Any]:
         self.progress_calls.append(self.clock())
-        run_id = kwargs["Key"]["pk"]["S"]
+        return {"Item": {"status": {"S": self._status(kwargs["Key"]["pk"]["S"])}}}
+
+    def _status(self, run_id: str) -> str:
         execution = next(e for e in self.executions.values() if e["name"] == run_id)
         if self._ended(execution):
-            failed = run_id.split("-")[0] in self.failing
-            status = "failed" if failed else "passed"
-        else:
-            status = "running"
-        return {"Item": {"status": {"S": status}}}
+            return "failed" if run_id.split("-")[0] in self.failing else "passed"
+        return "running"
+
+    def get_paginator(self, operation: str) -> Any:
+        assert operation == "query"  # a run's whole record: its partition
+        return self.RecordPages(self)
+
+    class RecordPages:
+        def __init__(self, aws: FakeAws) -> None:
+            self.aws = aws
+
+        def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
+            run_id = kwargs["ExpressionAttributeValues"][":pk"]["S"]
+            self.aws.record_reads.append(run_id)
+            return [{"Items": [{"pk": {"S": run_id}, "sk": {"S": "run"},
+                                "status": {"S": self.aws._status(run_id)},
+                                "steps_json": {"S": '["a"]'}}]}]  # fmt: skip
 
     def query(self, **kwargs: Any) -> dict[str, Any]:
         self._maybe_throttle("Query")
@@ -254,8 +269,9 @@ def test_on_a_local_aws_executions_listed_a_second_are_bounded(runs: int):
 
 
 def test_on_a_local_aws_a_run_ended_between_two_reads_shows_its_verdict():
-    """The listing finds the end; the progress last read was before the verdict: it is
-    read once more, so the display ends on passed or failed, not on an error."""
+    """The listing finds the end; the progress last read was before the verdict: the
+    whole record read for the report gives it, so the display ends on passed or failed,
+    not on an error; no progress is read after a run's end, and its record once."""
     from itest.cli.progress import describe
 
     clock = Clock()
@@ -266,9 +282,15 @@ def test_on_a_local_aws_a_run_ended_between_two_reads_shows_its_verdict():
         if one.state == "done":
             shown[one.name] = describe(one)[0]
 
-    scheduler(aws, clock, parallel=50, on_update=update, **LOCAL_PACE).run(scenarios(50), {})
+    tracked = scheduler(aws, clock, parallel=50, on_update=update, **LOCAL_PACE).run(
+        scenarios(50), {}
+    )
     assert shown.pop("s3") == "failed"
     assert set(shown.values()) == {"passed"}
+    assert sorted(aws.record_reads) == sorted(t.run.run_id for t in tracked if t.run)
+    assert {t.record["status"] for t in tracked if t.record} == {"passed", "failed"}
+    last_end = max(t.finished for t in tracked)
+    assert not [t for t in aws.progress_calls if t >= last_end]
 
 
 def test_on_a_local_aws_a_run_left_at_the_timeout_is_running_as_listed():

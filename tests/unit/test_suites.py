@@ -63,7 +63,9 @@ class FakeSuiteAws(FakeAws):
         over = all(self._ended(e) for e in self.executions.values())
         return {"status": "SUCCEEDED" if over else "RUNNING"}
 
-    def get_paginator(self, operation: str) -> FakeSuiteAws:
+    def get_paginator(self, operation: str) -> Any:
+        if operation == "query":
+            return super().get_paginator(operation)
         assert operation == "list_executions"
         return self
 
