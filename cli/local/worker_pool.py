@@ -18,14 +18,12 @@ there is one child per concurrent invocation of a function's code and
 configuration, and a fresh one when all are busy, unless one of them began its
 invocation less than `GROW_AFTER_SECONDS` ago (about a cold start's CPU: a burst
 of short invocations queues for the warm children rather than starting a child
-each), unless invocations have queued for that long and those queued would
-keep the children busy that long again (a queue that lasts is worth a cold
-start: 50 runs at once queue for one Action child for seconds; 50 Prepares at
-once are done about as soon as a child more would be ready): such a queue grows
-the pool up to one child per core; nor when this
-process used more than `BUSY_SHARE` of a core lately (the local AWS answering
-the children's calls is one Python process: a child more would only wait on
-it, and its cold start would take CPU from it), up to a bound: at most
+each: 50 runs at once queue for the one Action child, and a second one, measured
+again, made them slower on a quiet machine: it took the idle core the server
+and the first child ran faster with), or this process used more than
+`BUSY_SHARE` of a core lately (the local AWS answering the children's calls is
+one Python process: a child more would only wait on it, and its cold start
+would take CPU from it), up to a bound: at most
 `ITEST_LAMBDA_WORKERS` children per function (default: four per core),
 further invocations queue for a free one. `prewarm` starts a function's first
 child ahead of its first invocation. A child idle for
@@ -205,8 +203,6 @@ class WorkerPool:
         self._workers: set[_Worker] = set()
         self._starting: dict[FunctionSpec, int] = {}
         self._waiting: dict[FunctionSpec, int] = {}  # invocations waiting for a child
-        self._took: dict[FunctionSpec, float] = {}  # an invocation's seconds, moving average
-        self._queued_since: dict[FunctionSpec, float] = {}  # invocations queued since then
         self._specs: dict[FunctionSpec, FunctionSpec] = {}  # one object per spec (fast keys)
         self._closed = False
         self._stopped = threading.Event()
@@ -226,12 +222,11 @@ class WorkerPool:
                 json.dumps({"errorType": "TooManyRequestsException", "errorMessage": message}),
                 True,
             )
-        outcome = None
         try:
             outcome = self._invoke(worker, event, request_id)
             logs = self._log_text(spec, request_id, outcome, worker)
         finally:
-            self._checkin(worker, outcome and outcome.duration_ms / 1000)
+            self._checkin(worker)
         return Invocation(outcome.payload, outcome.errored, logs, worker.log_stream)
 
     def prewarm(self, spec: FunctionSpec) -> None:
@@ -294,10 +289,6 @@ class WorkerPool:
                     busy = [w for w in self._workers if w.spec == spec]
                     starting = self._starting.get(spec, 0)
                     fresh = [w.busy_since for w in busy if now - w.busy_since < GROW_AFTER_SECONDS]
-                    if fresh and len(busy) + starting < _cores() and self._lasting_queue(
-                        spec, len(busy) + starting, now
-                    ):
-                        fresh = []  # a queue worth a cold start
                     room = len(busy) + starting < self.max_workers
                     busy_here = room and not fresh and self._load.share() > BUSY_SHARE
                     if room and not fresh and not busy_here and starting < self._waiting[spec]:
@@ -314,8 +305,6 @@ class WorkerPool:
                     self._returns(spec).wait(min(until, deadline) - now)
             finally:
                 self._waiting[spec] -= 1
-                if not self._waiting[spec]:
-                    self._queued_since.pop(spec, None)
         try:
             return self._start(spec)
         finally:
@@ -329,19 +318,8 @@ class WorkerPool:
         with self._lock:
             return self._specs.setdefault(spec, spec)
 
-    def _lasting_queue(self, spec: FunctionSpec, children: int, now: float) -> bool:
-        """Whether invocations of `spec` have waited for its `children` for
-        `GROW_AFTER_SECONDS`, and those waiting would keep them busy that long again, at
-        their recent seconds per invocation (the lock held)."""
-        since = self._queued_since.setdefault(spec, now)
-        queued = self._waiting[spec] * self._took.get(spec, 0.0) / max(children, 1)
-        return now - since >= GROW_AFTER_SECONDS and queued >= GROW_AFTER_SECONDS
-
-    def _checkin(self, worker: _Worker, took: float | None = None) -> None:
-        """`worker` is free again; `took`: its invocation's seconds (none for a prewarm)."""
+    def _checkin(self, worker: _Worker) -> None:
         with self._lock:
-            if took is not None:
-                self._took[worker.spec] = 0.8 * self._took.get(worker.spec, took) + 0.2 * took
             self._returns(worker.spec).notify()
             if worker.alive and not self._closed and worker in self._workers:
                 worker.last_used = time.monotonic()
@@ -550,10 +528,6 @@ class _OwnLoad:
             self._share = (cpu - self._cpu) / (now - self._at)
             self._at, self._cpu = now, cpu
         return self._share
-
-
-def _cores() -> int:
-    return os.cpu_count() or 1
 
 
 def default_workers() -> int:

@@ -1,12 +1,9 @@
 """The local Lambda pool grows for long invocations, not for a burst of short ones
-(cli/local/worker_pool.py: a cold start costs more than waiting for a warm worker)
-unless they keep queueing (50 runs at once: then up to one worker per core), nor
-while the local AWS's own process is busy (a worker more would wait on it)."""
+(cli/local/worker_pool.py: a cold start costs more than waiting for a warm worker),
+nor while the local AWS's own process is busy (a worker more would wait on it)."""
 
 from __future__ import annotations
 
-import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -43,30 +40,6 @@ def test_a_burst_of_short_invocations_queues_for_the_warm_worker(aws: LocalAws) 
     _invoke(aws, name, {})  # warm
 
     assert len(_served_by(aws, name, 0.01)) <= 2  # not one cold start per invocation
-
-
-def test_short_invocations_that_keep_queueing_get_a_worker_per_core(
-    aws: LocalAws, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Invocations of 0.1 s from 8 callers, each calling again as soon as answered, for
-    2.5 s: the queue lasts and would keep one worker busy for 0.7 s, so the pool grows,
-    up to one worker per core (not one per caller)."""
-    from itest.cli.local import worker_pool
-
-    name = _function(aws, "queueing")
-    _invoke(aws, name, {})
-    monkeypatch.setattr(worker_pool._OwnLoad, "share", lambda self: 0.0)  # an idle local AWS
-    until = time.monotonic() + 2.5
-
-    def keep_calling(_: int) -> set[int]:
-        served = set()
-        while time.monotonic() < until:
-            served.add(_invoke(aws, name, {"sleep": 0.1})["pid"])
-        return served
-
-    with ThreadPoolExecutor(CONCURRENT) as pool:
-        served = set().union(*pool.map(keep_calling, range(CONCURRENT)))
-    assert len(served) == min(os.cpu_count() or 1, CONCURRENT)
 
 
 def test_long_invocations_get_workers_of_their_own(aws: LocalAws) -> None:
