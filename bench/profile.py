@@ -25,6 +25,7 @@ Needs `pip install yappi`. Everything targets 127.0.0.1 and is bounded.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -139,6 +140,8 @@ def main() -> None:
                         "template between runs; default: a temp dir)")  # fmt: skip
     parser.add_argument("--save", type=Path, help="also write the whole profile (JSON) here")
     args = parser.parse_args()
+    if importlib.util.find_spec("yappi") is None:  # the daemon would die with nothing said
+        raise SystemExit("bench/profile.py needs yappi: pip install yappi")
     with tempfile.TemporaryDirectory() as tmp, service() as url:
         folder = Path(tmp)
         cache = args.cache or folder / "cache"
