@@ -112,7 +112,7 @@ def answers(aws: LocalAws) -> Iterator[list[tuple[Written, Written, Written]]]:
             client = response.status, response.getheader("X-Amzn-Errortype"), response.read()
         assert len(written) <= 1, f"{target}: {len(written)} answers written"
         each.append((*(written.pop() if written else (None, None)), client))
-        if target == "StartExecution":
+        if target in ("StartExecution", "StopExecution"):
             _settle(aws)
     connection.close()
     yield each
@@ -124,14 +124,15 @@ def _plain(answer: tuple[int, dict[str, str], Any]) -> Written:
 
 
 def _settle(aws: LocalAws) -> None:
-    """Wait until no execution of the quick machine is still running (Pass, Fail)."""
+    """Wait until the executions that end by themselves (Pass, Fail) or were stopped are
+    no longer running: a loaded machine may not have ended or stopped them yet."""
     import time
 
     sfn = aws.client("stepfunctions")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         executions = sfn.list_executions(stateMachineArn=MACHINE)["executions"]
-        quick = [e for e in executions if e["name"] in ("ok", "ko")]
+        quick = [e for e in executions if e["name"] in ("ok", "ko", "stops")]
         if all(e["status"] != "RUNNING" for e in quick):
             return
         time.sleep(0.02)
