@@ -441,19 +441,21 @@ class Scheduler:
     def settle(self, one: Tracked, execution: dict[str, Any]) -> None:
         """`one`'s execution ended as `execution` (execution_of) says: its whole record
         is read once (for its report), and its verdict shown from it (it may have ended
-        between two progress reads: with 50 runs, each is read every 10 s).
-
-        Raises:
-            TransientError: the results table could not be read (throttled).
-        """
+        between two progress reads: with 50 runs, each is read every 10 s). A read
+        that AWS throttles (or fails for a moment) leaves the record to its report,
+        which reads it after the other runs: it is never fatal while they are followed."""
+        from itest.lambdas.errors import TransientError
         from itest.lambdas.results.store import read_run
 
         one.execution = execution
         one.state = Stage.DONE
         one.finished = self.clock()
         assert one.run is not None
-        one.record = read_run(one.run.run_id, table=self.target.results_table,
-                              dynamodb=self.aws.client("dynamodb"))  # fmt: skip
+        try:
+            one.record = read_run(one.run.run_id, table=self.target.results_table,
+                                  dynamodb=self.aws.client("dynamodb"))  # fmt: skip
+        except TransientError:
+            one.record = None
         if one.record is not None:
             one.progress = replace(one.progress, status=one.record["status"])
         self.on_update(one)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -143,12 +144,13 @@ class FakeAws:
         def __init__(self, aws: FakeAws) -> None:
             self.aws = aws
 
-        def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
+        def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
             run_id = kwargs["ExpressionAttributeValues"][":pk"]["S"]
+            self.aws._maybe_throttle("Query of a record")  # as boto3's: while iterating
             self.aws.record_reads.append(run_id)
-            return [{"Items": [{"pk": {"S": run_id}, "sk": {"S": "run"},
-                                "status": {"S": self.aws._status(run_id)},
-                                "steps_json": {"S": '["a"]'}}]}]  # fmt: skip
+            yield {"Items": [{"pk": {"S": run_id}, "sk": {"S": "run"},
+                              "status": {"S": self.aws._status(run_id)},
+                              "steps_json": {"S": '["a"]'}}]}  # fmt: skip
 
     def query(self, **kwargs: Any) -> dict[str, Any]:
         self._maybe_throttle("Query")
@@ -320,6 +322,16 @@ def test_throttled_describe_and_query_slow_down_and_still_finish():
     assert aws.throttled == 6
     polls = [s for s in clock.sleeps if s < 5]
     assert len(set(polls)) > len(polls) / 2  # jittered, not lock-step
+
+
+def test_a_throttled_read_of_an_ended_run_s_record_leaves_it_to_the_report():
+    clock = Clock()
+    aws = FakeAws(clock, duration=5.0)
+    aws.throttle_next = {"Query of a record": 1}
+    tracked = scheduler(aws, clock, parallel=3, **LOCAL_PACE).run(scenarios(3), {})
+    assert [t.state for t in tracked] == ["done"] * 3
+    assert aws.throttled == 1
+    assert sorted(t.record is None for t in tracked) == [False, False, True]
 
 
 def test_a_throttle_from_start_execution_is_retried_with_backoff():
