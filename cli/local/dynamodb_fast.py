@@ -40,7 +40,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-Undo = Callable[[], None]
+from itest.cli.local.undo import Undo, in_reverse
+
 ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict: bytes an item may hold
 PARSED_EXPRESSIONS = 1024  # distinct expressions kept parsed, of each kind (itest's use a few)
 
@@ -64,12 +65,7 @@ def install() -> Undo:
         _walk_update_expressions_once(),
         _check_clauses_at_the_root(),
     ]
-
-    def undo() -> None:
-        for undo_one in reversed(undoes):
-            undo_one()
-
-    return undo
+    return in_reverse(undoes)
 
 
 def _answers_without_the_model_walk() -> Undo:

@@ -15,10 +15,10 @@ from the type letter; a value of an unexpected kind goes to moto's own code.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
-Undo = Callable[[], None]
+from itest.cli.local.undo import Undo, in_reverse
+
 SETS = frozenset({"SS", "NS", "BS"})
 PLAIN = frozenset({str, int, float, bool, type(None)})
 
@@ -26,12 +26,7 @@ PLAIN = frozenset({str, int, float, bool, type(None)})
 def install() -> Undo:
     """Patch moto's attribute values; return the undo (called by dynamodb_fast.install)."""
     undoes = [_size_by_type(), _cast_by_type(), _copy_by_type(), _plain_dicts_by_type()]
-
-    def undo() -> None:
-        for undo_one in reversed(undoes):
-            undo_one()
-
-    return undo
+    return in_reverse(undoes)
 
 
 def _size_by_type() -> Undo:

@@ -20,10 +20,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from itest.cli.local.undo import Undo
 from moto.core.parse import UNDEFINED, BaseJSONParser, JSONParser, RequestParser
 
 Parse = Callable[[Any], Any]
-Undo = Callable[[], None]
 
 
 class _Unknown(Exception):

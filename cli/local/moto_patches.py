@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from itest.cli.local.errors import StartError
+from itest.cli.local.undo import Undo, in_reverse
 
 if TYPE_CHECKING:
     from itest.cli.local.lambda_runner import LambdaRunner
@@ -61,11 +62,8 @@ def install(
     check_moto()
     # the Step Functions interpreter imports moto.batch.utils; moto.batch imports EC2
     import_without_package("moto.batch.utils")
-    undos: list[Callable[[], None]] = []
-
-    def uninstall() -> None:
-        for undo in reversed(undos):
-            undo()
+    undos: list[Undo] = []
+    uninstall = in_reverse(undos)
 
     try:
         undos.append(known_regions.install())  # first: the imports below ask for regions

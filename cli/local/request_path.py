@@ -47,6 +47,7 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
+from itest.cli.local.undo import in_reverse
 from moto.core.responses import BaseResponse
 from moto.core.utils import convert_to_flask_response
 from moto.moto_api import recorder
@@ -190,12 +191,7 @@ def install() -> Callable[[], None]:
         _request_ids_where_they_go(),
         json_requests.install(),
     ]
-
-    def undo() -> None:
-        for undo_one in reversed(undoes):
-            undo_one()
-
-    return undo
+    return in_reverse(undoes)
 
 
 def _action_names_once() -> Callable[[], None]:
