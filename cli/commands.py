@@ -114,12 +114,14 @@ def run_on(
         if not wait and started_suite is not None:
             return Outcome([reports.started(orchestrator, one) for one in tracked])
         if not wait:
-            from itest.cli.scheduler import start
+            from itest.cli.scheduler import start, upload_all
 
-            for one in tracked:
+            refs = upload_all(orchestrator.aws, orchestrator.target,
+                              [one.item.scenario for one in tracked])  # fmt: skip
+            for one, ref in zip(tracked, refs, strict=True):
                 one.run = start(orchestrator.aws, orchestrator.target, one.item.scenario,
                                 one.vars if one.vars is not None else overrides,
-                                prefix=one.item.run_prefix)
+                                ref=ref, prefix=one.item.run_prefix)
             return Outcome([reports.started(orchestrator, one) for one in tracked])
         from itest.cli.progress import progress_for
 
@@ -192,7 +194,7 @@ def upload(
         BadInput: a bad file or tag; nothing was uploaded. InfraError: AWS failed.
     """
     from itest.cli import connect
-    from itest.cli.scheduler import upload as put
+    from itest.cli.scheduler import upload_all
 
     scenarios = load(paths, tags=tags)
     check_overrides(scenarios, overrides)
@@ -209,18 +211,16 @@ def upload(
             return [upload_suite(orchestrator.aws, orchestrator.target, scenarios, overrides,
                                  label=label)]
     with orchestrator.errors():
+        refs = upload_all(orchestrator.aws, orchestrator.target,
+                          [item.scenario for item in scenarios], label=label)  # fmt: skip
         return [
             {
                 "scenario": item.label,
                 "file": str(item.path),
                 "state_machine_arn": orchestrator.target.state_machine_arn,
-                "input": {
-                    "scenario": put(orchestrator.aws, orchestrator.target, item.scenario,
-                                    label=label),
-                    "vars": {**overrides, **item.variant},
-                },
+                "input": {"scenario": ref, "vars": {**overrides, **item.variant}},
             }
-            for item in scenarios
+            for item, ref in zip(scenarios, refs, strict=True)
         ]
 
 

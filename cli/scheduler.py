@@ -12,10 +12,12 @@ again later, and the whole loop slows down.
 On a local AWS (`LOCAL_PACE`) the ends are found otherwise: one ListExecutions of
 the state machine's running executions says which followed runs ended, however
 many there are (each of those is described once), and progress is read for the
-display only, at a bounded rate in all. With 50 runs each read in turn, a run's
-end was seen seconds late; the listing sees it within a poll. A listing costs the
-local AWS per execution it lists, so it comes every poll while few run, and less
-often when many do: executions listed per second stay under a bound in all.
+display only, at a bounded rate in all, one Query a read (the newest step; the run's
+status only until its first step: the listing, not the status, says it ended).
+With 50 runs each read in turn, a run's end was seen seconds late; the listing sees
+it within a poll. A listing costs the local AWS per execution it lists, so it comes
+every poll while few run, and less often when many do: executions listed per second
+stay under a bound in all.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ LOCAL_PACE = {"poll_seconds": 0.1, "describe_rate": 50.0, "progress_rate": 5.0,
 """A local AWS has no account-wide throttles: look 5 times as often, the ends by one
 listing per poll while it lists at most 20 executions (more: at most 200 executions
 listed a second, 50 runs every 0.25 s), and read progress (for the display only) at
-most 5 times a second in all: every read is two requests to the one process that runs
+most 5 times a second in all: every read is a request to the one process that runs
 the scenarios (50 runs polled every 0.1 s took more CPU than their steps; 50 runs
 listed every 0.1 s, a tenth of its CPU)."""
 GRACE_SECONDS = 120  # how long past a scenario's own timeout the CLI keeps waiting for it
@@ -134,19 +136,39 @@ class TokenBucket:
 
 
 def upload(
-    aws: ClientFactory, target: Target, scenario: Scenario, *, label: str | None = None
+    aws: ClientFactory,
+    target: Target,
+    scenario: Scenario,
+    *,
+    label: str | None = None,
+    uploaded: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, str]:
     """Put the normalized scenario in the bucket: at `scenarios/<name>/<label>.json`,
     the label defaulting to the content's hash (a fixed label gives a key a pipeline
-    can name; the bucket's versioning keeps what it replaced)."""
+    can name; the bucket's versioning keeps what it replaced). A key in `uploaded`
+    (the refs put so far, by key) is not put again."""
     from itest.lambdas.scenario_store import scenario_key
 
     body = scenario.to_json().encode()
     key = scenario_key(scenario.name, label or hashlib.sha256(body).hexdigest())
+    if uploaded is not None and key in uploaded:
+        return uploaded[key]
     aws.client("s3").put_object(
         Bucket=target.bucket, Key=key, Body=body, ContentType="application/json"
     )
-    return {"bucket": target.bucket, "key": key}
+    ref = {"bucket": target.bucket, "key": key}
+    if uploaded is not None:
+        uploaded[key] = ref
+    return ref
+
+
+def upload_all(
+    aws: ClientFactory, target: Target, scenarios: list[Scenario], *, label: str | None = None
+) -> list[dict[str, str]]:
+    """Each scenario's ref, in order, every distinct object put once (a matrix's
+    variants run the same scenario: one object, not one a variant)."""
+    uploaded: dict[str, dict[str, str]] = {}
+    return [upload(aws, target, one, label=label, uploaded=uploaded) for one in scenarios]
 
 
 def start(
@@ -196,11 +218,15 @@ def running_executions(sfn: Any, target: Target) -> dict[str, dict[str, Any]]:
         token = {"nextToken": page["nextToken"]}
 
 
-def read_progress(dynamodb: Any, table: str, run_id: str, total_steps: int) -> Progress:
+def read_progress(
+    dynamodb: Any, table: str, run_id: str, total_steps: int, *, newest_only: bool = False
+) -> Progress:
     """The run's status and latest step from the results table (two small reads
-    whatever the step)."""
-    from itest.lambdas.results.store import read_progress as read
+    whatever the step), or with `newest_only` (who follows knows the end otherwise)
+    one read: the latest step, the status only until there is one."""
+    from itest.lambdas.results.store import read_newest, read_progress
 
+    read = read_newest if newest_only else read_progress
     found = read(run_id, table=table, dynamodb=dynamodb)
     step = found["step"]
     if found["status"] is None and step is None:
@@ -261,7 +287,7 @@ class Scheduler:
         Raises:
             Interrupted: Ctrl-C; the message lists what was left running.
         """
-        refs = [upload(self.aws, self.target, one.item.scenario) for one in tracked]
+        refs = upload_all(self.aws, self.target, [one.item.scenario for one in tracked])
         queue = deque(zip(tracked, refs, strict=True))
 
         def admit(running: list[Tracked]) -> None:
@@ -432,6 +458,7 @@ class Scheduler:
                 self.target.results_table,
                 one.run.run_id,
                 len(one.item.scenario.steps),
+                newest_only=self._listing(),  # the listing finds the end
             )
         except Exception as error:
             if not is_throttle(error):

@@ -86,13 +86,13 @@ def upload_suite(
     Raises:
         InfraError: the stack has no suite state machine.
     """
-    from itest.cli.scheduler import upload
+    from itest.cli.scheduler import upload_all
 
     machine = suite_machine(target)
+    refs = upload_all(aws, target, [one.scenario for one in scenarios], label=label)
     items = [
-        item(one.run_prefix, upload(aws, target, one.scenario, label=label),
-             {**overrides, **one.variant}, None)
-        for one in scenarios
+        item(one.run_prefix, ref, {**overrides, **one.variant}, None)
+        for one, ref in zip(scenarios, refs, strict=True)
     ]
     return {
         "state_machine_arn": machine,
@@ -174,14 +174,14 @@ def start_suite(
     """
     from itest.cli.aws import call_throttled
     from itest.cli.run_ids import new_run_id
-    from itest.cli.scheduler import StartedRun, upload
+    from itest.cli.scheduler import StartedRun, upload_all
     from itest.cli.target import execution_arn_of
 
     machine = suite_machine(target)
     items = []
-    for one in tracked:
+    refs = upload_all(aws, target, [one.item.scenario for one in tracked])
+    for one, ref in zip(tracked, refs, strict=True):
         run_id = new_run_id(one.item.run_prefix)
-        ref = upload(aws, target, one.item.scenario)
         given = one.vars if one.vars is not None else overrides
         items.append(item(one.item.run_prefix, ref, given, run_id))
         one.run = StartedRun(one.item.scenario.name, run_id,

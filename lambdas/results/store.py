@@ -31,6 +31,7 @@ from itest.lambdas.results.records import (
     RunProgress,
     RunRecord,
     RunSummary,
+    StepProgress,
     StepRecord,
     never_ran,
     step_record,
@@ -462,17 +463,38 @@ def read_progress(run_id: str, *, table: str, dynamodb: Any) -> RunProgress:
         ConsistentRead=True,
     ).get("Items", [])
     step = _decode_item(newest[0]) if newest else None
+    return {"status": _decode_item(run).get("status"), "step": _progress_of(step) if step else None}
+
+
+def _progress_of(step: dict[str, Any]) -> StepProgress:
+    """How far a step is, from its decoded record (sort key, status, name, attempts)."""
     return {
-        "status": _decode_item(run).get("status"),
-        "step": {
-            "index": step_index(step[SORT_KEY]),
-            "name": step.get("name"),
-            "status": step.get("status"),
-            "attempts": step.get("attempts", 0),
-        }
-        if step
-        else None,
+        "index": step_index(step[SORT_KEY]),
+        "name": step.get("name"),
+        "status": step.get("status"),
+        "attempts": step.get("attempts", 0),
     }
+
+
+def read_newest(run_id: str, *, table: str, dynamodb: Any) -> RunProgress:
+    """The newest step record, or the run record while no step has one: one Query
+    (the run record sorts just before the steps). For a CLI that learns the run's end
+    otherwise (a local AWS's listing): once a step is recorded, the run's status is
+    not read and is given as running."""
+    newest = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression=f"{PARTITION_KEY} = :pk AND {SORT_KEY} >= :run",
+        ExpressionAttributeValues={":pk": {"S": run_id}, ":run": {"S": RUN_SK}},
+        ProjectionExpression=f"{SORT_KEY}, #status, #name, attempts",
+        ExpressionAttributeNames={"#status": "status", "#name": "name"},
+        ScanIndexForward=False,
+        Limit=1,
+        ConsistentRead=True,
+    ).get("Items", [])
+    item = _decode_item(newest[0]) if newest else {}
+    if item.get(SORT_KEY, RUN_SK) == RUN_SK:
+        return {"status": item.get("status"), "step": None}
+    return {"status": RunStatus.RUNNING, "step": _progress_of(item)}
 
 
 def read_summaries(run_ids: list[str], *, table: str, dynamodb: Any) -> dict[str, RunSummary]:

@@ -64,6 +64,8 @@ class FakeAws:
         self.throttle_next: dict[str, int] = {}
         self.max_running = 0
         self.progress_calls: list[float] = []
+        self.status_reads = 0  # GetItems of a run record's status
+        self.puts: list[str] = []  # keys put in the bucket
         self.record_reads: list[str] = []  # run ids whose whole record was read
         self.list_calls: list[float] = []
         self.listed: list[tuple[float, int]] = []  # (when, executions in the page)
@@ -80,6 +82,7 @@ class FakeAws:
 
     # s3
     def put_object(self, **kwargs: Any) -> dict[str, Any]:
+        self.puts.append(kwargs["Key"])
         return {}
 
     # stepfunctions
@@ -127,7 +130,7 @@ class FakeAws:
 
     # dynamodb
     def get_item(self, **kwargs: Any) -> dict[str, Any]:
-        self.progress_calls.append(self.clock())
+        self.status_reads += 1
         return {"Item": {"status": {"S": self._status(kwargs["Key"]["pk"]["S"])}}}
 
     def _status(self, run_id: str) -> str:
@@ -154,6 +157,7 @@ class FakeAws:
 
     def query(self, **kwargs: Any) -> dict[str, Any]:
         self._maybe_throttle("Query")
+        self.progress_calls.append(self.clock())  # every progress read has one Query
         return {"Items": [
             {"sk": {"S": "step#0000"}, "status": {"S": "pending"}, "name": {"S": "a"},
              "attempts": {"N": "1"}},
@@ -429,3 +433,54 @@ def test_progress_lines_name_the_step_and_attempt():
     assert describe(one) == ("failed", "")
     one.state = "timeout"
     assert describe(one) == ("timeout", "")
+
+
+@pytest.mark.parametrize("local", [False, True])
+def test_a_progress_read_is_one_query_where_a_listing_finds_the_ends(local: bool):
+    """On AWS the run record's status says the run is over (then it is described);
+    on a local AWS the listing says so, and each progress read is one Query."""
+    clock = Clock()
+    aws = FakeAws(clock, duration=20.0, describe_burst=1000)
+    pace = LOCAL_PACE if local else {}
+    tracked = scheduler(aws, clock, parallel=5, **pace).run(scenarios(5), {})
+
+    assert [t.state for t in tracked] == ["done"] * 5
+    assert aws.progress_calls
+    assert aws.status_reads == (0 if local else len(aws.progress_calls))
+    assert {t.progress.step_name for t in tracked} == {"a"}  # the step was shown
+
+
+def test_a_matrix_s_variants_put_their_one_scenario_once():
+    """Variants run the same scenario (their values go in the input's vars): one object."""
+    clock = Clock()
+    aws = FakeAws(clock, duration=5.0)
+    first, other = scenarios(2)
+    variants = [Tracked(first.item, vars={"qty": str(n)}) for n in range(3)]
+    tracked = scheduler(aws, clock, parallel=4).run([*variants, other], {})
+
+    assert [t.state for t in tracked] == ["done"] * 4
+    assert len(aws.puts) == len(set(aws.puts)) == 2
+    assert len({t.run.run_id for t in tracked if t.run}) == 4
+
+
+def test_the_live_table_is_laid_out_by_its_redraws_only():
+    """A change shows at the next redraw: 100 updates lay the table out no more."""
+    from itest.cli.progress import LiveProgress
+    from rich.text import Text
+
+    tracked = scenarios(3)
+    live = LiveProgress(tracked)
+    laid_out: list[int] = []
+    live.live.get_renderable = lambda: laid_out.append(1) or Text("")
+    for _ in range(100):
+        live.update(tracked[0])
+    assert laid_out == []
+
+
+@pytest.mark.parametrize(("rows", "per_second"), [(1, 4.0), (10, 4.0), (20, 2.0), (50, 1.0),
+                                                   (500, 1.0)])  # fmt: skip
+def test_a_long_live_table_is_redrawn_less_often(rows: int, per_second: float):
+    from itest.cli.progress import LiveProgress, refreshes_per_second
+
+    assert refreshes_per_second(rows) == per_second
+    assert LiveProgress(scenarios(rows)).live.refresh_per_second == per_second

@@ -1,0 +1,57 @@
+"""The CLI's progress reads of a run (moto's DynamoDB): two reads, or one when the end
+is learnt otherwise (a local AWS's listing), saying the same of the run."""
+
+from __future__ import annotations
+
+import pytest
+from itest.lambdas.aws import client
+from itest.lambdas.results import store
+
+from tests.aws.runtime.test_results import RUN, start_run, step
+
+pytestmark = pytest.mark.usefixtures("results_table")
+
+
+def reads(run_id: str = RUN) -> tuple[dict, dict]:
+    found = {"table": "itest-results", "dynamodb": client("dynamodb")}
+    return store.read_progress(run_id, **found), store.read_newest(run_id, **found)
+
+
+def test_before_prepare_neither_read_finds_anything() -> None:
+    assert reads() == ({"status": None, "step": None}, {"status": None, "step": None})
+
+
+def test_before_the_first_step_one_read_gives_the_run_s_status() -> None:
+    start_run()
+    both, one = reads()
+    assert one == both == {"status": "running", "step": None}
+
+
+def test_one_read_gives_the_newest_step_as_two_do() -> None:
+    start_run()
+    store.write_step(RUN, step(0, "create"))
+    store.write_step(RUN, step(1, "check", "pending", attempts=3))
+    store.write_assert(RUN, status="passed", mismatches=[])  # sorts before the run record
+    store.write_cleanup(RUN, status="passed", actions=[])
+    both, one = reads()
+    newest = {"index": 1, "name": "check", "status": "pending", "attempts": 3}
+    assert both == {"status": "running", "step": newest}
+    assert one == {"status": "running", "step": newest}
+
+
+def test_one_read_of_a_run_with_steps_does_not_read_its_verdict() -> None:
+    """Who reads once learns the end from the listing: the status stays running."""
+    start_run()
+    store.write_step(RUN, step(0, "create"))
+    store.finish_run(RUN, scenario="orders", status="passed", reason=None,
+                     ended_at="2026-11-21T23:21:02.000Z")  # fmt: skip
+    both, one = reads()
+    assert both["status"] == "passed"
+    assert one == {"status": "running", "step": both["step"]}
+
+
+def test_one_read_stays_inside_its_run() -> None:
+    """Another run's records (a later run id sorts after) are never the newest step."""
+    start_run()
+    store.write_step(RUN + "x", step(4, "other"))
+    assert reads()[1] == {"status": "running", "step": None}
