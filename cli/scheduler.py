@@ -30,6 +30,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,8 @@ listed a second, 50 runs every 0.25 s), and read progress (for the display only)
 most 5 times a second in all: every read is a request to the one process that runs
 the scenarios (50 runs polled every 0.1 s took more CPU than their steps; 50 runs
 listed every 0.1 s, a tenth of its CPU)."""
+SUCCEEDED_MARGIN = 10
+"""Executions more than the runs looked for in a page of SUCCEEDED ones (others' ends)."""
 GRACE_SECONDS = 120  # how long past a scenario's own timeout the CLI keeps waiting for it
 
 
@@ -64,6 +67,7 @@ class StartedRun:
     scenario: str
     run_id: str
     execution_arn: str
+    start_date: datetime | None = None  # as StartExecution answered, when this CLI started it
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,7 @@ def start(
         what="StartExecution",
         sleep=sleep,
     )
-    return StartedRun(scenario.name, run_id, started["executionArn"])
+    return StartedRun(scenario.name, run_id, started["executionArn"], started.get("startDate"))
 
 
 def execution_of(described: dict[str, Any]) -> dict[str, Any]:
@@ -213,6 +217,33 @@ def running_executions(sfn: Any, target: Target) -> dict[str, dict[str, Any]]:
         page = sfn.list_executions(stateMachineArn=target.state_machine_arn,
                                    statusFilter="RUNNING", maxResults=1000, **token)  # fmt: skip
         found.update((e["executionArn"], e) for e in page["executions"])
+        if not page.get("nextToken"):
+            return found
+        token = {"nextToken": page["nextToken"]}
+
+
+def succeeded_executions(
+    sfn: Any, target: Target, runs: list[StartedRun]
+) -> dict[str, dict[str, Any]]:
+    """Those of `runs` (that left the running executions) that SUCCEEDED, by ARN, as
+    ListExecutions lists them: newest first, a page about as long as `runs`, further
+    pages only while one could still hold one of them (started no later than the page's
+    oldest). Runs whose start date is unknown are not looked for."""
+    wanted = {run.execution_arn for run in runs if run.start_date is not None}
+    if not wanted:
+        return {}
+    since = min(run.start_date for run in runs if run.start_date is not None)
+    found: dict[str, dict[str, Any]] = {}
+    token: dict[str, str] = {}
+    while True:
+        page = sfn.list_executions(
+            stateMachineArn=target.state_machine_arn, statusFilter="SUCCEEDED",
+            maxResults=min(1000, len(wanted) + SUCCEEDED_MARGIN), **token,
+        )  # fmt: skip
+        listed = page["executions"]
+        found.update((e["executionArn"], e) for e in listed if e["executionArn"] in wanted)
+        if len(found) == len(wanted) or not listed or listed[-1]["startDate"] < since:
+            return found
         if not page.get("nextToken"):
             return found
         token = {"nextToken": page["nextToken"]}
@@ -389,10 +420,16 @@ class Scheduler:
         return self.list_ends and self.describe_runs
 
     def _settle_ended(self, running: list[Tracked]) -> None:
-        """Describe, and so settle, each followed run that one listing of the state
-        machine's running executions no longer has; the others are RUNNING as listed."""
+        """Settle each followed run that one listing of the state machine's running
+        executions no longer has: those that SUCCEEDED as one more listing lists them,
+        the others (an error and a cause to read) described; the rest are RUNNING as
+        listed."""
+        sfn = self.aws.client("stepfunctions")
         try:
-            live = running_executions(self.aws.client("stepfunctions"), self.target)
+            live = running_executions(sfn, self.target)
+            gone = [one.run for one in running if one.state == Stage.RUNNING
+                    and one.run is not None and one.run.execution_arn not in live]  # fmt: skip
+            succeeded = succeeded_executions(sfn, self.target, gone) if gone else {}
         except Exception as error:
             if not is_throttle(error):
                 raise
@@ -403,11 +440,13 @@ class Scheduler:
             assert one.run is not None
             if one.state != Stage.RUNNING:
                 continue
-            listed = live.get(one.run.execution_arn)
-            if listed is None:
-                self._describe(one, closing=True)
+            arn = one.run.execution_arn
+            if arn in live:
+                one.execution = execution_of(live[arn])  # RUNNING, since when
+            elif arn in succeeded:
+                self.settle(one, execution_of(succeeded[arn]))
             else:
-                one.execution = execution_of(listed)  # RUNNING, since when
+                self._describe(one, closing=True)
         self.next_listing = self.clock() + self._listing_every(len(live)) * self.slowdown
 
     def _listing_every(self, listed: int) -> float:

@@ -14,7 +14,15 @@ from botocore.exceptions import ClientError
 from itest.cli.aws import call_throttled
 from itest.cli.errors import InfraError, Interrupted
 from itest.cli.scenarios import LoadedScenario
-from itest.cli.scheduler import DESCRIBE_RATE, LOCAL_PACE, Scheduler, Tracked
+from itest.cli.scheduler import (
+    DESCRIBE_RATE,
+    LOCAL_PACE,
+    SUCCEEDED_MARGIN,
+    Scheduler,
+    StartedRun,
+    Tracked,
+    succeeded_executions,
+)
 from itest.cli.target import Target
 from itest.lambdas.scenario.loading import load_scenario
 
@@ -68,6 +76,8 @@ class FakeAws:
         self.puts: list[str] = []  # keys put in the bucket
         self.record_reads: list[str] = []  # run ids whose whole record was read
         self.list_calls: list[float] = []
+        self.succeeded_calls: list[float] = []  # ListExecutions of the SUCCEEDED ones
+        self.listed_succeeded = 0  # executions those listed
         self.listed: list[tuple[float, int]] = []  # (when, executions in the page)
         self.page_size = 20  # ListExecutions' page here, whatever maxResults asks
 
@@ -92,7 +102,7 @@ class FakeAws:
         self.executions[arn] = {"name": name, "start": self.clock()}
         running = sum(not self._ended(e) for e in self.executions.values())
         self.max_running = max(self.max_running, running)
-        return {"executionArn": arn}
+        return {"executionArn": arn, "startDate": self.clock()}
 
     def describe_execution(self, *, executionArn: str) -> dict[str, Any]:
         self._maybe_throttle("DescribeExecution")
@@ -112,6 +122,8 @@ class FakeAws:
 
     def list_executions(self, *, stateMachineArn: str, statusFilter: str, maxResults: int,
                         nextToken: str | None = None) -> dict[str, Any]:  # fmt: skip
+        if statusFilter == "SUCCEEDED":
+            return self._list_succeeded(maxResults, int(nextToken or 0))
         assert statusFilter == "RUNNING"
         self._maybe_throttle("ListExecutions")
         self.list_calls.append(self.clock())
@@ -123,6 +135,23 @@ class FakeAws:
         self.listed.append((self.clock(), len(page["executions"])))
         if start + self.page_size < len(live):
             page["nextToken"] = str(start + self.page_size)
+        return page
+
+    def _list_succeeded(self, size: int, start: int) -> dict[str, Any]:
+        """Newest first, `size` a page, as Step Functions lists them."""
+        self._maybe_throttle("ListExecutions SUCCEEDED")
+        self.succeeded_calls.append(self.clock())
+        ended = sorted(((e["start"], arn) for arn, e in self.executions.items()
+                        if self._ended(e) and e["name"].split("-")[0] not in self.failing),
+                       reverse=True)  # fmt: skip
+        page: dict[str, Any] = {"executions": [
+            {"executionArn": arn, "status": "SUCCEEDED", "startDate": started,
+             "stopDate": started + self.duration}
+            for started, arn in ended[start:start + size]
+        ]}  # fmt: skip
+        self.listed_succeeded += len(page["executions"])
+        if start + size < len(ended):
+            page["nextToken"] = str(start + size)
         return page
 
     def _ended(self, execution: dict[str, Any]) -> bool:
@@ -227,7 +256,8 @@ def test_on_a_local_aws_fifty_runs_share_a_bounded_progress_rate():
 def test_on_a_local_aws_one_listing_finds_every_end_soon():
     """With 50 runs followed, each run's end is seen within a listing's interval (one
     listing of the running executions, all its pages, finds them all: every 0.25 s for
-    50), and described once."""
+    50); those that SUCCEEDED are settled as a listing of the SUCCEEDED ones gives them,
+    each listed about once, and only the failed one is described (its error and cause)."""
     clock = Clock()
     aws = FakeAws(clock, duration=20.0, failing=frozenset({"s7"}),
                   describe_burst=1000)  # a local AWS does not throttle  # fmt: skip
@@ -238,7 +268,10 @@ def test_on_a_local_aws_one_listing_finds_every_end_soon():
     every = 50 / LOCAL_PACE["listed_rate"]
     for one in tracked:
         assert one.finished - (one.started + aws.duration) <= 1.2 * every
-    assert len(aws.describe_calls) == 50  # only the ended ones, once each
+    assert len(aws.describe_calls) == 1  # s7, the FAILED one
+    assert {t.execution["stopDate"] for t in tracked if t.name != "s7"}  # as listed
+    assert len(aws.succeeded_calls) <= len(aws.list_calls)  # one after a listing with ends
+    assert aws.listed_succeeded <= 49 + len(aws.succeeded_calls) * SUCCEEDED_MARGIN
     pages = -(-50 // aws.page_size)
     assert len(aws.list_calls) <= pages * (aws.duration / every + 3)
 
@@ -484,3 +517,45 @@ def test_a_long_live_table_is_redrawn_less_often(rows: int, per_second: float):
 
     assert refreshes_per_second(rows) == per_second
     assert LiveProgress(scenarios(rows)).live.refresh_per_second == per_second
+
+
+def started(aws: FakeAws, clock: Clock, name: str, at: float) -> StartedRun:
+    clock.now = at
+    arn = aws.start_execution(stateMachineArn=TARGET.state_machine_arn, name=name, input="{}")
+    return StartedRun("s", name, arn["executionArn"], arn["startDate"])
+
+
+def test_succeeded_runs_are_found_past_others_ends_and_pages():
+    """Others' executions that ended meanwhile come first: more pages are read while
+    one could still hold a run looked for."""
+    clock = Clock()
+    aws = FakeAws(clock, duration=1.0, failing=frozenset({"bad"}))
+    mine = [started(aws, clock, f"mine-{i}", 1000.0 + i) for i in range(3)]
+    for i in range(30):
+        started(aws, clock, f"other-{i}", 1010.0 + i)
+    failed = started(aws, clock, "bad-0", 1003.0)
+    clock.now = 2000.0
+    found = succeeded_executions(aws, TARGET, [*mine, failed])
+    assert set(found) == {run.execution_arn for run in mine}
+    assert len(aws.succeeded_calls) > 1  # 33 ended, a page of 14
+    assert aws.listed_succeeded < 33 + 14  # not a page past the oldest looked for
+
+
+def test_runs_without_a_start_date_are_not_looked_for():
+    """(A suite's children: their start dates are the suite's to know.)"""
+    clock = Clock()
+    aws = FakeAws(clock, duration=1.0)
+    run = started(aws, clock, "mine-0", 1000.0)
+    clock.now = 2000.0
+    assert succeeded_executions(aws, TARGET, [StartedRun("s", "mine-0", run.execution_arn)]) == {}
+    assert aws.succeeded_calls == []
+
+
+def test_a_throttled_listing_of_the_succeeded_slows_down_and_still_finds_the_ends():
+    clock = Clock()
+    aws = FakeAws(clock, duration=5.0)
+    aws.throttle_next = {"ListExecutions SUCCEEDED": 2}
+    tracked = scheduler(aws, clock, parallel=3, **LOCAL_PACE).run(scenarios(3), {})
+    assert [t.state for t in tracked] == ["done"] * 3
+    assert {t.execution["status"] for t in tracked} == {"SUCCEEDED"}
+    assert aws.throttled == 2
