@@ -452,18 +452,26 @@ def read_progress(run_id: str, *, table: str, dynamodb: Any) -> RunProgress:
         TableName=table, Key=_key(run_id, RUN_SK), ConsistentRead=True,
         ProjectionExpression="#status", ExpressionAttributeNames={"#status": "status"},
     ).get("Item", {})  # fmt: skip
+    step = _newest(run_id, f"begins_with({SORT_KEY}, :sk)", STEP_SK_PREFIX, table, dynamodb)
+    return {"status": _decode_item(run).get("status"), "step": _progress_of(step) if step else None}
+
+
+def _newest(
+    run_id: str, condition: str, sk: str, table: str, dynamodb: Any
+) -> dict[str, Any] | None:
+    """The run's item with the greatest sort key that `condition` on `:sk` admits
+    (its sort key, status, name and attempts), decoded; None when there is none."""
     newest = dynamodb.query(
         TableName=table,
-        KeyConditionExpression=f"{PARTITION_KEY} = :pk AND begins_with({SORT_KEY}, :step)",
-        ExpressionAttributeValues={":pk": {"S": run_id}, ":step": {"S": STEP_SK_PREFIX}},
+        KeyConditionExpression=f"{PARTITION_KEY} = :pk AND {condition}",
+        ExpressionAttributeValues={":pk": {"S": run_id}, ":sk": {"S": sk}},
         ProjectionExpression=f"{SORT_KEY}, #status, #name, attempts",
         ExpressionAttributeNames={"#status": "status", "#name": "name"},
         ScanIndexForward=False,
         Limit=1,
         ConsistentRead=True,
     ).get("Items", [])
-    step = _decode_item(newest[0]) if newest else None
-    return {"status": _decode_item(run).get("status"), "step": _progress_of(step) if step else None}
+    return _decode_item(newest[0]) if newest else None
 
 
 def _progress_of(step: dict[str, Any]) -> StepProgress:
@@ -481,17 +489,7 @@ def read_newest(run_id: str, *, table: str, dynamodb: Any) -> RunProgress:
     (the run record sorts just before the steps). For a CLI that learns the run's end
     otherwise (a local AWS's listing): once a step is recorded, the run's status is
     not read and is given as running."""
-    newest = dynamodb.query(
-        TableName=table,
-        KeyConditionExpression=f"{PARTITION_KEY} = :pk AND {SORT_KEY} >= :run",
-        ExpressionAttributeValues={":pk": {"S": run_id}, ":run": {"S": RUN_SK}},
-        ProjectionExpression=f"{SORT_KEY}, #status, #name, attempts",
-        ExpressionAttributeNames={"#status": "status", "#name": "name"},
-        ScanIndexForward=False,
-        Limit=1,
-        ConsistentRead=True,
-    ).get("Items", [])
-    item = _decode_item(newest[0]) if newest else {}
+    item = _newest(run_id, f"{SORT_KEY} >= :sk", RUN_SK, table, dynamodb) or {}
     if item.get(SORT_KEY, RUN_SK) == RUN_SK:
         return {"status": item.get("status"), "step": None}
     return {"status": RunStatus.RUNNING, "step": _progress_of(item)}
