@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
 from functools import cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import itest.lambdas.actions.http_auth as http_auth
 from itest.lambdas import masking
+from itest.lambdas.actions import http_pool
 from itest.lambdas.actions.body import json_or_none
 from itest.lambdas.actions.registry import action
 from itest.lambdas.deadlines import action_budget
@@ -124,11 +126,12 @@ def request(params: HttpParams) -> dict[str, Any]:
     elif params.form is not None:
         body["data"] = params.form  # requests form-encodes a mapping
     auth = http_auth.hook(params.auth)
-    try:
+
+    def send() -> Any:
         with warnings.catch_warnings(), redirect_guard(params) as session:
             # verify: false is the scenario's explicit choice, not news for every log line
             warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-            response = session.request(
+            return session.request(
                 params.method,
                 str(params.url),
                 headers=params.headers,
@@ -139,6 +142,9 @@ def request(params: HttpParams) -> dict[str, Any]:
                 auth=auth,
                 **body,
             )
+
+    try:
+        response = _sent_once_more_if_stale(params.method, send)
     except requests.RequestException as exc:
         timed_out = isinstance(exc, requests.Timeout)
         reason = limit.describe() if cut and limit and timed_out else _reason(exc, timeout)
@@ -154,12 +160,26 @@ def request(params: HttpParams) -> dict[str, Any]:
     }
 
 
+def _sent_once_more_if_stale(method: str, send: Callable[[], Any]) -> Any:
+    """``send()``; again on a new connection when a kept one failed before any answer
+    and the method is idempotent (see :mod:`http_pool`)."""
+    with http_pool.connections() as taken:
+        try:
+            return send()
+        except Exception as exc:
+            if not http_pool.worth_resending(method, taken, exc):
+                raise
+    with http_pool.connections(new=True):
+        return send()
+
+
 def redirect_guard(params: HttpParams) -> Any:
     """A requests session that follows redirects without handing secrets to another
     origin: on a change of scheme, host or port every header and the body that
     carry one of the run's secrets are dropped, and https -> http is refused
-    unless ``allow_downgrade``. A new session per request: nothing (cookies, open
-    connections) carries over from one step to the next.
+    unless ``allow_downgrade``. A new session per request: no cookie carries over
+    from one step to the next; idle connections do, per origin (:mod:`http_pool`),
+    except through a proxy.
 
     Raises (while following):
         ActionError: a redirect from https:// to http:// that the step does not allow.
@@ -174,9 +194,22 @@ def _guarded_session() -> type:
     """The session class of :func:`redirect_guard` (made once: requests is imported
     only by runs that send HTTP)."""
     import requests
+    from requests.utils import resolve_proxies, select_proxy
 
     class Guarded(requests.Session):
         params: HttpParams
+        direct = True  # the request being sent goes through no proxy
+
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            if "proxies" not in kwargs:  # as requests does: Session.request gives them
+                kwargs["proxies"] = resolve_proxies(request, self.proxies, self.trust_env)
+            self.direct = not select_proxy(request.url, kwargs["proxies"])
+            return super().send(request, **kwargs)
+
+        def get_adapter(self, url: str) -> Any:
+            if self.direct and url.lower().startswith(("http://", "https://")):
+                return http_pool.adapter()
+            return super().get_adapter(url)
 
         def rebuild_auth(self, prepared: Any, response: Any) -> None:
             super().rebuild_auth(prepared, response)

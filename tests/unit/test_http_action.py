@@ -210,6 +210,16 @@ def test_tls_is_verified_unless_told_otherwise(tls_server: HTTPServer) -> None:
     assert trusting["json"] == {"tls": True}
 
 
+def test_a_connection_kept_from_an_unverified_request_serves_no_verified_one(
+    tls_server: HTTPServer,
+) -> None:
+    url = tls_server.url_for("/secure")
+    run_action("http", {"url": url, "verify": False})
+
+    with pytest.raises(ActionError, match=r"CERTIFICATE_VERIFY_FAILED|SSLError"):
+        run_action("http", {"url": url})
+
+
 def test_a_redirect_to_another_origin_drops_what_carries_a_secret(httpserver: HTTPServer) -> None:
     from itest.lambdas import masking
 
