@@ -10,8 +10,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import itest.lambdas.actions.http_auth as http_auth
+import itest.lambdas.actions.http_pool as http_pool
 from itest.lambdas import masking
-from itest.lambdas.actions import http_pool
 from itest.lambdas.actions.body import json_or_none
 from itest.lambdas.actions.registry import action
 from itest.lambdas.deadlines import action_budget
