@@ -47,6 +47,8 @@ from peers import ROOT, Busy, itest_scenario, service, tree_cpu_seconds  # noqa:
 # one by one (handle_one_request), and the interpreter by its threads (INTERPRETER)
 ACTIVITIES = [
     ("HTTP requests, each (parse, answer, write)", "http/server.py", "handle_one_request"),
+    ("Lambda workers' requests over their pipes, each", "cli/local/pipe_server.py",
+     "PipeAnswers.__call__"),
     ("  of which moto answering (parse, act, serialize)", "moto/core/responses.py", "dispatch"),
     ("    DynamoDB", "moto/dynamodb/responses.py", "DynamoHandler.call_action"),
     ("    Step Functions API", "moto/core/responses.py", "StepFunctionResponse.call_action"),

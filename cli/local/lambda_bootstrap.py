@@ -6,7 +6,8 @@ Lambda, but for one deliberate difference: layers are searched after
 site-packages (see `_append_layers`). Protocol: one JSON event per line on
 stdin; everything the handler writes to stdout/stderr is its log; control
 messages go to stdout as `<marker> <json>` lines, where the marker (argv[1]) is
-random per process so that no handler output can forge one.
+random per process so that no handler output can forge one. The handler's AWS
+calls to the local AWS go over a pipe of their own (cli/local/pipe_client.py).
 The error payloads and log lines copy the AWS Python runtime (awslambdaric).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import decimal
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -139,9 +141,23 @@ def _warm_sdk() -> None:
         return
 
 
+def _pipe_to_local_aws() -> None:
+    """Send the handler's AWS calls to the local AWS over this process's own pipe, when
+    the worker pool gave it one (cli/local/pipe_client.py, loaded by its path: the
+    handler's code may have an `itest` package of its own)."""
+    spec = importlib.util.spec_from_file_location(
+        "_itest_pipe_client", os.path.join(os.path.dirname(__file__), "pipe_client.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install_from_environ()
+
+
 def main() -> None:
     marker = sys.argv[1]
     _append_layers()
+    _pipe_to_local_aws()
     events = os.fdopen(os.dup(0), "r", encoding="utf-8")
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # the handler must not eat our events
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from itest.cli.local.code_registry import CodeRegistry
+    from itest.cli.local.pipe_server import Answer
     from moto.awslambda.models import LambdaFunction
 
 LOG_TAIL_BYTES = 4096  # what Invoke returns with LogType=Tail
@@ -50,8 +51,11 @@ class LambdaRunner:
         *,
         max_workers: int | None = None,
         idle_seconds: float | None = None,
+        answer_aws: Answer | None = None,
     ) -> None:
-        """Raises: StartError for a bad ITEST_LAMBDA_* setting (see WorkerPool)."""
+        """`answer_aws`: see WorkerPool.
+
+        Raises: StartError for a bad ITEST_LAMBDA_* setting (see WorkerPool)."""
         self.registry = registry
         self.code_cache = cache_root() / "lambda-code"
         self._logs_lock = threading.Lock()
@@ -61,7 +65,9 @@ class LambdaRunner:
             "AWS_ENDPOINT_URL": endpoint_url,
             **credentials,
         }
-        self.pool = WorkerPool(environment, max_workers=max_workers, idle_seconds=idle_seconds)
+        self.pool = WorkerPool(
+            environment, max_workers=max_workers, idle_seconds=idle_seconds, answer_aws=answer_aws
+        )
 
     def invoke(self, fn: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         """moto's `_invoke_lambda` contract: (response payload, errored, log tail).

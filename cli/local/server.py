@@ -113,6 +113,7 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
     from itest.cli.local.code_registry import CodeRegistry
     from itest.cli.local.front_door import new_credentials
     from itest.cli.local.lambda_runner import LambdaRunner
+    from itest.cli.local.pipe_server import PipeAnswers
     from moto.core.config import default_user_config
 
     global _running
@@ -142,7 +143,11 @@ def local_aws(port: int = 0) -> Iterator[LocalAws]:
         aws = LocalAws(endpoint_url=f"http://127.0.0.1:{bound}", credentials=credentials)
         registry = CodeRegistry.of(credentials)
         undo.callback(registry.remove)
-        runner = LambdaRunner(aws.endpoint_url, aws.region, aws.credentials, registry)
+        # the workers' calls come over their own pipes, into the HTTP server's app
+        answer_aws = PipeAnswers(server._server)
+        runner = LambdaRunner(
+            aws.endpoint_url, aws.region, aws.credentials, registry, answer_aws=answer_aws
+        )
         undo.callback(runner.close)
         undo.callback(moto_patches.install(credentials, aws.account_id, runner))
         _moto_api(aws, "reset")  # backends are process-wide: start empty

@@ -49,15 +49,20 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itest.cli.local.errors import StartError
+from itest.cli.local.pipe_client import PIPE_VARIABLE
+
+if TYPE_CHECKING:
+    from itest.cli.local.pipe_server import Answer
 
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda's own limit for the init phase
 DEFAULT_IDLE_SECONDS = 60.0
 GROW_AFTER_SECONDS = 0.5  # about what a cold start costs in CPU (python, handler, boto3)
 BUSY_SHARE = 0.8  # of a core, used by this process lately: the pool does not grow then
+PIPE_THREAD = "itest-aws-pipe"  # the name of each child's thread answering its AWS calls
 
 
 @dataclass(frozen=True)
@@ -186,10 +191,15 @@ class WorkerPool:
         *,
         max_workers: int | None = None,
         idle_seconds: float | None = None,
+        answer_aws: Answer | None = None,
     ) -> None:
-        """Raises: StartError when ITEST_LAMBDA_WORKERS or ITEST_LAMBDA_IDLE_SECONDS is
+        """`answer_aws` answers a child's requests to the AWS endpoint of `environment`
+        over the child's own pipe (cli/local/pipe_client.py); without it they go over HTTP.
+
+        Raises: StartError when ITEST_LAMBDA_WORKERS or ITEST_LAMBDA_IDLE_SECONDS is
         set to something else than a positive number."""
         self.environment = dict(environment)
+        self.answer_aws = answer_aws
         self.max_workers = max_workers or _env_number("ITEST_LAMBDA_WORKERS", default_workers())
         self.idle_seconds = idle_seconds or _env_number(
             "ITEST_LAMBDA_IDLE_SECONDS", DEFAULT_IDLE_SECONDS
@@ -371,15 +381,17 @@ class WorkerPool:
         marker = f"\x1eitest-{secrets.token_hex(16)}"
         log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}"
         env = self._environment(spec, log_stream)
-        process = subprocess.Popen(
-            [sys.executable, "-P", "-u", str(BOOTSTRAP), marker],
-            cwd=spec.code_dir,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # so a timeout kills whatever the handler spawned too
-        )
+        with _AwsPipe(self.answer_aws, env) as pipe:
+            process = subprocess.Popen(
+                [sys.executable, "-P", "-u", str(BOOTSTRAP), marker],
+                cwd=spec.code_dir,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # so a timeout kills whatever the handler spawned too
+                pass_fds=pipe.child_fds,
+            )
         worker = _Worker(spec=spec, process=process, marker=marker, log_stream=log_stream)
         threading.Thread(target=worker.read_forever, daemon=True).start()
         with self._lock:
@@ -513,6 +525,43 @@ class WorkerPool:
         ]
 
 
+class _AwsPipe:
+    """A child's pipe to the local AWS, while the child starts: its ends go to the
+    child (`child_fds`, named in its environment); once it started, a thread here
+    answers its requests (cli/local/pipe_server.py). Nothing without `answer`."""
+
+    def __init__(self, answer: Answer | None, env: dict[str, str]) -> None:
+        self.answer = answer
+        self.child_fds: tuple[int, ...] = ()
+        self._own_fds: tuple[int, ...] = ()
+        if answer is not None:
+            answers_read, answers_write = os.pipe()
+            requests_read, requests_write = os.pipe()
+            self.child_fds = (answers_read, requests_write)
+            self._own_fds = (requests_read, answers_write)
+            env[PIPE_VARIABLE] = f"{answers_read},{requests_write}"
+
+    def __enter__(self) -> _AwsPipe:
+        return self
+
+    def __exit__(self, error: type[BaseException] | None, *_: Any) -> None:
+        for fd in self.child_fds:  # the child holds them now (or never will)
+            os.close(fd)
+        if not self._own_fds:
+            return
+        if error is not None:
+            for fd in self._own_fds:
+                os.close(fd)
+            return
+        from itest.cli.local.pipe_server import serve
+
+        requests, answers = self._own_fds
+        streams = (open(requests, "rb"), open(answers, "wb"))  # noqa: SIM115 (serve closes)
+        threading.Thread(
+            target=serve, args=(*streams, self.answer), name=PIPE_THREAD, daemon=True
+        ).start()
+
+
 class _OwnLoad:
     """The share of one core this process used over about the last half second."""
 
@@ -558,5 +607,3 @@ def _env_number(name: str, default: float) -> Any:
 
 def _timestamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
