@@ -10,15 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from itest.cli.local.pipe_server import PipeAnswers
-from itest.cli.local.server import local_aws
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.aws.lambda_zip import zip_files
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from itest.cli.local.server import LocalAws
 
 HANDLER = '''
@@ -114,21 +111,14 @@ def handler(event, context):
 '''
 
 
-@pytest.fixture(scope="module")
-def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        with local_aws() as local:
-            role = local.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")
-            local.client("lambda").create_function(
-                FunctionName="calls",
-                Runtime="python3.12",
-                Role=role["Role"]["Arn"],
-                Handler="index.handler",
-                Code={"ZipFile": local.register_code(zip_files({"index.py": HANDLER}))},
-                Timeout=60,
-            )
-            yield local
+@pytest.fixture(scope="module", autouse=True)
+def function(aws: LocalAws, role: str) -> None:
+    """One function whose event names which of the handler's calls to make."""
+    code = {"ZipFile": aws.register_code(zip_files({"index.py": HANDLER}))}
+    aws.client("lambda").create_function(
+        FunctionName="calls", Runtime="python3.12", Role=role, Handler="index.handler",
+        Code=code, Timeout=60,
+    )  # fmt: skip
 
 
 @pytest.fixture
