@@ -10,8 +10,9 @@ A throttled call is never fatal while polling: that run is simply looked at
 again later, and the whole loop slows down.
 
 On a local AWS (`LOCAL_PACE`) the ends are found otherwise: one ListExecutions of
-the state machine's running executions says which followed runs ended, however
-many there are (each of those is described once), and progress is read for the
+the state machine's executions, newest first down to the oldest run followed, says
+which followed runs ended, however many there are: those that SUCCEEDED are settled
+as listed, the others described once (their error and cause); progress is read for the
 display only, at a bounded rate in all, one Query a read (the newest step; the run's
 status only until its first step: the listing, not the status, says it ended).
 With 50 runs each read in turn, a run's end was seen seconds late; the listing sees
@@ -51,12 +52,13 @@ LOCAL_PACE = {"poll_seconds": 0.1, "describe_rate": 50.0, "progress_rate": 5.0,
               "list_ends": True, "listed_rate": 200.0}  # fmt: skip
 """A local AWS has no account-wide throttles: look 5 times as often, the ends by one
 listing per poll while it lists at most 20 executions (more: at most 200 executions
-listed a second, 50 runs every 0.25 s), and read progress (for the display only) at
+listed a second, 50 runs every 0.26 s), and read progress (for the display only) at
 most 5 times a second in all: every read is a request to the one process that runs
 the scenarios (50 runs polled every 0.1 s took more CPU than their steps; 50 runs
 listed every 0.1 s, a tenth of its CPU)."""
-SUCCEEDED_MARGIN = 10
-"""Executions more than the runs looked for in a page of SUCCEEDED ones (others' ends)."""
+LISTING_MARGIN = 2
+"""A local AWS's listing: executions in its page beyond the runs this CLI started since
+the oldest it follows (others' runs; more pages are read if others started more)."""
 GRACE_SECONDS = 120  # how long past a scenario's own timeout the CLI keeps waiting for it
 
 
@@ -209,43 +211,30 @@ def execution_of(described: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def running_executions(sfn: Any, target: Target) -> dict[str, dict[str, Any]]:
-    """The orchestrator's running executions by ARN, as ListExecutions lists them (all pages)."""
-    found: dict[str, dict[str, Any]] = {}
-    token: dict[str, str] = {}
-    while True:
-        page = sfn.list_executions(stateMachineArn=target.state_machine_arn,
-                                   statusFilter="RUNNING", maxResults=1000, **token)  # fmt: skip
-        found.update((e["executionArn"], e) for e in page["executions"])
-        if not page.get("nextToken"):
-            return found
-        token = {"nextToken": page["nextToken"]}
-
-
-def succeeded_executions(
-    sfn: Any, target: Target, runs: list[StartedRun]
-) -> dict[str, dict[str, Any]]:
-    """Those of `runs` (that left the running executions) that SUCCEEDED, by ARN, as
-    ListExecutions lists them: newest first, a page about as long as `runs`, further
-    pages only while one could still hold one of them (started no later than the page's
+def recent_executions(
+    sfn: Any, target: Target, runs: list[StartedRun], *, page_size: int
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """Those of `runs` that ListExecutions lists, by ARN, whatever their status, and
+    how many executions it listed: newest first, pages of `page_size`, further pages
+    only while one could still hold one of them (started no later than the page's
     oldest). Runs whose start date is unknown are not looked for."""
     wanted = {run.execution_arn for run in runs if run.start_date is not None}
     if not wanted:
-        return {}
+        return {}, 0
     since = min(run.start_date for run in runs if run.start_date is not None)
     found: dict[str, dict[str, Any]] = {}
+    listed = 0
     token: dict[str, str] = {}
     while True:
-        page = sfn.list_executions(
-            stateMachineArn=target.state_machine_arn, statusFilter="SUCCEEDED",
-            maxResults=min(1000, len(wanted) + SUCCEEDED_MARGIN), **token,
-        )  # fmt: skip
-        listed = page["executions"]
-        found.update((e["executionArn"], e) for e in listed if e["executionArn"] in wanted)
-        if len(found) == len(wanted) or not listed or listed[-1]["startDate"] < since:
-            return found
+        page = sfn.list_executions(stateMachineArn=target.state_machine_arn,
+                                   maxResults=min(page_size, 1000), **token)  # fmt: skip
+        executions = page["executions"]
+        listed += len(executions)
+        found.update((e["executionArn"], e) for e in executions if e["executionArn"] in wanted)
+        if len(found) == len(wanted) or not executions or executions[-1]["startDate"] < since:
+            return found, listed
         if not page.get("nextToken"):
-            return found
+            return found, listed
         token = {"nextToken": page["nextToken"]}
 
 
@@ -297,6 +286,7 @@ class Scheduler:
         self.list_ends = list_ends  # one listing per poll finds the ends (a local AWS)
         self.listed_rate = listed_rate  # executions listed per second in all, if bounded
         self.next_listing = 0.0
+        self.start_dates: list[datetime] = []  # of the runs started here (the listing's page)
         self.poll_seconds = poll_seconds
         self.progress_rate = progress_rate  # progress reads per second in all, if bounded
         self.following = 0  # runs being polled
@@ -375,6 +365,8 @@ class Scheduler:
         given = one.vars if one.vars is not None else overrides
         one.run = start(self.aws, self.target, one.item.scenario, given, ref=ref,
                         prefix=one.item.run_prefix, sleep=self.sleep)
+        if one.run.start_date is not None:
+            self.start_dates.append(one.run.start_date)
         self.begin(one)
 
     def begin(self, one: Tracked) -> None:
@@ -420,34 +412,34 @@ class Scheduler:
         return self.list_ends and self.describe_runs
 
     def _settle_ended(self, running: list[Tracked]) -> None:
-        """Settle each followed run that one listing of the state machine's running
-        executions no longer has: those that SUCCEEDED as one more listing lists them,
-        the others (an error and a cause to read) described; the rest are RUNNING as
-        listed."""
-        sfn = self.aws.client("stepfunctions")
+        """One listing of the state machine's executions, newest first down to the
+        oldest followed run, settles the followed runs that SUCCEEDED as it lists them;
+        the other ends (an error and a cause to read), and runs it does not list, are
+        described; the rest are RUNNING as listed."""
+        followed = [one for one in running if one.state == Stage.RUNNING and one.run]
+        runs = [one.run for one in followed if one.run]
+        since = min((run.start_date for run in runs if run.start_date is not None), default=None)
+        mine = sum(date >= since for date in self.start_dates) if since is not None else 0
+        page = mine + LISTING_MARGIN  # this CLI's runs the listing reaches, and a few others
         try:
-            live = running_executions(sfn, self.target)
-            gone = [one.run for one in running if one.state == Stage.RUNNING
-                    and one.run is not None and one.run.execution_arn not in live]  # fmt: skip
-            succeeded = succeeded_executions(sfn, self.target, gone) if gone else {}
+            listed, count = recent_executions(self.aws.client("stepfunctions"), self.target,
+                                              runs, page_size=page)  # fmt: skip
         except Exception as error:
             if not is_throttle(error):
                 raise
             self.slowdown = min(self.slowdown * 2, 8.0)
             self.next_listing = self.clock() + backoff(3, cap=30.0, rng=self.rng)
             return
-        for one in running:
+        for one in followed:
             assert one.run is not None
-            if one.state != Stage.RUNNING:
-                continue
-            arn = one.run.execution_arn
-            if arn in live:
-                one.execution = execution_of(live[arn])  # RUNNING, since when
-            elif arn in succeeded:
-                self.settle(one, execution_of(succeeded[arn]))
-            else:
+            found = listed.get(one.run.execution_arn)
+            if found is None or found["status"] not in ("RUNNING", "SUCCEEDED"):
                 self._describe(one, closing=True)
-        self.next_listing = self.clock() + self._listing_every(len(live)) * self.slowdown
+            elif found["status"] == "RUNNING":
+                one.execution = execution_of(found)  # since when
+            else:
+                self.settle(one, execution_of(found))
+        self.next_listing = self.clock() + self._listing_every(count) * self.slowdown
 
     def _listing_every(self, listed: int) -> float:
         """Seconds to the next listing: a poll, or longer when a listing of `listed`

@@ -16,12 +16,12 @@ from itest.cli.errors import InfraError, Interrupted
 from itest.cli.scenarios import LoadedScenario
 from itest.cli.scheduler import (
     DESCRIBE_RATE,
+    LISTING_MARGIN,
     LOCAL_PACE,
-    SUCCEEDED_MARGIN,
     Scheduler,
     StartedRun,
     Tracked,
-    succeeded_executions,
+    recent_executions,
 )
 from itest.cli.target import Target
 from itest.lambdas.scenario.loading import load_scenario
@@ -76,10 +76,8 @@ class FakeAws:
         self.puts: list[str] = []  # keys put in the bucket
         self.record_reads: list[str] = []  # run ids whose whole record was read
         self.list_calls: list[float] = []
-        self.succeeded_calls: list[float] = []  # ListExecutions of the SUCCEEDED ones
-        self.listed_succeeded = 0  # executions those listed
         self.listed: list[tuple[float, int]] = []  # (when, executions in the page)
-        self.page_size = 20  # ListExecutions' page here, whatever maxResults asks
+        self.page_size = 1000  # ListExecutions' longest page here, whatever maxResults asks
 
     def client(self, service: str) -> FakeAws:
         return self
@@ -120,39 +118,27 @@ class FakeAws:
         failed = execution["name"].split("-")[0] in self.failing
         return {"status": "FAILED" if failed else "SUCCEEDED"}
 
-    def list_executions(self, *, stateMachineArn: str, statusFilter: str, maxResults: int,
+    def list_executions(self, *, stateMachineArn: str, maxResults: int,
                         nextToken: str | None = None) -> dict[str, Any]:  # fmt: skip
-        if statusFilter == "SUCCEEDED":
-            return self._list_succeeded(maxResults, int(nextToken or 0))
-        assert statusFilter == "RUNNING"
+        """Every execution, newest first, as Step Functions lists them."""
         self._maybe_throttle("ListExecutions")
         self.list_calls.append(self.clock())
-        live = [arn for arn, e in self.executions.items() if not self._ended(e)]
-        start = int(nextToken or 0)
-        page = {"executions": [{"executionArn": arn, "status": "RUNNING",
-                                "startDate": self.executions[arn]["start"]}
-                               for arn in live[start:start + self.page_size]]}  # fmt: skip
+        newest = sorted(self.executions.items(), key=lambda item: -item[1]["start"])
+        start, size = int(nextToken or 0), min(maxResults, self.page_size)
+        page: dict[str, Any] = {"executions": [self._listed(arn, e)
+                                               for arn, e in newest[start:start + size]]}
         self.listed.append((self.clock(), len(page["executions"])))
-        if start + self.page_size < len(live):
-            page["nextToken"] = str(start + self.page_size)
-        return page
-
-    def _list_succeeded(self, size: int, start: int) -> dict[str, Any]:
-        """Newest first, `size` a page, as Step Functions lists them."""
-        self._maybe_throttle("ListExecutions SUCCEEDED")
-        self.succeeded_calls.append(self.clock())
-        ended = sorted(((e["start"], arn) for arn, e in self.executions.items()
-                        if self._ended(e) and e["name"].split("-")[0] not in self.failing),
-                       reverse=True)  # fmt: skip
-        page: dict[str, Any] = {"executions": [
-            {"executionArn": arn, "status": "SUCCEEDED", "startDate": started,
-             "stopDate": started + self.duration}
-            for started, arn in ended[start:start + size]
-        ]}  # fmt: skip
-        self.listed_succeeded += len(page["executions"])
-        if start + size < len(ended):
+        if start + size < len(newest):
             page["nextToken"] = str(start + size)
         return page
+
+    def _listed(self, arn: str, execution: dict[str, Any]) -> dict[str, Any]:
+        listed = {"executionArn": arn, "status": "RUNNING", "startDate": execution["start"]}
+        if self._ended(execution):
+            failed = execution["name"].split("-")[0] in self.failing
+            listed |= {"status": "FAILED" if failed else "SUCCEEDED",
+                       "stopDate": execution["start"] + self.duration}  # fmt: skip
+        return listed
 
     def _ended(self, execution: dict[str, Any]) -> bool:
         return self.clock() >= execution["start"] + self.duration
@@ -255,9 +241,9 @@ def test_on_a_local_aws_fifty_runs_share_a_bounded_progress_rate():
 
 def test_on_a_local_aws_one_listing_finds_every_end_soon():
     """With 50 runs followed, each run's end is seen within a listing's interval (one
-    listing of the running executions, all its pages, finds them all: every 0.25 s for
-    50); those that SUCCEEDED are settled as a listing of the SUCCEEDED ones gives them,
-    each listed about once, and only the failed one is described (its error and cause)."""
+    listing of the executions, newest first down to the oldest followed, finds them all:
+    every 0.26 s for 50); those that SUCCEEDED are settled as listed, and only the failed
+    one is described (its error and cause)."""
     clock = Clock()
     aws = FakeAws(clock, duration=20.0, failing=frozenset({"s7"}),
                   describe_burst=1000)  # a local AWS does not throttle  # fmt: skip
@@ -265,15 +251,12 @@ def test_on_a_local_aws_one_listing_finds_every_end_soon():
 
     assert [t.state for t in tracked] == ["done"] * 50
     assert {t.name: t.execution["status"] for t in tracked}["s7"] == "FAILED"
-    every = 50 / LOCAL_PACE["listed_rate"]
+    every = (50 + LISTING_MARGIN) / LOCAL_PACE["listed_rate"]
     for one in tracked:
         assert one.finished - (one.started + aws.duration) <= 1.2 * every
     assert len(aws.describe_calls) == 1  # s7, the FAILED one
     assert {t.execution["stopDate"] for t in tracked if t.name != "s7"}  # as listed
-    assert len(aws.succeeded_calls) <= len(aws.list_calls)  # one after a listing with ends
-    assert aws.listed_succeeded <= 49 + len(aws.succeeded_calls) * SUCCEEDED_MARGIN
-    pages = -(-50 // aws.page_size)
-    assert len(aws.list_calls) <= pages * (aws.duration / every + 3)
+    assert len(aws.list_calls) <= aws.duration * LOCAL_PACE["listed_rate"] / 50 + 3  # a page each
 
 
 @pytest.mark.parametrize("runs", [1, 5, 20])
@@ -525,37 +508,39 @@ def started(aws: FakeAws, clock: Clock, name: str, at: float) -> StartedRun:
     return StartedRun("s", name, arn["executionArn"], arn["startDate"])
 
 
-def test_succeeded_runs_are_found_past_others_ends_and_pages():
-    """Others' executions that ended meanwhile come first: more pages are read while
-    one could still hold a run looked for."""
+def test_the_listing_pages_past_others_runs_down_to_the_oldest_followed():
+    """Others' executions started since come first: more pages are read while one could
+    still hold a run looked for, none past the oldest of them."""
     clock = Clock()
     aws = FakeAws(clock, duration=1.0, failing=frozenset({"bad"}))
+    for i in range(20):
+        started(aws, clock, f"older-{i}", 900.0 + i)
     mine = [started(aws, clock, f"mine-{i}", 1000.0 + i) for i in range(3)]
+    failed = started(aws, clock, "bad-0", 1003.0)
     for i in range(30):
         started(aws, clock, f"other-{i}", 1010.0 + i)
-    failed = started(aws, clock, "bad-0", 1003.0)
-    clock.now = 2000.0
-    found = succeeded_executions(aws, TARGET, [*mine, failed])
-    assert set(found) == {run.execution_arn for run in mine}
-    assert len(aws.succeeded_calls) > 1  # 33 ended, a page of 14
-    assert aws.listed_succeeded < 33 + 14  # not a page past the oldest looked for
+    still = started(aws, clock, "mine-3", 1050.0)
+    clock.now = 1050.5
+    found, listed = recent_executions(aws, TARGET, [*mine, failed, still], page_size=5)
+    assert {arn: e["status"] for arn, e in found.items()} == {
+        **{run.execution_arn: "SUCCEEDED" for run in mine},
+        failed.execution_arn: "FAILED", still.execution_arn: "RUNNING"}  # fmt: skip
+    assert listed == 35  # 7 pages of 5: down to mine-0, no older one
+    assert len(aws.list_calls) == 7
 
 
-def test_runs_without_a_start_date_are_not_looked_for():
-    """(A suite's children: their start dates are the suite's to know.)"""
+def test_runs_without_a_start_date_are_described():
+    """(A run whose start date is unknown cannot bound the listing: not looked for.)"""
     clock = Clock()
     aws = FakeAws(clock, duration=1.0)
     run = started(aws, clock, "mine-0", 1000.0)
     clock.now = 2000.0
-    assert succeeded_executions(aws, TARGET, [StartedRun("s", "mine-0", run.execution_arn)]) == {}
-    assert aws.succeeded_calls == []
-
-
-def test_a_throttled_listing_of_the_succeeded_slows_down_and_still_finds_the_ends():
-    clock = Clock()
-    aws = FakeAws(clock, duration=5.0)
-    aws.throttle_next = {"ListExecutions SUCCEEDED": 2}
-    tracked = scheduler(aws, clock, parallel=3, **LOCAL_PACE).run(scenarios(3), {})
-    assert [t.state for t in tracked] == ["done"] * 3
-    assert {t.execution["status"] for t in tracked} == {"SUCCEEDED"}
-    assert aws.throttled == 2
+    undated = StartedRun("s", "mine-0", run.execution_arn)
+    assert recent_executions(aws, TARGET, [undated], page_size=5) == ({}, 0)
+    assert aws.list_calls == []
+    (one,) = scenarios(1)
+    one.run, one.state = undated, "running"
+    sched = scheduler(aws, clock, parallel=1, **LOCAL_PACE)
+    sched._settle_ended([one])
+    assert one.state == "done" and one.execution["status"] == "SUCCEEDED"
+    assert len(aws.describe_calls) == 1
