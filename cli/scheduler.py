@@ -430,6 +430,7 @@ class Scheduler:
             self.slowdown = min(self.slowdown * 2, 8.0)
             self.next_listing = self.clock() + backoff(3, cap=30.0, rng=self.rng)
             return
+        succeeded = []
         for one in followed:
             assert one.run is not None
             found = listed.get(one.run.execution_arn)
@@ -438,7 +439,9 @@ class Scheduler:
             elif found["status"] == "RUNNING":
                 one.execution = execution_of(found)  # since when
             else:
-                self.settle(one, execution_of(found))
+                succeeded.append((one, execution_of(found)))
+        if succeeded:
+            self.settle_all(succeeded)  # their records in one read
         self.next_listing = self.clock() + self._listing_every(count) * self.slowdown
 
     def _listing_every(self, listed: int) -> float:
@@ -497,26 +500,34 @@ class Scheduler:
             return None
 
     def settle(self, one: Tracked, execution: dict[str, Any]) -> None:
-        """`one`'s execution ended as `execution` (execution_of) says: its whole record
-        is read once (for its report), and its verdict shown from it (it may have ended
-        between two progress reads: with 50 runs, each is read every 10 s). A read
-        that AWS throttles (or fails for a moment) leaves the record to its report,
-        which reads it after the other runs: it is never fatal while they are followed."""
-        from itest.lambdas.errors import TransientError
-        from itest.lambdas.results.store import read_run
+        """`one`'s execution ended as `execution` (execution_of) says (see settle_all)."""
+        self.settle_all([(one, execution)])
 
-        one.execution = execution
-        one.state = Stage.DONE
-        one.finished = self.clock()
-        assert one.run is not None
+    def settle_all(self, ends: list[tuple[Tracked, dict[str, Any]]]) -> None:
+        """Each run ended as its execution (execution_of) says: their whole records are
+        read once, together (for their reports: one BatchGetItem per 100 items), and
+        each verdict shown from its record (a run may have ended between two progress
+        reads: with 50 runs, each is read every 10 s). A read that AWS throttles (or
+        fails for a moment) leaves the records to their reports, which read them after
+        the other runs: it is never fatal while they are followed."""
+        from itest.lambdas.errors import TransientError
+        from itest.lambdas.results.store import read_runs
+
+        steps = {one.run.run_id: len(one.item.scenario.steps) for one, _ in ends if one.run}
         try:
-            one.record = read_run(one.run.run_id, table=self.target.results_table,
-                                  dynamodb=self.aws.client("dynamodb"))  # fmt: skip
+            records = read_runs(steps, table=self.target.results_table,
+                                dynamodb=self.aws.client("dynamodb"))  # fmt: skip
         except TransientError:
-            one.record = None
-        if one.record is not None:
-            one.progress = replace(one.progress, status=one.record["status"])
-        self.on_update(one)
+            records = {}
+        for one, execution in ends:
+            assert one.run is not None
+            one.execution = execution
+            one.state = Stage.DONE
+            one.finished = self.clock()
+            one.record = records.get(one.run.run_id)
+            if one.record is not None:
+                one.progress = replace(one.progress, status=one.record["status"])
+            self.on_update(one)
 
     def _throttled(self, one: Tracked) -> None:
         self.slowdown = min(self.slowdown * 2, 8.0)

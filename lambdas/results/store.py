@@ -406,7 +406,26 @@ def read_run(run_id: str, *, table: str | None = None, dynamodb: Any = None) -> 
     The CLI passes the table (from the stack outputs) and a client of its own
     session; the handlers use ``RESULTS_TABLE`` and the shared client.
     """
-    items = read_items(run_id, table=table, dynamodb=dynamodb)
+    return _run_record(run_id, read_items(run_id, table=table, dynamodb=dynamodb))
+
+
+def read_runs(runs: dict[str, int], *, table: str, dynamodb: Any) -> dict[str, RunRecord | None]:
+    """Whole runs for the CLI by run id (None: no record of it), given each one's
+    number of steps: their items read by key, one BatchGetItem per 100 items for
+    all of them, where :func:`read_run` is a Query per run.
+
+    Raises:
+        TransientError: DynamoDB throttled (or failed for a moment).
+    """
+    fixed = (RUN_SK, ASSERT_SK, CLEANUP_SK)
+    keys = [(run_id, sk) for run_id, steps in runs.items()
+            for sk in (*fixed, *map(step_sk, range(steps)))]  # fmt: skip
+    items = _batch_items(keys, table=table, dynamodb=dynamodb)
+    return {run_id: _run_record(run_id, items.get(run_id, {})) for run_id in runs}
+
+
+def _run_record(run_id: str, items: dict[str, dict[str, Any]]) -> RunRecord | None:
+    """The run as the CLI reports it, from its items by sort key (None: no run record)."""
     run = items.get(RUN_SK)
     if run is None:
         return None
@@ -581,18 +600,28 @@ def read_items(
 def _batch_get(run_id: str, sks: list[str]) -> dict[str, dict[str, Any]]:
     """These items of the run (those that exist) by sort key, consistently read (the
     previous state just wrote them), 100 keys a call."""
+    keys = [(run_id, sk) for sk in sks]
+    return _batch_items(keys, table=table_name(), dynamodb=client("dynamodb")).get(run_id, {})
+
+
+def _batch_items(
+    keys: list[tuple[str, str]], *, table: str, dynamodb: Any
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The items of these (partition, sort) keys that exist, decoded, by partition
+    then sort key; consistently read, 100 keys a call."""
     items: list[dict[str, Any]] = []
-    table = table_name()
-    for start in range(0, len(sks), 100):
-        keys = [_key(run_id, sk) for sk in sks[start : start + 100]]
-        request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+    for start in range(0, len(keys), 100):
+        chunk = [_key(pk, sk) for pk, sk in keys[start : start + 100]]
+        request: dict[str, Any] = {table: {"Keys": chunk, "ConsistentRead": True}}
         while request:
             with engine_errors("reading the results table"):
-                response = client("dynamodb").batch_get_item(RequestItems=request)
+                response = dynamodb.batch_get_item(RequestItems=request)
             items += response.get("Responses", {}).get(table, [])
             request = response.get("UnprocessedKeys") or {}
-    decoded = map(_decode_item, items)
-    return {item[SORT_KEY]: item for item in decoded}
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for item in map(_decode_item, items):
+        found.setdefault(item[PARTITION_KEY], {})[item[SORT_KEY]] = item
+    return found
 
 
 def put_item(pk: str, sk: str, **attributes: Any) -> None:

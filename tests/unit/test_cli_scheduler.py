@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +73,7 @@ class FakeAws:
         self.progress_calls: list[float] = []
         self.status_reads = 0  # GetItems of a run record's status
         self.puts: list[str] = []  # keys put in the bucket
-        self.record_reads: list[str] = []  # run ids whose whole record was read
+        self.record_reads: list[list[str]] = []  # run ids whose whole records were read, a read
         self.list_calls: list[float] = []
         self.listed: list[tuple[float, int]] = []  # (when, executions in the page)
         self.page_size = 1000  # ListExecutions' longest page here, whatever maxResults asks
@@ -154,21 +153,16 @@ class FakeAws:
             return "failed" if run_id.split("-")[0] in self.failing else "passed"
         return "running"
 
-    def get_paginator(self, operation: str) -> Any:
-        assert operation == "query"  # a run's whole record: its partition
-        return self.RecordPages(self)
-
-    class RecordPages:
-        def __init__(self, aws: FakeAws) -> None:
-            self.aws = aws
-
-        def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-            run_id = kwargs["ExpressionAttributeValues"][":pk"]["S"]
-            self.aws._maybe_throttle("Query of a record")  # as boto3's: while iterating
-            self.aws.record_reads.append(run_id)
-            yield {"Items": [{"pk": {"S": run_id}, "sk": {"S": "run"},
-                              "status": {"S": self.aws._status(run_id)},
-                              "steps_json": {"S": '["a"]'}}]}  # fmt: skip
+    def batch_get_item(self, *, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        """Whole runs' records (read by key): here each run has its run record only."""
+        self._maybe_throttle("BatchGetItem of records")
+        (table, request), = RequestItems.items()
+        assert request["ConsistentRead"] and len(request["Keys"]) <= 100
+        run_ids = sorted({key["pk"]["S"] for key in request["Keys"]})
+        self.record_reads.append(run_ids)
+        return {"Responses": {table: [
+            {"pk": {"S": run_id}, "sk": {"S": "run"}, "status": {"S": self._status(run_id)},
+             "steps_json": {"S": '["a"]'}} for run_id in run_ids]}}  # fmt: skip
 
     def query(self, **kwargs: Any) -> dict[str, Any]:
         self._maybe_throttle("Query")
@@ -309,7 +303,10 @@ def test_on_a_local_aws_a_run_ended_between_two_reads_shows_its_verdict():
     )
     assert shown.pop("s3") == "failed"
     assert set(shown.values()) == {"passed"}
-    assert sorted(aws.record_reads) == sorted(t.run.run_id for t in tracked if t.run)
+    read = [run_id for ids in aws.record_reads for run_id in ids]  # each once, in few reads
+    assert sorted(read) == sorted(t.run.run_id for t in tracked if t.run)
+    assert len(aws.record_reads) <= len(aws.list_calls)  # one read a listing, at most
+    assert len(aws.record_reads) < 50 / 2  # runs that end together are read together
     assert {t.record["status"] for t in tracked if t.record} == {"passed", "failed"}
     last_end = max(t.finished for t in tracked)
     assert not [t for t in aws.progress_calls if t >= last_end]
@@ -347,11 +344,11 @@ def test_throttled_describe_and_query_slow_down_and_still_finish():
 def test_a_throttled_read_of_an_ended_run_s_record_leaves_it_to_the_report():
     clock = Clock()
     aws = FakeAws(clock, duration=5.0)
-    aws.throttle_next = {"Query of a record": 1}
+    aws.throttle_next = {"BatchGetItem of records": 1}
     tracked = scheduler(aws, clock, parallel=3, **LOCAL_PACE).run(scenarios(3), {})
     assert [t.state for t in tracked] == ["done"] * 3
     assert aws.throttled == 1
-    assert sorted(t.record is None for t in tracked) == [False, False, True]
+    assert [t.record for t in tracked] == [None] * 3  # they ended together: one read
 
 
 def test_a_throttle_from_start_execution_is_retried_with_backoff():

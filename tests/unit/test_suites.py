@@ -64,8 +64,6 @@ class FakeSuiteAws(FakeAws):
         return {"status": "SUCCEEDED" if over else "RUNNING"}
 
     def get_paginator(self, operation: str) -> Any:
-        if operation == "query":
-            return super().get_paginator(operation)
         assert operation == "list_executions"
         return self
 

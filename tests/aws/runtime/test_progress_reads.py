@@ -1,5 +1,6 @@
-"""The CLI's progress reads of a run (moto's DynamoDB): two reads, or one when the end
-is learnt otherwise (a local AWS's listing), saying the same of the run."""
+"""The CLI's reads of runs (moto's DynamoDB): progress in two reads, or one when the end
+is learnt otherwise (a local AWS's listing), saying the same of the run; whole runs
+read together by key, the same as read one by one."""
 
 from __future__ import annotations
 
@@ -55,3 +56,26 @@ def test_one_read_stays_inside_its_run() -> None:
     start_run()
     store.write_step(RUN + "x", step(4, "other"))
     assert reads()[1] == {"status": "running", "step": None}
+
+
+def test_runs_read_together_by_key_are_the_runs_read_one_by_one() -> None:
+    """The CLI reads the records of runs that ended together in one BatchGetItem per
+    100 items: the same records as a Query each (steps never reached, assert, cleanup),
+    and None for a run without a record."""
+    runs = {f"{RUN}-{i}": 3 for i in range(9)}  # 9 runs of 6 items: two calls
+    for i, run_id in enumerate(runs):
+        store.write_run(run_id, scenario="orders", steps=["create", "check", "never"],
+                        vars={"i": i}, execution_arn=None,
+                        started_at="2026-11-21T23:21:00.000Z")  # fmt: skip
+        store.write_step(run_id, step(0, "create"))
+        if i % 2:
+            store.write_step(run_id, step(1, "check", "failed", error="boom"))
+            store.write_assert(run_id, status="passed", mismatches=[])
+        store.write_cleanup(run_id, status="passed", actions=[])
+        store.finish_run(run_id, scenario="orders", status="failed" if i % 2 else "passed",
+                         reason=None, ended_at="2026-11-21T23:21:02.000Z")  # fmt: skip
+    found = {"table": "itest-results", "dynamodb": client("dynamodb")}
+    together = store.read_runs({**runs, "unknown-run": 2}, **found)
+    assert together == {**{r: store.read_run(r, **found) for r in runs}, "unknown-run": None}
+    assert together[f"{RUN}-1"]["steps"][1]["error"] == "boom"
+    assert together[f"{RUN}-0"]["steps"][2]["status"] == "skipped"
