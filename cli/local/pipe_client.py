@@ -15,9 +15,10 @@ server, its select loop and a thread per connection there.
 One request at a time per worker: a call made while another thread of the
 worker has one on the pipe (an action abandoned at its deadline, still waiting
 on a long poll) goes over TCP, as before. So does every request to any other
-URL (a handler's own HTTP calls, a client pointed elsewhere), and everything
-after the pipe broke (the local AWS closing): that request fails as a closed
-connection does, and botocore's retry goes over TCP.
+URL (a handler's own HTTP calls, a client pointed elsewhere), every request of
+a process the handler forked (its frames would mix with the worker's), and
+everything after the pipe broke (the local AWS closing): that request fails as
+a closed connection does, and botocore's retry goes over TCP.
 
 Requests to the local AWS carry the key id, the session token and the
 credential scope SigV4 would put in them, but no signature: nothing in the
@@ -88,6 +89,10 @@ class AwsPipe:
         self._requests = requests
         self._in_use = threading.Lock()
         self.broken = False
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self.broken = True  # the pipe is the worker's, not a forked child's
 
     def is_local(self, url: str) -> bool:
         """Whether `url` is the local AWS's (then its requests need no signature)."""

@@ -45,6 +45,9 @@ def _answer_each(requests: BinaryIO, answers: BinaryIO, answer: Answer) -> None:
             frame = read_frame(requests)
         except EOFError:  # it died writing a request
             return
+        except ValueError:  # not a frame: whatever wrote it, the pipe is not to be trusted
+            logger.error("itest local AWS: a Lambda worker's pipe sent something not a frame")
+            return
         if frame is None:
             return
         try:

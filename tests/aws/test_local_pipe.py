@@ -106,6 +106,20 @@ def while_busy(event):
     return {"account": account, "took": took}
 
 
+def forked(event):
+    """A process the handler forks calls over HTTP: the pipe is the worker's."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write, boto3.client("sts").get_caller_identity()["Account"].encode())
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 100).decode()
+    return {"child": child, "worker": boto3.client("sts").get_caller_identity()["Account"]}
+
+
 def handler(event, context):
     return globals()[event["call"]](event)
 '''
@@ -249,3 +263,8 @@ def test_a_call_while_another_thread_holds_the_pipe_goes_over_http(
     assert answer["account"] == aws.account_id
     assert answer["took"] < 2.0  # the poll waits 3 s
     assert len(piped) == 2  # CreateQueue, ReceiveMessage; not GetCallerIdentity
+
+
+def test_a_forked_process_calls_over_http(aws: LocalAws, piped: list[str]) -> None:
+    assert call(aws, {"call": "forked"}) == {"child": aws.account_id, "worker": aws.account_id}
+    assert len(piped) == 1  # the worker's own call

@@ -211,6 +211,16 @@ def test_a_frame_cut_short_ends_the_pipe() -> None:
     assert called == []
 
 
+def test_something_not_a_frame_ends_the_pipe(caplog: pytest.LogCaptureFixture) -> None:
+    requests = io.BytesIO(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00nope")
+    answers = io.BytesIO()
+
+    serve(requests, answers, lambda head, body: pytest.fail("answered"))
+
+    assert requests.closed and answers.closed
+    assert "not a frame" in caplog.text
+
+
 def test_frames_carry_any_bytes() -> None:
     stream = io.BytesIO()
     body = bytes(range(256)) * 1000
