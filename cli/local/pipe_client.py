@@ -18,7 +18,9 @@ on a long poll) goes over TCP, as before. So does every request to any other
 URL (a handler's own HTTP calls, a client pointed elsewhere), every request of
 a process the handler forked (its frames would mix with the worker's), and
 everything after the pipe broke (the local AWS closing): that request fails as
-a closed connection does, and botocore's retry goes over TCP.
+a closed connection does, and botocore's retry goes over TCP. The client's
+read timeout holds as over HTTP (an answer that does not start in time is a
+`ReadTimeoutError`; the pipe, out of step then, is left for HTTP too).
 
 Requests to the local AWS carry the key id, the session token and the
 credential scope SigV4 would put in them, but no signature: nothing in the
@@ -37,6 +39,7 @@ from __future__ import annotations
 import importlib.abc
 import json
 import os
+import select
 import struct
 import sys
 import threading
@@ -114,24 +117,45 @@ class AwsPipe:
 
     def _exchange(self, request: Any) -> Any:
         from botocore.awsrequest import AWSResponse, HeadersDict
-        from botocore.exceptions import ConnectionClosedError
+        from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
         body = _body_bytes(request.body)
         headers = _sent_headers(request, body)
         head = {"method": request.method, "url": request.url, "headers": headers}
         try:
             write_frame(self._requests, head, body or b"")
-            frame = read_frame(self._answers)
-            if frame is None:
-                raise EOFError("the local AWS closed the pipe")
+            in_time = self._answer_within(_read_timeout(request))
+            frame = read_frame(self._answers) if in_time else None
         except (OSError, EOFError, ValueError) as exc:
             self.broken = True  # the local AWS is going: from now on, HTTP
             raise ConnectionClosedError(endpoint_url=request.url) from exc
+        if frame is None:  # closed, or late: an answer may come yet, out of step
+            self.broken = True
+            if in_time:
+                raise ConnectionClosedError(endpoint_url=request.url)
+            raise ReadTimeoutError(endpoint_url=request.url)
         answer, content = frame
-        headers = HeadersDict()
+        received = HeadersDict()
         for name, value in answer["headers"]:  # a header twice: joined, as urllib3 does
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        return AWSResponse(request.url, answer["status"], headers, _Raw(content))
+            received[name] = f"{received[name]}, {value}" if name in received else value
+        return AWSResponse(request.url, answer["status"], received, _Raw(content))
+
+    def _answer_within(self, seconds: float | None) -> bool:
+        """Whether the answer starts within `seconds` (botocore's read timeout, which
+        urllib3 applies to each read of the socket)."""
+        if seconds is None:
+            return True
+        ready, _, _ = select.select([self._answers], [], [], seconds)
+        return bool(ready)
+
+
+def _read_timeout(request: Any) -> float | None:
+    """The read timeout botocore would give urllib3: the request's own, else its client's."""
+    context = getattr(request, "context", None) or {}
+    timeout = context.get("read_timeout")
+    if timeout is None:
+        timeout = getattr(context.get("client_config"), "read_timeout", None)
+    return timeout
 
 
 class _Raw:

@@ -25,13 +25,21 @@ HANDLER = """
 import os
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import ReadTimeoutError
 
 
 def handler(event, context):
     if "pidfile" in event:
         with open(event["pidfile"], "w") as pidfile:
             pidfile.write(str(os.getpid()))
-    return boto3.client("sts").get_caller_identity()["Account"]
+    config = None
+    if "read_timeout" in event:
+        config = Config(read_timeout=event["read_timeout"], retries={"total_max_attempts": 1})
+    try:
+        return boto3.client("sts", config=config).get_caller_identity()["Account"]
+    except ReadTimeoutError as exc:
+        return type(exc).__name__
 """
 IDENTITY = (
     b"<GetCallerIdentityResponse><GetCallerIdentityResult><Account>%s</Account>"
@@ -192,6 +200,28 @@ def test_when_the_local_aws_s_end_fails_the_worker_goes_over_http(
     assert json.loads(first.payload) == json.loads(second.payload) == "333333333333"
     assert len(httpserver.log) == 2
     assert "a Lambda worker's pipe failed" in caplog.text
+
+
+def test_an_answer_later_than_the_read_timeout(spec: FunctionSpec, httpserver: HTTPServer) -> None:
+    """Times out as over HTTP; the pipe, out of step, is left for HTTP from then on."""
+    httpserver.expect_request("/", method="POST").respond_with_data(
+        identity(b"333333333333")[1], content_type="text/xml"
+    )
+
+    def late(head: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+        time.sleep(2)
+        return identity(b"123456789012")
+
+    pool = pool_for(httpserver.url_for("").rstrip("/"), late)
+    try:
+        timed_out = pool.invoke(spec, {"read_timeout": 0.5})
+        after = pool.invoke(spec, {})
+    finally:
+        pool.close()
+
+    assert json.loads(timed_out.payload) == "ReadTimeoutError"
+    assert json.loads(after.payload) == "333333333333"
+    assert len(httpserver.log) == 1
 
 
 def test_a_frame_cut_short_ends_the_pipe() -> None:
