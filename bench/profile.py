@@ -113,6 +113,10 @@ def _write_profile(yappi: object, requests: dict[str, int], out: Path) -> None:
     threads: dict[str, float] = {}
     own_by_kind: dict[str, dict[str, float]] = {}  # per kind of thread: function -> own CPU
     for t in yappi.get_thread_stats():  # type: ignore[attr-defined]
+        # the main thread (id 0) only waits for signals (0.00 s CPU in /proc), yet yappi gave
+        # it a quarter of the CPU, and get_func_stats(ctx_id=0) is every thread's functions
+        if t.id == 0:
+            continue
         # "Thread-12 (process_request_thread)": what the thread runs
         kind = t.name.partition("(")[2].rstrip(")") or t.name.rstrip("-0123456789")
         threads[kind] = threads.get(kind, 0.0) + t.ttot

@@ -25,14 +25,26 @@
   use, which two executions could race to do; it is drawn before the program
   is shared.
 
+- moto's interpreter keeps every thread it starts (one per Task state, per
+  execution, per Map) in a module-level list, `TMP_THREADS`, that nothing ever
+  reads or empties: about 2 KB per thread for the life of the process, 700
+  threads for 50 runs of 10 steps, and more for the garbage collector to scan.
+  Its holders get a list that keeps nothing.
+- Each state's entered and exited history events carry its input as JSON text,
+  which moto wrote from a deep copy of the input (`States.get_input`): the text is
+  written from the input itself (writing does not change it), so the same text.
+
 (DynamoDB's: cli/local/dynamodb_fast.py.)
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any
+
+from itest.cli.local.undo import Undo, in_reverse
 
 PARSED_PATHS = 4096  # distinct JSONPaths kept parsed (a definition has a few dozen)
 PARSED_DEFINITIONS = 64  # state machine definitions kept built (the orchestrator has two)
@@ -52,10 +64,10 @@ def install() -> Callable[[], None]:
     json_path.parse = functools.lru_cache(maxsize=PARSED_PATHS)(
         lambda path: FieldChain.of(saved[json_path](path))
     )
-    undo_definitions = _definitions_parsed_once()
+    undoes = [_definitions_parsed_once(), _threads_not_kept(), _event_input_uncopied()]
 
     def undo() -> None:
-        undo_definitions()
+        in_reverse(undoes)()
         for module, parse in saved.items():
             module.parse = parse
 
@@ -143,3 +155,80 @@ def _name_components(program: Any) -> None:
             if isinstance(value, EvalComponent):
                 value.heap_key  # noqa: B018  (drawn now, once)
             pending.extend(vars(value).values() if hasattr(value, "__dict__") else ())
+
+
+class Unkept(list):  # type: ignore[type-arg]
+    """A list that keeps nothing appended to it."""
+
+    def append(self, item: Any) -> None:
+        pass
+
+
+def _threads_not_kept() -> Undo:
+    """moto's `TMP_THREADS` replaced by an `Unkept` list in every module that holds it
+    (those imported later take it from moto's `utils`, which holds it too)."""
+    from moto.stepfunctions.parser import utils
+
+    kept, unkept = utils.TMP_THREADS, Unkept()
+
+    def holders(of: list[Any]) -> list[Any]:
+        return [module for name, module in list(sys.modules.items())
+                if name.startswith("moto.stepfunctions.") and
+                getattr(module, "TMP_THREADS", None) is of]  # fmt: skip
+
+    for module in holders(kept):
+        module.TMP_THREADS = unkept
+
+    def undo() -> None:
+        for module in holders(unkept):
+            module.TMP_THREADS = kept
+
+    return undo
+
+
+def _event_input_uncopied() -> Undo:
+    """`CommonStateField`'s entered and exited event details: moto's, with the state's
+    input written as JSON from the input itself rather than from a deep copy of it."""
+    from moto.stepfunctions.parser.api import (
+        HistoryEventExecutionDataDetails,
+        StateEnteredEventDetails,
+        StateExitedEventDetails,
+    )
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    names = ("_get_state_entered_event_details", "_get_state_exited_event_details")
+    originals = {name: CommonStateField.__dict__[name] for name in names}
+
+    def input_text(env: Any) -> str:
+        return to_json_str(env.states._states_data["input"], separators=(",", ":"))
+
+    def entered(self: Any, env: Any) -> Any:
+        return StateEnteredEventDetails(
+            name=self.name,
+            input=input_text(env),
+            inputDetails=HistoryEventExecutionDataDetails(truncated=False),
+        )
+
+    def exited(self: Any, env: Any) -> Any:
+        details = StateExitedEventDetails(
+            name=self.name,
+            output=input_text(env),
+            outputDetails=HistoryEventExecutionDataDetails(truncated=False),
+        )
+        assigned_variables = env.variable_store.get_assigned_variables()
+        env.variable_store.reset_tracing()
+        if assigned_variables:
+            details["assignedVariables"] = assigned_variables
+            details["assignedVariablesDetails"] = {"truncated": False}
+        return details
+
+    for name, patched in zip(names, (entered, exited), strict=True):
+        patched.__wrapped__ = originals[name]  # type: ignore[attr-defined]  (moto's own)
+        setattr(CommonStateField, name, patched)
+
+    def undo() -> None:
+        for name, original in originals.items():
+            setattr(CommonStateField, name, original)
+
+    return undo

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import tempfile
 import threading
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,18 @@ if TYPE_CHECKING:
     from moto.awslambda.models import LambdaFunction
 
 LOG_TAIL_BYTES = 4096  # what Invoke returns with LogType=Tail
+CONFIGURATIONS_KEPT = 256  # function configurations whose spec is kept (forgotten all at once)
+
+
+@dataclass(frozen=True)
+class _Configured:
+    """What a function configuration runs as: its environment variables (compared on
+    every invocation: moto may give a function new ones), its spec, and the digest of
+    its code and of each layer (checked against the registry on every invocation)."""
+
+    variables: dict[str, Any]
+    spec: FunctionSpec
+    digests: tuple[tuple[str, str], ...]
 
 
 class LambdaRunner:
@@ -68,6 +82,8 @@ class LambdaRunner:
         self.pool = WorkerPool(
             environment, max_workers=max_workers, idle_seconds=idle_seconds, answer_aws=answer_aws
         )
+        self._configured: dict[tuple[Any, ...], _Configured] = {}
+        self._configured_lock = threading.Lock()
 
     def invoke(self, fn: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         """moto's `_invoke_lambda` contract: (response payload, errored, log tail).
@@ -82,8 +98,7 @@ class LambdaRunner:
                 True,
                 "",
             )
-        self._check_registered(fn)
-        spec = self._spec(fn)
+        spec = self._checked_spec(fn)
         result = self.pool.invoke(spec, event)
         if result.log_stream is not None:
             with self._logs_lock:  # moto's logs backend is not thread-safe
@@ -93,10 +108,10 @@ class LambdaRunner:
 
     def prewarm(self, fn: LambdaFunction) -> None:
         """Start a worker for a function with registered code, ahead of its first call."""
-        if not str(fn.run_time).startswith("python") or self._unregistered(fn):
+        if not str(fn.run_time).startswith("python"):
             return
         try:
-            spec = self._spec(fn)
+            spec = self._checked_spec(fn)
         except Exception:  # the first invocation reports what is wrong
             return
         self.pool.prewarm(spec)
@@ -104,32 +119,57 @@ class LambdaRunner:
     def close(self) -> None:
         self.pool.close()
 
-    def _unregistered(self, fn: LambdaFunction) -> list[str]:
-        """What of the function's code is not registered: "code", or "layer <arn>"."""
-        missing = [] if self.registry.knows(fn.code_digest) else ["code"]
-        layers = [layer for layer in _layers(fn) if not self.registry.knows(layer.code_digest)]
-        return missing + [f"layer {layer.arn}" for layer in layers]
+    def _checked_spec(self, fn: LambdaFunction) -> FunctionSpec:
+        """The spec to run `fn` by, once its code and layers are known to be registered.
 
-    def _check_registered(self, fn: LambdaFunction) -> None:
-        if missing := self._unregistered(fn):
+        Kept per configuration (`_Configured`): a warm invocation neither looks its
+        layers up again nor builds a spec the pool must hash and compare in full; its
+        code folder is only checked to be there (cli/local/worker_pool.py runs in it).
+
+        Raises:
+            CodeNotRegistered: the function's code (or a layer's) is not registered.
+        """
+        configuration = _configuration(fn)
+        with self._configured_lock:
+            known = self._configured.get(configuration)
+        if known is None or known.variables != fn.environment_vars:
+            known = self._configure(fn, configuration)
+        missing = [what for what, digest in known.digests if not self.registry.knows(digest)]
+        if missing:
             raise _code_not_registered(fn.function_name, missing)
+        if not os.path.isdir(known.spec.code_dir) or not all(
+            os.path.isdir(folder) for folder in known.spec.layer_dirs
+        ):  # removed from the cache under a running local AWS: extracted again
+            known = self._configure(fn, configuration)
+        return known.spec
 
-    def _spec(self, fn: LambdaFunction) -> FunctionSpec:
+    def _configure(self, fn: LambdaFunction, configuration: tuple[Any, ...]) -> _Configured:
+        layers = _layers(fn)
+        digests = (("code", fn.code_digest),
+                   *((f"layer {layer.arn}", layer.code_digest) for layer in layers))  # fmt: skip
+        if missing := [what for what, digest in digests if not self.registry.knows(digest)]:
+            raise _code_not_registered(fn.function_name, missing)
         if getattr(fn, "package_type", "Zip") != "Zip":
             raise NotImplementedError(f"{fn.function_name}: only Zip packages run locally")
-        environment = tuple(sorted((str(k), str(v)) for k, v in fn.environment_vars.items()))
-        return FunctionSpec(
+        variables = dict(fn.environment_vars)
+        spec = FunctionSpec(
             arn=fn.function_arn,
             name=fn.function_name,
             version=str(fn.version),
             handler=str(fn.handler),
             code_dir=self._extract(fn),
-            layer_dirs=tuple(self._extract(layer) for layer in _layers(fn)),
-            environment=environment,
+            layer_dirs=tuple(self._extract(layer) for layer in layers),
+            environment=tuple(sorted((str(k), str(v)) for k, v in variables.items())),
             timeout=float(fn.timeout),
             memory=int(fn.memory_size),
             log_group=fn.logs_group_name,
         )
+        known = _Configured(variables, spec, digests)
+        with self._configured_lock:
+            if len(self._configured) >= CONFIGURATIONS_KEPT:
+                self._configured.clear()
+            self._configured[configuration] = known
+        return known
 
     def _extract(self, package: Any) -> Path:
         """Unzip a function's or layer's code once per sha256, atomically, into the cache."""
@@ -186,6 +226,22 @@ def _code_not_registered(name: str, missing: list[str]) -> Exception:
     )
     error.code = 403
     return error
+
+
+def _configuration(fn: LambdaFunction) -> tuple[Any, ...]:
+    """What a function's spec is made of but its environment variables (a dict)."""
+    return (
+        fn.function_arn,
+        fn.function_name,
+        fn.version,
+        fn.handler,
+        fn.code_digest,
+        tuple(layer["Arn"] for layer in fn.layers),
+        fn.timeout,
+        fn.memory_size,
+        fn.logs_group_name,
+        getattr(fn, "package_type", "Zip"),
+    )
 
 
 def _layers(fn: LambdaFunction) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -159,6 +160,37 @@ def test_timeout_kills_the_process_and_the_next_call_starts_cold(aws: LocalAws, 
     assert payload["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in payload["errorMessage"]
     assert _invoke(aws, name, {})[0]["calls"] == 1
+
+
+def test_a_changed_configuration_runs_as_changed(aws: LocalAws, role: str) -> None:
+    """The spec is kept per configuration: new variables, new code, a new timeout are
+    what the next invocation runs with; a code folder removed from the cache is
+    extracted again."""
+    from itest.cli.local.cache import cache_root
+
+    name = _create(aws, role, "reconfigured", Environment={"Variables": {"COLOR": "green"}})
+    lam = aws.client("lambda")
+    assert _invoke(aws, name, {})[0]["env"]["COLOR"] == "green"
+
+    lam.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"COLOR": "blue"}}, Timeout=7
+    )
+    payload, _ = _invoke(aws, name, {})
+    assert payload["env"]["COLOR"] == "blue"
+    assert 3000 < payload["remaining_ms"] <= 7000
+
+    changed = HANDLER.replace('"calls": calls,', '"calls": calls, "changed": True,')
+    lam.update_function_code(
+        FunctionName=name, ZipFile=aws.register_code(zip_files({"index.py": changed}))
+    )
+    assert _invoke(aws, name, {})[0]["changed"] is True
+
+    extracted = list((cache_root() / "lambda-code").iterdir())
+    for folder in extracted:
+        shutil.rmtree(folder)
+    payload, error = _invoke(aws, name, {})
+    assert error is None and payload["changed"] is True
+    assert any(folder.is_dir() for folder in extracted)
 
 
 def test_logs_land_in_cloudwatch_logs_like_lambdas(aws: LocalAws, role: str) -> None:

@@ -9,6 +9,7 @@ import copy
 import importlib
 import json
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -184,14 +185,23 @@ def _anonymous(text: str, prefix: str) -> str:
     return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", text)
 
 
-def _unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto as it comes: its own deep copies, a program built per execution."""
+def _unpatched(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """moto as it comes: its own deep copies, a program built per execution, its event
+    details written from copies, its threads kept (in the list returned)."""
     from itest.cli.local import sfn_copy
+    from itest.cli.local.fast_paths import Unkept
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 
     for name in sfn_copy.INTERPRETER_MODULES:
         monkeypatch.setattr(importlib.import_module(name), "copy", copy)
+    for name in ("_get_state_entered_event_details", "_get_state_exited_event_details"):
+        monkeypatch.setattr(CommonStateField, name, getattr(CommonStateField, name).__wrapped__)
+    threads: list[Any] = []
+    for module in list(sys.modules.values()):
+        if isinstance(getattr(module, "TMP_THREADS", None), Unkept):
+            monkeypatch.setattr(module, "TMP_THREADS", threads)
     kept = AmazonStateLanguageParser.parse
 
     def parse(definition: str) -> tuple[Any, Any]:
@@ -199,17 +209,22 @@ def _unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
         return Preprocessor().visit(tree), tree
 
     monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(parse))
+    return threads
 
 
 def test_executions_at_once_end_as_they_do_on_moto_unpatched(
     aws: LocalAws, machine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from moto.stepfunctions.parser import utils
+
     patched = _run_all(aws, machine, "patched", tmp_path)
+    assert list(utils.TMP_THREADS) == []  # no thread of theirs kept
     with monkeypatch.context() as unpatch:
-        _unpatched(unpatch)
+        threads = _unpatched(unpatch)
         unpatched = _run_all(aws, machine, "unpatched", tmp_path)
 
     assert patched == unpatched
+    assert len(threads) >= len(CASES) * 3  # moto keeps each execution's, Map's, Task's
     # each execution ended its own way, though all ran one program at the same time
     assert {case: ended["status"] for case, ended in patched.items()} == {
         "passes": "SUCCEEDED", "loops": "SUCCEEDED", "retried": "SUCCEEDED",
