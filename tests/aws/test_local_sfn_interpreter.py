@@ -10,6 +10,7 @@ import importlib
 import json
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -187,9 +188,12 @@ def _anonymous(text: str, prefix: str) -> str:
 
 def _unpatched(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """moto as it comes: its own deep copies, a program built per execution, its event
-    details written from copies, its threads kept (in the list returned)."""
+    details written from copies, each Task evaluated in a thread of its own, its threads
+    kept (in the list returned)."""
     from itest.cli.local import sfn_copy
     from itest.cli.local.fast_paths import Unkept
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
     from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
@@ -198,6 +202,9 @@ def _unpatched(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         monkeypatch.setattr(importlib.import_module(name), "copy", copy)
     for name in ("_get_state_entered_event_details", "_get_state_exited_event_details"):
         monkeypatch.setattr(CommonStateField, name, getattr(CommonStateField, name).__wrapped__)
+    evaluate = ExecutionState._evaluate_with_timeout
+    monkeypatch.setattr(ExecutionState, "_evaluate_with_timeout", evaluate.__wrapped__)
+    monkeypatch.setattr(execute_state, "Thread", threading.Thread)  # every Task in a thread
     threads: list[Any] = []
     for module in list(sys.modules.values()):
         if isinstance(getattr(module, "TMP_THREADS", None), Unkept):
@@ -237,3 +244,42 @@ def test_executions_at_once_end_as_they_do_on_moto_unpatched(
     assert retried.count("LambdaFunctionFailed") + retried.count("TaskFailed") == 1
     looped = [e for e in patched["loops"]["history"] if e["type"] == "WaitStateEntered"]
     assert len(looped) == 2
+
+
+def test_a_lambda_task_whose_timeout_can_pass_first_still_times_out(
+    aws: LocalAws, role: str
+) -> None:
+    """A Lambda task runs in its state's own thread only when its timeout cannot pass
+    before the invocation ends; one with `TimeoutSeconds: 1` keeps moto's thread, whose
+    wait gives up after a second while the function still runs."""
+    function = aws.client("lambda").create_function(
+        FunctionName="sleeps",
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Timeout=30,
+        Code={"ZipFile": aws.register_code(zip_files({"index.py": SLEEPS}))},
+    )["FunctionArn"]
+    task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True,
+            "Parameters": {"FunctionName": function, "Payload.$": "$"}}  # fmt: skip
+    definition = {"StartAt": "Slow", "States": {"Slow": {**task, "TimeoutSeconds": 1}}}
+    sfn = aws.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="times-out", definition=json.dumps(definition), roleArn=role
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, input='{"sleep": 4}')["executionArn"]
+
+    ended = _ended(sfn, arn, "times-out")
+
+    assert (ended["status"], ended["error"]) == ("FAILED", "States.Timeout")
+    assert "TaskTimedOut" in [event["type"] for event in ended["history"]]
+
+
+SLEEPS = """
+import time
+
+
+def handler(event, context):
+    time.sleep(event["sleep"])
+    return "late"
+"""
