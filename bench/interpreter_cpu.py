@@ -7,13 +7,16 @@ shape (infra/workflow.py: Prepare, a Map of one Action, CheckOutcome and
 StepPassed per step, Assert, Cleanup, Verdict) over a handler that does nothing
 but answer, starts `runs` executions of `steps` steps at once and waits for them
 to end. Prints, per step, the CPU of the server process's threads by what they
-run (moto's interpreter threads: `eval`, `_exec_and_notify` for each Task state,
-which includes the server's side of each Lambda invocation, `_execution_logic`;
-the worker pool's readers; the HTTP threads of this script's own
-StartExecution/DescribeExecution calls), read with each thread's CPU clock as it
-ends: no profiler, so no profiler's distortion. The handler's own CPU is in its
-worker process, not counted. The best of `rounds` rounds is printed (the machine
-is shared: the least disturbed round is the closest to the code's own cost).
+run (moto's interpreter threads: `_execution_logic` per execution, `eval` per
+Map, whose iterations' states run in it, with the server's side of each Lambda
+invocation, `_exec_and_notify` for any other Task state and the Map state
+itself; the threads still running at the end: the worker pool's readers, the
+HTTP threads of this script's own StartExecution/DescribeExecution calls), read
+with each thread's CPU clock as it ends, and each state's own CPU (its thread's
+clock around it): no profiler, so no profiler's distortion. The handler's own
+CPU is in its worker process, not counted. The best of `rounds` rounds is
+printed (the machine is shared: the least disturbed round is the closest to the
+code's own cost).
 
 In-process, bounded, loopback only. Name the load average with the numbers.
 """
@@ -127,9 +130,10 @@ class ThreadCpu:
             try:
                 run(thread)
             finally:
-                kind = re.sub(r"^.*\((.*)\)$", r"\1", thread.name)
-                with lock:
-                    seconds[kind] += time.thread_time()
+                if threading.current_thread() is thread:  # not run in another's thread
+                    kind = re.sub(r"^.*\((.*)\)$", r"\1", thread.name)
+                    with lock:
+                        seconds[kind] += time.thread_time()
 
         threading.Thread.run = counted  # type: ignore[method-assign]
         return self
@@ -140,8 +144,9 @@ class ThreadCpu:
 
 class StateCpu:
     """CPU seconds each state's own evaluation took in its thread (its inner states', e.g. a
-    Map's iterations, not included) and how many times it ran, by state name. A Task's
-    Lambda invocation runs in a thread of its own (`_exec_and_notify`), counted there."""
+    Map's iterations, not included) and how many times it ran, by state name. A Lambda
+    task's invocation is its own (cli/local/fast_paths.py runs it in the state's thread);
+    another Task's runs in a thread of its own (`_exec_and_notify`), counted there."""
 
     def __init__(self) -> None:
         self.seconds: collections.Counter[str] = collections.Counter()
