@@ -4,9 +4,10 @@
 
 Starts a local AWS in this process, deploys a state machine of the orchestrator's
 shape (infra/workflow.py: Prepare, a Map of one Action, CheckOutcome and
-StepPassed per step, Assert, Cleanup, Verdict) over a handler that does nothing
-but answer, starts `runs` executions of `steps` steps at once and waits for them
-to end. Prints, per step, the CPU of the server process's threads by what they
+StepPassed per step, Cleanup, Verdict: the one tests/aws/test_local_sfn_interpreter.py
+runs with and without the interpreter's patches) over a handler that does
+nothing but answer, starts `runs` executions of `steps` steps at once and waits
+for them to end. Prints, per step, the CPU of the server process's threads by what they
 run (moto's interpreter threads: `_execution_logic` per execution, `eval` per
 Map, whose iterations' states run in it, with the server's side of each Lambda
 invocation, `_exec_and_notify` for any other Task state and the Map state
@@ -36,83 +37,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-
-HANDLER = """
-def handler(event, context):
-    role = event.get("role")
-    if role == "prepare":
-        return {"scenario": {"bucket": "b", "key": "k"}, "deadline": "2099-01-01T00:00:00Z",
-                "steps": [{"index": i, "name": f"step {i}"} for i in range(event["steps"])]}
-    if role == "assert":
-        return {"status": "passed"}
-    if role == "cleanup":
-        return {"status": "passed", "reason": ""}
-    return {"outcome": "passed", "index": event["index"]}
-"""
-
-
-def definition(function: str) -> str:
-    """infra/workflow.py's states, with its retries, catches and payloads, in small."""
-    retry = [{"ErrorEquals": ["TransientError"], "IntervalSeconds": 2, "MaxAttempts": 5,
-              "BackoffRate": 2}]  # fmt: skip
-    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Cleanup"}]
-    ids = {"run_id.$": "$$.Execution.Name", "execution_arn.$": "$$.Execution.Id"}
-
-    def task(payload: Any, **fields: Any) -> dict[str, Any]:
-        parameters = {"FunctionName": function}
-        parameters.update({"Payload.$": payload} if isinstance(payload, str) else
-                          {"Payload": payload})  # fmt: skip
-        return {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                "Parameters": parameters, "Retry": retry, **fields}  # fmt: skip
-
-    action = task("$", OutputPath="$.Payload", Next="CheckOutcome")
-    return json.dumps({
-        "StartAt": "Prepare",
-        "States": {
-            "Prepare": task({"role": "prepare", "steps.$": "$.steps", **ids},
-                            OutputPath="$.Payload", Catch=catch, Next="RunSteps"),
-            "RunSteps": {
-                "Type": "Map", "ResultPath": None, "Next": "Assert", "Catch": catch,
-                "ItemsPath": "$.steps", "MaxConcurrency": 1,
-                "ItemSelector": {**ids, "scenario.$": "$.scenario", "deadline.$": "$.deadline",
-                                 "index.$": "$$.Map.Item.Index",
-                                 "name.$": "$$.Map.Item.Value.name", "attempt": 0},
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "INLINE"},
-                    "StartAt": "Action",
-                    "States": {
-                        "Action": action,
-                        "Backoff": {"Type": "Wait", "SecondsPath": "$.wait_seconds",
-                                    "Next": "Action"},
-                        "CheckOutcome": {
-                            "Type": "Choice",
-                            "Choices": [
-                                {"Variable": "$.outcome", "StringEquals": "retry",
-                                 "Next": "Backoff"},
-                                {"Variable": "$.outcome", "StringEquals": "failed",
-                                 "Next": "StepFailed"},
-                            ],
-                            "Default": "StepPassed",
-                        },
-                        "StepPassed": {"Type": "Succeed"},
-                        "StepFailed": {"Type": "Fail", "Error": "StepFailed",
-                                       "CausePath": "$.reason"},
-                    },
-                },
-            },
-            "Assert": task({"role": "assert", "scenario.$": "$.scenario", **ids},
-                           ResultPath=None, Catch=catch, Next="Cleanup"),
-            "Cleanup": task({"role": "cleanup", "state.$": "$", **ids}, OutputPath="$.Payload",
-                            Next="Verdict"),
-            "Verdict": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.status", "StringEquals": "passed", "Next": "Passed"}],
-                "Default": "Failed",
-            },
-            "Passed": {"Type": "Succeed"},
-            "Failed": {"Type": "Fail", "Error": "ScenarioFailed", "CausePath": "$.reason"},
-        },
-    })  # fmt: skip
 
 
 class ThreadCpu:
@@ -186,9 +110,9 @@ class StateCpu:
 
 def burst(aws: Any, machine: str, runs: int, steps: int, tag: str) -> None:
     sfn = aws.client("stepfunctions")
-    arns = [sfn.start_execution(stateMachineArn=machine, name=f"{tag}-{i}",
-                                input=json.dumps({"steps": steps}))["executionArn"]
-            for i in range(runs)]  # fmt: skip
+    given = json.dumps({"steps": [f"step {i}" for i in range(steps)], "flaky": ""})
+    arns = [sfn.start_execution(stateMachineArn=machine, name=f"{tag}-{i}", input=given)[
+                "executionArn"] for i in range(runs)]  # fmt: skip
     deadline = time.monotonic() + 60 + runs * steps * 0.1
     for arn in arns:
         while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
@@ -210,6 +134,7 @@ def main() -> None:
     from itest.cli.local.server import local_aws
 
     from tests.aws.lambda_zip import zip_files
+    from tests.aws.test_local_sfn_interpreter import HANDLER, orchestrator_shape
 
     n = args.runs * args.steps
     with local_aws() as aws:
@@ -220,7 +145,7 @@ def main() -> None:
             Code={"ZipFile": aws.register_code(zip_files({"index.py": HANDLER}))},
         )["FunctionArn"]  # fmt: skip
         machine = aws.client("stepfunctions").create_state_machine(
-            name="bench", definition=definition(function), roleArn=role["Role"]["Arn"]
+            name="bench", definition=orchestrator_shape(function), roleArn=role["Role"]["Arn"]
         )["stateMachineArn"]
         burst(aws, machine, 2, 2, "warm-up")
         best: tuple[float, dict[str, float]] | None = None

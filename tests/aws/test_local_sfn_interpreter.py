@@ -73,7 +73,7 @@ def _task(function: str, payload: dict[str, Any], **fields: Any) -> dict[str, An
     }
 
 
-def _definition(function: str) -> str:
+def orchestrator_shape(function: str) -> str:
     """The orchestrator's workflow (infra/workflow.py) in small, with one-second retries."""
     action = _task(function, {"Payload.$": "$"}, OutputPath="$.Payload", Next="CheckOutcome")
     payload = {"role": "prepare", "input.$": "$", "run_id.$": "$$.Execution.Name"}
@@ -150,7 +150,7 @@ def machine(aws: LocalAws, role: str) -> str:
         Code={"ZipFile": aws.register_code(zip_files({"index.py": HANDLER}))},
     )["FunctionArn"]
     return aws.client("stepfunctions").create_state_machine(
-        name="orchestrator-shape", definition=_definition(function), roleArn=role
+        name="orchestrator-shape", definition=orchestrator_shape(function), roleArn=role
     )["stateMachineArn"]
 
 
