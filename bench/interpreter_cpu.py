@@ -142,6 +142,7 @@ def main() -> None:
         function = aws.client("lambda").create_function(
             FunctionName="bench", Runtime="python3.12", Role=role["Role"]["Arn"],
             Handler="index.handler",
+            Timeout=60,  # a queue of 50 invocations on one warm worker waits its turn
             Code={"ZipFile": aws.register_code(zip_files({"index.py": HANDLER}))},
         )["FunctionArn"]  # fmt: skip
         machine = aws.client("stepfunctions").create_state_machine(
