@@ -4,6 +4,8 @@ read together by key, the same as read one by one."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from itest.lambdas.aws import client
 from itest.lambdas.results import store
@@ -62,7 +64,7 @@ def test_runs_read_together_by_key_are_the_runs_read_one_by_one() -> None:
     """The CLI reads the records of runs that ended together in one BatchGetItem per
     100 items: the same records as a Query each (steps never reached, assert, cleanup),
     and None for a run without a record."""
-    runs = {f"{RUN}-{i}": 3 for i in range(9)}  # 9 runs of 6 items: two calls
+    runs = {f"{RUN}-{i}": 3 for i in range(18)}  # 18 runs of 6 keys, and 5: two calls
     for i, run_id in enumerate(runs):
         store.write_run(run_id, scenario="orders", steps=["create", "check", "never"],
                         vars={"i": i}, execution_arn=None,
@@ -75,7 +77,16 @@ def test_runs_read_together_by_key_are_the_runs_read_one_by_one() -> None:
         store.finish_run(run_id, scenario="orders", status="failed" if i % 2 else "passed",
                          reason=None, ended_at="2026-11-21T23:21:02.000Z")  # fmt: skip
     found = {"table": "itest-results", "dynamodb": client("dynamodb")}
-    together = store.read_runs({**runs, "unknown-run": 2}, **found)
+    calls = []
+
+    class Counted:
+        def batch_get_item(self, **kwargs: Any) -> dict[str, Any]:
+            calls.append(len(kwargs["RequestItems"]["itest-results"]["Keys"]))
+            return found["dynamodb"].batch_get_item(**kwargs)
+
+    together = store.read_runs({**runs, "unknown-run": 2}, table="itest-results",
+                               dynamodb=Counted())  # fmt: skip
+    assert calls == [100, 13]
     assert together == {**{r: store.read_run(r, **found) for r in runs}, "unknown-run": None}
     assert together[f"{RUN}-1"]["steps"][1]["error"] == "boom"
     assert together[f"{RUN}-0"]["steps"][2]["status"] == "skipped"
