@@ -15,19 +15,20 @@ and a burst of N scenarios at `--parallel N`, and prints:
 - per function, how busy its workers ("lanes") were: the share of the burst each
   spent inside its handler, and the gaps between one invocation's end and the next
   one's start on the same worker, split into the server's hops (reader thread woke,
-  invoking thread woke, next waiting invocation woke and wrote its request, the
-  child read it);
+  invoking thread woke, the next queued invocation's event written, the child read
+  it);
 - per AWS call of the busiest function's workers: its latency as the worker saw it,
   split into the wait before a server thread began reading it (the thread woke and
   took the GIL) and the rest (the server's handling, the worker reading the answer);
 - the load average, the machine's and the server's CPU.
 
 `--lanes N` keeps N warm workers per function from the start (`ITEST_LAMBDA_WORKERS`
-N and no growth delay: the warm-up's 4 runs at once start them); `--switch MS` sets the
-server's GIL switch interval (`sys.setswitchinterval`); `--bursts K` runs K bursts on the
-same local AWS, and with `--nice N` every other one with its Lambda workers' autogroup
-at niceness N (each worker is a session of its own, so with the kernel's autogroups a
-worker's plain `nice` only ranks it against itself), then the median wall of each kind.
+N and no growth delay: the warm-up's 4 runs at once start them). `--bursts K` runs K
+bursts on the same local AWS, every other one with the server's GIL switch interval at
+`--switch MS` (`sys.setswitchinterval`, else 5 ms) and its Lambda workers' autogroup
+at niceness `--nice N` (else 0; each worker is a session of its own, so with the
+kernel's autogroups a worker's plain `nice` only ranks it against itself), then the
+median wall of each kind.
 Bounded: everything targets 127.0.0.1.
 """
 
@@ -71,6 +72,8 @@ def _queued():
 def _load(spec):
     handler = load(spec)
     def timed(event, context):
+        if not timed_calls:  # botocore loaded by now (the worker's pipe hooks its import)
+            _time_calls()
         start, cpu, queued = clock(), time.process_time(), _queued()
         try:
             return handler(event, context)
@@ -82,19 +85,23 @@ def _load(spec):
             events.clear()
     return timed
 
+timed_calls = []
+def _time_calls():
+    import botocore.endpoint
+    get = botocore.endpoint.Endpoint._do_get_response
+    def _get(self, request, *rest):
+        start = clock()
+        try:
+            return get(self, request, *rest)
+        finally:
+            target = request.headers.get("X-Amz-Target", b"")
+            target = target.decode() if isinstance(target, bytes) else target
+            op = target.rpartition(".")[2] or request.method
+            events.append(("call", name, op, start, clock()))
+    botocore.endpoint.Endpoint._do_get_response = _get
+    timed_calls.append(True)
+
 boot._load_handler = _load
-import botocore.endpoint
-send = botocore.endpoint.Endpoint._send
-def _send(self, request):
-    start = clock()
-    try:
-        return send(self, request)
-    finally:
-        target = request.headers.get("X-Amz-Target", b"")
-        target = target.decode() if isinstance(target, bytes) else target
-        op = target.rpartition(".")[2] or request.method
-        events.append(("call", name, op, start, clock()))
-botocore.endpoint.Endpoint._send = _send
 boot.main()
 """
 
@@ -107,8 +114,10 @@ def traced_daemon() -> None:
     from itest.cli.local import keep_alive, worker_pool
 
     out = Path(os.environ["ITEST_TIMELINE_OUT"])
-    if switch := os.environ.get("ITEST_TIMELINE_SWITCH"):
-        sys.setswitchinterval(float(switch) / 1000)
+    default_switch = sys.getswitchinterval()
+    if switch := os.environ.get("ITEST_TIMELINE_SWITCH"):  # SIGHUP: this; SIGWINCH: default
+        signal.signal(signal.SIGHUP, lambda *_: sys.setswitchinterval(float(switch) / 1000))
+        signal.signal(signal.SIGWINCH, lambda *_: sys.setswitchinterval(default_switch))
     if os.environ.get("ITEST_TIMELINE_LANES"):
         worker_pool.GROW_AFTER_SECONDS = 0.0
         worker_pool.BUSY_SHARE = 1e9
@@ -121,25 +130,33 @@ def traced_daemon() -> None:
 
     pool = worker_pool.WorkerPool
     checkout, invoke, checkin = pool._checkout, pool._invoke, pool._checkin
+    sent: dict[str, float] = {}  # request id -> when its event was written to the child
 
-    def _checkout(self, spec):  # type: ignore[no-untyped-def]
+    def _checkout(self, spec, *rest):  # type: ignore[no-untyped-def]
         start = clock()
-        waiting = self._waiting.get(spec, 0)
-        worker = checkout(self, spec)
-        record(("checkout", spec.name, id(worker), start, clock(), waiting))
+        worker = checkout(self, spec, *rest)
+        record(("checkout", spec.name, id(worker), start, clock()))
         return worker
 
-    def _invoke(self, worker, event, request_id):  # type: ignore[no-untyped-def]
+    def _invoke(self, worker, *rest):  # type: ignore[no-untyped-def]
+        request_id = getattr(rest[0], "request_id", None) or rest[-1]  # a ticket, or (event, id)
         start = clock()
-        outcome = invoke(self, worker, event, request_id)
+        outcome = invoke(self, worker, *rest)
         record(("invoke", worker.spec.name, id(worker), request_id, start, clock(),
-                getattr(worker.messages, "last", 0.0)))  # fmt: skip
+                getattr(worker.messages, "last", 0.0), sent.pop(request_id, start)))  # fmt: skip
         return outcome
 
     def _checkin(self, worker):  # type: ignore[no-untyped-def]
         record(("checkin", worker.spec.name, id(worker), clock()))
         return checkin(self, worker)
 
+    if send := getattr(pool, "_send", None):  # who writes the event, and when
+
+        def _send(self, worker, ticket):  # type: ignore[no-untyped-def]
+            sent[ticket.request_id] = clock()
+            return send(self, worker, ticket)
+
+        pool._send = _send
     pool._checkout, pool._invoke, pool._checkin = _checkout, _invoke, _checkin
 
     class TimedQueue(worker_pool.queue.Queue):
@@ -244,9 +261,14 @@ def main() -> None:
                 raise SystemExit(f"the warm-up failed:\n{done.stdout}{done.stderr}")
             measured = [str(itest_scenario(folder, args.steps, f"burst-{i:02d}"))
                         for i in range(args.burst)]  # fmt: skip
-            walls: dict[int, list[float]] = defaultdict(list)
+            walls: dict[str, list[float]] = defaultdict(list)
             for n in range(args.bursts):
                 nice = args.nice if n % 2 else 0  # A/B: every other burst's workers niced
+                if args.switch:  # and the server's GIL switch interval
+                    daemon.send_signal(signal.SIGHUP if n % 2 else signal.SIGWINCH)
+                kind = f"nice {nice}" + (
+                    f", switch {args.switch if n % 2 else 5:g} ms" if args.switch else ""
+                )
                 for worker in _children(daemon.pid):
                     with contextlib.suppress(OSError):
                         Path(f"/proc/{worker}/autogroup").write_text(str(nice))
@@ -257,11 +279,11 @@ def main() -> None:
                 time.sleep(0.3)
                 wall, summary = one_burst(daemon.pid, [*run, *measured, "--parallel",
                                           str(args.burst)], env, folder, out, args)  # fmt: skip
-                walls[nice].append(wall)
-                print(f"burst {n + 1}, workers' autogroup nice {nice}: {summary}", flush=True)
+                walls[kind].append(wall)
+                print(f"burst {n + 1}, workers' autogroup {kind}: {summary}", flush=True)
             if args.bursts > 1:
                 print(
-                    "median wall by the workers' nice:",
+                    "median wall:",
                     ", ".join(
                         f"{k}: {statistics.median(v):.2f} s ({len(v)})" for k, v in walls.items()
                     ),
@@ -278,12 +300,15 @@ def one_burst(pid: int, command: list[str], env: dict[str, str], folder: Path, o
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     local_before = tree_cpu_seconds(pid)
     queued_before = run_queue_seconds(pid)
+    switches_before = server_switches(pid)
     began = time.monotonic()
     with Busy(pid) as busy:
         subprocess.run(command, env=env, check=True, capture_output=True, timeout=600)
     ended = time.monotonic()
     queued = {k: v - queued_before[k][0] for k, (v, _) in run_queue_seconds(pid).items()
               if k in queued_before}  # fmt: skip
+    voluntary, involuntary = (b - a for a, b in zip(switches_before, server_switches(pid),
+                                                  strict=True))  # fmt: skip
     local = tree_cpu_seconds(pid) - local_before
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cli = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -309,7 +334,9 @@ def one_burst(pid: int, command: list[str], env: dict[str, str], folder: Path, o
     return ended - began, (
         f"wall {ended - began:.2f} s, load {os.getloadavg()[0]:.1f}, machine "
         f"{busy.machine_share:.0%}, server {busy.server / (ended - began):.2f} core, CPU/step "
-        f"{local * 1000 / steps:.1f} + CLI {cli * 1000 / steps:.1f} ms; {lanes} Action lanes: "
+        f"{local * 1000 / steps:.1f} + CLI {cli * 1000 / steps:.1f} ms; server threads' "
+        f"switches per step (long-lived): {voluntary / steps:.0f} blocked, "
+        f"{involuntary / steps:.1f} preempted; {lanes} Action lanes: "
         f"handler {sum(e[4] - e[3] for e in action) * 1000 / each:.1f} ms (CPU "
         f"{sum(e[5] for e in action) * 1000 / each:.1f}, core wait "
         f"{sum(e[6] for e in action) * 1000 / each:.1f}, AWS calls {calls * 1000 / each:.1f})"
@@ -336,6 +363,20 @@ def run_queue_seconds(pid: int) -> dict[str, tuple[float, float]]:
             a, b = found.get(key, (0.0, 0.0))
             found[key] = (a + int(wait) / 1e9, b + int(run) / 1e9)
     return found
+
+
+def server_switches(pid: int) -> tuple[int, int]:
+    """Context switches of the server's live threads: voluntary (a thread blocked: on the
+    GIL, a lock, a socket) and involuntary (preempted for another task)."""
+    voluntary = involuntary = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    voluntary += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    involuntary += int(line.split()[1])
+    return voluntary, involuntary
 
 
 def ms(values: list[float]) -> str:
@@ -391,8 +432,8 @@ def report(events: list, began: float, ended: float, busy: Busy, local: float, c
             hops["child's answer -> reader thread read it"].append(read - done)
             hops["reader -> invoking thread woke (invoke returned)"].append(seen - read)
             hops["invoke returned -> worker handed back (logs)"].append(back - seen)
-            hops["handed back -> next invocation wrote its request"].append(b[4] - back)
-            hops["request written -> child's handler began"].append(h_b[3] - b[4])
+            hops["handed back -> next invocation's event written"].append(b[7] - back)
+            hops["event written -> child's handler began"].append(h_b[3] - b[7])
             hops["whole gap, handler end -> next handler start"].append(h_b[3] - done)
     print(f"\n| {name[-20:]}: between two invocations on one lane | median / p90 "
           f"(sum) |\n|---|---|")  # fmt: skip

@@ -16,6 +16,8 @@ from itest.cli.local.pipe_client import read_frame, write_frame
 from itest.cli.local.pipe_server import serve
 from itest.cli.local.worker_pool import PIPE_THREAD, FunctionSpec, WorkerPool
 
+from tests.aws.function_spec import handler_spec
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -56,19 +58,7 @@ def identity(account: bytes) -> tuple[dict[str, Any], bytes]:
 
 @pytest.fixture
 def spec(tmp_path: Path) -> FunctionSpec:
-    (tmp_path / "index.py").write_text(HANDLER)
-    return FunctionSpec(
-        arn="arn:aws:lambda:us-east-1:123456789012:function:calls",
-        name="calls",
-        version="$LATEST",
-        handler="index.handler",
-        code_dir=tmp_path,
-        layer_dirs=(),
-        environment=(),
-        timeout=30.0,
-        memory=128,
-        log_group="/aws/lambda/calls",
-    )
+    return handler_spec(tmp_path, "calls", HANDLER)
 
 
 def pool_for(endpoint: str, answer: Any) -> WorkerPool:

@@ -1,0 +1,160 @@
+"""Invocations queued for a function's busy child (cli/local/worker_pool.py): served
+oldest first, and a child coming back is handed to the oldest with its event already
+written to it by the thread that brought it back; a child that dies is replaced for
+the queue; closing the pool wakes the queue."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from itest.cli.local.worker_pool import FunctionSpec, WorkerPool
+
+from tests.aws.function_spec import handler_spec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+HANDLER = """
+import os
+import time
+
+
+def handler(event, context):
+    began = time.time()
+    time.sleep(event.get("sleep", 0))
+    if event.get("exit"):
+        os._exit(1)
+    return {"n": event.get("n"), "pid": os.getpid(), "began": began}
+"""
+
+
+@pytest.fixture
+def pool() -> Iterator[WorkerPool]:
+    pool = WorkerPool({}, max_workers=1, idle_seconds=60)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> FunctionSpec:
+    return handler_spec(tmp_path, "queued", HANDLER)
+
+
+def _answer(pool: WorkerPool, spec: FunctionSpec, event: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    result = pool.invoke(spec, event)
+    assert not result.errored, result.payload
+    return json.loads(result.payload)
+
+
+def _queue_up(
+    pool: WorkerPool, spec: FunctionSpec, events: list[dict[str, Any]], call: Any = _answer
+) -> list[Any]:
+    """`call(pool, spec, event)` for each of `events` in a thread of its own, each once the
+    one before it queues: the first keeps the one child busy, the others wait in order."""
+    executor = ThreadPoolExecutor(len(events))
+    futures = []
+    for queued, event in enumerate(events):
+        futures.append(executor.submit(call, pool, spec, event))
+        deadline = time.monotonic() + 20
+        while len(pool._queued.get(pool._interned(spec), ())) < queued:
+            assert time.monotonic() < deadline, "the invocation did not queue"
+            time.sleep(0.005)
+    executor.shutdown(wait=False)
+    return futures
+
+
+def test_queued_invocations_are_served_oldest_first(pool: WorkerPool, spec: FunctionSpec) -> None:
+    _answer(pool, spec, {})  # warm
+    events = [{"n": 0, "sleep": 0.5}, *({"n": n} for n in range(1, 6))]
+
+    answers = [f.result(timeout=60) for f in _queue_up(pool, spec, events)]
+
+    assert len({a["pid"] for a in answers}) == 1  # one child: they all queued for it
+    assert [a["n"] for a in sorted(answers, key=lambda a: a["began"])] == list(range(6))
+
+
+def test_a_child_coming_back_is_given_the_oldest_queued_event_at_once(
+    pool: WorkerPool, spec: FunctionSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread whose invocation ended writes the next queued one's event to the child:
+    the queued invocation's own thread only waits for the answer."""
+    _answer(pool, spec, {})  # warm
+    writers: dict[int, int] = {}  # event n -> thread that wrote it to the child
+    send = WorkerPool._send
+
+    def spied(self: WorkerPool, worker: Any, ticket: Any) -> None:
+        writers[ticket.event["n"]] = threading.get_ident()
+        send(self, worker, ticket)
+
+    monkeypatch.setattr(WorkerPool, "_send", spied)
+    invokers: dict[int, int] = {}  # event n -> thread that invoked it
+
+    def traced(pool: WorkerPool, spec: FunctionSpec, event: dict[str, Any]) -> dict[str, Any]:
+        invokers[event["n"]] = threading.get_ident()
+        return _answer(pool, spec, event)
+
+    events = [{"n": 0, "sleep": 0.3}, {"n": 1}, {"n": 2}]
+    for future in _queue_up(pool, spec, events, traced):
+        future.result(timeout=60)
+
+    assert writers[0] == invokers[0]  # an idle child: the invocation writes its own event
+    assert writers[1] == invokers[0]  # queued: written by the one before it, as it ended
+    assert writers[2] == invokers[1]
+
+
+def test_a_child_that_dies_is_replaced_for_the_queued_invocations(
+    pool: WorkerPool, spec: FunctionSpec
+) -> None:
+    first = _answer(pool, spec, {"n": -1})
+
+    crashed, *served = _queue_up(
+        pool, spec, [{"n": 0, "sleep": 0.5, "exit": True}, {"n": 1}, {"n": 2}]
+    )
+
+    with pytest.raises(AssertionError, match=r"Runtime\.ExitError"):
+        crashed.result(timeout=60)
+    answers = [f.result(timeout=60) for f in served]
+    assert [a["n"] for a in answers] == [1, 2]
+    assert {a["pid"] for a in answers} != {first["pid"]}  # a new child served them
+
+
+def test_closing_the_pool_wakes_the_queued_invocations(
+    pool: WorkerPool, spec: FunctionSpec
+) -> None:
+    _answer(pool, spec, {})
+    busy, queued = _queue_up(pool, spec, [{"n": 0, "sleep": 5}, {"n": 1}])
+
+    pool.close()
+
+    with pytest.raises(RuntimeError, match="closed"):
+        queued.result(timeout=10)
+    with pytest.raises(AssertionError):  # its child was killed
+        busy.result(timeout=10)
+
+
+def test_an_invocation_queued_for_a_starting_child_gets_it_once_ready(
+    pool: WorkerPool, spec: FunctionSpec
+) -> None:
+    """`prewarm` hands its cold child to an invocation that queued meanwhile; the event is
+    written once the child's handler has loaded, not before."""
+    warming = threading.Thread(target=pool.prewarm, args=(spec,))
+    warming.start()
+    deadline = time.monotonic() + 10
+    while not pool._starting.get(pool._interned(spec)):
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+    answer = _answer(pool, spec, {"n": 1})
+    warming.join()
+
+    assert answer["n"] == 1
+    assert len(pool._workers) == 1  # the prewarmed child served it
