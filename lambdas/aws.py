@@ -41,6 +41,8 @@ THROTTLING = frozenset(
 )
 """Error codes that mean "try again later" (AWS SDKs' throttling and transient lists)."""
 
+RETRIES = {"mode": "standard", "max_attempts": 3}
+"""boto3's retries for every client here."""
 TARGET_ROLE_ENV = "TARGET_ROLE_ARN"
 SESSION_SECONDS = 3600
 RENEW_BEFORE_SECONDS = 300
@@ -49,16 +51,22 @@ _target: dict[str, Any] = {"expires": 0.0, "session": None, "clients": {}}
 
 
 @cache
-def client(service: str) -> Any:
-    """The shared client of ``service``; tests call ``client.cache_clear()``.
+def client(service: str, checked: bool = False) -> Any:
+    """The shared client of ``service`` for the engine's own calls; tests call
+    ``client.cache_clear()``.
 
     boto3's standard retry mode (3 attempts) absorbs a blip; what outlasts it is
     the state machine's to retry (:func:`engine_errors`), where the waits are visible.
+    Parameters are not checked in the client (``parameter_validation``): the engine
+    builds each request from fixed shapes and the service checks it anyway (some
+    30 us of CPU a call). ``checked``: a client that checks them, for calls whose
+    parameters come from a scenario (:func:`target_client`) or the configuration.
     """
     import boto3  # deferred: handlers that never call AWS skip ~100 ms of imports
     from botocore.config import Config
 
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    config = Config(retries=RETRIES, parameter_validation=checked)
+    return boto3.client(service, config=config)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -105,13 +113,12 @@ def target_client(service: str) -> Any:
     """
     session = target_session()
     if session is None:
-        return client(service)
+        return client(service, True)
     clients: dict[str, Any] = _target["clients"]
     if service not in clients:
         from botocore.config import Config
 
-        retries = {"mode": "standard", "max_attempts": 3}  # as :func:`client`
-        clients[service] = session.client(service, config=Config(retries=retries))
+        clients[service] = session.client(service, config=Config(retries=RETRIES))
     return clients[service]
 
 
@@ -140,7 +147,7 @@ def _assume(role_arn: str) -> Any:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        credentials = client("sts").assume_role(
+        credentials = client("sts", True).assume_role(  # checked: the ARN is configuration
             RoleArn=role_arn, RoleSessionName="itest-targets", DurationSeconds=SESSION_SECONDS
         )["Credentials"]
     except (ClientError, BotoCoreError) as exc:

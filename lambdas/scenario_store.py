@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from typing import Any, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from itest.lambdas.aws import client, engine_errors
 from itest.lambdas.bucket_layout import SCENARIOS_PREFIX
@@ -35,11 +35,33 @@ def scenario_name(key: str) -> str | None:
     return match.group("name") if match else None
 
 
+Part = Literal["assertions", "cleanup"]
+
+
 class ScenarioRef(TypedDict):
     bucket: str
     key: str
     version: NotRequired[str]  # the S3 VersionId Prepare read
     sha256: NotRequired[str]  # the content Prepare read, where the bucket keeps no versions
+    without: NotRequired[list[Part]]  # what the pinned object has none of (:func:`without`)
+
+
+def without(scenario: Scenario) -> list[Part]:
+    """What ``scenario`` has nothing of, so that a later state need not read it:
+    ``assertions`` (Assert writes a passed record), ``cleanup`` (no cleanup of a step
+    or of the scenario, no listener, no secret: Cleanup settles the run from its record)."""
+    parts: list[Part] = []
+    if not scenario.assertions:
+        parts.append("assertions")
+    cleanups = scenario.cleanup or any(step.cleanup for step in scenario.steps)
+    if not (cleanups or scenario.listeners or scenario.secrets):
+        parts.append("cleanup")
+    return parts
+
+
+def has_nothing_for(ref: ScenarioRef, part: Part) -> bool:
+    """Whether Prepare found nothing of ``part`` in the object ``ref`` pins."""
+    return part in ref.get("without", ())
 
 
 def scenario_ref(raw: Any) -> ScenarioRef:
@@ -58,11 +80,14 @@ def scenario_ref(raw: Any) -> ScenarioRef:
     for pin in ("version", "sha256"):
         if isinstance(raw.get(pin), str):
             ref[pin] = raw[pin]  # type: ignore[literal-required]
+    if ("version" in ref or "sha256" in ref) and isinstance(raw.get("without"), list):
+        ref["without"] = [p for p in raw["without"] if p in ("assertions", "cleanup")]
     return ref
 
 
 def pin(ref: ScenarioRef) -> tuple[Scenario, ScenarioRef]:
-    """Read the object now (Prepare) and return it with a reference to exactly it.
+    """Read the object now (Prepare) and return it with a reference to exactly it
+    (and to what it has none of: :func:`without`).
 
     Raises:
         StateError: the object cannot be read.
@@ -76,6 +101,8 @@ def pin(ref: ScenarioRef) -> tuple[Scenario, ScenarioRef]:
         pinned["sha256"] = hashlib.sha256(body).hexdigest()
     scenario = load_scenario(body.decode("utf-8", errors="replace"), source=_source(ref))
     _cache[_cache_key(pinned)] = scenario
+    if parts := without(scenario):
+        pinned["without"] = parts
     return scenario, pinned
 
 

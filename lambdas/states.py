@@ -40,7 +40,13 @@ from itest.lambdas.results.records import (
     step_record,
 )
 from itest.lambdas.scenario.models import CleanupAction, Scenario, Step
-from itest.lambdas.scenario_store import ScenarioRef, load, pin, scenario_ref
+from itest.lambdas.scenario_store import (
+    ScenarioRef,
+    has_nothing_for,
+    load,
+    pin,
+    scenario_ref,
+)
 from itest.lambdas.statuses import Outcome, RunStatus, StepStatus
 from itest.lambdas.template_context import StartContext, StepContext
 from itest.lambdas.timestamps import iso
@@ -553,17 +559,19 @@ def step_reason(record: StepRecord, *, attempt: int = 1) -> str:
 
 def assert_(event: dict[str, Any]) -> dict[str, Any]:
     """Evaluate ``assertions`` over ``{run_id, vars, steps}``; write the assert record
-    (a scenario without assertions reads nothing).
+    (a scenario without assertions reads nothing, itself included).
 
     Raises:
         SecretError: a declared secret cannot be read.
     """
     run_id = _field(event, "run_id", str)
-    scenario = load(scenario_ref(event.get("scenario")))
+    ref = scenario_ref(event.get("scenario"))
+    # a scenario without assertions (Prepare said so) is not read
+    scenario = None if has_nothing_for(ref, "assertions") else load(ref)
     secret: dict[str, str] = {}
     mismatches: list[Mismatch] = []
     error = None
-    if scenario.assertions:
+    if scenario is not None and scenario.assertions:
         secret = secrets.resolve(scenario.secrets)
         context = run_context(run_id, secret, clock(), store.read_context(run_id))
         data = {"run_id": run_id, "vars": context["vars"], "steps": context["steps"]}
@@ -609,15 +617,21 @@ def finish(event: dict[str, Any]) -> tuple[Verdict, bool]:
         return _settled_before(run)
     scenario, problem = None, None
     try:
-        scenario = load(scenario_ref(state.get("scenario") or (run or {}).get("scenario_ref")))
+        ref = scenario_ref(state.get("scenario") or (run or {}).get("scenario_ref"))
+        # nothing to clean up (Prepare said so): the run record says all the verdict needs
+        if run is None or not has_nothing_for(ref, "cleanup"):
+            scenario = load(ref)
     except Exception as exc:  # the verdict must still be written
         problem = _error_text(exc)
     entries: list[CleanupEntry] = []
     secret: dict[str, str] = {}
-    if scenario is not None and run is not None:  # no run record: nothing ran
-        secret = _secrets_for_cleanup(scenario)
-        context = run_context(run_id, secret, clock(), store.context_of(run))
-        done = cleanups.run_once(run_id, cleanup_todo(scenario, run, context, secret))
+    if problem is None and run is not None:  # no run record: nothing ran
+        todo: cleanups.Todo = []
+        if scenario is not None:
+            secret = _secrets_for_cleanup(scenario)
+            context = run_context(run_id, secret, clock(), store.context_of(run))
+            todo = cleanup_todo(scenario, run, context, secret)
+        done = cleanups.run_once(run_id, todo)
         if done is None:  # another invocation cleaned up and settled the run
             finished = store.read_run(run_id)
             return _verdict_of(finished or run), False
@@ -625,7 +639,7 @@ def finish(event: dict[str, Any]) -> tuple[Verdict, bool]:
         failed = any(_fails_run(e) for e in entries)
         status = StepStatus.FAILED if failed else StepStatus.PASSED
         store.write_cleanup(run_id, status=status, actions=entries)
-    verdict, reason = settle(scenario, run, state.get("error"), problem)
+    verdict, reason = settle(run, state.get("error"), problem)
     if verdict == RunStatus.PASSED and any(_fails_run(e) for e in entries):
         verdict = RunStatus.FAILED  # a red cleanup is a red run: the test data may be left behind
     reason = _with_cleanup_note(reason, entries)
@@ -794,20 +808,18 @@ def _listener_specs(
 
 
 def settle(
-    scenario: Scenario | None,
-    run: RunRecord | None,
-    failure: Any,
-    problem: str | None,
+    run: RunRecord | None, failure: Any, problem: str | None
 ) -> tuple[RunStatus, str | None]:
     """The run's status and reason: ``failed`` for a test failure (a failed step or
-    assertion), ``error`` for anything that kept the test from running, else ``passed``."""
+    assertion), ``error`` for anything that kept the test from running (``problem``:
+    the scenario could not be read), else ``passed``."""
     steps = run["steps"] if run else []
     failed = next((r for r in steps if r["status"] == StepStatus.FAILED), None)
     if failed is not None:
         return RunStatus.FAILED, step_reason(failed, attempt=failed["attempts"])
     if failure:
         return RunStatus.ERROR, describe_failure(failure)
-    if scenario is None or run is None:
+    if problem is not None or run is None:
         return RunStatus.ERROR, problem or "the run record is missing (Prepare did not finish)"
     unfinished = next(
         (

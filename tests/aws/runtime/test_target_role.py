@@ -44,7 +44,30 @@ def test_without_a_target_role_actions_use_the_functions_credentials(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("TARGET_ROLE_ARN", raising=False)
-    assert aws.target_client("s3") is aws.client("s3")
+    engine, target = aws.client("sts"), aws.target_client("sts")
+
+    assert target.get_caller_identity()["Arn"] == engine.get_caller_identity()["Arn"]
+    assert target is aws.target_client("sts")  # one client, reused
+
+
+def test_only_the_engine_s_own_calls_skip_checking_parameters_in_the_client(
+    target_role: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ParamValidationError
+
+    def checks(dynamodb: object) -> bool:
+        try:
+            dynamodb.list_tables(Limit="ten")  # type: ignore[attr-defined]
+        except ParamValidationError:
+            return True
+        except Exception:  # what the client sent was refused further on
+            return False
+        return False
+
+    assert checks(aws.target_client("dynamodb"))  # the assumed role's
+    monkeypatch.delenv("TARGET_ROLE_ARN")
+    assert checks(aws.target_client("dynamodb"))  # the function's credentials
+    assert not checks(aws.client("dynamodb"))
 
 
 def test_a_role_that_cannot_be_assumed_names_itself(monkeypatch: pytest.MonkeyPatch) -> None:
