@@ -30,6 +30,17 @@ at niceness `--nice N` (else 0; each worker is a session of its own, so with the
 kernel's autogroups a worker's plain `nice` only ranks it against itself), then the
 median wall of each kind.
 Bounded: everything targets 127.0.0.1.
+
+What it showed (2 cores, load 3.5-6, 50 x 10 steps, workers' calls over their pipe):
+the one Action worker is in its handler ~85% of the burst, 6-8.5 ms an invocation
+(its CPU 3-3.6 ms, waiting for a core ~1, its 3-4 AWS calls 3-4.5); with two warm
+Action workers each invocation's calls take twice as long (8.5-10 ms) and the burst
+as long (median 6.0 s against 6.3 s): the server process, one GIL, is the resource
+every lane waits on, not the machine (its threads are preempted ~5 times a step when
+the cores are contended). Of its ~270 threads in the burst, 250 are moto's
+interpreter, 5 per execution, all parked (joins, events, the pool's queue): the GIL
+is contended by a handful (pipe and reader threads, the running task, the CLI's
+connections).
 """
 
 from __future__ import annotations

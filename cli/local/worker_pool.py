@@ -18,9 +18,10 @@ there is one child per concurrent invocation of a function's code and
 configuration, and a fresh one when all are busy, unless one of them began its
 invocation less than `GROW_AFTER_SECONDS` ago (about a cold start's CPU: a burst
 of short invocations queues for the warm children rather than starting a child
-each: 50 runs at once queue for the one Action child, and a second one, measured
-again, made them slower on a quiet machine: it took the idle core the server
-and the first child ran faster with), or this process used more than
+each: 50 runs at once queue for the one Action child; two warm ones took the
+same time, each one's calls to the local AWS answered half as fast: the server
+process, one GIL, is what the children wait on, bench/timeline.py), or this
+process used more than
 `BUSY_SHARE` of a core lately (the local AWS answering the children's calls is
 one Python process: a child more would only wait on it, and its cold start
 would take CPU from it), up to a bound: at most
