@@ -31,16 +31,16 @@ kernel's autogroups a worker's plain `nice` only ranks it against itself), then 
 median wall of each kind.
 Bounded: everything targets 127.0.0.1.
 
-What it showed (2 cores, load 3.5-6, 50 x 10 steps, workers' calls over their pipe):
-the one Action worker is in its handler ~85% of the burst, 6-8.5 ms an invocation
-(its CPU 3-3.6 ms, waiting for a core ~1, its 3-4 AWS calls 3-4.5); with two warm
-Action workers each invocation's calls take twice as long (8.5-10 ms) and the burst
-as long (median 6.0 s against 6.3 s): the server process, one GIL, is the resource
-every lane waits on, not the machine (its threads are preempted ~5 times a step when
-the cores are contended). Of its ~270 threads in the burst, 250 are moto's
-interpreter, 5 per execution, all parked (joins, events, the pool's queue): the GIL
-is contended by a handful (pipe and reader threads, the running task, the CLI's
-connections).
+What it showed (2 cores, 50 x 10 steps, workers' calls over their pipe):
+the one Action worker is in its handler ~85% of the burst, 5.5-8.5 ms an invocation
+(its CPU 2.6-3.6 ms, waiting for a core 0.5-1, its 3-4 AWS calls 3-4.5); with two
+Action workers each invocation's calls take 1.5-2 times as long (4.5-5.5 ms at load
+1.5-2, 8.5-10 ms at load 4-6): the server process, one GIL, is what every lane waits
+on (its threads are preempted ~5 times a step). Two gained 7-15% on a quiet machine
+(3.7-4.0 s against 4.1-5.2 s, machine 67-73% busy against 60%), nothing at load 4-6.
+Of the server's ~270 threads in the burst, 250 are moto's interpreter, 5 per
+execution, all parked (joins, events, the pool's queue): the GIL is contended by a
+handful (pipe and reader threads, the running task, the CLI's connections).
 """
 
 from __future__ import annotations

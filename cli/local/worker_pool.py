@@ -18,10 +18,11 @@ there is one child per concurrent invocation of a function's code and
 configuration, and a fresh one when all are busy, unless one of them began its
 invocation less than `GROW_AFTER_SECONDS` ago (about a cold start's CPU: a burst
 of short invocations queues for the warm children rather than starting a child
-each: 50 runs at once queue for the one Action child; two warm ones took the
-same time, each one's calls to the local AWS answered half as fast: the server
-process, one GIL, is what the children wait on, bench/timeline.py), or this
-process used more than
+each), unless more than one invocation per core has been queued for that long
+without a break (50 runs at once queue for the one Action child): such a queue
+gets a child more, up to one per core (on a quiet 2-core machine, 50 runs at
+once took 3.8-3.9 s with the second, 4.1-4.3 s without: bench/timeline.py);
+nor when this process used more than
 `BUSY_SHARE` of a core lately (the local AWS answering the children's calls is
 one Python process: a child more would only wait on it, and its cold start
 would take CPU from it), up to a bound: at most
@@ -233,6 +234,7 @@ class WorkerPool:
         # invocations waiting for a child, oldest first; each waits on a condition of its
         # own (on the lock): a child coming back wakes the one it is given to, not all
         self._queued: dict[FunctionSpec, collections.deque[_Ticket]] = {}
+        self._queue_began: dict[FunctionSpec, float] = {}  # queued without a break since
         self._specs: dict[FunctionSpec, FunctionSpec] = {}  # one object per spec (fast keys)
         self._closed = False
         self._stopped = threading.Event()
@@ -303,6 +305,8 @@ class WorkerPool:
         deadline = time.monotonic() + spec.timeout
         with self._lock:
             queued = self._queued.setdefault(spec, collections.deque())
+            if not queued:
+                self._queue_began[spec] = time.monotonic()
             queued.append(ticket)
             try:
                 while True:
@@ -325,6 +329,8 @@ class WorkerPool:
                     busy = [w for w in self._workers if w.spec == spec]
                     starting = self._starting.get(spec, 0)
                     fresh = [w.busy_since for w in busy if now - w.busy_since < GROW_AFTER_SECONDS]
+                    if fresh and self._lasting(spec, len(busy) + starting, now):
+                        fresh = []  # a queue worth a cold start: a child more, one per core
                     room = len(busy) + starting < self.max_workers
                     busy_here = room and not fresh and self._load.share() > BUSY_SHARE
                     if room and not fresh and not busy_here and starting < len(queued):
@@ -347,6 +353,17 @@ class WorkerPool:
         finally:
             with self._lock:
                 self._starting[spec] -= 1
+
+    def _lasting(self, spec: FunctionSpec, children: int, now: float) -> bool:
+        """Whether short invocations queue for their `children` like 50 runs at once: some
+        have been queued for `GROW_AFTER_SECONDS` without a break, more than one per core
+        wait now, and the children are fewer than the cores (the lock held)."""
+        cores = os.cpu_count() or 1
+        return (
+            children < cores
+            and len(self._queued[spec]) > cores
+            and now - self._queue_began[spec] >= GROW_AFTER_SECONDS
+        )
 
     def _interned(self, spec: FunctionSpec) -> FunctionSpec:
         """The one object of specs equal to `spec`: the pool's dicts and children hold

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from itest.cli.local import worker_pool
 from itest.cli.local.worker_pool import FunctionSpec, WorkerPool
 
 from tests.aws.function_spec import handler_spec
@@ -158,3 +159,41 @@ def test_an_invocation_queued_for_a_starting_child_gets_it_once_ready(
 
     assert answer["n"] == 1
     assert len(pool._workers) == 1  # the prewarmed child served it
+
+
+def test_a_queue_that_lasts_grows_the_pool_to_one_child_per_core(
+    spec: FunctionSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Short invocations that keep more than one per core queued for half a second (50
+    runs at once) get a child more, up to one per core, not one each."""
+    monkeypatch.setattr(worker_pool.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(worker_pool._OwnLoad, "share", lambda self: 0.0)
+    pool = WorkerPool({}, max_workers=8, idle_seconds=60)
+    try:
+        _answer(pool, spec, {})  # warm
+        with ThreadPoolExecutor(12) as executor:  # ~1.5 s of work for one child
+            answers = list(executor.map(lambda n: _answer(pool, spec, {"sleep": 0.02}),
+                                        range(75)))  # fmt: skip
+    finally:
+        pool.close()
+
+    assert len({a["pid"] for a in answers}) == 2
+
+
+def test_a_short_queue_does_not_grow_the_pool(
+    pool: WorkerPool, spec: FunctionSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No more than one invocation per core waiting, however long: they wait for the warm
+    child (three callers, each invoking again as soon as answered, for ~1.5 s)."""
+    monkeypatch.setattr(worker_pool.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(worker_pool._OwnLoad, "share", lambda self: 0.0)
+    pool.max_workers = 8
+    _answer(pool, spec, {})
+
+    def caller(_: int) -> set[int]:
+        return {_answer(pool, spec, {"sleep": 0.05})["pid"] for _ in range(10)}
+
+    with ThreadPoolExecutor(3) as executor:
+        pids = set().union(*executor.map(caller, range(3)))
+
+    assert len(pids) == 1
