@@ -53,3 +53,20 @@ def test_no_time_left_runs_nothing() -> None:
         run_within(Budget(0, "Lambda time left"), lambda: ran.append(1))
 
     assert ran == []
+
+
+def test_callers_at_once_each_get_their_own_lane_and_value() -> None:
+    start = threading.Barrier(8)
+    values: dict[int, list[tuple[int, int]]] = {}
+
+    def caller(n: int) -> None:
+        start.wait(5)
+        values[n] = [run_within(BUDGET, lambda k=k: (n, k)) for k in range(50)]
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert values == {n: [(n, k) for k in range(50)] for n in range(8)}
