@@ -94,6 +94,31 @@ def service() -> Iterator[str]:
 # -- the same scenario for each tool -----------------------------------------
 
 
+@contextmanager
+def wrapped_daemon(script: str, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """The background local AWS's process run through `script --daemon` (a benchmark
+    that wraps the daemon module: under a profiler, with hooks), once it serves;
+    stopped on the way out. `env` names the ITEST_CACHE_DIR, as this process's does."""
+    from itest.cli.local.background import running, state_dir
+
+    log = state_dir() / "server.log"
+    daemon = subprocess.Popen(
+        [sys.executable, script, "--daemon", "itest.cli.local.daemon", "--log", str(log)],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while (state := running()) is None or state.pid != daemon.pid:
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the local AWS did not start: see {log}")
+            time.sleep(0.5)
+        yield daemon
+    finally:
+        daemon.terminate()
+        daemon.wait(30)
+
+
 def itest_scenario(folder: Path, n: int, name: str = "") -> Path:
     steps = [
         {"name": f"post {i}", "action": "http",

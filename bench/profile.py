@@ -39,7 +39,13 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from peers import ROOT, Busy, itest_scenario, service, tree_cpu_seconds  # noqa: E402
+from peers import (  # noqa: E402
+    Busy,
+    itest_scenario,
+    service,
+    tree_cpu_seconds,
+    wrapped_daemon,
+)
 
 # what the server was doing: inclusive CPU of these functions (file part, the function's
 # name or its end), counted as each call returns: a function still running when the
@@ -156,20 +162,7 @@ def main() -> None:
                "ITEST_PROFILE_OUT": str(out),
                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}  # fmt: skip
         os.environ["ITEST_CACHE_DIR"] = str(cache)
-        from itest.cli.local.background import running, state_dir
-
-        log = state_dir() / "server.log"
-        daemon = subprocess.Popen(
-            [sys.executable, __file__, "--daemon", "itest.cli.local.daemon", "--log", str(log)],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 300
-            while (state := running()) is None or state.pid != daemon.pid:
-                if daemon.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the local AWS did not start: see {log}")
-                time.sleep(0.5)
+        with wrapped_daemon(__file__, env) as daemon:
             warm = itest_scenario(folder, 10)
             measured = [str(itest_scenario(folder, args.steps, f"profiled-{i:02d}"))
                         for i in range(args.burst)]  # fmt: skip
@@ -192,9 +185,6 @@ def main() -> None:
             if args.save:
                 args.save.write_text(out.read_text())
             report(json.loads(out.read_text()), args, server, cli, busy)
-        finally:
-            daemon.terminate()
-            daemon.wait(30)
 
 
 def _is(row: dict, where: str, function: str) -> bool:

@@ -63,7 +63,13 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from peers import ROOT, Busy, itest_scenario, service, tree_cpu_seconds  # noqa: E402
+from peers import (  # noqa: E402
+    Busy,
+    itest_scenario,
+    service,
+    tree_cpu_seconds,
+    wrapped_daemon,
+)
 
 WORKER_WRAPPER = """
 import importlib.util, json, os, sys, time
@@ -249,20 +255,7 @@ def main() -> None:
             env["ITEST_TIMELINE_LANES"] = "1"
             env["ITEST_LAMBDA_WORKERS"] = str(args.lanes)
         os.environ["ITEST_CACHE_DIR"] = str(cache)
-        from itest.cli.local.background import running, state_dir
-
-        log = state_dir() / "server.log"
-        daemon = subprocess.Popen(
-            [sys.executable, __file__, "--daemon", "itest.cli.local.daemon", "--log", str(log)],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 300
-            while (state := running()) is None or state.pid != daemon.pid:
-                if daemon.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the local AWS did not start: see {log}")
-                time.sleep(0.5)
+        with wrapped_daemon(__file__, env) as daemon:
             run = [sys.executable, "-m", "itest.cli.main", "run", "--local", "--var",
                    f"api_url={url}"]  # fmt: skip
             warm = [str(itest_scenario(folder, args.steps, f"warm-{i}")) for i in range(4)]
@@ -299,9 +292,6 @@ def main() -> None:
                         f"{k}: {statistics.median(v):.2f} s ({len(v)})" for k, v in walls.items()
                     ),
                 )
-        finally:
-            daemon.terminate()
-            daemon.wait(30)
 
 
 def one_burst(pid: int, command: list[str], env: dict[str, str], folder: Path, out: Path,
