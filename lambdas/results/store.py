@@ -420,7 +420,8 @@ def read_runs(runs: dict[str, int], *, table: str, dynamodb: Any) -> dict[str, R
     fixed = (RUN_SK, ASSERT_SK, CLEANUP_SK)
     keys = [(run_id, sk) for run_id, steps in runs.items()
             for sk in (*fixed, *map(step_sk, range(steps)))]  # fmt: skip
-    items = _batch_items(keys, table=table, dynamodb=dynamodb)
+    with engine_errors("reading the results table"):
+        items = _batch_items(keys, table=table, dynamodb=dynamodb, ConsistentRead=True)
     return {run_id: _run_record(run_id, items.get(run_id, {})) for run_id in runs}
 
 
@@ -517,24 +518,19 @@ def read_newest(run_id: str, *, table: str, dynamodb: Any) -> RunProgress:
 def read_summaries(run_ids: list[str], *, table: str, dynamodb: Any) -> dict[str, RunSummary]:
     """Scenario, status and reason of each run that has a run record, by run id, in
     one BatchGetItem per 100 (for the CLI's list of executions)."""
+    found = _batch_items(
+        [(run_id, RUN_SK) for run_id in run_ids], table=table, dynamodb=dynamodb,
+        ProjectionExpression=f"{PARTITION_KEY}, {SORT_KEY}, scenario, #status, reason",
+        ExpressionAttributeNames={"#status": "status"},
+    )  # fmt: skip
     summaries: dict[str, RunSummary] = {}
-    for chunk in (run_ids[i : i + 100] for i in range(0, len(run_ids), 100)):
-        request: dict[str, Any] = {
-            table: {
-                "Keys": [_key(run_id, RUN_SK) for run_id in chunk],
-                "ProjectionExpression": f"{PARTITION_KEY}, scenario, #status, reason",
-                "ExpressionAttributeNames": {"#status": "status"},
-            }
+    for run_id, items in found.items():
+        run = items[RUN_SK]
+        summaries[run_id] = {
+            "scenario": run.get("scenario"),
+            "status": run.get("status"),
+            "reason": run.get("reason"),
         }
-        while request:
-            response = dynamodb.batch_get_item(RequestItems=request)
-            for item in map(_decode_item, response.get("Responses", {}).get(table, [])):
-                summaries[item[PARTITION_KEY]] = {
-                    "scenario": item.get("scenario"),
-                    "status": item.get("status"),
-                    "reason": item.get("reason"),
-                }
-            request = response.get("UnprocessedKeys") or {}
     return summaries
 
 
@@ -601,21 +597,24 @@ def _batch_get(run_id: str, sks: list[str]) -> dict[str, dict[str, Any]]:
     """These items of the run (those that exist) by sort key, consistently read (the
     previous state just wrote them), 100 keys a call."""
     keys = [(run_id, sk) for sk in sks]
-    return _batch_items(keys, table=table_name(), dynamodb=client("dynamodb")).get(run_id, {})
+    with engine_errors("reading the results table"):
+        found = _batch_items(keys, table=table_name(), dynamodb=client("dynamodb"),
+                             ConsistentRead=True)  # fmt: skip
+    return found.get(run_id, {})
 
 
 def _batch_items(
-    keys: list[tuple[str, str]], *, table: str, dynamodb: Any
+    keys: list[tuple[str, str]], *, table: str, dynamodb: Any, **read: Any
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """The items of these (partition, sort) keys that exist, decoded, by partition
-    then sort key; consistently read, 100 keys a call."""
+    then sort key, 100 keys a call; ``read``: BatchGetItem's options for the table
+    (``ConsistentRead``, a projection that keeps both keys)."""
     items: list[dict[str, Any]] = []
     for start in range(0, len(keys), 100):
         chunk = [_key(pk, sk) for pk, sk in keys[start : start + 100]]
-        request: dict[str, Any] = {table: {"Keys": chunk, "ConsistentRead": True}}
+        request: dict[str, Any] = {table: {"Keys": chunk, **read}}
         while request:
-            with engine_errors("reading the results table"):
-                response = dynamodb.batch_get_item(RequestItems=request)
+            response = dynamodb.batch_get_item(RequestItems=request)
             items += response.get("Responses", {}).get(table, [])
             request = response.get("UnprocessedKeys") or {}
     found: dict[str, dict[str, dict[str, Any]]] = {}

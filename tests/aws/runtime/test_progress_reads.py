@@ -90,3 +90,31 @@ def test_runs_read_together_by_key_are_the_runs_read_one_by_one() -> None:
     assert together == {**{r: store.read_run(r, **found) for r in runs}, "unknown-run": None}
     assert together[f"{RUN}-1"]["steps"][1]["error"] == "boom"
     assert together[f"{RUN}-0"]["steps"][2]["status"] == "skipped"
+
+
+def test_summaries_of_many_runs_are_read_100_keys_a_call() -> None:
+    """The CLI's list of executions: scenario, status and reason of each run with a
+    record, 100 run records a BatchGetItem; a run without one is left out."""
+    runs = [f"{RUN}-{i:03d}" for i in range(130)]
+    for i, run_id in enumerate(runs):
+        store.write_run(run_id, scenario=f"s{i}", steps=["create"], vars={},
+                        execution_arn=None, started_at="2026-11-21T23:21:00.000Z")  # fmt: skip
+        if i % 2:
+            store.finish_run(run_id, scenario=f"s{i}", status="failed", reason=f"why {i}",
+                             ended_at="2026-11-21T23:21:02.000Z")  # fmt: skip
+    dynamodb = client("dynamodb")
+    calls = []
+
+    class Counted:
+        def batch_get_item(self, **kwargs: Any) -> dict[str, Any]:
+            calls.append(len(kwargs["RequestItems"]["itest-results"]["Keys"]))
+            return dynamodb.batch_get_item(**kwargs)
+
+    found = store.read_summaries([*runs, "unknown-run"], table="itest-results",
+                                 dynamodb=Counted())  # fmt: skip
+    assert calls == [100, 31]
+    assert found == {
+        run_id: {"scenario": f"s{i}", "status": "failed" if i % 2 else "running",
+                 "reason": f"why {i}" if i % 2 else None}
+        for i, run_id in enumerate(runs)
+    }  # fmt: skip
