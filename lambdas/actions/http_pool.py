@@ -72,18 +72,14 @@ def worth_resending(method: str, taken: list[bool], exc: Exception) -> bool:
     )
 
 
-def adapter() -> Any:
-    """The worker's adapter for requests not sent through a proxy."""
-    return _adapter()
-
-
 def forget() -> None:
     """Close every kept connection (tests; a worker that must start afresh)."""
-    _adapter().poolmanager.clear()
+    adapter().poolmanager.clear()
 
 
 @cache
-def _adapter() -> Any:
+def adapter() -> Any:
+    """The worker's adapter for requests not sent through a proxy (made once)."""
     import requests
     from urllib3.connection import HTTPConnection, HTTPSConnection
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
