@@ -5,9 +5,11 @@ the queue; closing the pool wakes the queue."""
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,7 +20,6 @@ from tests.aws.function_spec import handler_spec
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 HANDLER = """
 import os
@@ -27,6 +28,8 @@ import time
 
 def handler(event, context):
     began = time.time()
+    while event.get("gate") and not os.path.exists(event["gate"]):
+        time.sleep(0.005)
     time.sleep(event.get("sleep", 0))
     if event.get("exit"):
         os._exit(1)
@@ -60,7 +63,10 @@ def _queue_up(
     pool: WorkerPool, spec: FunctionSpec, events: list[dict[str, Any]], call: Any = _answer
 ) -> list[Any]:
     """`call(pool, spec, event)` for each of `events` in a thread of its own, each once the
-    one before it queues: the first keeps the one child busy, the others wait in order."""
+    one before it queues: the first keeps the one child busy until all the others wait in
+    order (a gate file it waits for, not a sleep: a slow machine cannot end it early)."""
+    gate = Path(tempfile.mkdtemp()) / "open"
+    events = [{**events[0], "gate": str(gate)}, *events[1:]]
     executor = ThreadPoolExecutor(len(events))
     futures = []
     for queued, event in enumerate(events):
@@ -69,13 +75,14 @@ def _queue_up(
         while len(pool._queued.get(pool._interned(spec), ())) < queued:
             assert time.monotonic() < deadline, "the invocation did not queue"
             time.sleep(0.005)
+    gate.touch()
     executor.shutdown(wait=False)
     return futures
 
 
 def test_queued_invocations_are_served_oldest_first(pool: WorkerPool, spec: FunctionSpec) -> None:
     _answer(pool, spec, {})  # warm
-    events = [{"n": 0, "sleep": 0.5}, *({"n": n} for n in range(1, 6))]
+    events = [{"n": 0}, *({"n": n} for n in range(1, 6))]
 
     answers = [f.result(timeout=60) for f in _queue_up(pool, spec, events)]
 
@@ -103,7 +110,7 @@ def test_a_child_coming_back_is_given_the_oldest_queued_event_at_once(
         invokers[event["n"]] = threading.get_ident()
         return _answer(pool, spec, event)
 
-    events = [{"n": 0, "sleep": 0.3}, {"n": 1}, {"n": 2}]
+    events = [{"n": 0}, {"n": 1}, {"n": 2}]
     for future in _queue_up(pool, spec, events, traced):
         future.result(timeout=60)
 
@@ -117,9 +124,7 @@ def test_a_child_that_dies_is_replaced_for_the_queued_invocations(
 ) -> None:
     first = _answer(pool, spec, {"n": -1})
 
-    crashed, *served = _queue_up(
-        pool, spec, [{"n": 0, "sleep": 0.5, "exit": True}, {"n": 1}, {"n": 2}]
-    )
+    crashed, *served = _queue_up(pool, spec, [{"n": 0, "exit": True}, {"n": 1}, {"n": 2}])
 
     with pytest.raises(AssertionError, match=r"Runtime\.ExitError"):
         crashed.result(timeout=60)
