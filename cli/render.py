@@ -90,13 +90,31 @@ def as_json(outcome: Outcome) -> str:
 
 def print_outcome(out: Console, outcome: Outcome) -> None:
     for report in outcome.reports:
-        for part in (_started if report.status == ReportStatus.STARTED else _report)(report):
-            out.print(part, soft_wrap=True)  # an ARN or a command stays whole, to be copied
-        out.print()
+        print_parts(out, [*report_parts(report), ""])
     if len(outcome.reports) > 1:
         counts = outcome.counts
         parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in STATUS_STYLE if counts.get(s)]
-        out.print(f"{counts['total']} scenarios: " + ", ".join(parts))
+        print_parts(out, [f"{counts['total']} scenarios: " + ", ".join(parts)])
+
+
+def report_parts(report: Report) -> list[RenderableType]:
+    """The lines and the step table of one report, as the table format prints them."""
+    return (_started if report.status == ReportStatus.STARTED else _report)(report)
+
+
+def print_parts(out: Console, parts: list[RenderableType]) -> None:
+    """Each part on its own line(s), never wrapped: an ARN or a command stays whole, to
+    be copied. Unstyled output is laid out by plain_layout where it can (the same text
+    for a fraction of rich's CPU), the rest by rich."""
+    from itest.cli.plain_layout import plain, styled
+
+    lay_out = not styled(out)
+    for part in parts:
+        text = plain(out, part) if lay_out else None
+        if text is None:
+            out.print(part, soft_wrap=True)
+        else:
+            out.file.write(text)
 
 
 def _started(report: Report) -> list[RenderableType]:
