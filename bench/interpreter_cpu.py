@@ -8,10 +8,11 @@ StepPassed per step, Cleanup, Verdict: the one tests/aws/test_local_sfn_interpre
 runs with and without the interpreter's patches) over a handler that does
 nothing but answer, starts `runs` executions of `steps` steps at once and waits
 for them to end. Prints, per step, the CPU of the server process's threads by what they
-run (moto's interpreter threads: `_execution_logic` per execution, `eval` per
-Map, whose iterations' states run in it, with the server's side of each Lambda
-invocation, `_exec_and_notify` for any other Task state and the Map state
-itself; the threads still running at the end: the worker pool's readers, the
+run (moto's interpreter threads: `_execution_logic` per execution, with its
+program's states when the program has no `TimeoutSeconds` (cli/local/fast_paths.py),
+`eval` per Map, whose iterations' states run in it, with the server's side of each
+Lambda invocation, and per timed program, `_exec_and_notify` for any other Task
+state; the threads still running at the end: the worker pool's readers, the
 HTTP threads of this script's own StartExecution/DescribeExecution calls), read
 with each thread's CPU clock as it ends, and each state's own CPU (its thread's
 clock around it): no profiler, so no profiler's distortion. The handler's own

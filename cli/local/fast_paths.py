@@ -38,6 +38,11 @@
   default, 99999999 s) runs in its state's own thread: a thread start and two
   hand-overs fewer per step, about a tenth of the interpreter's CPU with 50 runs
   at once (bench/interpreter_cpu.py).
+- moto evaluates every program (each Map iteration's too) in a new thread, only
+  to stop waiting once the program's `TimeoutSeconds` passes. A program without
+  one (a Map's item processor: ASL has no such field there) is waited for with
+  no limit, so it runs in its caller's thread to the same end: a thread start
+  and a join fewer per Map iteration, that is per scenario step.
 
 (DynamoDB's: cli/local/dynamodb_fast.py.)
 """
@@ -45,8 +50,8 @@
 from __future__ import annotations
 
 import functools
+import logging
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -55,6 +60,7 @@ from itest.cli.local.undo import Undo, in_reverse
 PARSED_PATHS = 4096  # distinct JSONPaths kept parsed (a definition has a few dozen)
 PARSED_DEFINITIONS = 64  # state machine definitions kept built (the orchestrator has two)
 MOTO_ASL = "moto.stepfunctions.parser.asl."  # the modules of moto's interpreter
+_LOG = logging.getLogger(__name__)
 
 
 def install() -> Callable[[], None]:
@@ -75,6 +81,7 @@ def install() -> Callable[[], None]:
         _threads_not_kept(),
         _event_input_uncopied(),
         _lambda_tasks_inline(),
+        _untimed_programs_inline(),
     ]
 
     def undo() -> None:
@@ -247,19 +254,6 @@ def _event_input_uncopied() -> Undo:
 
 
 INLINE_TIMEOUT_FLOOR = 7200  # s: a Lambda task with a state timeout this long runs inline
-_inline = threading.local()  # whether this thread's next moto Task thread runs in it
-
-
-class _TaskThread(threading.Thread):
-    """The `Thread` of moto's `execute_state`: started as a thread, unless the Lambda task
-    being evaluated in the current thread is to run in it (`_lambda_tasks_inline`)."""
-
-    def start(self) -> None:
-        if getattr(_inline, "next", False):
-            _inline.next = False
-            self.run()  # moto's `_exec_and_notify`: the evaluation, then its event set
-        else:
-            super().start()
 
 
 def _lambda_tasks_inline() -> Undo:
@@ -269,7 +263,7 @@ def _lambda_tasks_inline() -> Undo:
     waiting once the state's timeout passes; an invocation on the local worker pool ends
     within twice its function's timeout (at most 900 s: a wait for a free worker, then
     the run), so such a timeout never passes first, and the state runs moto's own code
-    to the same end, less a thread's start and two hand-overs."""
+    to the same end (`_evaluate_inline`), less a thread's start and two hand-overs."""
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
     from moto.stepfunctions.parser.asl.component.state.exec import execute_state
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -278,27 +272,79 @@ def _lambda_tasks_inline() -> Undo:
 
     lambda_task = state_task_service_lambda.StateTaskServiceLambda
     state = execute_state.ExecutionState
-    original, thread = state.__dict__["_evaluate_with_timeout"], execute_state.Thread
+    original = state.__dict__["_evaluate_with_timeout"]
 
     def evaluate(self: Any, env: Any) -> None:
         timeout = self.timeout
-        _inline.next = (
+        if (
             type(self) is lambda_task
             and not self._is_integration_pattern()
             and type(timeout) is TimeoutSeconds
             and timeout.timeout_seconds >= INLINE_TIMEOUT_FLOOR
-        )
-        try:
+        ):
+            _evaluate_inline(self, env, execute_state)
+        else:
             original(self, env)
-        finally:
-            _inline.next = False
 
     evaluate.__wrapped__ = original  # type: ignore[attr-defined]  (moto's own)
     state._evaluate_with_timeout = evaluate
-    execute_state.Thread = _TaskThread
+    return lambda: setattr(state, "_evaluate_with_timeout", original)
 
-    def undo() -> None:
-        state._evaluate_with_timeout = original
-        execute_state.Thread = thread
 
-    return undo
+def _evaluate_inline(self: Any, env: Any, execute_state: Any) -> None:
+    """moto's `ExecutionState._evaluate_with_timeout` (5.2.5) without its thread: the
+    state's execution runs in a frame, its output or error comes back to the state. The
+    frame's input is one copy of the state's input (moto copied a copy)."""
+    self.timeout.eval(env=env)
+    env.stack.pop()  # the timeout, which cannot pass first
+    frame = env.open_frame()
+    frame.states.reset(input_value=env.states._states_data["input"])
+    frame.stack = execute_state.copy.deepcopy(env.stack)  # sfn_copy's, once installed
+    execution_outputs: list[Any] = []
+    execution_exception: Exception | None = None
+    try:
+        self._eval_execution(frame)
+        execution_outputs.extend(frame.stack)
+    except Exception as ex:
+        execution_exception = ex
+    frame.set_ended()
+    env.close_frame(frame)
+    if execution_exception:
+        raise execution_exception
+    execution_output = execution_outputs.pop()
+    env.stack.append(execution_output)
+    if not self._is_language_query_jsonpath():
+        env.states.set_result(execution_output)
+    if self.assign_decl:
+        self.assign_decl.eval(env=env)
+    if self.result_selector:
+        self.result_selector.eval(env=env)
+    if self.result_path:
+        self.result_path.eval(env)
+    else:
+        env.states.reset(input_value=env.stack.pop())
+
+
+def _untimed_programs_inline() -> Undo:
+    """`Program.eval`: moto's, but a program without `TimeoutSeconds` is evaluated in the
+    calling thread. moto's thread would be joined with no timeout, so the caller waited
+    for it to end anyway; an error escaping the evaluation is logged, as the thread's
+    end would have reported it, and the caller carries on."""
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+
+    original = Program.__dict__["eval"]
+
+    def evaluate(self: Any, env: Any) -> None:
+        if self.timeout_seconds is not None:
+            original(self, env)
+            return
+        env.next_state_name = self.start_at.start_at_name
+        try:
+            EvalComponent.eval(self, env)
+        except Exception:
+            _LOG.exception("a program evaluated in its caller's thread raised")
+
+    evaluate.__wrapped__ = original  # type: ignore[attr-defined]  (moto's own)
+    Program.eval = evaluate
+    return lambda: setattr(Program, "eval", original)

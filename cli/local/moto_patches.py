@@ -54,6 +54,7 @@ def install(
         request_path,
         sfn_copy,
         sfn_sync,
+        sfn_uncopied,
         status_events,
         stepfunctions_answers,
     )
@@ -75,6 +76,7 @@ def install(
         undos.append(sfn_sync.install())  # child executions for suites
         undos.append(fast_paths.install())  # JSONPaths and definitions parsed once
         undos.append(sfn_copy.install())  # state values copied as JSON
+        undos.append(sfn_uncopied.install())  # state values only read are not copied
         undos.append(dynamodb_fast.install())  # DynamoDB's hot paths made cheap
         undos.append(request_path.install())  # moto's per-request plumbing made cheap
         undos.append(stepfunctions_answers.install())  # Step Functions' answers, compiled

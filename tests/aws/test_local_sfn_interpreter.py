@@ -1,7 +1,9 @@
 """moto's Step Functions interpreter made cheap keeps its answers (cli/local/fast_paths.py's one
-program per definition, cli/local/sfn_copy.py's copies): executions of the orchestrator's shape
+program per definition and states run in their caller's thread, cli/local/sfn_copy.py's copies,
+cli/local/sfn_uncopied.py's values read uncopied): executions of the orchestrator's shape
 (retries, a Map whose step loops through a Wait, a failing step caught, a failing cleanup) run
-at once, with and without the patches, end with the same outputs and the same histories."""
+at once, with and without the patches, end with the same outputs and the same histories; so do
+small machines for paths that select nothing and Map inputs."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import importlib
 import json
 import re
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -188,11 +189,11 @@ def _anonymous(text: str, prefix: str) -> str:
 
 def _unpatched(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """moto as it comes: its own deep copies, a program built per execution, its event
-    details written from copies, each Task evaluated in a thread of its own, its threads
-    kept (in the list returned)."""
-    from itest.cli.local import sfn_copy
+    details written from copies, each Task and each program evaluated in a thread of its
+    own, its threads kept (in the list returned)."""
+    from itest.cli.local import sfn_copy, sfn_uncopied
     from itest.cli.local.fast_paths import Unkept
-    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+    from moto.stepfunctions.parser.asl.component.program.program import Program
     from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
     from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
@@ -202,9 +203,11 @@ def _unpatched(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         monkeypatch.setattr(importlib.import_module(name), "copy", copy)
     for name in ("_get_state_entered_event_details", "_get_state_exited_event_details"):
         monkeypatch.setattr(CommonStateField, name, getattr(CommonStateField, name).__wrapped__)
+    for owner, name in sfn_uncopied.patched_methods():
+        monkeypatch.setattr(owner, name, owner.__dict__[name].__wrapped__)
+    monkeypatch.setattr(Program, "eval", Program.eval.__wrapped__)
     evaluate = ExecutionState._evaluate_with_timeout
     monkeypatch.setattr(ExecutionState, "_evaluate_with_timeout", evaluate.__wrapped__)
-    monkeypatch.setattr(execute_state, "Thread", threading.Thread)  # every Task in a thread
     threads: list[Any] = []
     for module in list(sys.modules.values()):
         if isinstance(getattr(module, "TMP_THREADS", None), Unkept):
@@ -283,3 +286,68 @@ def handler(event, context):
     time.sleep(event["sleep"])
     return "late"
 """
+
+
+def _pass(**fields: Any) -> dict[str, Any]:
+    return {"Type": "Pass", **fields}
+
+
+# small machines for what the orchestrator's shape does not reach: paths that select
+# nothing (InputPath, OutputPath, a Map's ItemSelector and Parameters), a Map with
+# Parameters, states that set their ResultPath, Result and OutputPath
+EDGES = {
+    "input-path-missing": {"StartAt": "A", "States": {"A": _pass(InputPath="$.nope", End=True)}},
+    "output-path-missing": {"StartAt": "A",
+                            "States": {"A": _pass(OutputPath="$.nope", End=True)}},
+    "paths": {"StartAt": "A", "States": {
+        "A": _pass(InputPath="$.deep", Result={"r": [1, {"s": 2}]}, ResultPath="$.got",
+                   Next="B"),
+        "B": _pass(OutputPath="$.got.r", Next="C"),
+        "C": _pass(Parameters={"first.$": "$[1]", "all.$": "$", "ctx.$": "$$.State.Name"},
+                   End=True)}},
+    "map-parameters": {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "End": True, "MaxConcurrency": 1,
+        "Parameters": {"item.$": "$$.Map.Item.Value", "tag.$": "$.tag", "fixed": [1, 2]},
+        "ItemProcessor": {"StartAt": "Inner", "States": {
+            "Inner": _pass(ResultPath="$.seen", Result={"ok": True}, End=True)}}}}},
+    "map-selector-missing": {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "End": True, "MaxConcurrency": 1,
+        "ItemSelector": {"missing.$": "$.nope"},
+        "ItemProcessor": {"StartAt": "Inner", "States": {"Inner": _pass(End=True)}}}}},
+}  # fmt: skip
+EDGE_INPUT = {"deep": {"x": 1}, "items": [{"n": 1}, {"n": 2}, {"n": 3}], "tag": "t"}
+
+
+def _run_edges(aws: LocalAws, role: str, prefix: str) -> dict[str, Any]:
+    sfn = aws.client("stepfunctions")
+    arns = {}
+    for case, definition in EDGES.items():
+        machine = sfn.create_state_machine(
+            name=f"{prefix}-{case}", definition=json.dumps(definition), roleArn=role
+        )["stateMachineArn"]
+        arns[case] = sfn.start_execution(
+            stateMachineArn=machine, name=prefix, input=json.dumps(EDGE_INPUT)
+        )["executionArn"]
+    return {case: _ended(sfn, arn, prefix) for case, arn in arns.items()}
+
+
+def test_paths_and_map_inputs_end_as_they_do_on_moto_unpatched(
+    aws: LocalAws, role: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patched = _run_edges(aws, role, "edges-patched")
+    with monkeypatch.context() as unpatch:
+        _unpatched(unpatch)
+        unpatched = _run_edges(aws, role, "edges-unpatched")
+
+    assert patched == unpatched
+    statuses = {case: ended["status"] for case, ended in patched.items()}
+    assert statuses == {
+        "input-path-missing": "FAILED", "output-path-missing": "FAILED", "paths": "SUCCEEDED",
+        "map-parameters": "SUCCEEDED", "map-selector-missing": "FAILED",
+    }  # fmt: skip
+    assert "Invalid path '$.nope'" in patched["input-path-missing"]["cause"]
+    assert json.loads(patched["paths"]["output"]) == {
+        "first": {"s": 2}, "all": [1, {"s": 2}], "ctx": "C",
+    }  # fmt: skip
+    items = json.loads(patched["map-parameters"]["output"])
+    assert items[2] == {"item": {"n": 3}, "tag": "t", "fixed": [1, 2], "seen": {"ok": True}}

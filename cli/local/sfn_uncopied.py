@@ -1,0 +1,249 @@
+"""moto's Step Functions interpreter reads state values without copying them where it only reads.
+
+moto copies a state's input every time it reads it (`States.get_input` is a deep copy),
+also where what it does with the copy only reads it. With 50 runs at once the copies were
+the interpreter's largest cost (bench/interpreter_cpu.py), and one of them grew with the
+number of steps: each Map iteration copied the Map's whole input, the list of every step
+included, to evaluate the `ItemSelector` that picks a few fields of it. These patches
+read the value itself where moto's copy is only read, then dropped:
+
+- a state's `InputPath`: moto put a copy of the input on the evaluation stack, under the
+  copy its path then takes of what it selects, and left it there; that copy was read
+  once, by the path, which only reads (it copies what it selects);
+- after a state ran: whether the program still runs (moto copied the program state to
+  ask its type) and the size quota of the state's output (moto copied the output to
+  write it as JSON and count its bytes);
+- a Map iteration's `ItemSelector` (or `Parameters`): moto set the Map's input as the
+  iteration's input (a copy) and pushed the Map's input on the iteration's stack for the
+  selector, which copies what it picks; the selection then replaced that input (copied
+  again, as moto does). The Map's input is set uncopied while the selector runs, and
+  taken off the stack after it.
+
+The stack entries moto left behind were never read again: every component reads the
+stack's top, and moto clears the stack after each state; they were copied once more
+with the stack for each Task. Each patched method is moto's own code but for the copies
+named above (the original is its `__wrapped__`); installed with the others by
+cli/local/moto_patches.py, which checks the moto version.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from itest.cli.local.undo import Undo, in_reverse
+
+
+def install() -> Callable[[], None]:
+    """Patch moto; return the function that undoes it."""
+    return in_reverse([_input_path(), _output_path(), _state_body(), _item_selector_input()])
+
+
+def patched_methods() -> list[tuple[type, str]]:
+    """The (class, method) pairs `install` replaces (each replacement's `__wrapped__` is
+    moto's own), for a test to run moto as it comes."""
+    from moto.stepfunctions.parser.asl.component.common.path.input_path import InputPath
+    from moto.stepfunctions.parser.asl.component.common.path.output_path import OutputPath
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (  # noqa: E501
+        inline_item_processor_worker as inline,
+    )
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+
+    return [
+        (InputPath, "_eval_body"),
+        (OutputPath, "_eval_body"),
+        (CommonStateField, "_eval_body"),
+        (inline.InlineItemProcessorWorker, "_eval_input"),
+    ]
+
+
+def _replace(owner: type, name: str, patched: Callable[..., Any]) -> Undo:
+    original = owner.__dict__[name]
+    patched.__wrapped__ = original  # type: ignore[attr-defined]  (moto's own)
+    setattr(owner, name, patched)
+    return lambda: setattr(owner, name, original)
+
+
+def _input_path() -> Undo:
+    """`InputPath._eval_body`: moto's, but its path reads the state's input itself (a
+    path only reads, and copies what it selects), which then leaves the stack."""
+    from moto.stepfunctions.parser.asl.component.common.path.input_path import InputPath
+    from moto.stepfunctions.parser.asl.component.common.string.string_expression import (
+        StringJsonPath,
+    )
+    from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
+
+    original = InputPath.__dict__["_eval_body"]
+
+    def eval_body(self: Any, env: Any) -> None:
+        if not isinstance(self.string_sampler, StringJsonPath):
+            original(self, env)
+            return
+        state_input = env.states._states_data["input"]
+        stack = env.stack
+        depth = len(stack)
+        stack.append(state_input)
+        try:
+            self.string_sampler.eval(env=env)
+        except NoSuchJsonPathError as no_such_json_path_error:
+            raise _invalid_path(env, no_such_json_path_error.json_path) from None
+        finally:
+            if len(stack) > depth and stack[depth] is state_input:
+                del stack[depth]
+
+    return _replace(InputPath, "_eval_body", eval_body)
+
+
+def _output_path() -> Undo:
+    """`OutputPath._eval_body`: moto's, but what its path selected (a copy the path made,
+    which nothing else holds) becomes the next state's input as it is, not copied again."""
+    from moto.stepfunctions.parser.asl.component.common.path.output_path import OutputPath
+    from moto.stepfunctions.parser.asl.component.common.string.string_expression import (
+        StringJsonPath,
+    )
+    from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
+
+    original = OutputPath.__dict__["_eval_body"]
+
+    def eval_body(self: Any, env: Any) -> None:
+        if not isinstance(self.string_sampler, StringJsonPath):
+            original(self, env)
+            return
+        try:
+            self.string_sampler.eval(env=env)
+        except NoSuchJsonPathError as no_such_json_path_error:
+            raise _invalid_path(env, no_such_json_path_error.json_path) from None
+        states = env.states._states_data
+        states["input"], states["result"], states["errorOutput"] = env.stack.pop(), None, None
+
+    return _replace(OutputPath, "_eval_body", eval_body)
+
+
+def _invalid_path(env: Any, json_path: str) -> Exception:
+    """The error moto's `InputPath` and `OutputPath` raise for a path that selects nothing."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=StatesErrorNameType.StatesRuntime),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    error=StatesErrorNameType.StatesRuntime.to_name(),
+                    cause=f"Invalid path '{json_path}' : No results for path: "
+                    f"$['{json_path[2:]}']",
+                )
+            ),
+        )
+    )
+
+
+def _state_body() -> Undo:
+    """`CommonStateField._eval_body` (every state's evaluation): moto's, but the program
+    state's type and the output's size are read from the values themselves."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
+    from moto.stepfunctions.parser.asl.eval.states import StateData
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+    from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
+
+    def eval_body(self: Any, env: Any) -> None:
+        env.event_manager.add_event(
+            context=env.event_history_context,
+            event_type=self.state_entered_event_type,
+            event_details=EventDetails(
+                stateEnteredEventDetails=self._get_state_entered_event_details(env=env)
+            ),
+        )
+        env.states.context_object.context_object_data["State"] = StateData(
+            EnteredTime=datetime.datetime.now(tz=datetime.UTC).isoformat(),
+            Name=self.name,
+        )
+        self._eval_state_input(env=env)
+        try:
+            self._eval_state(env)
+        except NoSuchJsonPathError as no_such_json_path_error:
+            data_json_str = to_json_str(no_such_json_path_error.data)
+            cause = (
+                f"The JSONPath '{no_such_json_path_error.json_path}' specified for the field "
+                f"'{env.next_field_name}' could not be found in the input '{data_json_str}'"
+            )
+            raise FailureEventException(
+                failure_event=FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesRuntime),
+                    event_type=HistoryEventType.TaskFailed,
+                    event_details=EventDetails(
+                        taskFailedEventDetails=TaskFailedEventDetails(
+                            error=StatesErrorNameType.StatesRuntime.to_name(), cause=cause
+                        )
+                    ),
+                )
+            ) from None
+        if not isinstance(env._program_state, ProgramRunning):  # moto: a copy's type
+            return
+        self._eval_state_output(env=env)
+        self._verify_size_quota(env=env, value=env.states._states_data["input"])  # only read
+        self._set_next(env)
+        if self.state_exited_event_type is not None:
+            env.event_manager.add_event(
+                context=env.event_history_context,
+                event_type=self.state_exited_event_type,
+                event_details=EventDetails(
+                    stateExitedEventDetails=self._get_state_exited_event_details(env=env),
+                ),
+            )
+
+    return _replace(CommonStateField, "_eval_body", eval_body)
+
+
+def _item_selector_input() -> Undo:
+    """`InlineItemProcessorWorker._eval_input`: the Map's input is the iteration's input,
+    uncopied, while its `ItemSelector` (or `Parameters`) runs, and leaves the stack after."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (  # noqa: E501
+        inline_item_processor_worker as inline,
+    )
+
+    def eval_input(self: Any, env_frame: Any) -> None:
+        if not self._parameters and not self._item_selector:
+            return
+        map_state_input = self._env.stack[-1]
+        states = env_frame.states._states_data
+        states["input"], states["result"], states["errorOutput"] = map_state_input, None, None
+        stack = env_frame.stack
+        depth = len(stack)
+        stack.append(map_state_input)
+        if self._item_selector:
+            self._item_selector.eval(env_frame)
+        elif self._parameters:
+            self._parameters.eval(env_frame)
+        output_value = stack[-1]
+        env_frame.states.reset(input_value=output_value)
+        del stack[depth:]
+
+    return _replace(inline.InlineItemProcessorWorker, "_eval_input", eval_input)
