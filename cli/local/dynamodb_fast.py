@@ -18,6 +18,9 @@ behaviour, errors included (tests/aws/test_dynamodb_fast.py asks both ways):
   table* before it picks the partition asked for, so each progress poll of the
   CLI cost more the more runs a kept-up local AWS had seen. It now looks at the
   one partition, as DynamoDB does (the same items, the same order).
+- **Tracked items.** moto keeps every `Item` it ever made in a list (its
+  `/moto-api/data.json` view): every overwritten item, every copy a Query
+  answered from. Items are no longer tracked.
 - **New items.** moto checks an item's size before each attribute it adds by
   summing all the attributes already added; the sum now runs once.
 - **Update expressions.** moto parses an UpdateItem's expression twice and
@@ -51,10 +54,12 @@ def install() -> Undo:
 
     Installed with the others by cli/local/moto_patches.py, which checks the moto version.
     """
-    from itest.cli.local import dynamodb_values
+    from itest.cli.local import dynamodb_direct, dynamodb_values
 
     undoes = [
         dynamodb_values.install(),
+        dynamodb_direct.install(),
+        _items_untracked(),
         _answers_without_the_model_walk(),
         _project_named_attributes_only(),
         _size_new_items_once(),
@@ -66,6 +71,22 @@ def install() -> Undo:
         _check_clauses_at_the_root(),
     ]
     return in_reverse(undoes)
+
+
+def _items_untracked() -> Undo:
+    """moto's models append every instance they make to their class's `instances_tracked`
+    (read by moto's `/moto-api/data.json` view only, emptied by a reset); for DynamoDB's
+    `Item` that is every item ever written, overwritten, copied for a Query's answer or
+    projected: about six a scenario step, kept for the local AWS's life, and walked by
+    each full garbage collection. An item is no longer tracked."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    Item.__new__ = staticmethod(_untracked)  # type: ignore[method-assign,assignment]
+    return lambda: delattr(Item, "__new__")
+
+
+def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
+    return object.__new__(cls)
 
 
 def _answers_without_the_model_walk() -> Undo:

@@ -32,6 +32,7 @@ from botocore.model import ListShape, MapShape, OperationModel, Shape, Structure
 
 UNSET = object()  # what a structure serializes to when its value is None: nothing
 Compiled = Callable[[Any], Any]
+Answering = tuple[Compiled, int, str]  # the compiled walk, the status, the Content-Type
 
 
 class NotPlain(Exception):
@@ -59,7 +60,6 @@ def answer(handler: Any, result: Any) -> tuple[int, dict[str, str], str] | None:
     body) for an answer of the JSON protocol, or None when only moto's serializer can tell
     (an error, another protocol, a response transformer, pretty printing...)."""
     from moto import settings
-    from moto.core.utils import get_service_model
 
     if (
         isinstance(result, Exception)
@@ -67,25 +67,47 @@ def answer(handler: Any, result: Any) -> tuple[int, dict[str, str], str] | None:
         or handler.RESPONSE_KEY_PATH_TO_TRANSFORMER
     ):
         return None
-    service = get_service_model(handler.boto3_service_name)
-    if handler.determine_response_protocol(service) != "json":
+    content_type = handler.headers.get("Content-Type", "")
+    how = _answering(handler.boto3_service_name, content_type, handler._get_action())
+    if how is None:
         return None
-    operation = service.operation_model(handler._get_action())
-    body = serialize(operation, result)
+    compiled, status, answer_type = how
+    body = _written(compiled, result)
     if body is None:
         return None
-    version = service.metadata.get("jsonVersion", "1.0")
-    headers = {"Content-Type": f"application/x-amz-json-{version}"}
+    headers = {"Content-Type": answer_type}
     headers.update(handler.response_headers)
-    return operation.http.get("responseCode", 200), headers, body
+    return status, headers, body
+
+
+@functools.lru_cache(maxsize=512)
+def _answering(service_name: str, content_type: str, action: str) -> Answering | None:
+    """How an answer to `action` asked with `content_type` is written (None: not by the
+    compiled walk): what moto's `serialized` looks up for each answer, looked up once.
+    The protocol depends on the content type alone unless it is `query` (not JSON)."""
+    from moto.core.request import determine_request_protocol
+    from moto.core.utils import get_service_model
+
+    service = get_service_model(service_name)
+    if determine_request_protocol(service, content_type) != "json":
+        return None
+    operation = service.operation_model(action)
+    compiled = _compiled_output(operation)
+    if compiled is None:
+        return None
+    version = service.metadata.get("jsonVersion", "1.0")
+    status = operation.http.get("responseCode", 200)
+    return compiled, status, f"application/x-amz-json-{version}"
 
 
 def serialize(operation: OperationModel, result: Any) -> str | None:
     """The JSON body moto's serializer writes for `result`, the answer to `operation`,
     or None when only moto's serializer can tell."""
     compiled = _compiled_output(operation)
-    if compiled is None:
-        return None
+    return None if compiled is None else _written(compiled, result)
+
+
+def _written(compiled: Compiled, result: Any) -> str | None:
     try:
         return json.dumps({} if (body := compiled(result)) is UNSET else body)
     except (NotPlain, TypeError, ValueError):  # moto's serializer says what is wrong

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from itest.cli.local import dynamodb_fast, dynamodb_json
+from itest.cli.local import dynamodb_direct, dynamodb_fast, dynamodb_json
 from itest.cli.local.server import LocalAws, local_aws
 
 from tests.aws.tables import create_pk_sk_table, dynamodb_request
@@ -117,6 +117,23 @@ def _update(expression: str, values: dict[str, Any] | None = None, **extra: Any)
     if values:
         body["ExpressionAttributeValues"] = values
     return {**body, **extra}
+
+
+OTHER = "run-2"  # a partition of plain items only (text, numbers, booleans), as the engine writes
+
+
+def _plain(index: int, **attributes: Any) -> dict[str, Any]:
+    """A PutItem of a plain item of the other run (PutItem's and Query's direct paths)."""
+    item = {"pk": {"S": OTHER}, "sk": {"S": f"step#{index:04d}"}, "n": {"N": "-1.50e3"},
+            "ok": {"BOOL": False}, "s": {"S": "é"}, **attributes.pop("item", {})}  # fmt: skip
+    return {"TableName": TABLE, "Item": item, **attributes}
+
+
+def _other(**extra: Any) -> dict[str, Any]:
+    """A Query of the other run's partition."""
+    values = {":pk": {"S": OTHER}, **extra.pop("values", {})}
+    return {"TableName": TABLE, "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": values, **extra}  # fmt: skip
 
 
 # fmt: off
@@ -243,6 +260,80 @@ SESSION: list[tuple[str, str, dict[str, Any]]] = [
         ConditionExpression="attribute_not_exists(#status) OR #status = :running",
         ExpressionAttributeNames={"#status": "status"},
         ReturnValuesOnConditionCheckFailure="ALL_OLD")),
+    ("put a plain item", "PutItem", _plain(1)),
+    ("put a plain item over it", "PutItem", _plain(1, item={"n": {"N": "7"}, "t": {"S": ""}})),
+    ("put a plain item only if absent", "PutItem", _plain(
+        2, ConditionExpression="attribute_not_exists(pk)")),
+    ("put a plain item if a number is smaller", "PutItem", _plain(
+        2, ConditionExpression="#n < :n", ExpressionAttributeNames={"#n": "n"},
+        ExpressionAttributeValues={":n": {"N": "0"}})),
+    ("put a plain item if a number is smaller: fails", "PutItem", _plain(
+        2, ConditionExpression="#n < :n", ExpressionAttributeNames={"#n": "n"},
+        ExpressionAttributeValues={":n": {"N": "-1e9"}},
+        ReturnValuesOnConditionCheckFailure="ALL_OLD")),
+    ("put a plain item, old values back", "PutItem", _plain(2, ReturnValues="ALL_OLD")),
+    ("put a plain item, capacity", "PutItem", _plain(3, ReturnConsumedCapacity="TOTAL")),
+    ("put a plain item, capacity none", "PutItem", _plain(3, ReturnConsumedCapacity="NONE")),
+    ("put a plain item: a number moto refuses", "PutItem", _plain(4, item={"n": {"N": "1x"}})),
+    ("put a plain item: a number with a space", "PutItem", _plain(4, item={"n": {"N": " 1"}})),
+    ("put a plain item: a number too large", "PutItem", _plain(4, item={"n": {"N": "1e126"}})),
+    ("put a plain item: a number too small", "PutItem", _plain(4, item={"n": {"N": "1e-131"}})),
+    ("put a plain item: a key of another type", "PutItem", _plain(4, item={"pk": {"N": "2"}})),
+    ("put a plain item: an empty sort key", "PutItem", _plain(4, item={"sk": {"S": ""}})),
+    ("put a plain item: a sort key too long", "PutItem",
+     _plain(4, item={"sk": {"S": "k" * 1025}})),
+    ("put a plain item: a sort key the longest", "PutItem",
+     _plain(4, item={"sk": {"S": "k" * 1024}})),
+    ("put a plain item: no sort key", "PutItem",
+     {"TableName": TABLE, "Item": {"pk": {"S": OTHER}}}),
+    ("put a plain item: too large", "PutItem", _plain(4, item={"big": {"S": "b" * 405_000}})),
+    ("put a plain item: a name unused", "PutItem", _plain(
+        4, ExpressionAttributeNames={"#n": "n"})),
+    ("put a plain item: values empty", "PutItem", _plain(
+        4, ConditionExpression="attribute_not_exists(pk)", ExpressionAttributeValues={})),
+    ("put a plain item: a value without its colon", "PutItem", _plain(
+        4, ConditionExpression="n < n", ExpressionAttributeValues={"n": {"N": "1"}})),
+    ("put a plain item: an empty condition", "PutItem", _plain(4, ConditionExpression="")),
+    ("put a plain item: a missing table", "PutItem", {**_plain(4), "TableName": "nope"}),
+    ("query the other run", "Query", _other(ConsistentRead=True)),
+    ("query the other run, newest first", "Query", _other(ScanIndexForward=False, Limit=2)),
+    ("query the other run's newest from the run on (the CLI's poll)", "Query", _other(
+        KeyConditionExpression="pk = :pk AND sk >= :sk", ScanIndexForward=False, Limit=1,
+        ProjectionExpression="sk, #s, #n, attempts",
+        ExpressionAttributeNames={"#s": "status", "#n": "name"},
+        values={":sk": {"S": "run"}})),
+    ("query the other run, a page", "Query", _other(Limit=1)),
+    ("query the other run, the last page", "Query", _other(Limit=3)),
+    ("query the other run, numbers projected", "Query", _other(ProjectionExpression="n, ok, s")),
+    ("query the other run, below a key", "Query", _other(
+        KeyConditionExpression="pk = :pk AND sk < :sk", values={":sk": {"S": "step#0002"}})),
+    ("query the other run, between keys", "Query", _other(
+        KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
+        values={":a": {"S": "step#0002"}, ":b": {"S": "step#9"}})),
+    ("query the other run, capacity", "Query", _other(ReturnConsumedCapacity="TOTAL")),
+    ("query the other run: a key of another type", "Query", _other(values={":pk": {"N": "2"}})),
+    ("query the other run: a sort key of another type", "Query", _other(
+        KeyConditionExpression="pk = :pk AND sk > :sk", values={":sk": {"N": "2"}})),
+    ("query the other run: a condition on another attribute", "Query", _other(
+        KeyConditionExpression="pk = :pk AND n > :n", values={":n": {"N": "2"}})),
+    ("query the other run: no key condition", "Query", {
+        "TableName": TABLE, "ExpressionAttributeValues": {":pk": {"S": OTHER}}}),
+    ("query the other run: an empty projection", "Query", _other(ProjectionExpression="")),
+    ("query the other run: a projection twice", "Query", _other(ProjectionExpression="n, n")),
+    ("query the other run: a value unused", "Query", _other(values={":x": {"S": "x"}})),
+    ("query the other run: a value missing", "Query", _other(
+        KeyConditionExpression="pk = :pk AND sk > :nope")),
+    ("query the other run: a table missing", "Query", {**_other(), "TableName": "nope"}),
+    ("delete the other run's item", "DeleteItem", {"TableName": TABLE, "Key": {
+        "pk": {"S": OTHER}, "sk": {"S": "step#0001"}}}),
+    ("delete the other run's next item", "DeleteItem", {"TableName": TABLE, "Key": {
+        "pk": {"S": OTHER}, "sk": {"S": "step#0002"}}}),
+    ("delete the other run's last item", "DeleteItem", {"TableName": TABLE, "Key": {
+        "pk": {"S": OTHER}, "sk": {"S": "step#0003"}}}),
+    ("delete the other run's item of a large number", "DeleteItem", {"TableName": TABLE, "Key": {
+        "pk": {"S": OTHER}, "sk": {"S": "step#0004"}}}),
+    ("delete the other run's longest key", "DeleteItem", {"TableName": TABLE, "Key": {
+        "pk": {"S": OTHER}, "sk": {"S": "k" * 1024}}}),
     ("put an empty key", "PutItem", {"TableName": TABLE, "Item": {
         "pk": {"S": ""}, "sk": {"S": "x"}}}),
     ("batch get, projected", "BatchGetItem", {"RequestItems": {TABLE: {
@@ -317,12 +408,30 @@ SESSION: list[tuple[str, str, dict[str, Any]]] = [
 
 Answer = tuple[int, str | None, str | None, bytes]
 
+ANSWERED_DIRECTLY = {  # by cli/local/dynamodb_direct.py: the rest by moto's own handler
+    "claim a step by a put (new item)", "claim its next attempt by a put",
+    "put a step over its claim", "put a plain item", "put a plain item over it",
+    "put a plain item only if absent", "put a plain item if a number is smaller",
+    "put a plain item, capacity none", "put a plain item: a number too large",
+    "put a plain item: a sort key the longest", "put an item of the largest size",
+    "query a run", "query a run, newest first", "query the first item, projected",
+    "query no step", "query a missing partition", POLL[0], "query the newest step again",
+    "query the other run", "query the other run, newest first",
+    "query the other run's newest from the run on (the CLI's poll)",
+    "query the other run, a page", "query the other run, the last page",
+    "query the other run, numbers projected", "query the other run, below a key",
+    "query the other run, between keys", "query the other run: a value unused",
+}  # fmt: skip
 
-def _session(fast: bool) -> list[Answer]:
-    """Every request of SESSION answered by a new local AWS, with or without the fast paths."""
+
+def _session(fast: bool, direct: list[bool] | None = None) -> list[Answer]:
+    """Every request of SESSION answered by a new local AWS, with or without the fast paths;
+    `direct` gets, for each PutItem and Query in turn, whether dynamodb_direct answered it."""
     with pytest.MonkeyPatch.context() as mp:
         if not fast:
             mp.setattr(dynamodb_fast, "install", lambda: lambda: None)
+        for name in ("_put_item", "_query"):
+            mp.setattr(dynamodb_direct, name, _recorded(getattr(dynamodb_direct, name), direct))
         with local_aws() as aws:
             create_pk_sk_table(aws.client("dynamodb"), TABLE)
             host, port = aws.endpoint_url.removeprefix("http://").split(":")
@@ -331,6 +440,16 @@ def _session(fast: bool) -> list[Answer]:
                 return [_send(connection, aws, target, body) for _, target, body in SESSION]
             finally:
                 connection.close()
+
+
+def _recorded(answer: Any, direct: list[bool] | None) -> Any:
+    def recorded(handler: Any) -> Any:
+        answered = answer(handler)
+        if direct is not None:
+            direct.append(answered is not None)
+        return answered
+
+    return recorded
 
 
 def _send(
@@ -349,7 +468,9 @@ def _send(
 def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list[Answer]]]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        yield {"moto": _session(fast=False), "fast": _session(fast=True)}
+        direct: list[bool] = []
+        yield {"moto": _session(fast=False), "fast": _session(fast=True, direct=direct),
+               "direct": direct}  # fmt: skip
 
 
 @pytest.mark.parametrize("index", range(len(SESSION)), ids=[name for name, _, _ in SESSION])
@@ -368,6 +489,13 @@ def test_the_session_covers_successes_and_errors(answers: dict[str, list[Answer]
     assert table["Items"][2]["status"] == {"S": "cleaned"}  # the cancelled transaction undone
 
 
+def test_the_engines_requests_are_answered_directly(answers: dict[str, Any]) -> None:
+    asked = [name for name, target, _ in SESSION if target in ("PutItem", "Query")]
+    assert len(answers["direct"]) == len(asked)
+    answered = {name for name, direct in zip(asked, answers["direct"], strict=True) if direct}
+    assert answered == ANSWERED_DIRECTLY
+
+
 @pytest.mark.parametrize(
     ("operation", "result"),
     [
@@ -384,3 +512,17 @@ def test_an_answer_the_compiled_walk_cannot_copy_is_left_to_moto(
 
     model = get_service_model("dynamodb").operation_model(operation)
     assert dynamodb_json.serialize(model, result) is None
+
+
+def test_items_are_not_tracked_for_their_life() -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    undo = dynamodb_fast._items_untracked()
+    try:
+        tracked = len(Item.instances_tracked)
+        item = Item(None, None, {"a": {"S": "x"}})
+        assert len(Item.instances_tracked) == tracked and item.attrs["a"].value == "x"
+    finally:
+        undo()
+    Item(None, None, {})
+    assert len(Item.instances_tracked) == tracked + 1  # moto's own again

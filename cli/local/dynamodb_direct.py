@@ -1,0 +1,324 @@
+"""The engine's DynamoDB requests answered whole, for the plain items it writes.
+
+Every item of the results table (lambdas/results/store.py) is flat: text, numbers
+and booleans under their names. For such items moto's handlers still validate each
+value with recursive walks, build and discard the item's JSON (PutItem), convert
+and deep-copy every item a Query visits, size each item twice and parse the key
+condition and projection again for each request. Here PutItem (with its
+condition or without) and Query of one partition answer a request of the shapes
+the engine and the CLI send, over such items, directly.
+
+A fast path answers only what it can answer exactly as moto does. Whatever else
+(another parameter, a value of another type, a table with indexes, a check moto
+would fail, a condition that does not hold, an answer near a size limit) goes to
+moto's own method from the start: the fast path changed nothing before, so the
+answer (the error) is moto's. tests/aws/test_dynamodb_fast.py sends each request
+both ways, and checks which the fast paths answered.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from itest.cli.local.undo import Undo, in_reverse
+
+PLAIN = {"S": str, "N": str, "BOOL": bool}  # the attribute types the engine writes
+PUT_PARAMETERS = frozenset(
+    {"TableName", "Item", "ConditionExpression", "ExpressionAttributeNames",
+     "ExpressionAttributeValues", "ReturnValuesOnConditionCheckFailure", "ReturnValues",
+     "ReturnConsumedCapacity"}
+)  # fmt: skip
+QUERY_PARAMETERS = frozenset(
+    {"TableName", "KeyConditionExpression", "ExpressionAttributeNames",
+     "ExpressionAttributeValues", "ProjectionExpression", "ScanIndexForward", "Limit",
+     "ConsistentRead", "ReturnConsumedCapacity"}
+)  # fmt: skip
+
+
+def install() -> Undo:
+    """Answer PutItem and Query directly where they can; return the undo."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    undoes = [
+        _answered_directly(DynamoHandler, "put_item", _put_item),
+        _answered_directly(DynamoHandler, "query", _query),
+    ]
+    return in_reverse(undoes)
+
+
+def _answered_directly(handler: type, name: str, direct: Any) -> Undo:
+    """`handler.name` answers by `direct(self)` unless that returns None (moto's then)."""
+    moto_method = handler.__dict__[name]
+
+    @functools.wraps(moto_method)
+    def method(self: Any) -> Any:
+        answered = direct(self)
+        return moto_method(self) if answered is None else answered
+
+    setattr(handler, name, method)
+    return lambda: setattr(handler, name, moto_method)
+
+
+def _typed(value: Any) -> Any:
+    """`value` ({"S": "x"}) as the DynamoType moto makes of it; None unless it is text, a
+    number (its text) or a boolean."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if type(value) is not dict or len(value) != 1:
+        return None
+    for letter, inner in value.items():
+        if PLAIN.get(letter) is not type(inner):
+            return None
+        typed = object.__new__(DynamoType)
+        typed.type, typed.value = letter, inner
+        return typed
+    return None
+
+
+def _copy_of(typed: Any) -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    copy = object.__new__(DynamoType)
+    copy.type, copy.value = typed.type, typed.value
+    return copy
+
+
+def _size(typed: Any) -> int:
+    """moto's `DynamoType.size()` of a plain value."""
+    kind = typed.type
+    if kind == "S":
+        return len(typed.value.encode())
+    return len(typed.value) if kind == "N" else 1
+
+
+def _values_as_moto_takes_them(values: Any) -> bool:
+    """ExpressionAttributeValues moto's `_get_expr_attr_values` accepts (absent, or
+    `:names` of plain values)."""
+    if values is None:
+        return True
+    return bool(values) and all(
+        type(name) is str and name.startswith(":") and _typed(value) is not None
+        for name, value in values.items()
+    )
+
+
+# --- PutItem ---------------------------------------------------------------------------
+
+
+def _put_item(handler: Any) -> Any:
+    """Store a plain item whose condition (if any) holds; answer {} as moto does."""
+    from itest.cli.local.dynamodb_fast import ITEM_SIZE_LIMIT
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.limits import HASH_KEY_MAX_LENGTH, RANGE_KEY_MAX_LENGTH
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    body = handler.body
+    if (
+        not PUT_PARAMETERS.issuperset(body)
+        or body.get("ReturnValues", "NONE") != "NONE"
+        or body.get("ReturnConsumedCapacity", "NONE") != "NONE"
+    ):
+        return None
+    table = handler.dynamodb_backend.tables.get(body.get("TableName"))
+    if table is None or table.indexes or table.global_indexes:
+        return None
+    attrs = _plain_item(body.get("Item"), table, ITEM_SIZE_LIMIT)
+    if attrs is None:
+        return None
+    hash_key, range_key = attrs.get(table.hash_key_attr), None
+    if hash_key is None or not _is_key(hash_key, table.hash_key_type, HASH_KEY_MAX_LENGTH):
+        return None
+    if table.range_key_attr is not None:
+        range_key = attrs.get(table.range_key_attr)
+        if range_key is None or not _is_key(range_key, table.range_key_type, RANGE_KEY_MAX_LENGTH):
+            return None
+    holds = _put_condition(body)
+    if holds is None:
+        return None
+    hash_key, range_key = _copy_of(hash_key), range_key and _copy_of(range_key)
+    current = table.get_item(hash_key, range_key)
+    if not holds(current):
+        return None  # moto raises ConditionalCheckFailed (with the item, if asked)
+    item = object.__new__(Item)  # its attributes are checked and typed already
+    item.hash_key, item.range_key = hash_key, range_key
+    item.attrs = LimitedSizeDict.__new__(LimitedSizeDict)  # sized above
+    dict.update(item.attrs, attrs)
+    if range_key is not None:
+        table.items[hash_key][range_key] = item
+    else:
+        table.items[hash_key] = item
+    if table.stream_shard is not None:
+        table.stream_shard.add(current, item)
+    return ActionResult({})
+
+
+def _plain_item(item: Any, table: Any, limit: int) -> dict[str, Any] | None:
+    """The item's attributes as DynamoTypes when each is plain, each number is one moto
+    accepts and the item is within moto's size limit; else None."""
+    if type(item) is not dict:
+        return None
+    attrs = {}
+    size = 0
+    for name, value in item.items():
+        typed = _typed(value)
+        if typed is None:
+            return None
+        if typed.type == "N":
+            try:
+                table._validate_number_type(typed.value)
+            except Exception:
+                return None
+        attrs[name] = typed
+        size += len(name.encode()) + _size(typed)
+    return attrs if size <= limit else None
+
+
+def _is_key(typed: Any, key_type: str, max_size: int) -> bool:
+    """A key value moto's put accepts: the key's type, not empty text, not too long."""
+    return typed.type == key_type and typed.value != "" and _size(typed) <= max_size
+
+
+def _put_condition(body: dict[str, Any]) -> Any:
+    """What tells whether the put may replace an item (None: moto must answer): its
+    ConditionExpression's operator tree, or anything when it has none."""
+    from moto.dynamodb.comparisons import create_condition_expression_parser
+
+    expression = body.get("ConditionExpression")
+    names = body.get("ExpressionAttributeNames", {})
+    values = body.get("ExpressionAttributeValues")
+    if not _values_as_moto_takes_them(values) or type(names) is not dict:
+        return None
+    if expression is None:
+        return None if names else (lambda current: True)
+    if type(expression) is not str or not expression:
+        return None
+    parser = create_condition_expression_parser(expression, names, values or {})
+    try:
+        tree = parser.parse()  # parsed once per expression (dynamodb_fast.py)
+    except Exception:  # moto's own parse says what is wrong
+        return None
+    if not set(parser.expr_attr_names_found).issuperset(names):
+        return None
+    return tree.expr
+
+
+# --- Query -----------------------------------------------------------------------------
+
+
+def _query(handler: Any) -> Any:
+    """Query one partition of a table by its key (the engine's reads of a run, the CLI's
+    polls for the newest step): moto's items in moto's order, without copying them."""
+    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
+    from moto.dynamodb.responses import DynamoResult
+
+    body = handler.body
+    if (
+        not QUERY_PARAMETERS.issuperset(body)
+        or body.get("ReturnConsumedCapacity", "NONE") != "NONE"
+    ):
+        return None
+    table = handler.dynamodb_backend.tables.get(body.get("TableName"))
+    names = body.get("ExpressionAttributeNames", {})
+    values = body.get("ExpressionAttributeValues")
+    limit = body.get("Limit")
+    forward = body.get("ScanIndexForward", True)
+    if (
+        table is None
+        or table.range_key_attr is None
+        or type(names) is not dict
+        or not _values_as_moto_takes_them(values)
+        or (limit is not None and (type(limit) is not int or limit < 1))
+        or type(forward) is not bool
+    ):
+        return None
+    names_key = tuple(names.items())
+    values_key = tuple((name, *value.items()) for name, value in (values or {}).items())
+    schema = tuple((key["AttributeName"], key["KeyType"]) for key in table.schema)
+    try:
+        hash_key, comparison, bounds, key_names = _key_condition(
+            body.get("KeyConditionExpression"), names_key, values_key, schema
+        )
+        paths, projected_names = _projection(body.get("ProjectionExpression"), names_key)
+    except Exception:  # moto says what is wrong
+        return None
+    if (
+        hash_key.type != table.hash_key_type
+        or any(bound.type != table.range_key_type for bound in bounds)
+        or not (key_names | projected_names).issuperset(names)
+    ):
+        return None
+    partition = table.items.get(hash_key) or {}
+    candidates = sorted(partition.values(), key=_range_key, reverse=not forward)
+    found: list[Any] = []
+    size = 0
+    last_key = None
+    for item in candidates:
+        if len(found) == limit:
+            last_key = table._get_last_evaluated_key(found[-1], None)
+            break
+        item_size = item.size()
+        if size + item_size > RESULT_SIZE_LIMIT:
+            return None  # moto pages by size
+        if comparison is None or item.range_key.compare(comparison, bounds):
+            found.append(item)
+            size += item_size
+    if paths:
+        found = [item.project(paths) for item in found]
+    result: dict[str, Any] = {
+        "Count": len(found),
+        "ScannedCount": len(found),
+        "Items": [item.attrs for item in found],
+    }
+    if last_key is not None:
+        result["LastEvaluatedKey"] = last_key
+    return DynamoResult(result)
+
+
+def _range_key(item: Any) -> Any:
+    return item.range_key
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_condition(
+    expression: Any, names: tuple, values: tuple, schema: tuple
+) -> tuple[Any, str | None, list[Any], frozenset[str]]:
+    """A KeyConditionExpression on a table's own key as moto reads it: the partition's
+    key, the comparison on the sort key and its operands (None, []: none) and the names
+    it used. Raises what moto raises, or ValueError when moto would read more."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.parsing.key_condition_expression import parse_expression
+
+    if type(expression) is not str or not expression:
+        raise ValueError("no key condition")
+    hashes, ranges, names_used = parse_expression(
+        key_condition_expression=expression,
+        expression_attribute_names=dict(names),
+        expression_attribute_values={name: dict(value) for name, *value in values},
+        schema=[{"AttributeName": name, "KeyType": kind} for name, kind in schema],
+    )
+    (hash_name, hash_value), *others = hashes
+    keys = dict(schema)
+    if others or len(ranges) > 1 or keys.get(hash_name) != "HASH":
+        raise ValueError("not the table's own key")
+    comparison, bounds = None, []
+    if ranges:
+        range_name, comparison, operands = ranges[0]
+        if keys.get(range_name) != "RANGE":
+            raise ValueError("not the table's own key")
+        bounds = [DynamoType(operand) for operand in operands]
+    return DynamoType(hash_value), comparison, bounds, frozenset(names_used)
+
+
+@functools.lru_cache(maxsize=1024)
+def _projection(expression: Any, names: tuple) -> tuple[list[list[str]], frozenset[str]]:
+    """A ProjectionExpression's paths as moto reads them (none: []) and the names it used;
+    raises what moto raises."""
+    from moto.dynamodb.responses import ProjectionExpressionParser
+
+    if expression is None:
+        return [], frozenset()
+    if type(expression) is not str or not expression:
+        raise ValueError("an empty projection")
+    parser = ProjectionExpressionParser(expression, dict(names))
+    return parser.parse(), frozenset(parser.expr_attr_names_found)
