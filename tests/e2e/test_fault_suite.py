@@ -398,13 +398,15 @@ def throttled_storage(target: Any, *, dynamodb: int, s3: int) -> Iterator[dict[s
     """The next ``dynamodb`` writes to the results table and ``s3`` reads of the
     scenario bucket are throttled (more than boto3's own 3 attempts absorb)."""
     from moto.core.exceptions import JsonRESTError
-    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
     from moto.s3.exceptions import S3ClientError
     from moto.s3.models import S3Backend
 
     injected = {"dynamodb": 0, "s3": 0}
     lock = threading.Lock()
-    put_item, get_object = DynamoDBBackend.put_item, S3Backend.get_object
+    # the handler, not the backend: the local AWS answers the engine's plain puts without
+    # moto's backend (cli/local/dynamodb_direct.py)
+    put_item, get_object = DynamoHandler.put_item, S3Backend.get_object
 
     def take(kind: str, limit: int) -> bool:
         with lock:
@@ -413,23 +415,23 @@ def throttled_storage(target: Any, *, dynamodb: int, s3: int) -> Iterator[dict[s
             injected[kind] += 1
             return True
 
-    def put_item_(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
-        if table_name == target.results_table and take("dynamodb", dynamodb):
+    def put_item_(self: Any) -> Any:
+        if self.body.get("TableName") == target.results_table and take("dynamodb", dynamodb):
             raise JsonRESTError(
                 "ProvisionedThroughputExceededException", "injected: rate exceeded"
             )
-        return put_item(self, table_name, *args, **kwargs)
+        return put_item(self)
 
     def get_object_(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
         if bucket_name == target.bucket and take("s3", s3):
             raise S3ClientError("SlowDown", "injected: please reduce your request rate")
         return get_object(self, bucket_name, *args, **kwargs)
 
-    DynamoDBBackend.put_item, S3Backend.get_object = put_item_, get_object_
+    DynamoHandler.put_item, S3Backend.get_object = put_item_, get_object_
     try:
         yield injected
     finally:
-        DynamoDBBackend.put_item, S3Backend.get_object = put_item, get_object
+        DynamoHandler.put_item, S3Backend.get_object = put_item, get_object
 
 
 def _note(name: str, value: Any) -> None:
