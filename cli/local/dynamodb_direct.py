@@ -108,7 +108,7 @@ def _values_as_moto_takes_them(values: Any) -> bool:
 
 def _put_item(handler: Any) -> Any:
     """Store a plain item whose condition (if any) holds; answer {} as moto does."""
-    from itest.cli.local.dynamodb_fast import ITEM_SIZE_LIMIT
+    from itest.cli.local.dynamodb_values import ITEM_SIZE_LIMIT
     from moto.core.responses import ActionResult
     from moto.dynamodb.limits import HASH_KEY_MAX_LENGTH, RANGE_KEY_MAX_LENGTH
     from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict

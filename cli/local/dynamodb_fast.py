@@ -18,6 +18,10 @@ behaviour, errors included (tests/aws/test_dynamodb_fast.py asks both ways):
   table* before it picks the partition asked for, so each progress poll of the
   CLI cost more the more runs a kept-up local AWS had seen. It now looks at the
   one partition, as DynamoDB does (the same items, the same order).
+- **Whole requests.** The engine's PutItem (its condition included) and Query
+  of plain items (text, numbers, booleans) are answered by
+  cli/local/dynamodb_direct.py without moto's validation walks, copies and
+  conversions; any other request by moto's handler, from the start.
 - **Tracked items.** moto keeps every `Item` it ever made in a list (its
   `/moto-api/data.json` view): every overwritten item, every copy a Query
   answered from. Items are no longer tracked.
@@ -45,7 +49,6 @@ from typing import Any
 
 from itest.cli.local.undo import Undo, in_reverse
 
-ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict: bytes an item may hold
 PARSED_EXPRESSIONS = 1024  # distinct expressions kept parsed, of each kind (itest's use a few)
 
 
@@ -150,6 +153,7 @@ def _size_new_items_once() -> Undo:
     """A new item checks its size (at most 405,000 bytes) before each attribute it
     adds, summing every attribute already added: quadratic in the attributes. It
     now adds each one's size to a running sum, raising at the same attribute."""
+    from itest.cli.local.dynamodb_values import ITEM_SIZE_LIMIT
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
     from moto.dynamodb.models.utilities import bytesize

@@ -19,6 +19,7 @@ from typing import Any
 
 from itest.cli.local.undo import Undo, in_reverse
 
+ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict: bytes an item may hold
 SETS = frozenset({"SS", "NS", "BS"})
 PLAIN = frozenset({str, int, float, bool, type(None)})
 
