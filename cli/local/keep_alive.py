@@ -26,9 +26,12 @@ What every request paid on top, made cheap (found by profiling the server):
 
 from __future__ import annotations
 
+import email.utils
+import functools
 import io
 import logging
 import re
+import time
 from http.client import HTTPMessage
 from typing import Any
 
@@ -103,6 +106,9 @@ class KeepAliveHandler(MotoRequestHandler):
             return  # werkzeug always says close; the body was read, the connection goes on
         super().send_header(keyword, value)
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return http_date() if timestamp is None else super().date_time_string(timestamp)
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # werkzeug formats (and colours) the line before its logger drops it
         if logging.getLogger("werkzeug").isEnabledFor(logging.INFO):
@@ -151,6 +157,24 @@ class KeepAliveHandler(MotoRequestHandler):
         if len(body) != length:
             raise ConnectionResetError("the client closed the connection mid-body")
         return body
+
+
+def http_date() -> str:
+    """Now, as http.server's `date_time_string()` writes it (`email.utils.formatdate`),
+    formatted once a second: it names whole seconds."""
+    now = time.time()
+    second = int(now)
+    if now - second >= _ROUNDS_UP:  # datetime rounds it to whole microseconds: up
+        return email.utils.formatdate(now, usegmt=True)
+    return _formatted(second)
+
+
+_ROUNDS_UP = 0.9999995
+
+
+@functools.lru_cache(maxsize=2)
+def _formatted(second: int) -> str:
+    return email.utils.formatdate(second, usegmt=True)
 
 
 class _PlainHeaders(HTTPMessage):

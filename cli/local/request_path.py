@@ -28,6 +28,22 @@ service's work nor its answer's serialization, but moto's plumbing around it.
   makes for its `dispatch` is skipped when `dispatch` is moto's own
   (`setup_class` reads that copy only to fill an empty query string, and the
   request's own headers give the same keys and values).
+- **The request, the answer.** Before moto's view reads a JSON call's body
+  (`request.data`, whose first read makes werkzeug look for form data, wrap
+  the stream and read it in chunks), the request is given the state that read
+  leaves, from the body the server read up front. The answer's status line
+  and headers are made as werkzeug's `Response` makes them (its default
+  Content-Type, Content-Length set as `Headers.set` sets it), without the
+  Response, its header objects and its WSGI iterator; anything else than a str
+  or bytes body with str or int header values (a Location, a status without a
+  body) goes through the Response.
+- **moto's generic dispatch.** Three lookups every request makes are kept:
+  the method name of an action (`camelcase_to_underscores`, a function of
+  its string), the environ key of a header name (`EnvironHeaders` made
+  `X-Amz-Target` into `HTTP_X_AMZ_TARGET` on each of some 25 reads a
+  request), and a service's backend for an account that has one
+  (`BackendDict[account]` took moto's lock and compared the dict with every
+  other service's to do nothing: it does the same when the account is new).
 - **The request's parameters.** moto's parser walks the botocore model per
   request; cli/local/json_requests.py compiles that walk once per operation
   (a third of a PutItem's parsing cost).
@@ -43,19 +59,26 @@ service's work nor its answer's serialization, but moto's plumbing around it.
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable
 from typing import Any
 
+import flask
 from botocore.exceptions import ClientError
 from itest.cli.local.undo import in_reverse
 from moto.core.responses import BaseResponse
 from moto.core.utils import convert_to_flask_response
 from moto.moto_api import recorder
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.utilities.constants import JSON_TYPES
 from werkzeug.exceptions import BadRequestKeyError, HTTPException
+from werkzeug.utils import get_content_type
 
 KNOWN_HOSTS = 1024  # host names whose backend is kept (one per service and region used)
 KNOWN_ROOTS = 64  # URL roots kept (one per host name a client uses)
+KNOWN_ACTIONS = 4096  # action names whose method name is kept
+KNOWN_HEADER_NAMES = 1024  # header names whose environ key is kept
+KNOWN_STATUSES = 256  # status lines kept (one per status code moto answers with)
 
 
 class Dispatcher(DomainDispatcherApplication):
@@ -107,6 +130,8 @@ class _JsonView:
         self.view = view
         self.cors = cors
         self.moto_s_dispatch = _is_moto_s_dispatch(view.callback)
+        # the answer's status line and headers made as werkzeug's Response makes them
+        self.plain = app.response_class is flask.Response
         self.url_roots: dict[tuple[Any, ...], str] = {}
 
     @classmethod
@@ -130,6 +155,7 @@ class _JsonView:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = self.app.request_class(environ)
+        _read_ahead(request, environ)
         try:
             try:  # as moto's convert_to_flask_response, with the request at hand
                 recorder._record_request(request)
@@ -138,6 +164,10 @@ class _JsonView:
             except ClientError as exc:
                 result = 400, {}, exc.response["Error"]["Message"]
             status, headers, content = result if len(result) == 3 else (200, {}, result)
+            plain = self.plain and _plain_answer(status, headers, content, self.cors)
+            if plain:
+                start_response(plain[0], plain[1])
+                return [plain[2]]
             response = self.app.response_class(response=content, status=status, headers=headers)
         except BadRequestKeyError:
             raise  # Flask in debug mode lets it through: the server answers 500
@@ -164,6 +194,114 @@ class _JsonView:
         return f"{url}?{request.query_string.decode()}" if request.query_string else url
 
 
+_DEFAULT_TYPE = get_content_type(flask.Response.default_mimetype or "", "utf-8")
+_REWRITTEN = {"location", "content-location"}  # headers werkzeug rewrites on the way out
+_status_lines: dict[tuple[type, Any], tuple[str, int]] = {}
+
+
+def _read_ahead(request: Any, environ: dict[str, Any]) -> None:
+    """Leave a JSON call's request as moto's first read of its body (`request.data`,
+    which parses form data first) would: the body read, no form, no files, the
+    stream at its end; and its empty query string read (`request.args`). Only for a
+    body the server read up front (a `BytesIO`) of the length the request says, of a
+    JSON content type (werkzeug parses no form of it), outside an app context (so
+    Flask's debug mode adds nothing)."""
+    stream = environ.get("wsgi.input")
+    length = environ.get("CONTENT_LENGTH")
+    if not (
+        type(stream) is io.BytesIO
+        and environ.get("CONTENT_TYPE") in JSON_TYPES
+        and type(length) is str
+        and length.isascii()
+        and length.isdigit()
+        and "wsgi.input_terminated" not in environ
+        and "HTTP_TRANSFER_ENCODING" not in environ
+        and request.max_content_length is None
+    ):
+        return
+    body = stream.getvalue()
+    if stream.tell() != 0 or len(body) != int(length):
+        return
+    stream.seek(len(body))
+    request._cached_data = body
+    empty = request.parameter_storage_class
+    request.__dict__.update(stream=stream, form=empty(), files=empty())
+    if not environ.get("QUERY_STRING"):
+        request.__dict__["args"] = empty()
+
+
+def _plain_answer(
+    status: Any, headers: Any, content: Any, cors: bool
+) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    """The status line, headers and body that flask's `Response(content, status, headers)`
+    gives the WSGI server (with flask-cors's header when `cors`), made directly, for what
+    moto answers: a str or bytes body, a dict of str or int values. None for anything else
+    (a status without a body, a Location, a newline in a value...): the Response answers."""
+    line = _status_line(status)
+    if line is None or type(headers) is not dict:
+        return None
+    if type(content) is str:
+        body = content.encode()
+    elif type(content) is bytes:
+        body = content
+    else:
+        return None
+    listed: list[tuple[str, str]] = []
+    for key, value in headers.items():
+        if type(value) is not str:
+            if type(value) is not int:
+                return None
+            value = str(value)
+        if type(key) is not str or "\n" in value or "\r" in value or key.lower() in _REWRITTEN:
+            return None
+        listed.append((key, value))
+    if _find(listed, "content-type") is None:
+        listed.append(("Content-Type", _DEFAULT_TYPE))
+    _set(listed, "Content-Length", str(len(body)))
+    if cors and not _find(listed, "access-control-allow-origin"):
+        listed.append(("Access-Control-Allow-Origin", "*"))
+    return line[0], listed, body
+
+
+def _status_line(status: Any) -> tuple[str, int] | None:
+    """werkzeug's status line for `status` (an int or str), or None when the answer is
+    not a plain one: an error, or a status werkzeug answers without its body or length."""
+    key = (type(status), status)
+    line = _status_lines.get(key)
+    if line is None:
+        if type(status) not in (int, str):
+            return None
+        try:
+            made = flask.Response(status=status)
+        except Exception:  # the Response raises it again
+            return None
+        line = (made.status, made.status_code)
+        if len(_status_lines) < KNOWN_STATUSES:
+            _status_lines[key] = line
+    code = line[1]
+    return None if code < 200 or code in (204, 304) else line
+
+
+def _find(headers: list[tuple[str, str]], lower_name: str) -> str | None:
+    """The first value of a header, its name in any case (`Headers.get`)."""
+    for key, value in headers:
+        if key.lower() == lower_name:
+            return value
+    return None
+
+
+def _set(headers: list[tuple[str, str]], name: str, value: str) -> None:
+    """`Headers.set`: the first header of that name (any case) becomes this one, the
+    others go; without one, it is added last."""
+    lower = name.lower()
+    for at, (key, _) in enumerate(headers):
+        if key.lower() == lower:
+            headers[at] = (name, value)
+            headers[at + 1 :] = [h for h in headers[at + 1 :] if h[0].lower() != lower]
+            return
+    headers.append((name, value))
+
+
 def _is_moto_s_dispatch(callback: Any) -> bool:
     """Whether a view calls `BaseResponse.dispatch` of a class that keeps moto's
     `_dispatch` and `setup_class`: then the headers it is given are read only as
@@ -187,6 +325,9 @@ def install() -> Callable[[], None]:
 
     undoes = [
         _action_names_once(),
+        _method_names_once(),
+        _backends_found_without_lock(),
+        _header_keys_once(),
         _request_ids_at_once(),
         _request_ids_where_they_go(),
         json_requests.install(),
@@ -201,6 +342,59 @@ def _action_names_once() -> Callable[[], None]:
     original = responses.method_names_from_class
     responses.method_names_from_class = functools.cache(original)
     return lambda: setattr(responses, "method_names_from_class", original)
+
+
+def _method_names_once() -> Callable[[], None]:
+    """`camelcase_to_underscores` of the action in moto's `call_action`, kept per action
+    (a function of its string)."""
+    from moto.core import responses
+
+    original = responses.camelcase_to_underscores
+    responses.camelcase_to_underscores = functools.lru_cache(maxsize=KNOWN_ACTIONS)(original)
+    return lambda: setattr(responses, "camelcase_to_underscores", original)
+
+
+def _backends_found_without_lock() -> Callable[[], None]:
+    """`BackendDict[account]` (every `dynamodb_backends[account][region]`) without moto's
+    lock and its search of all services' dicts, when the account's backend exists:
+    moto makes it (and lists its dict among those reset) only in the locked part, which
+    then does nothing."""
+    from moto.core.base_backend import BackendDict
+
+    original = BackendDict.__getitem__
+
+    def getitem(self: BackendDict, account_id: str) -> Any:
+        found = dict.get(self, account_id)
+        return original(self, account_id) if found is None else found
+
+    BackendDict.__getitem__ = getitem
+    return lambda: setattr(BackendDict, "__getitem__", original)
+
+
+def _header_keys_once() -> Callable[[], None]:
+    """moto's request headers (werkzeug's `EnvironHeaders`) look a name up in the environ
+    under a key made anew each time (`X-Amz-Target` -> `HTTP_X_AMZ_TARGET`): kept per name."""
+    from moto.core.request import EnvironHeaders
+
+    original = EnvironHeaders._get_key
+    keys: dict[str, str] = {}
+
+    def get_key(self: EnvironHeaders, key: str) -> str:
+        if type(key) is not str:
+            return original(self, key)  # raises
+        environ_key = keys.get(key)
+        if environ_key is None:  # as werkzeug makes it
+            upper = key.upper().replace("-", "_")
+            environ_key = upper if upper in _UNPREFIXED else f"HTTP_{upper}"
+            if len(keys) < KNOWN_HEADER_NAMES:
+                keys[key] = environ_key
+        return self.environ[environ_key]
+
+    EnvironHeaders._get_key = get_key
+    return lambda: setattr(EnvironHeaders, "_get_key", original)
+
+
+_UNPREFIXED = ("CONTENT_TYPE", "CONTENT_LENGTH")  # werkzeug's environ keys without HTTP_
 
 
 def _request_ids_at_once() -> Callable[[], None]:

@@ -3,6 +3,7 @@ the same WSGI environ and gets the same answer (cli/local/pipe_server.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,8 @@ import pytest
 from itest.cli.local.pipe_client import AwsPipe
 from itest.cli.local.pipe_server import PipeAnswers, serve
 from itest.cli.local.server import local_aws
+
+from tests.aws.tables import create_pk_sk_table
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -182,3 +185,172 @@ def test_a_query_protocol_call_and_its_error(local: Any, piped_client: Any, envi
     over_http, over_pipe = same_call(local, piped_client, environs, "sqs", missing)
     assert over_http["Error"] == over_pipe["Error"]
     assert without_metadata(over_http) == without_metadata(over_pipe)
+
+
+def _head(
+    aws: LocalAws,
+    method: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    *,
+    service: str = "dynamodb",
+    body: bytes = b"",
+) -> dict[str, Any]:
+    """A worker's request as its pipe carries it: unsigned, the owner's key and token."""
+    key_id, token = aws.credentials["AWS_ACCESS_KEY_ID"], aws.credentials["AWS_SESSION_TOKEN"]
+    host = aws.endpoint_url.removeprefix("http://")
+    return {
+        "method": method,
+        "url": f"{aws.endpoint_url}{path}",
+        "headers": [
+            ("Host", host),
+            ("Accept-Encoding", "identity"),
+            *headers,
+            ("User-Agent", "Boto3/1.44.8 md/Botocore#1.44.8 exec-env/AWS_Lambda_python3.11"),
+            ("X-Amz-Date", "20261130T120000Z"),
+            ("X-Amz-Security-Token", token),
+            ("Authorization", f"AWS4-HMAC-SHA256 Credential={key_id}/20261130/us-east-1/"
+             f"{service}/aws4_request, SignedHeaders=host, Signature=itest-local-unsigned"),
+            ("Content-Length", str(len(body))),
+        ],
+    }  # fmt: skip
+
+
+def _json_frame(aws: LocalAws, target: str, body: Any) -> tuple[dict[str, Any], bytes]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    service = "states" if target.startswith("AWSStepFunctions") else "dynamodb"
+    headers = [("X-Amz-Target", target), ("Content-Type", "application/x-amz-json-1.0")]
+    return _head(aws, "POST", "/", headers, service=service, body=data), data
+
+
+KEY = {"pk": {"S": "a"}, "sk": {"S": "é"}}
+JSON_CALLS = [
+    ("DynamoDB_20120810.PutItem", {"TableName": "fidelity", "Item": {**KEY, "n": {"N": "1"}}}),
+    ("DynamoDB_20120810.PutItem", {"TableName": "fidelity", "Item": KEY,
+                                   "ConditionExpression": "attribute_not_exists(pk)",
+                                   "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+    ("DynamoDB_20120810.GetItem", {"TableName": "fidelity", "Key": KEY}),
+    ("DynamoDB_20120810.GetItem", {"TableName": "fidelity", "Key": {**KEY, "sk": {"S": "x"}}}),
+    ("DynamoDB_20120810.GetItem", {"TableName": "missing", "Key": KEY}),
+    ("DynamoDB_20120810.BatchGetItem", {"RequestItems": {"fidelity": {"Keys": [KEY]}}}),
+    ("DynamoDB_20120810.Query", {"TableName": "fidelity", "KeyConditionExpression": "pk = :p",
+                                 "ExpressionAttributeValues": {":p": {"S": "a"}}}),
+    ("DynamoDB_20120810.UpdateItem", {"TableName": "fidelity", "Key": KEY,
+                                      "UpdateExpression": "SET n = :n", "ReturnValues": "ALL_NEW",
+                                      "ExpressionAttributeValues": {":n": {"N": "1"}}}),
+    ("DynamoDB_20120810.NoSuchAction", {}),
+    ("DynamoDB_20120810.GetItem", b"{not json"),
+    ("AWSStepFunctions.ListStateMachines", {}),
+    ("AWSStepFunctions.DescribeExecution",
+     {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:none:none"}),
+]  # fmt: skip
+
+
+@pytest.fixture
+def answers_as_moto(
+    local: tuple[LocalAws, PipeAnswers], monkeypatch: pytest.MonkeyPatch
+) -> Callable[[bool, dict[str, Any], bytes], tuple[dict[str, Any], bytes]]:
+    """The pipe's answer to a frame (at one moment, moto's request ids seeded), either by
+    the pipe's own path or by moto's: the environ the HTTP server's handler makes, and
+    moto's Flask app for every call."""
+    from itest.cli.local import pipe_server, request_path
+    from moto.moto_api._internal import mock_random
+
+    aws, answers = local
+    dynamodb = aws.client("dynamodb")
+    if "fidelity" not in dynamodb.list_tables()["TableNames"]:
+        create_pk_sk_table(dynamodb, "fidelity")
+        s3 = aws.client("s3")
+        s3.create_bucket(Bucket="fidelity")
+        s3.put_object(Bucket="fidelity", Key="a b/é.json", Body=b'{"x": 1}')
+    monkeypatch.setattr(pipe_server, "http_date", lambda: "Mon, 30 Nov 2026 12:00:00 GMT")
+
+    def answer(moto_s: bool, head: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+        with pytest.MonkeyPatch.context() as mp:
+            if moto_s:
+                mp.setattr(pipe_server, "_plain_environ", lambda *_: None)
+                mp.setattr(request_path, "_is_json_call", lambda environ: False)
+            mock_random.seed(5)
+            return answers(head, body)
+
+    return answer
+
+
+@pytest.mark.parametrize(("target", "body"), JSON_CALLS)
+def test_a_json_call_over_the_pipe_is_answered_byte_for_byte_as_moto_answers_it(
+    local: Any, answers_as_moto: Callable[..., Any], target: str, body: Any
+) -> None:
+    aws, _ = local
+    frame = _json_frame(aws, target, body)
+    assert answers_as_moto(False, *frame) == answers_as_moto(True, *frame)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("GET", "/fidelity/a%20b/%C3%A9.json", [("x-amz-checksum-mode", "ENABLED")]),
+        ("GET", "/fidelity/a%20b/%C3%A9.json", [("Range", "bytes=2-")]),
+        ("HEAD", "/fidelity/a%20b/%C3%A9.json", []),
+        ("GET", "/fidelity/missing", []),
+        ("GET", "/fidelity?list-type=2&prefix=a%20", []),
+        ("GET", "/fidelity/a%20b/%C3%A9.json", [("x-amz-meta-with_underscore", "1")]),
+    ],
+)
+def test_an_s3_call_over_the_pipe_is_answered_byte_for_byte_as_moto_answers_it(
+    local: Any, answers_as_moto: Callable[..., Any], method: str, path: str, headers: list
+) -> None:
+    aws, _ = local
+    frame = _head(aws, method, path, headers, service="s3"), b""
+    assert answers_as_moto(False, *frame) == answers_as_moto(True, *frame)
+
+
+def test_a_refused_call_over_the_pipe_is_answered_as_over_http(
+    local: Any, answers_as_moto: Callable[..., Any]
+) -> None:
+    aws, _ = local
+    head, body = _json_frame(aws, "DynamoDB_20120810.ListTables", {})
+    head["headers"] = [(k, "stranger" if k == "X-Amz-Security-Token" else v)
+                       for k, v in head["headers"]]  # fmt: skip
+    answer = answers_as_moto(False, head, body)
+    assert answer == answers_as_moto(True, head, body)
+    assert answer[0]["status"] == 403
+
+
+HEADS = [
+    ("POST", "/", [("X-Amz-Target", "DynamoDB_20120810.GetItem"), ("Content-Type", "a/b")]),
+    ("GET", "/b/a%20b/%C3%A9%2F;x?versionId=1&x=%2F&y", [("Twice", "1"), ("twice", "2")]),
+    ("PUT", "/b/k?uploads", [("Content-Type", "x"), ("Content-Type", "y"), ("V", "a\r\nb")]),
+    ("HEAD", "/b/%E2%9C%93", [("Content-Length", "0"), ("Expect", "100-continue")]),
+    ("DELETE", "/b/k?a=1?b=2", []),
+]
+NOT_PLAIN_HEADS = [
+    ("GET", "/b/k", [("x-amz-meta-with_underscore", "1")]),  # moto keeps its name
+    ("GET", "/b/k", [("X_Dropped", "1")]),  # werkzeug drops it
+    ("POST", "/b/k", [("Transfer-Encoding", "chunked")]),
+    ("GET", "//b/k", []),  # werkzeug reads `b` as a host
+]
+
+
+@pytest.mark.parametrize(("method", "path", "headers"), HEADS)
+def test_a_plain_request_s_environ_is_made_as_the_server_s_handler_makes_it(
+    local: Any, method: str, path: str, headers: list[tuple[str, str]]
+) -> None:
+    from itest.cli.local.pipe_server import _PipeRequest, _plain_environ
+
+    aws, answers = local
+    head, body = _head(aws, method, path, headers, body=b"{}"), b"{}"
+    made = _plain_environ(answers.server, head, body)
+    expected = _PipeRequest(answers.server, head, body).make_environ()
+    assert made is not None
+    assert made.pop("wsgi.input").read() == expected.pop("wsgi.input").read() == b"{}"
+    assert list(made.items()) == list(expected.items())  # the same keys, in the same order
+
+
+@pytest.mark.parametrize(("method", "path", "headers"), NOT_PLAIN_HEADS)
+def test_any_other_request_s_environ_is_made_by_the_server_s_handler(
+    local: Any, method: str, path: str, headers: list[tuple[str, str]]
+) -> None:
+    from itest.cli.local.pipe_server import _plain_environ
+
+    aws, answers = local
+    assert _plain_environ(answers.server, _head(aws, method, path, headers), b"") is None

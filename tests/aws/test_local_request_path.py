@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -82,15 +83,18 @@ def _call(
 
 
 def _answer(app: Any, environ: dict[str, Any]) -> tuple[Any, ...]:
-    """Status, headers (but the request id) and body of a WSGI app's answer, or the error."""
+    """Status, headers (in their order, the request id drawn after moto's seed) and body of
+    a WSGI app's answer, or the error."""
+    from moto.moto_api._internal import mock_random
+
     started: list[Any] = []
+    mock_random.seed(3)
     try:
         body = b"".join(app(environ, lambda status, headers, *_: started.extend([status, headers])))
     except Exception as error:  # the server turns it into a 500
         return ("raised", type(error))
     status, headers = started
-    kept = sorted((k, v) for k, v in headers if k.lower() != "x-amzn-requestid")
-    return status, kept, body
+    return status, headers, body
 
 
 KEY_AB = {"pk": {"S": "a"}, "sk": {"S": "b"}}
@@ -217,3 +221,138 @@ def test_request_lines_are_logged_when_asked_for(
     with caplog.at_level(logging.INFO, logger="werkzeug"):
         client.list_tables()
     assert [r for r in caplog.records if r.name == "werkzeug" and "POST / " in r.getMessage()]
+
+
+PLAIN = [
+    (200, {"server": "amazon.com", "x-amz-crc32": 12}, '{"Item": {"pk": {"S": "é"}}}'),
+    ("400", {"status": "400", "x-amzn-ErrorType": "X"}, b'{"__type": "X"}'),
+    (404, {}, ""),
+    ("500 Custom reason", {"Content-Type": "application/x-amz-json-1.1"}, "{}"),
+    (599, {"content-length": "99", "a": "1", "Content-Length": "7"}, "body"),
+    (200, {"Access-Control-Allow-Origin": "https://page.example"}, "{}"),
+    (200, {"Access-Control-Allow-Origin": ""}, "{}"),
+]
+NOT_PLAIN = [
+    (204, {}, ""),  # werkzeug sends no length, no body
+    (304, {}, ""),
+    (200, {"Location": "/elsewhere"}, ""),  # made absolute
+    (200, {"x": "two\nlines"}, ""),  # werkzeug raises
+    (200, {"x": ["a", "b"]}, ""),  # two headers
+    (200, [("x", "1")], ""),
+    (200, {}, ["chunks"]),
+    ("", {}, ""),  # werkzeug raises
+    ("nothing", {}, ""),  # status 0
+    (True, {}, ""),
+]
+
+
+@pytest.mark.parametrize("cors", [True, False])
+@pytest.mark.parametrize(("status", "headers", "content"), PLAIN)
+def test_a_plain_answer_is_the_one_flask_s_response_gives(
+    status: Any, headers: Any, content: Any, cors: bool
+) -> None:
+    import flask
+
+    response = flask.Response(response=content, status=status, headers=dict(headers))
+    if cors and not response.headers.get("Access-Control-Allow-Origin"):
+        response.headers.add("Access-Control-Allow-Origin", "*")
+    started: list[Any] = []
+    environ = EnvironBuilder(method="POST").get_environ()
+    body = b"".join(response(environ, lambda status, headers: started.extend([status, headers])))
+    assert request_path._plain_answer(status, dict(headers), content, cors) == (*started, body)
+
+
+@pytest.mark.parametrize(("status", "headers", "content"), NOT_PLAIN)
+def test_what_is_not_plain_is_left_to_flask_s_response(
+    status: Any, headers: Any, content: Any
+) -> None:
+    assert request_path._plain_answer(status, headers, content, True) is None
+
+
+def _read_by_werkzeug(request: Any) -> dict[str, Any]:
+    """What moto reads of a request, in its order (`data` first), and the stream after."""
+    return {
+        "data": request.data,
+        "form": request.form,
+        "files": request.files,
+        "args": request.args,
+        "values": request.values,
+        "text": request.get_data(as_text=True),
+        "rest": request.stream.read(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "query", "read_ahead"),
+    [
+        (b'{"TableName": "t"}', "application/x-amz-json-1.0", "", True),
+        (b"", "application/x-amz-json-1.1", "", False),  # no Content-Length: werkzeug's
+        (b'{"a": "\xc3\xa9"}', "application/json", "x=1&y", True),
+        (b"Action=ListTables", "application/x-www-form-urlencoded", "", False),
+        (b'{"a": 1}', "application/x-amz-json-1.0; charset=utf-8", "", False),
+    ],
+)
+def test_a_request_read_ahead_reads_as_werkzeug_reads_it(
+    body: bytes, content_type: str, query: str, read_ahead: bool
+) -> None:
+    from moto.moto_server.werkzeug_app import BackendRequest
+
+    def environ() -> dict[str, Any]:
+        made = EnvironBuilder(
+            method="POST", data=body, content_type=content_type, query_string=query
+        ).get_environ()
+        assert type(made["wsgi.input"]) is io.BytesIO
+        return made
+
+    ahead = BackendRequest(environ())
+    request_path._read_ahead(ahead, ahead.environ)
+    assert ("_cached_data" in ahead.__dict__) is read_ahead
+    assert _read_by_werkzeug(ahead) == _read_by_werkzeug(BackendRequest(environ()))
+
+
+def test_a_body_of_another_length_or_a_stream_is_read_by_werkzeug() -> None:
+    from moto.moto_server.werkzeug_app import BackendRequest
+
+    for change in ({"CONTENT_LENGTH": "3"}, {"wsgi.input": io.BufferedReader(io.BytesIO(b"{}"))}):
+        environ = EnvironBuilder(method="POST", data=b"{}", content_type="application/json")
+        request = BackendRequest({**environ.get_environ(), **change})
+        request_path._read_ahead(request, request.environ)
+        assert "_cached_data" not in request.__dict__
+
+
+def test_action_method_names_are_moto_s(aws: LocalAws) -> None:
+    from moto.core import responses
+    from moto.core.utils import camelcase_to_underscores
+
+    assert responses.camelcase_to_underscores is not camelcase_to_underscores  # installed
+    for action in ["PutItem", "BatchGetItem", "ListTagsForResource", "DescribeSSLPolicy", "", None]:
+        assert responses.camelcase_to_underscores(action) == camelcase_to_underscores(action)
+
+
+def test_a_backend_is_found_and_made_as_moto_does(aws: LocalAws) -> None:
+    from moto.core.base_backend import BackendDict
+    from moto.dynamodb.models import dynamodb_backends
+
+    assert dynamodb_backends["123456789012"] is dynamodb_backends["123456789012"]
+    fresh = BackendDict(type(dynamodb_backends["123456789012"]["us-east-1"]), "dynamodb")
+    made = fresh["210987654321"]  # made, and listed for moto's reset, as moto does
+    assert fresh["210987654321"] is made and fresh in BackendDict._instances
+
+
+def test_headers_are_read_from_the_environ_as_werkzeug_reads_them(aws: LocalAws) -> None:
+    from moto.core.request import EnvironHeaders
+    from werkzeug.datastructures import EnvironHeaders as WerkzeugHeaders
+    from werkzeug.exceptions import BadRequestKeyError
+
+    environ = _call("DynamoDB_20120810.ListTables", {}, headers={"X-Twice": "1"})
+    ours, werkzeug_s = EnvironHeaders(environ), WerkzeugHeaders(environ)
+    for _ in range(2):  # the second time from the keys kept
+        for name in ["X-Amz-Target", "x-amz-target", "content-type", "Content-Length", "x_twice"]:
+            assert ours[name] == werkzeug_s[name]
+        assert "missing" not in ours and ours.get("missing") is None
+        for key, error in [("Missing", KeyError), (7, BadRequestKeyError)]:
+            with pytest.raises(error) as raised:
+                ours[key]
+            with pytest.raises(error) as raised_by_werkzeug:
+                werkzeug_s[key]
+            assert type(raised.value) is type(raised_by_werkzeug.value)
