@@ -122,3 +122,16 @@ def test_an_answer_goes_out_in_one_write(aws: LocalAws, monkeypatch: pytest.Monk
         client.list_tables()
     assert len(writes) == 3
     assert all(w.startswith(b"HTTP/1.1 200 OK\r\n") and w.endswith(b"]}") for w in writes)
+
+
+@pytest.mark.parametrize("now", [1_800_000_000.0, 1_800_000_000.25, 1_800_000_000.9999996, 7.5])
+def test_the_date_is_the_one_http_server_writes(
+    monkeypatch: pytest.MonkeyPatch, now: float
+) -> None:
+    import email.utils
+
+    from itest.cli.local import keep_alive
+
+    monkeypatch.setattr(keep_alive.time, "time", lambda: now)
+    for _ in range(2):  # the second time kept
+        assert keep_alive.http_date() == email.utils.formatdate(now, usegmt=True)
