@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -92,16 +93,21 @@ def elsewhere(event):
 
 def while_busy(event):
     """One thread long-polls an empty queue over the pipe; the other's calls meanwhile
-    go over HTTP, not after it."""
+    go over HTTP, not after it. The call is made once the local AWS holds the poll (the
+    test touches `polling` then: no sleep that a slow machine could outlast); a message
+    sent over HTTP afterwards ends the poll."""
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName="empty")["QueueUrl"]
     poller = threading.Thread(
-        target=sqs.receive_message, kwargs={"QueueUrl": url, "WaitTimeSeconds": 3})
+        target=sqs.receive_message, kwargs={"QueueUrl": url, "WaitTimeSeconds": 20})
     poller.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30
+    while not os.path.exists(event["polling"]) and time.monotonic() < deadline:
+        time.sleep(0.005)
     started = time.monotonic()
     account = boto3.client("sts").get_caller_identity()["Account"]
     took = time.monotonic() - started
+    over_http("sqs").send_message(QueueUrl=url, MessageBody="enough")
     poller.join()
     return {"account": account, "took": took}
 
@@ -254,14 +260,25 @@ def test_calls_to_other_urls_go_over_http_signed(
 
 
 def test_a_call_while_another_thread_holds_the_pipe_goes_over_http(
-    aws: LocalAws, piped: list[str]
+    aws: LocalAws, piped: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Not after it: an action abandoned at its deadline may still be waiting on a long
     poll while the engine writes the step."""
-    answer = call(aws, {"call": "while_busy"})
+    polling = tmp_path / "polling"
+    counted = PipeAnswers.__call__  # the `piped` fixture's
 
+    def noted(self: PipeAnswers, head: dict[str, Any], body: bytes) -> Any:
+        if b"ReceiveMessage" in json.dumps(head).encode() + body:
+            polling.touch()  # the poll holds the worker's pipe from here until it ends
+        return counted(self, head, body)
+
+    monkeypatch.setattr(PipeAnswers, "__call__", noted)
+
+    answer = call(aws, {"call": "while_busy", "polling": str(polling)})
+
+    assert polling.exists()
     assert answer["account"] == aws.account_id
-    assert answer["took"] < 2.0  # the poll waits 3 s
+    assert answer["took"] < 10.0  # after the poll it would have waited 20 s
     assert len(piped) == 2  # CreateQueue, ReceiveMessage; not GetCallerIdentity
 
 

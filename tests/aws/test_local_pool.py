@@ -26,6 +26,12 @@ import time
 
 
 def handler(event, context):
+    if event.get("together"):  # wait until as many invocations as asked are here at once
+        folder, count = event["together"]
+        open(os.path.join(folder, str(os.getpid())), "w").close()
+        deadline = time.monotonic() + 20
+        while len(os.listdir(folder)) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
     time.sleep(event.get("sleep", 0))
     return {"pid": os.getpid()}
 """
@@ -87,17 +93,19 @@ def test_excess_invocations_queue_for_a_bounded_number_of_workers(aws: LocalAws)
     assert len(_workers_of(name)) <= WORKERS
 
 
-def test_idle_workers_are_reaped_but_one_stays_warm(aws: LocalAws) -> None:
+def test_idle_workers_are_reaped_but_one_stays_warm(aws: LocalAws, tmp_path: Path) -> None:
     name = _function(aws, "reaped")
-    with ThreadPoolExecutor(WORKERS) as pool:  # long enough for a second worker to start
-        list(pool.map(lambda _: _invoke(aws, name, {"sleep": 1.5}), range(WORKERS)))
-    assert len(_workers_of(name)) == WORKERS
+    together = {"together": [str(tmp_path), WORKERS]}  # each waits until all are in one
+    with ThreadPoolExecutor(WORKERS) as pool:
+        served = set(pool.map(lambda _: _invoke(aws, name, together)["pid"], range(WORKERS)))
+    assert len(served) == WORKERS  # a worker each, all alive until their idle time passes
 
-    deadline = time.monotonic() + IDLE_SECONDS + 10
+    deadline = time.monotonic() + IDLE_SECONDS + 60
     while len(_workers_of(name)) > 1 and time.monotonic() < deadline:
         time.sleep(0.2)
 
     (kept,) = _workers_of(name)
+    assert kept in served
     assert _invoke(aws, name, {})["pid"] == kept  # the one left is warm and serves
 
 
@@ -138,7 +146,7 @@ def test_a_function_a_stack_deploys_has_a_warm_worker_before_its_first_call(
         "Code": {"S3Bucket": "stacked", "S3Key": "code.zip"}}}}}  # fmt: skip
     aws.client("cloudformation").create_stack(StackName="s", TemplateBody=json.dumps(template))
 
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while not _workers_of("stacked") and time.monotonic() < deadline:
         time.sleep(0.1)
 

@@ -5,7 +5,7 @@ nor while the local AWS's own process is busy (a worker more would wait on it)."
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from itest.cli.local.server import local_aws
@@ -14,6 +14,7 @@ from tests.aws.test_local_pool import _function, _invoke
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     from itest.cli.local.server import LocalAws
 
@@ -29,9 +30,9 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
             yield local
 
 
-def _served_by(aws: LocalAws, name: str, sleep: float) -> set[int]:
+def _served_by(aws: LocalAws, name: str, event: dict[str, Any]) -> set[int]:
     with ThreadPoolExecutor(CONCURRENT) as pool:
-        answers = pool.map(lambda _: _invoke(aws, name, {"sleep": sleep})["pid"], range(CONCURRENT))
+        answers = pool.map(lambda _: _invoke(aws, name, event)["pid"], range(CONCURRENT))
         return set(answers)
 
 
@@ -39,14 +40,18 @@ def test_a_burst_of_short_invocations_queues_for_the_warm_worker(aws: LocalAws) 
     name = _function(aws, "short")
     _invoke(aws, name, {})  # warm
 
-    assert len(_served_by(aws, name, 0.01)) <= 2  # not one cold start per invocation
+    assert len(_served_by(aws, name, {"sleep": 0.01})) <= 2  # not one cold start each
 
 
-def test_long_invocations_get_workers_of_their_own(aws: LocalAws) -> None:
+def test_long_invocations_get_workers_of_their_own(aws: LocalAws, tmp_path: Path) -> None:
+    """Each invocation lasts until all are in a handler at once (not a sleep that a slow
+    machine could end before the pool has grown): only a worker each lets them end."""
     name = _function(aws, "long")
     _invoke(aws, name, {})
 
-    assert len(_served_by(aws, name, 2.0)) == CONCURRENT
+    served = _served_by(aws, name, {"together": [str(tmp_path), CONCURRENT]})
+
+    assert len(served) == len(list(tmp_path.iterdir())) == CONCURRENT
 
 
 def test_a_busy_local_aws_does_not_grow_the_pool(
@@ -60,4 +65,4 @@ def test_a_busy_local_aws_does_not_grow_the_pool(
     _invoke(aws, name, {})
     monkeypatch.setattr(worker_pool._OwnLoad, "share", lambda self: worker_pool.BUSY_SHARE + 0.1)
 
-    assert len(_served_by(aws, name, 1.0)) == 1
+    assert len(_served_by(aws, name, {"sleep": 1.0})) == 1

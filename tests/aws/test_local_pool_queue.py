@@ -28,6 +28,8 @@ import time
 
 def handler(event, context):
     began = time.time()
+    if event.get("gate"):
+        open(event["gate"] + ".arrived", "w").close()
     while event.get("gate") and not os.path.exists(event["gate"]):
         time.sleep(0.005)
     time.sleep(event.get("sleep", 0))
@@ -63,17 +65,24 @@ def _queue_up(
     pool: WorkerPool, spec: FunctionSpec, events: list[dict[str, Any]], call: Any = _answer
 ) -> list[Any]:
     """`call(pool, spec, event)` for each of `events` in a thread of its own, each once the
-    one before it queues: the first keeps the one child busy until all the others wait in
-    order (a gate file it waits for, not a sleep: a slow machine cannot end it early)."""
+    one before it is in place: the first in the one child's handler, which it keeps busy
+    until all the others wait in order, each after the one before it in the queue (a gate
+    file it waits for, not a sleep: a slow machine cannot end it early)."""
     gate = Path(tempfile.mkdtemp()) / "open"
     events = [{**events[0], "gate": str(gate)}, *events[1:]]
+    key = pool._interned(spec)
+
+    def queued(event: dict[str, Any]) -> bool:
+        with pool._lock:
+            return any(ticket.event is event for ticket in pool._queued.get(key, ()))
+
     executor = ThreadPoolExecutor(len(events))
     futures = []
-    for queued, event in enumerate(events):
+    for n, event in enumerate(events):
         futures.append(executor.submit(call, pool, spec, event))
-        deadline = time.monotonic() + 20
-        while len(pool._queued.get(pool._interned(spec), ())) < queued:
-            assert time.monotonic() < deadline, "the invocation did not queue"
+        deadline = time.monotonic() + 60
+        while not (queued(event) if n else Path(f"{gate}.arrived").exists()):
+            assert time.monotonic() < deadline, f"invocation {n} did not get in place"
             time.sleep(0.005)
     gate.touch()
     executor.shutdown(wait=False)
@@ -137,7 +146,7 @@ def test_closing_the_pool_wakes_the_queued_invocations(
     pool: WorkerPool, spec: FunctionSpec
 ) -> None:
     _answer(pool, spec, {})
-    busy, queued = _queue_up(pool, spec, [{"n": 0, "sleep": 5}, {"n": 1}])
+    busy, queued = _queue_up(pool, spec, [{"n": 0, "sleep": 60}, {"n": 1}])
 
     pool.close()
 
@@ -154,7 +163,7 @@ def test_an_invocation_queued_for_a_starting_child_gets_it_once_ready(
     written once the child's handler has loaded, not before."""
     warming = threading.Thread(target=pool.prewarm, args=(spec,))
     warming.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while not pool._starting.get(pool._interned(spec)):
         assert time.monotonic() < deadline
         time.sleep(0.001)

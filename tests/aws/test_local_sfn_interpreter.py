@@ -149,6 +149,7 @@ def machine(aws: LocalAws, role: str) -> str:
         Role=role,
         Handler="index.handler",
         Code={"ZipFile": aws.register_code(zip_files({"index.py": HANDLER}))},
+        Timeout=60,  # not moto's 3 s: six executions at once queue for workers when slow
     )["FunctionArn"]
     return aws.client("stepfunctions").create_state_machine(
         name="orchestrator-shape", definition=orchestrator_shape(function), roleArn=role
@@ -270,7 +271,7 @@ def test_a_lambda_task_whose_timeout_can_pass_first_still_times_out(
     machine = sfn.create_state_machine(
         name="times-out", definition=json.dumps(definition), roleArn=role
     )["stateMachineArn"]
-    arn = sfn.start_execution(stateMachineArn=machine, input='{"sleep": 4}')["executionArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, input='{"sleep": 20}')["executionArn"]
 
     ended = _ended(sfn, arn, "times-out")
 

@@ -112,8 +112,9 @@ def answers(aws: LocalAws) -> Iterator[list[tuple[Written, Written, Written]]]:
             client = response.status, response.getheader("X-Amzn-Errortype"), response.read()
         assert len(written) <= 1, f"{target}: {len(written)} answers written"
         each.append((*(written.pop() if written else (None, None)), client))
-        if target in ("StartExecution", "StopExecution"):
-            _settle(aws)
+        ends = body.get("name") if target == "StartExecution" else body.get("executionArn")
+        if target == "StopExecution" or ends in ("ok", "ko"):  # ends by itself, or stopped
+            _settle(aws, ends)
     connection.close()
     yield each
 
@@ -123,18 +124,16 @@ def _plain(answer: tuple[int, dict[str, str], Any]) -> Written:
     return int(status), dict(headers), body
 
 
-def _settle(aws: LocalAws) -> None:
-    """Wait until the executions that end by themselves (Pass, Fail) or were stopped are
-    no longer running: a loaded machine may not have ended or stopped them yet."""
+def _settle(aws: LocalAws, execution: str) -> None:
+    """Wait until an execution that ends by itself (Pass, Fail) or was stopped (its name
+    or ARN) is no longer running: a loaded machine may not have ended or stopped it yet."""
     import time
 
     sfn = aws.client("stepfunctions")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        executions = sfn.list_executions(stateMachineArn=MACHINE)["executions"]
-        quick = [e for e in executions if e["name"] in ("ok", "ko", "stops")]
-        if all(e["status"] != "RUNNING" for e in quick):
-            return
+    arn = execution if execution.startswith("arn:") else _execution(execution)
+    deadline = time.monotonic() + 60
+    while (status := sfn.describe_execution(executionArn=arn)["status"]) == "RUNNING":
+        assert time.monotonic() < deadline, f"{arn} still {status} after 60 s"
         time.sleep(0.02)
 
 

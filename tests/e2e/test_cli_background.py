@@ -160,7 +160,7 @@ def test_down_stops_it_with_its_workers(daemon):
     down = itest("local", "down")
     assert down.returncode == 0
     assert f"local AWS at {daemon.endpoint} stopped" in down.stdout
-    deadline = time.monotonic() + 5  # a killed process needs a moment to be gone
+    deadline = time.monotonic() + 30  # a killed process needs a moment to be gone
     while alive({daemon.pid} | workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive({daemon.pid} | workers)

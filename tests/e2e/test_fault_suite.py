@@ -94,7 +94,7 @@ def function_named(local: Any, handler: str) -> dict[str, Any]:
     return next(f for f in functions if f.get("Handler") == f"itest.lambdas.handlers.{handler}")
 
 
-def until(check: Callable[[], bool], timeout: float = 30) -> float:
+def until(check: Callable[[], bool], timeout: float = 60) -> float:
     """Seconds until ``check()`` holds."""
     started = time.monotonic()
     while not check():

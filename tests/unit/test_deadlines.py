@@ -30,16 +30,18 @@ def test_a_call_cut_off_leaves_its_thread_to_it_and_the_next_call_gets_another(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(deadlines, "GRACE_SECONDS", 0.0)
-    release = threading.Event()
+    release, entered = threading.Event(), threading.Event()
     hung: list[int] = []
 
     def hang() -> None:
         hung.append(threading.get_ident())
-        release.wait(10)
+        entered.set()
+        release.wait(60)
 
     with pytest.raises(OutOfTime, match=r"timed out after 0 s \(scenario deadline\)"):
         run_within(Budget(0.05, "scenario deadline"), hang)
     try:
+        assert entered.wait(30)  # a slow machine may cut it off before its thread ran it
         assert run_within(BUDGET, threading.get_ident) != hung[0]  # not queued behind it
     finally:
         release.set()
@@ -60,13 +62,13 @@ def test_callers_at_once_each_get_their_own_lane_and_value() -> None:
     values: dict[int, list[tuple[int, int]]] = {}
 
     def caller(n: int) -> None:
-        start.wait(5)
+        start.wait(60)
         values[n] = [run_within(BUDGET, lambda k=k: (n, k)) for k in range(50)]
 
     threads = [threading.Thread(target=caller, args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(10)
+        thread.join(60)
 
     assert values == {n: [(n, k) for k in range(50)] for n in range(8)}

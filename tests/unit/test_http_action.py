@@ -107,16 +107,21 @@ def test_connection_refused_is_an_action_error() -> None:
 
 
 def test_a_slow_server_times_out(httpserver: HTTPServer) -> None:
-    import time
+    import threading
+
+    answered = threading.Event()  # the answer waits until the client gave up: no race
 
     def slow(request: Request) -> Response:
-        time.sleep(0.5)
+        answered.wait(30)
         return Response("late")
 
     httpserver.expect_request("/slow").respond_with_handler(slow)
 
-    with pytest.raises(ActionError, match=r"no response within 0.1 s"):
-        run_action("http", {"url": httpserver.url_for("/slow"), "timeout": 0.1})
+    try:
+        with pytest.raises(ActionError, match=r"no response within 0.1 s"):
+            run_action("http", {"url": httpserver.url_for("/slow"), "timeout": 0.1})
+    finally:
+        answered.set()
 
 
 @pytest.mark.parametrize(

@@ -139,24 +139,30 @@ def test_a_new_connection_closed_without_an_answer_is_reported_as_before(
 
 
 def test_a_timeout_on_a_kept_connection_is_not_sent_again(httpserver: HTTPServer) -> None:
-    import time
-
+    """The slow answer waits until the client gave up (no sleep for a slow machine to
+    outlast); the server answers one request at a time, so a request sent again would be
+    answered before the last one."""
     calls: list[str] = []
+    answered = threading.Event()
 
     def answer(request: Request) -> Response:
         calls.append(request.path)
         if request.path == "/slow":
-            time.sleep(0.5)
+            answered.wait(30)
         return Response("ok")
 
     httpserver.expect_request("/fast").respond_with_handler(answer)
     httpserver.expect_request("/slow").respond_with_handler(answer)
     run_action("http", {"url": httpserver.url_for("/fast")})
 
-    with pytest.raises(ActionError, match=r"no response within 0.1 s \(ReadTimeout\)"):
-        run_action("http", {"url": httpserver.url_for("/slow"), "timeout": 0.1})
+    try:
+        with pytest.raises(ActionError, match=r"no response within 0.1 s \(ReadTimeout\)"):
+            run_action("http", {"url": httpserver.url_for("/slow"), "timeout": 0.1})
+    finally:
+        answered.set()
+    run_action("http", {"url": httpserver.url_for("/fast")})
 
-    assert calls == ["/fast", "/slow"]
+    assert calls == ["/fast", "/slow", "/fast"]
 
 
 def test_cookies_follow_a_redirect_but_never_the_next_step(httpserver: HTTPServer) -> None:

@@ -102,7 +102,7 @@ def test_a_slow_step_without_retry_is_cut_off_at_the_scenario_deadline(
     started = time.monotonic()
     verdict = execute(ref, {}, states.clock).verdict  # the real clock
 
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 25  # the step's own timeout is 30 s
     assert verdict["status"] == "failed"
     assert "step 'slow' failed: " in verdict["reason"]
     assert "(scenario deadline)" in verdict["reason"]
@@ -330,7 +330,7 @@ def test_a_hanging_cleanup_uses_its_budget_and_the_others_still_run(
     started = time.monotonic()
     verdict = execute(ref, {}, states.clock).verdict
 
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 25  # the hanging action's own timeout is 30 s
     assert verdict["status"] == "failed"  # a red cleanup is a red run
     assert verdict["reason"].startswith("cleanup: 1 of 2 failed, first 'cleanup[0]': ")
     assert verdict["reason"].endswith(": timed out after 1 s (cleanup budget)")
