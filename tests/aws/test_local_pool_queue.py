@@ -18,6 +18,11 @@ from itest.cli.local.worker_pool import FunctionSpec, WorkerPool
 
 from tests.aws.function_spec import handler_spec
 
+# The pool's half second (worker_pool.GROW_AFTER_SECONDS) as the growth tests see it: a
+# busy child that long gets a sibling, so a loaded machine stalling a 20 ms invocation for
+# half a second grew the pool where the rule under test did not; the queues run longer.
+GROW_AFTER_SECONDS = 2.0
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -178,16 +183,17 @@ def test_an_invocation_queued_for_a_starting_child_gets_it_once_ready(
 def test_a_queue_that_lasts_grows_the_pool_to_one_child_per_core(
     spec: FunctionSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Short invocations that keep more than one per core queued for half a second (50
-    runs at once) get a child more, up to one per core, not one each."""
+    """Short invocations that keep more than one per core queued for GROW_AFTER_SECONDS
+    (50 runs at once) get a child more, up to one per core, not one each."""
     monkeypatch.setattr(worker_pool.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(worker_pool._OwnLoad, "share", lambda self: 0.0)
+    monkeypatch.setattr(worker_pool, "GROW_AFTER_SECONDS", GROW_AFTER_SECONDS)
     pool = WorkerPool({}, max_workers=8, idle_seconds=60)
     try:
         _answer(pool, spec, {})  # warm
-        with ThreadPoolExecutor(12) as executor:  # ~1.5 s of work for one child
+        with ThreadPoolExecutor(12) as executor:  # ~5 s of work for one child
             answers = list(executor.map(lambda n: _answer(pool, spec, {"sleep": 0.02}),
-                                        range(75)))  # fmt: skip
+                                        range(250)))  # fmt: skip
     finally:
         pool.close()
 
@@ -198,14 +204,16 @@ def test_a_short_queue_does_not_grow_the_pool(
     pool: WorkerPool, spec: FunctionSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No more than one invocation per core waiting, however long: they wait for the warm
-    child (three callers, each invoking again as soon as answered, for ~1.5 s)."""
+    child (three callers, each invoking again as soon as answered, for more than twice
+    GROW_AFTER_SECONDS)."""
     monkeypatch.setattr(worker_pool.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(worker_pool._OwnLoad, "share", lambda self: 0.0)
+    monkeypatch.setattr(worker_pool, "GROW_AFTER_SECONDS", GROW_AFTER_SECONDS)
     pool.max_workers = 8
     _answer(pool, spec, {})
 
     def caller(_: int) -> set[int]:
-        return {_answer(pool, spec, {"sleep": 0.05})["pid"] for _ in range(10)}
+        return {_answer(pool, spec, {"sleep": 0.05})["pid"] for _ in range(30)}
 
     with ThreadPoolExecutor(3) as executor:
         pids = set().union(*executor.map(caller, range(3)))
