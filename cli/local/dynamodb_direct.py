@@ -4,9 +4,11 @@ Every item of the results table (lambdas/results/store.py) is flat: text, number
 and booleans under their names. For such items moto's handlers still validate each
 value with recursive walks, build and discard the item's JSON (PutItem), convert
 and deep-copy every item a Query visits, size each item twice and parse the key
-condition and projection again for each request. Here PutItem (with its
-condition or without) and Query of one partition answer a request of the shapes
-the engine and the CLI send, over such items, directly.
+condition and projection again for each request, then converts the answer's
+items to plain values and walks them once more to write them. Here PutItem (with
+its condition or without), Query of one partition and BatchGetItem answer a
+request of the shapes the engine and the CLI send, over such items, directly,
+and write the answer's JSON from the items as they are stored.
 
 A fast path answers only what it can answer exactly as moto does. Whatever else
 (another parameter, a value of another type, a table with indexes, a check moto
@@ -21,7 +23,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from itest.cli.local.dynamodb_values import ITEM_SIZE_LIMIT
 from itest.cli.local.undo import Undo, in_reverse
+from moto.core.responses import ActionResult
+from moto.dynamodb.comparisons import create_condition_expression_parser
+from moto.dynamodb.limits import HASH_KEY_MAX_LENGTH, RANGE_KEY_MAX_LENGTH
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
+from moto.dynamodb.parsing.key_condition_expression import parse_expression
+from moto.dynamodb.responses import DynamoHandler, DynamoResult, ProjectionExpressionParser
 
 PLAIN = {"S": str, "N": str, "BOOL": bool}  # the attribute types the engine writes
 PUT_PARAMETERS = frozenset(
@@ -29,6 +39,12 @@ PUT_PARAMETERS = frozenset(
      "ExpressionAttributeValues", "ReturnValuesOnConditionCheckFailure", "ReturnValues",
      "ReturnConsumedCapacity"}
 )  # fmt: skip
+BATCH_GET_PARAMETERS = frozenset({"RequestItems", "ReturnConsumedCapacity"})  # moto ignores it
+TABLE_READ_PARAMETERS = frozenset(
+    {"Keys", "ConsistentRead", "ProjectionExpression", "ExpressionAttributeNames"}
+)
+BATCH_GET_LIMIT = 100  # keys a BatchGetItem may ask for
+BATCH_GET_BYTES = 16 * 1024 * 1024  # what one BatchGetItem answers at most (moto counts sizes)
 QUERY_PARAMETERS = frozenset(
     {"TableName", "KeyConditionExpression", "ExpressionAttributeNames",
      "ExpressionAttributeValues", "ProjectionExpression", "ScanIndexForward", "Limit",
@@ -37,12 +53,11 @@ QUERY_PARAMETERS = frozenset(
 
 
 def install() -> Undo:
-    """Answer PutItem and Query directly where they can; return the undo."""
-    from moto.dynamodb.responses import DynamoHandler
-
+    """Answer PutItem, Query and BatchGetItem directly where they can; return the undo."""
     undoes = [
         _answered_directly(DynamoHandler, "put_item", _put_item),
         _answered_directly(DynamoHandler, "query", _query),
+        _answered_directly(DynamoHandler, "batch_get_item", _batch_get_item),
     ]
     return in_reverse(undoes)
 
@@ -60,11 +75,25 @@ def _answered_directly(handler: type, name: str, direct: Any) -> Undo:
     return lambda: setattr(handler, name, moto_method)
 
 
+class Written(ActionResult):
+    """An answer already in the form moto's serializer writes (its members in the output
+    shape's order, plain attribute values): cli/local/dynamodb_json.py dumps it as is."""
+
+
+def _plain(attrs: dict[str, Any]) -> dict[str, Any] | None:
+    """Attributes ({name: DynamoType}) as the answer writes them, if all are plain."""
+    written = {}
+    for name, typed in attrs.items():
+        kind, value = typed.type, typed.value
+        if PLAIN.get(kind) is not type(value):
+            return None
+        written[name] = {kind: value}
+    return written
+
+
 def _typed(value: Any) -> Any:
     """`value` ({"S": "x"}) as the DynamoType moto makes of it; None unless it is text, a
     number (its text) or a boolean."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
     if type(value) is not dict or len(value) != 1:
         return None
     for letter, inner in value.items():
@@ -77,8 +106,6 @@ def _typed(value: Any) -> Any:
 
 
 def _copy_of(typed: Any) -> Any:
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
     copy = object.__new__(DynamoType)
     copy.type, copy.value = typed.type, typed.value
     return copy
@@ -108,11 +135,6 @@ def _values_as_moto_takes_them(values: Any) -> bool:
 
 def _put_item(handler: Any) -> Any:
     """Store a plain item whose condition (if any) holds; answer {} as moto does."""
-    from itest.cli.local.dynamodb_values import ITEM_SIZE_LIMIT
-    from moto.core.responses import ActionResult
-    from moto.dynamodb.limits import HASH_KEY_MAX_LENGTH, RANGE_KEY_MAX_LENGTH
-    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
-
     body = handler.body
     if (
         not PUT_PARAMETERS.issuperset(body)
@@ -182,8 +204,6 @@ def _is_key(typed: Any, key_type: str, max_size: int) -> bool:
 def _put_condition(body: dict[str, Any]) -> Any:
     """What tells whether the put may replace an item (None: moto must answer): its
     ConditionExpression's operator tree, or anything when it has none."""
-    from moto.dynamodb.comparisons import create_condition_expression_parser
-
     expression = body.get("ConditionExpression")
     names = body.get("ExpressionAttributeNames", {})
     values = body.get("ExpressionAttributeValues")
@@ -209,9 +229,6 @@ def _put_condition(body: dict[str, Any]) -> Any:
 def _query(handler: Any) -> Any:
     """Query one partition of a table by its key (the engine's reads of a run, the CLI's
     polls for the newest step): moto's items in moto's order, without copying them."""
-    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
-    from moto.dynamodb.responses import DynamoResult
-
     body = handler.body
     if (
         not QUERY_PARAMETERS.issuperset(body)
@@ -265,14 +282,21 @@ def _query(handler: Any) -> Any:
             size += item_size
     if paths:
         found = [item.project(paths) for item in found]
-    result: dict[str, Any] = {
-        "Count": len(found),
-        "ScannedCount": len(found),
-        "Items": [item.attrs for item in found],
-    }
-    if last_key is not None:
-        result["LastEvaluatedKey"] = last_key
-    return DynamoResult(result)
+    items = [_plain(item.attrs) for item in found]
+    written_key = None if last_key is None else _plain(last_key)
+    if None in items or (last_key is not None and written_key is None):
+        result: dict[str, Any] = {
+            "Count": len(found),
+            "ScannedCount": len(found),
+            "Items": [item.attrs for item in found],
+        }
+        if last_key is not None:
+            result["LastEvaluatedKey"] = last_key
+        return DynamoResult(result)
+    written: dict[str, Any] = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
+    if written_key is not None:
+        written["LastEvaluatedKey"] = written_key
+    return Written(written)
 
 
 def _range_key(item: Any) -> Any:
@@ -286,9 +310,6 @@ def _key_condition(
     """A KeyConditionExpression on a table's own key as moto reads it: the partition's
     key, the comparison on the sort key and its operands (None, []: none) and the names
     it used. Raises what moto raises, or ValueError when moto would read more."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.parsing.key_condition_expression import parse_expression
-
     if type(expression) is not str or not expression:
         raise ValueError("no key condition")
     hashes, ranges, names_used = parse_expression(
@@ -314,11 +335,77 @@ def _key_condition(
 def _projection(expression: Any, names: tuple) -> tuple[list[list[str]], frozenset[str]]:
     """A ProjectionExpression's paths as moto reads them (none: []) and the names it used;
     raises what moto raises."""
-    from moto.dynamodb.responses import ProjectionExpressionParser
-
     if expression is None:
         return [], frozenset()
     if type(expression) is not str or not expression:
         raise ValueError("an empty projection")
     parser = ProjectionExpressionParser(expression, dict(names))
     return parser.parse(), frozenset(parser.expr_attr_names_found)
+
+
+# --- BatchGetItem ----------------------------------------------------------------------
+
+
+def _batch_get_item(handler: Any) -> Any:
+    """Read keys of text, numbers or booleans from existing tables (the engine's read of
+    a run record and the steps a template names): moto's items, each sized once."""
+    body = handler.body
+    requests = body.get("RequestItems")
+    if not BATCH_GET_PARAMETERS.issuperset(body) or type(requests) is not dict:
+        return None
+    responses: dict[str, list[Any]] = {}
+    capacity = []
+    size = asked = 0
+    for name, request in requests.items():
+        table = handler.dynamodb_backend.tables.get(name)
+        if table is None or type(request) is not dict:
+            return None
+        keys = request.get("Keys")
+        names = request.get("ExpressionAttributeNames", {})
+        if (
+            not TABLE_READ_PARAMETERS.issuperset(request)
+            or type(keys) is not list
+            or type(names) is not dict
+        ):
+            return None
+        asked += len(keys)
+        try:
+            paths, projected_names = _projection(
+                request.get("ProjectionExpression"), tuple(names.items())
+            )
+        except Exception:  # moto says what is wrong
+            return None
+        if asked > BATCH_GET_LIMIT or not projected_names.issuperset(names):
+            return None
+        lookups = [_key_of(key, table) for key in keys]
+        if None in lookups or len(set(lookups)) < len(lookups):  # moto refuses duplicates
+            return None
+        found = []
+        for hash_key, range_key in lookups:  # type: ignore[misc]
+            item = table.get_item(hash_key, range_key, paths)
+            if item is not None:
+                size += item.size()
+                if size > BATCH_GET_BYTES:
+                    return None  # moto leaves the rest unprocessed
+                found.append(item)
+        responses[name] = found
+        capacity.append({"TableName": name, "CapacityUnits": float(len(keys))})
+    plain = {name: [_plain(item.attrs) for item in found] for name, found in responses.items()}
+    if any(None in items for items in plain.values()):
+        return DynamoResult({"ConsumedCapacity": capacity, "UnprocessedKeys": {},
+                             "Responses": {name: [item.attrs for item in found]
+                                           for name, found in responses.items()}})  # fmt: skip
+    return Written({"Responses": plain, "UnprocessedKeys": {}, "ConsumedCapacity": capacity})
+
+
+def _key_of(key: Any, table: Any) -> tuple[Any, Any] | None:
+    """A BatchGetItem key of `table` as what its items are stored by (the partition's
+    key, the sort key's or None); None unless it names the table's key attributes only,
+    each text, a number or a boolean."""
+    if type(key) is not dict or len(key) != (1 if table.range_key_attr is None else 2):
+        return None
+    hash_key = _typed(key.get(table.hash_key_attr))
+    if table.range_key_attr is None:
+        return None if hash_key is None else (hash_key, None)
+    range_key = _typed(key.get(table.range_key_attr))
+    return None if hash_key is None or range_key is None else (hash_key, range_key)

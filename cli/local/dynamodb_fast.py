@@ -93,11 +93,12 @@ def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
 
 
 def _answers_without_the_model_walk() -> Undo:
-    from itest.cli.local import dynamodb_json
+    from itest.cli.local import dynamodb_direct, dynamodb_json
     from moto.core.responses import ActionResult
     from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
-    return dynamodb_json.install(DynamoHandler, (ActionResult, DynamoResult))
+    plain = (ActionResult, DynamoResult)
+    return dynamodb_json.install(DynamoHandler, plain, written=(dynamodb_direct.Written,))
 
 
 def _project_named_attributes_only() -> Undo:

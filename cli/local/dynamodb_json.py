@@ -39,26 +39,34 @@ class NotPlain(Exception):
     """The value needs moto's own serializer."""
 
 
-def install(response_class: Any, plain_results: tuple[type, ...]) -> Callable[[], None]:
+def install(
+    response_class: Any, plain_results: tuple[type, ...], written: tuple[type, ...] = ()
+) -> Callable[[], None]:
     """Answer `response_class`'s results (of the `plain_results` types) with the compiled
-    walk when it can copy moto's serializer; return the function that undoes it."""
+    walk when it can copy moto's serializer, and those of the `written` types (already
+    what the walk writes) as they are; return the function that undoes it."""
     serialized = response_class.serialized
 
     def serialized_(self: Any, action_result: Any) -> Any:
-        if type(action_result) in plain_results:
-            written = answer(self, action_result.result)
-            if written is not None:
-                return written
+        kind = type(action_result)
+        if kind in plain_results or kind in written:
+            written_answer = answer(self, action_result.result, as_is=kind in written)
+            if written_answer is not None:
+                return written_answer
         return serialized(self, action_result)
+
 
     response_class.serialized = serialized_
     return lambda: setattr(response_class, "serialized", serialized)
 
 
-def answer(handler: Any, result: Any) -> tuple[int, dict[str, str], str] | None:
+def answer(
+    handler: Any, result: Any, as_is: bool = False
+) -> tuple[int, dict[str, str], str] | None:
     """What moto's `handler.serialized(ActionResult(result))` returns (status, headers,
     body) for an answer of the JSON protocol, or None when only moto's serializer can tell
-    (an error, another protocol, a response transformer, pretty printing...)."""
+    (an error, another protocol, a response transformer, pretty printing...). `as_is`:
+    `result` is what the compiled walk would make of it."""
     from moto import settings
 
     if (
@@ -72,7 +80,7 @@ def answer(handler: Any, result: Any) -> tuple[int, dict[str, str], str] | None:
     if how is None:
         return None
     compiled, status, answer_type = how
-    body = _written(compiled, result)
+    body = json.dumps(result) if as_is else _written(compiled, result)
     if body is None:
         return None
     headers = {"Content-Type": answer_type}

@@ -129,6 +129,10 @@ def _plain(index: int, **attributes: Any) -> dict[str, Any]:
     return {"TableName": TABLE, "Item": item, **attributes}
 
 
+def _other_key(index: int) -> dict[str, Any]:
+    return {"pk": {"S": OTHER}, "sk": {"S": f"step#{index:04d}"}}
+
+
 def _other(**extra: Any) -> dict[str, Any]:
     """A Query of the other run's partition."""
     values = {":pk": {"S": OTHER}, **extra.pop("values", {})}
@@ -324,6 +328,27 @@ SESSION: list[tuple[str, str, dict[str, Any]]] = [
     ("query the other run: a value missing", "Query", _other(
         KeyConditionExpression="pk = :pk AND sk > :nope")),
     ("query the other run: a table missing", "Query", {**_other(), "TableName": "nope"}),
+    ("batch get the other run's items", "BatchGetItem", {"RequestItems": {TABLE: {
+        "Keys": [_other_key(2), _other_key(9), _other_key(1)], "ConsistentRead": True}}}),
+    ("batch get the other run's items, projected", "BatchGetItem", {"RequestItems": {TABLE: {
+        "Keys": [_other_key(1)], "ProjectionExpression": "sk, #n, ok",
+        "ExpressionAttributeNames": {"#n": "n"}}}, "ReturnConsumedCapacity": "TOTAL"}),
+    ("batch get the other run's items: a key of another type", "BatchGetItem", {"RequestItems": {
+        TABLE: {"Keys": [{"pk": {"S": OTHER}, "sk": {"N": "1"}}]}}}),
+    ("batch get the other run's items: a key twice", "BatchGetItem", {"RequestItems": {TABLE: {
+        "Keys": [_other_key(1), _other_key(1)]}}}),
+    ("batch get the other run's items: a key with more", "BatchGetItem", {"RequestItems": {
+        TABLE: {"Keys": [{**_other_key(1), "n": {"N": "1"}}]}}}),
+    ("batch get the other run's items: a key with less", "BatchGetItem", {"RequestItems": {
+        TABLE: {"Keys": [{"pk": {"S": OTHER}}]}}}),
+    ("batch get the other run's items: too many", "BatchGetItem", {"RequestItems": {TABLE: {
+        "Keys": [_other_key(i) for i in range(101)]}}}),
+    ("batch get the other run's items: a name unused", "BatchGetItem", {"RequestItems": {TABLE: {
+        "Keys": [_other_key(1)], "ExpressionAttributeNames": {"#n": "n"}}}}),
+    ("batch get the other run's items: and a missing table", "BatchGetItem", {"RequestItems": {
+        TABLE: {"Keys": [_other_key(1)]}, "nope": {"Keys": [_other_key(1)]}}}),
+    ("batch get the other run's items: attributes to get", "BatchGetItem", {"RequestItems": {
+        TABLE: {"Keys": [_other_key(1)], "AttributesToGet": ["n"]}}}),
     ("delete the other run's item", "DeleteItem", {"TableName": TABLE, "Key": {
         "pk": {"S": OTHER}, "sk": {"S": "step#0001"}}}),
     ("delete the other run's next item", "DeleteItem", {"TableName": TABLE, "Key": {
@@ -408,29 +433,36 @@ SESSION: list[tuple[str, str, dict[str, Any]]] = [
 
 Answer = tuple[int, str | None, str | None, bytes]
 
-ANSWERED_DIRECTLY = {  # by cli/local/dynamodb_direct.py: the rest by moto's own handler
+DIRECT = ("PutItem", "Query", "BatchGetItem")  # what cli/local/dynamodb_direct.py may answer
+WRITTEN_AS_IS = {  # answers of plain items it writes itself (dynamodb_json dumps them as they are)
+    "query a missing partition", "query no step", POLL[0], "query the newest step again",
+    "batch get, whole items", "query the other run", "query the other run, newest first",
+    "query the other run's newest from the run on (the CLI's poll)",
+    "query the other run, a page", "query the other run, the last page",
+    "query the other run, numbers projected", "query the other run, below a key",
+    "query the other run, between keys", "query the other run: a value unused",
+    "batch get the other run's items", "batch get the other run's items, projected",
+    "batch get the other run's items: a key of another type",
+}  # fmt: skip
+ANSWERED_DIRECTLY = WRITTEN_AS_IS | {  # the rest by moto's own handler
     "claim a step by a put (new item)", "claim its next attempt by a put",
     "put a step over its claim", "put a plain item", "put a plain item over it",
     "put a plain item only if absent", "put a plain item if a number is smaller",
     "put a plain item, capacity none", "put a plain item: a number too large",
     "put a plain item: a sort key the longest", "put an item of the largest size",
     "query a run", "query a run, newest first", "query the first item, projected",
-    "query no step", "query a missing partition", POLL[0], "query the newest step again",
-    "query the other run", "query the other run, newest first",
-    "query the other run's newest from the run on (the CLI's poll)",
-    "query the other run, a page", "query the other run, the last page",
-    "query the other run, numbers projected", "query the other run, below a key",
-    "query the other run, between keys", "query the other run: a value unused",
+    "batch get, projected",
 }  # fmt: skip
 
 
-def _session(fast: bool, direct: list[bool] | None = None) -> list[Answer]:
+def _session(fast: bool, direct: list[str | None] | None = None) -> list[Answer]:
     """Every request of SESSION answered by a new local AWS, with or without the fast paths;
-    `direct` gets, for each PutItem and Query in turn, whether dynamodb_direct answered it."""
+    `direct` gets, for each of the DIRECT requests in turn, the kind of answer
+    dynamodb_direct gave (None: moto's handler answered)."""
     with pytest.MonkeyPatch.context() as mp:
         if not fast:
             mp.setattr(dynamodb_fast, "install", lambda: lambda: None)
-        for name in ("_put_item", "_query"):
+        for name in ("_put_item", "_query", "_batch_get_item"):
             mp.setattr(dynamodb_direct, name, _recorded(getattr(dynamodb_direct, name), direct))
         with local_aws() as aws:
             create_pk_sk_table(aws.client("dynamodb"), TABLE)
@@ -442,11 +474,11 @@ def _session(fast: bool, direct: list[bool] | None = None) -> list[Answer]:
                 connection.close()
 
 
-def _recorded(answer: Any, direct: list[bool] | None) -> Any:
+def _recorded(answer: Any, direct: list[str | None] | None) -> Any:
     def recorded(handler: Any) -> Any:
         answered = answer(handler)
         if direct is not None:
-            direct.append(answered is not None)
+            direct.append(None if answered is None else type(answered).__name__)
         return answered
 
     return recorded
@@ -468,7 +500,7 @@ def _send(
 def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list[Answer]]]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        direct: list[bool] = []
+        direct: list[str | None] = []
         yield {"moto": _session(fast=False), "fast": _session(fast=True, direct=direct),
                "direct": direct}  # fmt: skip
 
@@ -490,10 +522,10 @@ def test_the_session_covers_successes_and_errors(answers: dict[str, list[Answer]
 
 
 def test_the_engines_requests_are_answered_directly(answers: dict[str, Any]) -> None:
-    asked = [name for name, target, _ in SESSION if target in ("PutItem", "Query")]
-    assert len(answers["direct"]) == len(asked)
-    answered = {name for name, direct in zip(asked, answers["direct"], strict=True) if direct}
-    assert answered == ANSWERED_DIRECTLY
+    asked = [name for name, target, _ in SESSION if target in DIRECT]
+    kinds = dict(zip(asked, answers["direct"], strict=True))
+    assert {name for name, kind in kinds.items() if kind} == ANSWERED_DIRECTLY
+    assert {name for name, kind in kinds.items() if kind == "Written"} == WRITTEN_AS_IS
 
 
 @pytest.mark.parametrize(
