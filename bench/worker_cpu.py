@@ -1,12 +1,15 @@
 """The Lambda handlers' own CPU per scenario step, apart from the local AWS's.
 
-    python bench/worker_cpu.py [--runs 20] [--steps 10] [--profile 30]
+    python bench/worker_cpu.py [--runs 20] [--steps 10] [--profile 30] [--http]
 
 Runs the orchestrator's handlers (Prepare, Action per step, Assert, Cleanup) in
 this process, as warm Lambda workers do (one per handler: each keeps its own
 scenarios), against the local AWS (`itest.cli.local.server`, what `itest local
 up` runs) in a process of its own, so that its CPU is not counted, and a loopback
-HTTP service in a third. The scenario is the one bench/peers.py bursts: N steps
+HTTP service in a third. The handlers' AWS calls go over a pipe to the local AWS
+as a worker's do (cli/local/pipe_client.py), the engine's own calls lean as in a
+worker (cli/local/lean_calls.py); `--botocore`: those through botocore; `--http`:
+every call over HTTP. The scenario is the one bench/peers.py bursts: N steps
 that each POST and check the status and a JSON field; each run has its own (as
 in the burst, every worker reads and checks each scenario once). Prints the CPU
 milliseconds (user + system of this process) per invocation of each handler and
@@ -69,18 +72,30 @@ class Context:
 
 
 LOCAL_AWS = """
-import json, sys, time
+import json, sys, threading
+from itest.cli.local import pipe_server
 from itest.cli.local.server import local_aws
+answers = []  # the local AWS's answerer of its workers' pipes
+class Kept(pipe_server.PipeAnswers):
+    def __init__(self, server):
+        super().__init__(server)
+        answers.append(self)
+pipe_server.PipeAnswers = Kept
 with local_aws() as aws:
+    if len(sys.argv) > 1:  # this process's ends of the bench's pipe: requests, answers
+        streams = (open(int(sys.argv[1]), "rb"), open(int(sys.argv[2]), "wb"))
+        threading.Thread(target=pipe_server.serve, args=(*streams, answers[0]), daemon=True).start()
     print(json.dumps(aws.env()), flush=True)
     sys.stdin.read()
 """
 
 
 @contextmanager
-def process(*argv: str) -> Iterator[str]:
+def process(*argv: str, pass_fds: tuple[int, ...] = ()) -> Iterator[str]:
     """A child process, stopped on exit; the first line it prints."""
-    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, pass_fds=pass_fds
+    )
     try:
         assert child.stdout is not None
         yield child.stdout.readline().strip()
@@ -160,10 +175,32 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--profile", type=int, default=0, metavar="K")
+    parser.add_argument("--http", action="store_true", help="AWS calls over HTTP, not a pipe")
+    parser.add_argument(
+        "--botocore", action="store_true", help="the engine's calls through botocore, not lean"
+    )
     args = parser.parse_args()
-    with process(sys.executable, "-c", LOCAL_AWS) as aws, \
+    answers_read, answers_write = os.pipe()
+    requests_read, requests_write = os.pipe()
+    server_fds = () if args.http else (requests_read, answers_write)
+    server_args = [str(fd) for fd in server_fds]
+    with process(sys.executable, "-c", LOCAL_AWS, *server_args, pass_fds=server_fds) as aws, \
             process(sys.executable, "-c", ECHO) as api:  # fmt: skip
-        setup(json.loads(aws))
+        os.close(requests_read)
+        os.close(answers_write)
+        env = json.loads(aws)
+        if not args.http:  # as cli/local/lambda_bootstrap.py does, before botocore loads
+            from itest.cli.local.pipe_client import install
+
+            pipe = install(env["AWS_ENDPOINT_URL"], answers_read, requests_write)
+        setup(env)
+        if not args.http and not args.botocore:  # as the bootstrap does once boto3 is warm
+            import boto3
+            from itest.cli.local import lean_calls
+            from itest.lambdas.aws import client
+
+            lean_calls.install(pipe, boto3.DEFAULT_SESSION)
+            client.cache_clear()
         from itest.lambdas.aws import client
 
         body = json.dumps(scenario(args.steps)).encode()
@@ -181,7 +218,8 @@ def main() -> None:
             verdict = run_once(keys[number], api, number, cpu)
             if verdict["status"] != "passed":
                 raise RuntimeError(f"run {number}: {verdict}")
-    print(f"handlers' CPU over {args.runs} runs of {args.steps} steps "
+    print(f"handlers' CPU over {args.runs} runs of {args.steps} steps, AWS calls over "
+          f"{'HTTP' if args.http else 'a pipe'}{'' if args.http or args.botocore else ', lean'} "
           f"(load average {os.getloadavg()[0]:.1f}), ms per invocation:")  # fmt: skip
     for name, times in cpu.items():
         print(f"  {name:8} median {statistics.median(times) * 1000:6.2f}, "

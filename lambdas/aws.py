@@ -41,6 +41,8 @@ THROTTLING = frozenset(
 )
 """Error codes that mean "try again later" (AWS SDKs' throttling and transient lists)."""
 
+ENGINE_CLIENT_EVENT = "itest-engine-client"
+"""Emitted on each client :func:`client` makes for the engine's own calls (below)."""
 RETRIES = {"mode": "standard", "max_attempts": 3}
 """boto3's retries for every client here."""
 TARGET_ROLE_ENV = "TARGET_ROLE_ARN"
@@ -66,7 +68,13 @@ def client(service: str, checked: bool = False) -> Any:
     from botocore.config import Config
 
     config = Config(retries=RETRIES, parameter_validation=checked)
-    return boto3.client(service, config=config)
+    made = boto3.client(service, config=config)
+    if checked:
+        return made
+    # the local runtime may send the engine's calls leaner (cli/local/lean_calls.py:
+    # the same requests, the same answers); on AWS nothing answers this event
+    _, lean = made.meta.events.emit_until_response(ENGINE_CLIENT_EVENT, client=made)
+    return lean or made
 
 
 def is_transient(exc: BaseException) -> bool:

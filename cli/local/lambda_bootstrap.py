@@ -141,23 +141,38 @@ def _warm_sdk() -> None:
         return
 
 
-def _pipe_to_local_aws() -> None:
+def _pipe_to_local_aws() -> Any:
     """Send the handler's AWS calls to the local AWS over this process's own pipe, when
-    the worker pool gave it one (cli/local/pipe_client.py, loaded by its path: the
-    handler's code may have an `itest` package of its own)."""
+    the worker pool gave it one (cli/local/pipe_client.py); the pipe, or None."""
+    return _local_module("pipe_client").install_from_environ()
+
+
+def _lean_engine_calls(pipe: Any) -> None:
+    """The engine's own calls over `pipe` without botocore's per-call work, from the
+    clients of boto3's default session (cli/local/lean_calls.py), when there is a
+    pipe and the handler has boto3."""
+    boto3 = sys.modules.get("boto3")
+    if pipe is None or boto3 is None or boto3.DEFAULT_SESSION is None:
+        return
+    _local_module("lean_calls").install(pipe, boto3.DEFAULT_SESSION)
+
+
+def _local_module(name: str) -> Any:
+    """A module of cli/local/ for the worker, loaded by its path: the handler's code
+    may have an `itest` package of its own."""
     spec = importlib.util.spec_from_file_location(
-        "_itest_pipe_client", os.path.join(os.path.dirname(__file__), "pipe_client.py")
+        f"_itest_{name}", os.path.join(os.path.dirname(__file__), f"{name}.py")
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.install_from_environ()
+    return module
 
 
 def main() -> None:
     marker = sys.argv[1]
     _append_layers()
-    _pipe_to_local_aws()
+    pipe = _pipe_to_local_aws()
     events = os.fdopen(os.dup(0), "r", encoding="utf-8")
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # the handler must not eat our events
 
@@ -183,6 +198,7 @@ def main() -> None:
         send({"kind": "init_error", "payload": _fault_from(exc)})
         return
     _warm_sdk()
+    _lean_engine_calls(pipe)
     send({"kind": "ready"})
 
     for line in events:

@@ -36,6 +36,7 @@ the body's bytes as they are.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import json
 import os
@@ -43,7 +44,7 @@ import select
 import struct
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any, BinaryIO
 
@@ -108,37 +109,60 @@ class AwsPipe:
         headers = request.headers
         if "Transfer-Encoding" in headers:  # a body of unknown length: as it is, over HTTP
             return None
-        if not self._in_use.acquire(blocking=False):
-            return None
+        with self.held() as held:
+            return self._exchange(request) if held else None
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[bool]:
+        """Whether this thread has the pipe for the block: False when it is broken or
+        another thread has it (a request goes over HTTP then)."""
+        if self.broken or not self._in_use.acquire(blocking=False):
+            yield False
+            return
         try:
-            return self._exchange(request)
+            yield True
         finally:
             self._in_use.release()
 
     def _exchange(self, request: Any) -> Any:
         from botocore.awsrequest import AWSResponse, HeadersDict
-        from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
-        body = _body_bytes(request.body)
-        headers = _sent_headers(request, body)
-        head = {"method": request.method, "url": request.url, "headers": headers}
-        try:
-            write_frame(self._requests, head, body or b"")
-            in_time = self._answer_within(_read_timeout(request))
-            frame = read_frame(self._answers) if in_time else None
-        except (OSError, EOFError, ValueError) as exc:
-            self.broken = True  # the local AWS is going: from now on, HTTP
-            raise ConnectionClosedError(endpoint_url=request.url) from exc
-        if frame is None:  # closed, or late: an answer may come yet, out of step
-            self.broken = True
-            if in_time:
-                raise ConnectionClosedError(endpoint_url=request.url)
-            raise ReadTimeoutError(endpoint_url=request.url)
-        answer, content = frame
+        head, body = self.frame_of(request)
+        answer, content = self.send_frame(head, body, _read_timeout(request))
         received = HeadersDict()
         for name, value in answer["headers"]:  # a header twice: joined, as urllib3 does
             received[name] = f"{received[name]}, {value}" if name in received else value
         return AWSResponse(request.url, answer["status"], received, _Raw(content))
+
+    @staticmethod
+    def frame_of(request: Any) -> tuple[Head, bytes]:
+        """The head and body of the frame a botocore request goes over the pipe as."""
+        body = _body_bytes(request.body)
+        headers = _sent_headers(request, body)
+        return {"method": request.method, "url": request.url, "headers": headers}, body or b""
+
+    def send_frame(self, head: Head, body: bytes, read_timeout: float | None) -> tuple[Head, bytes]:
+        """Write one request and read its answer; the caller holds the pipe (`held`).
+
+        Raises:
+            botocore's ConnectionClosedError or ReadTimeoutError, as over HTTP: the
+            pipe is broken from then on (its later requests go over HTTP).
+        """
+        from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+        try:
+            write_frame(self._requests, head, body)
+            in_time = self._answer_within(read_timeout)
+            frame = read_frame(self._answers) if in_time else None
+        except (OSError, EOFError, ValueError) as exc:
+            self.broken = True  # the local AWS is going: from now on, HTTP
+            raise ConnectionClosedError(endpoint_url=head["url"]) from exc
+        if frame is None:  # closed, or late: an answer may come yet, out of step
+            self.broken = True
+            if in_time:
+                raise ConnectionClosedError(endpoint_url=head["url"])
+            raise ReadTimeoutError(endpoint_url=head["url"])
+        return frame
 
     def _answer_within(self, seconds: float | None) -> bool:
         """Whether the answer starts within `seconds` (botocore's read timeout, which

@@ -1,0 +1,402 @@
+"""The engine's lean calls in a Lambda worker (cli/local/lean_calls.py) write the same
+requests to the pipe as botocore does and give the same answers and errors; an answer
+botocore would retry, a busy or broken pipe, parameters that are not plain JSON: the
+call is botocore's."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from itest.cli.local import lean_calls
+from itest.cli.local.lean_calls import LeanClient
+from itest.cli.local.pipe_client import AwsPipe
+from itest.cli.local.pipe_server import PipeAnswers, serve
+from itest.cli.local.server import local_aws
+from itest.lambdas import aws as lambdas_aws
+
+from tests.aws.tables import create_pk_sk_table
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from itest.cli.local.server import LocalAws
+
+TABLE = "lean"
+PER_CALL = {"X-Amz-Date", "amz-sdk-invocation-id"}  # what differs between two calls
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalAws, PipeAnswers]]:
+    """A local AWS with the results table's shape, and the answerer of its workers' pipes."""
+    made: list[PipeAnswers] = []
+    with pytest.MonkeyPatch.context() as mp:
+        init = PipeAnswers.__init__
+
+        def kept(self: PipeAnswers, server: Any) -> None:
+            init(self, server)
+            made.append(self)
+
+        mp.setattr(PipeAnswers, "__init__", kept)
+        mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        with local_aws() as aws:
+            create_pk_sk_table(aws.client("dynamodb"), TABLE)
+            yield aws, made[0]
+
+
+class Piped:
+    """A worker's pipe to the local AWS; every frame the local AWS read from it, and an
+    answerer tests can replace (`answer`)."""
+
+    def __init__(self, aws: LocalAws, answers: PipeAnswers) -> None:
+        self.aws = aws
+        self.frames: list[tuple[dict[str, Any], bytes]] = []
+        self.answer: Callable[[dict[str, Any], bytes], Any] = answers
+        answers_read, answers_write = os.pipe()
+        requests_read, requests_write = os.pipe()
+        streams = (open(requests_read, "rb"), open(answers_write, "wb"))  # noqa: SIM115
+        self.server = threading.Thread(target=serve, args=(*streams, self._read), daemon=True)
+        self.server.start()
+        self.pipe = AwsPipe(
+            aws.endpoint_url,
+            open(answers_read, "rb"),  # noqa: SIM115
+            open(requests_write, "wb"),  # noqa: SIM115
+        )
+
+    def _read(self, head: dict[str, Any], body: bytes) -> Any:
+        self.frames.append((head, body))
+        return self.answer(head, body)
+
+    def client(self) -> Any:
+        """A botocore client as the engine's (standard retries, parameters unchecked)
+        whose requests go over this pipe."""
+        from botocore.config import Config
+
+        config = Config(retries=lambdas_aws.RETRIES, parameter_validation=False)
+        made = self.aws.client("dynamodb", config=config)
+        made.meta.events.register("before-send", self.pipe.before_send)
+        return made
+
+    def close(self) -> None:
+        self.pipe._requests.close()
+        self.pipe._answers.close()
+        self.server.join(10)
+
+
+@pytest.fixture
+def piped(local: tuple[LocalAws, PipeAnswers], monkeypatch: pytest.MonkeyPatch) -> Iterator[Piped]:
+    """A pipe, and requests to the local AWS unsigned, as in a worker."""
+    import botocore.auth
+    from itest.cli.local import pipe_client
+
+    made = Piped(*local)
+    for name in ("v4", "s3v4"):
+        signer = botocore.auth.AUTH_TYPE_MAPS[name]
+        unsigned = pipe_client._unsigned_for(made.pipe, signer, botocore.auth)
+        monkeypatch.setitem(botocore.auth.AUTH_TYPE_MAPS, name, unsigned)
+    yield made
+    made.close()
+
+
+def reset(aws: LocalAws, *items: dict[str, Any]) -> None:
+    """The table holds these items only."""
+    dynamodb = aws.client("dynamodb")
+    for item in dynamodb.scan(TableName=TABLE)["Items"]:
+        dynamodb.delete_item(TableName=TABLE, Key={"pk": item["pk"], "sk": item["sk"]})
+    for item in items:
+        dynamodb.put_item(TableName=TABLE, Item=item)
+
+
+def outcome(call: Callable[[], Any]) -> Any:
+    """What a call returns, or its error's class, message and response; with the
+    request id and date left out (they differ between any two calls)."""
+    try:
+        answer, error = call(), None
+    except ClientError as exc:
+        answer, error = exc.response, (type(exc), str(exc))
+    metadata = answer["ResponseMetadata"]
+    assert metadata["RequestId"] == metadata["HTTPHeaders"].pop("x-amzn-requestid")
+    metadata["HTTPHeaders"].pop("date")
+    metadata.pop("RequestId")
+    return answer, error
+
+
+def without_per_call(frame: tuple[dict[str, Any], bytes]) -> Any:
+    head, body = frame
+    headers = [(n, "<per call>" if n in PER_CALL else v) for n, v in head["headers"]]
+    return {**head, "headers": headers}, body
+
+
+ITEM = {"pk": {"S": "run-1"}, "sk": {"S": "step#0000"}, "status": {"S": "passed"},
+        "attempts": {"N": "1"}, "ok": {"BOOL": True}, "tags": {"L": [{"S": "é\"\\"}]}}  # fmt: skip
+KEY = {"pk": ITEM["pk"], "sk": ITEM["sk"]}
+CALLS: dict[str, tuple[str, dict[str, Any], list[dict[str, Any]]]] = {
+    "a new item": ("put_item", {"TableName": TABLE, "Item": ITEM}, []),
+    "a claim that holds": (
+        "put_item",
+        {
+            "TableName": TABLE,
+            "Item": ITEM,
+            "ConditionExpression": "attribute_not_exists(#a) OR #a < :a",
+            "ExpressionAttributeNames": {"#a": "attempts"},
+            "ExpressionAttributeValues": {":a": {"N": "2"}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        },
+        [{**ITEM, "attempts": {"N": "1"}}],
+    ),
+    "a claim that fails, the item in the error": (
+        "put_item",
+        {
+            "TableName": TABLE,
+            "Item": ITEM,
+            "ConditionExpression": "attribute_not_exists(#a) OR #a < :a",
+            "ExpressionAttributeNames": {"#a": "attempts"},
+            "ExpressionAttributeValues": {":a": {"N": "1"}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        },
+        [ITEM],
+    ),
+    "a missing table": ("put_item", {"TableName": "nowhere", "Item": ITEM}, []),
+    "an item missing its sort key": (
+        "put_item",
+        {"TableName": TABLE, "Item": {"pk": {"S": "x"}}},
+        [],
+    ),
+    "an update with a condition": (
+        "update_item",
+        {
+            "TableName": TABLE,
+            "Key": KEY,
+            "UpdateExpression": "SET #s = :s",
+            "ConditionExpression": "#s = :running",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": {"S": "failed"}, ":running": {"S": "running"}},
+            "ReturnValues": "ALL_NEW",
+        },
+        [{**ITEM, "status": {"S": "running"}}],
+    ),
+    "an update whose condition fails": (
+        "update_item",
+        {
+            "TableName": TABLE,
+            "Key": KEY,
+            "UpdateExpression": "SET #s = :s",
+            "ConditionExpression": "#s = :running",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": {"S": "failed"}, ":running": {"S": "running"}},
+        },
+        [ITEM],
+    ),
+    "a read of an item": (
+        "get_item",
+        {"TableName": TABLE, "Key": KEY, "ConsistentRead": True},
+        [ITEM],
+    ),
+    "a read of a missing item": (
+        "get_item",
+        {"TableName": TABLE, "Key": KEY, "ConsistentRead": True},
+        [],
+    ),
+    "a batch read, one key missing": (
+        "batch_get_item",
+        {
+            "RequestItems": {
+                TABLE: {
+                    "Keys": [KEY, {"pk": {"S": "run-1"}, "sk": {"S": "step#0001"}}],
+                    "ConsistentRead": True,
+                }
+            }
+        },
+        [ITEM],
+    ),
+    "a query": (
+        "query",
+        {
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": "run-1"}},
+            "ConsistentRead": True,
+        },
+        [ITEM, {**ITEM, "sk": {"S": "step#0001"}}],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CALLS)
+def test_the_same_request_and_answer_as_botocore(
+    local: tuple[LocalAws, PipeAnswers], piped: Piped, case: str
+) -> None:
+    aws, _ = local
+    method, params, items = CALLS[case]
+    botocore_client = piped.client()
+    lean = LeanClient(piped.client(), piped.pipe)
+    reset(aws, *items)
+    outcome(lambda: getattr(lean, method)(**params))  # its first call: botocore's, the template
+    piped.frames.clear()
+
+    reset(aws, *items)
+    by_botocore = outcome(lambda: getattr(botocore_client, method)(**params))
+    reset(aws, *items)
+    by_lean = outcome(lambda: getattr(lean, method)(**params))
+
+    assert by_lean == by_botocore
+    botocore_frame, lean_frame = piped.frames
+    assert without_per_call(lean_frame) == without_per_call(botocore_frame)
+    lean_headers = dict(lean_frame[0]["headers"])
+    assert lean_headers["X-Amz-Date"] >= dict(botocore_frame[0]["headers"])["X-Amz-Date"]
+    assert (
+        lean_headers["amz-sdk-invocation-id"]
+        != dict(botocore_frame[0]["headers"])["amz-sdk-invocation-id"]
+    )
+
+
+def test_a_signed_request_is_never_a_template(piped: Piped) -> None:
+    client = piped.client()
+    lean = LeanClient(client, piped.pipe)
+    piped.pipe.origin = "http://elsewhere"  # the pipe's is another local AWS: signed, HTTP
+    sent: list[Any] = []
+    client.meta.events.register("before-send", lambda request, **_: sent.append(request))
+    for _ in range(2):
+        lean.get_item(TableName=TABLE, Key=KEY)
+    assert len(sent) == 2  # both botocore's
+    assert "Signature=" in sent[0].headers["Authorization"].decode()
+    assert piped.frames == []
+
+
+def test_the_unsigned_mark_is_the_pipes() -> None:
+    from itest.cli.local import pipe_client
+
+    assert f"Signature={pipe_client.UNSIGNED}" == lean_calls.UNSIGNED
+
+
+def test_later_calls_skip_botocore(piped: Piped, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = piped.client()
+    lean = LeanClient(client, piped.pipe)
+    lean.get_item(TableName=TABLE, Key=KEY)
+    sent: list[Any] = []
+    client.meta.events.register("before-send", lambda request, **_: sent.append(request))
+    for _ in range(3):
+        lean.get_item(TableName=TABLE, Key=KEY)
+    assert sent == []  # botocore made no request
+    assert len(piped.frames) == 4
+
+
+def test_an_answer_botocore_retries_is_sent_again_by_botocore(
+    local: tuple[LocalAws, PipeAnswers], piped: Piped
+) -> None:
+    _, answers = local
+    lean = LeanClient(piped.client(), piped.pipe)
+    lean.get_item(TableName=TABLE, Key=KEY)
+    throttled = [b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",'
+                 b'"message":"slow down"}']  # fmt: skip
+
+    def once_throttled(head: dict[str, Any], body: bytes) -> Any:
+        if throttled:
+            return {"status": 400, "headers": [("Content-Type", "application/x-amz-json-1.0")]}, (
+                throttled.pop()
+            )
+        return answers(head, body)
+
+    piped.answer = once_throttled
+    piped.frames.clear()
+    reset(piped.aws, ITEM)
+    answer = lean.get_item(TableName=TABLE, Key=KEY, ConsistentRead=True)
+    assert answer["Item"] == ITEM
+    assert answer["ResponseMetadata"]["RetryAttempts"] == 0  # botocore's first attempt served
+    lean_request, botocore_request = (dict(head["headers"]) for head, _ in piped.frames)
+    assert botocore_request["amz-sdk-request"] == lean_request["amz-sdk-request"]
+
+
+def test_a_5xx_is_botocores_to_retry(local: tuple[LocalAws, PipeAnswers], piped: Piped) -> None:
+    _, answers = local
+    lean = LeanClient(piped.client(), piped.pipe)
+    lean.get_item(TableName=TABLE, Key=KEY)
+    failing = [1, 1]
+
+    def failing_twice(head: dict[str, Any], body: bytes) -> Any:
+        if failing:
+            failing.pop()
+            return {"status": 503, "headers": [("Content-Length", "0")]}, b""
+        return answers(head, body)
+
+    piped.answer = failing_twice
+    piped.frames.clear()
+    reset(piped.aws, ITEM)
+    answer = lean.get_item(TableName=TABLE, Key=KEY, ConsistentRead=True)
+    assert answer["Item"] == ITEM
+    assert answer["ResponseMetadata"]["RetryAttempts"] == 1  # botocore's own retry
+    assert len(piped.frames) == 3
+
+
+def test_a_busy_or_broken_pipe_leaves_the_call_to_botocore(piped: Piped) -> None:
+    client = piped.client()
+    lean = LeanClient(client, piped.pipe)
+    reset(piped.aws, ITEM)
+    lean.get_item(TableName=TABLE, Key=KEY)
+    piped.frames.clear()
+    with piped.pipe.held():  # another thread of the worker has it: over HTTP
+        answer = threading_call(lambda: lean.get_item(TableName=TABLE, Key=KEY))
+    assert answer["Item"] == ITEM
+    assert piped.frames == []
+    piped.pipe.broken = True
+    assert lean.get_item(TableName=TABLE, Key=KEY)["Item"] == ITEM
+    assert piped.frames == []
+
+
+def threading_call(call: Callable[[], Any]) -> Any:
+    """`call`'s answer, made in a thread of its own."""
+    answers: list[Any] = []
+    thread = threading.Thread(target=lambda: answers.append(call()))
+    thread.start()
+    thread.join(30)
+    return answers[0]
+
+
+def test_parameters_not_plain_json_are_botocores(piped: Piped) -> None:
+    client = piped.client()
+    lean = LeanClient(client, piped.pipe)
+    lean.put_item(TableName=TABLE, Item=ITEM)
+    blob = {**ITEM, "data": {"B": b"\x00\xff"}}
+    sent: list[Any] = []
+    client.meta.events.register("before-send", lambda request, **_: sent.append(request))
+    lean.put_item(TableName=TABLE, Item=blob)
+    assert len(sent) == 1  # through botocore, which base64-encodes the bytes
+    assert lean.get_item(TableName=TABLE, Key=KEY)["Item"]["data"] == {"B": b"\x00\xff"}
+
+
+def test_the_engine_gets_a_lean_client_only_from_the_local_runtime(
+    local: tuple[LocalAws, PipeAnswers], piped: Piped, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws, _ = local
+    for name, value in aws.env().items():
+        monkeypatch.setenv(name, value)
+    session = boto3.Session()
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    lambdas_aws.client.cache_clear()
+    try:
+        assert not isinstance(lambdas_aws.client("dynamodb"), LeanClient)  # on AWS
+        lambdas_aws.client.cache_clear()
+        lean_calls.install(piped.pipe, session)  # what the local runtime's bootstrap does
+        engine = lambdas_aws.client("dynamodb")
+        assert isinstance(engine, LeanClient)
+        assert not isinstance(lambdas_aws.client("dynamodb", True), LeanClient)  # checked
+        assert not isinstance(lambdas_aws.client("s3"), LeanClient)  # not a JSON protocol
+        reset(aws, ITEM)
+        assert engine.get_item(TableName=TABLE, Key=KEY)["Item"] == ITEM
+    finally:
+        lambdas_aws.client.cache_clear()
+
+
+def test_loaded_by_its_path_as_the_worker_loads_it(piped: Piped) -> None:
+    from itest.cli.local import lambda_bootstrap
+
+    module = lambda_bootstrap._local_module("lean_calls")  # outside sys.modules
+    lean = module.LeanClient(piped.client(), piped.pipe)
+    reset(piped.aws, ITEM)
+    for _ in range(2):
+        assert lean.get_item(TableName=TABLE, Key=KEY)["Item"] == ITEM
+    assert len(piped.frames) == 2
