@@ -118,7 +118,24 @@ def _time_calls():
     botocore.endpoint.Endpoint._do_get_response = _get
     timed_calls.append(True)
 
+local_module = boot._local_module
+def _local_module(module_name):  # the engine's lean calls (cli/local/lean_calls.py) timed too
+    module = local_module(module_name)
+    if module_name == "lean_calls":
+        send = module.LeanClient._send
+        def _send(self, head, body):
+            start = clock()
+            try:
+                return send(self, head, body)
+            finally:
+                target = dict(head["headers"]).get("X-Amz-Target", "")
+                events.append(("call", name, target.rpartition(".")[2] or head["method"],
+                               start, clock()))
+        module.LeanClient._send = _send
+    return module
+
 boot._load_handler = _load
+boot._local_module = _local_module
 boot.main()
 """
 
