@@ -16,9 +16,9 @@ from itest.cli.local import lean_calls
 from itest.cli.local.lean_calls import LeanClient
 from itest.cli.local.pipe_client import AwsPipe
 from itest.cli.local.pipe_server import PipeAnswers, serve
-from itest.cli.local.server import local_aws
 from itest.lambdas import aws as lambdas_aws
 
+from tests.aws import test_local_pipe_fidelity as fidelity
 from tests.aws.tables import create_pk_sk_table
 
 if TYPE_CHECKING:
@@ -30,22 +30,14 @@ TABLE = "lean"
 PER_CALL = {"X-Amz-Date", "amz-sdk-invocation-id"}  # what differs between two calls
 
 
-@pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalAws, PipeAnswers]]:
-    """A local AWS with the results table's shape, and the answerer of its workers' pipes."""
-    made: list[PipeAnswers] = []
-    with pytest.MonkeyPatch.context() as mp:
-        init = PipeAnswers.__init__
+local = fidelity.local  # a local AWS, and the answerer of its workers' pipes
 
-        def kept(self: PipeAnswers, server: Any) -> None:
-            init(self, server)
-            made.append(self)
 
-        mp.setattr(PipeAnswers, "__init__", kept)
-        mp.setenv("ITEST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        with local_aws() as aws:
-            create_pk_sk_table(aws.client("dynamodb"), TABLE)
-            yield aws, made[0]
+@pytest.fixture(scope="module", autouse=True)
+def table(local: tuple[LocalAws, PipeAnswers]) -> None:
+    """The results table's shape."""
+    aws, _ = local
+    create_pk_sk_table(aws.client("dynamodb"), TABLE)
 
 
 class Piped:
@@ -134,30 +126,28 @@ def without_per_call(frame: tuple[dict[str, Any], bytes]) -> Any:
 ITEM = {"pk": {"S": "run-1"}, "sk": {"S": "step#0000"}, "status": {"S": "passed"},
         "attempts": {"N": "1"}, "ok": {"BOOL": True}, "tags": {"L": [{"S": "é\"\\"}]}}  # fmt: skip
 KEY = {"pk": ITEM["pk"], "sk": ITEM["sk"]}
+CLAIM = {
+    "TableName": TABLE,
+    "Item": ITEM,
+    "ConditionExpression": "attribute_not_exists(#a) OR #a < :a",
+    "ExpressionAttributeNames": {"#a": "attempts"},
+    "ExpressionAttributeValues": {":a": {"N": "2"}},
+    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+}
+UPDATE = {
+    "TableName": TABLE,
+    "Key": KEY,
+    "UpdateExpression": "SET #s = :s",
+    "ConditionExpression": "#s = :running",
+    "ExpressionAttributeNames": {"#s": "status"},
+    "ExpressionAttributeValues": {":s": {"S": "failed"}, ":running": {"S": "running"}},
+}
 CALLS: dict[str, tuple[str, dict[str, Any], list[dict[str, Any]]]] = {
     "a new item": ("put_item", {"TableName": TABLE, "Item": ITEM}, []),
-    "a claim that holds": (
-        "put_item",
-        {
-            "TableName": TABLE,
-            "Item": ITEM,
-            "ConditionExpression": "attribute_not_exists(#a) OR #a < :a",
-            "ExpressionAttributeNames": {"#a": "attempts"},
-            "ExpressionAttributeValues": {":a": {"N": "2"}},
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        },
-        [{**ITEM, "attempts": {"N": "1"}}],
-    ),
+    "a claim that holds": ("put_item", CLAIM, [ITEM]),
     "a claim that fails, the item in the error": (
         "put_item",
-        {
-            "TableName": TABLE,
-            "Item": ITEM,
-            "ConditionExpression": "attribute_not_exists(#a) OR #a < :a",
-            "ExpressionAttributeNames": {"#a": "attempts"},
-            "ExpressionAttributeValues": {":a": {"N": "1"}},
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        },
+        {**CLAIM, "ExpressionAttributeValues": {":a": {"N": "1"}}},
         [ITEM],
     ),
     "a missing table": ("put_item", {"TableName": "nowhere", "Item": ITEM}, []),
@@ -168,29 +158,10 @@ CALLS: dict[str, tuple[str, dict[str, Any], list[dict[str, Any]]]] = {
     ),
     "an update with a condition": (
         "update_item",
-        {
-            "TableName": TABLE,
-            "Key": KEY,
-            "UpdateExpression": "SET #s = :s",
-            "ConditionExpression": "#s = :running",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":s": {"S": "failed"}, ":running": {"S": "running"}},
-            "ReturnValues": "ALL_NEW",
-        },
+        {**UPDATE, "ReturnValues": "ALL_NEW"},
         [{**ITEM, "status": {"S": "running"}}],
     ),
-    "an update whose condition fails": (
-        "update_item",
-        {
-            "TableName": TABLE,
-            "Key": KEY,
-            "UpdateExpression": "SET #s = :s",
-            "ConditionExpression": "#s = :running",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":s": {"S": "failed"}, ":running": {"S": "running"}},
-        },
-        [ITEM],
-    ),
+    "an update whose condition fails": ("update_item", UPDATE, [ITEM]),
     "a read of an item": (
         "get_item",
         {"TableName": TABLE, "Key": KEY, "ConsistentRead": True},
