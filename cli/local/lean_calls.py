@@ -25,10 +25,12 @@ modeled class, the modeled error fields). tests/aws/test_lean_calls.py compares 
 ways, request bytes and answers, errors included.
 
 A call goes through botocore after all (as it would without this) when its
-parameters are not plain JSON, the pipe is broken or another thread has it, or its
-answer is one botocore would retry (throttled, 5xx: the local AWS sends none unless a
-fault is injected): then botocore sends it again and its retries apply, one request
-more than botocore alone would have sent.
+parameters are not plain JSON, or the pipe is broken or another thread has it. An
+answer botocore would retry (throttled, 5xx, a bad CRC32: the local AWS sends none
+unless a fault is injected), or the pipe breaking on the way, is handed to botocore
+as its first attempt's (the pipe gives it to botocore's first request instead of
+sending that: `AwsPipe.answer_next`), so its retries follow as they would have: the
+same attempts and waits.
 """
 
 from __future__ import annotations
@@ -150,28 +152,43 @@ class LeanClient:
         except (TypeError, ValueError):  # bytes, datetimes: botocore's serializer's
             return botocore_call(**params)
         assert isinstance(template, _Template)
-        answer = self._send(template.head(body), body)
-        if answer is None:
+        from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+        try:
+            answer = self._send(template.head(body), body)
+        except (ConnectionClosedError, ReadTimeoutError) as exc:  # botocore's attempt 1's
+            return self._retried_by_botocore(botocore_call, params, exc)
+        if answer is None:  # the pipe is another thread's, or broken: nothing sent
             return botocore_call(**params)
         http, parsed = self._parsed(operation, answer)
-        if parsed is None:  # one botocore would retry: it sends it again, then retries
-            return botocore_call(**params)
+        if parsed is None:  # botocore would send it again: its attempt 1 answered so
+            answered = self._pipe.response_of(template.url, *answer)
+            return self._retried_by_botocore(botocore_call, params, answered)
         if http.status_code < 300:
             return parsed
         code = parsed.get("Error", {}).get("Code")
         raise self._client.exceptions.from_code(code)(parsed, operation)
 
-    def _send(self, head: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes] | None:
-        """The answer from the pipe; None when it cannot be had from there."""
-        from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+    def _retried_by_botocore(self, botocore_call: Any, params: dict[str, Any], first: Any) -> Any:
+        """The call through botocore, its first attempt answered by `first` (the lean
+        attempt's answer, or the error sending it raised) without sending it again:
+        botocore's retries follow as they would have (same attempts, same waits)."""
+        self._pipe.answer_next(first)
+        try:
+            return botocore_call(**params)
+        finally:
+            self._pipe.answer_next(None)
 
+    def _send(self, head: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes] | None:
+        """The answer from the pipe; None when this thread cannot have the pipe.
+
+        Raises:
+            botocore's ConnectionClosedError or ReadTimeoutError: the pipe broke.
+        """
         with self._pipe.held() as held:
             if not held:
                 return None
-            try:
-                return self._pipe.send_frame(head, body, self._client.meta.config.read_timeout)
-            except (ConnectionClosedError, ReadTimeoutError):  # the pipe is broken now
-                return None
+            return self._pipe.send_frame(head, body, self._client.meta.config.read_timeout)
 
     def _parsed(self, operation: str, answer: tuple[dict[str, Any], bytes]) -> Any:
         """The answer as botocore has it: its HTTP status, and what botocore parses

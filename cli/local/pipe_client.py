@@ -92,6 +92,7 @@ class AwsPipe:
         self._answers = answers
         self._requests = requests
         self._in_use = threading.Lock()
+        self._known = threading.local()  # `answer_next`
         self.broken = False
         os.register_at_fork(after_in_child=self._forked)
 
@@ -104,6 +105,12 @@ class AwsPipe:
         return url.startswith(origin) and url[len(origin) : len(origin) + 1] in ("", "/", "?")
 
     def before_send(self, request: Any, **_: Any) -> Any:
+        known = getattr(self._known, "answer", None)
+        if known is not None:
+            self._known.answer = None
+            if isinstance(known, BaseException):
+                raise known
+            return known
         if self.broken or not self.is_local(request.url):
             return None
         headers = request.headers
@@ -111,6 +118,12 @@ class AwsPipe:
             return None
         with self.held() as held:
             return self._exchange(request) if held else None
+
+    def answer_next(self, answer: Any) -> None:
+        """The next request this thread sends gets `answer` (a botocore HTTP response,
+        or an error to raise as sending would) without being sent: it was sent already
+        (cli/local/lean_calls.py: a first attempt botocore then retries). None: no more."""
+        self._known.answer = answer
 
     @contextlib.contextmanager
     def held(self) -> Iterator[bool]:
@@ -125,14 +138,18 @@ class AwsPipe:
             self._in_use.release()
 
     def _exchange(self, request: Any) -> Any:
+        head, body = self.frame_of(request)
+        return self.response_of(request.url, *self.send_frame(head, body, _read_timeout(request)))
+
+    @staticmethod
+    def response_of(url: str, answer: Head, content: bytes) -> Any:
+        """An answer from the pipe as botocore's HTTP response to a request to `url`."""
         from botocore.awsrequest import AWSResponse, HeadersDict
 
-        head, body = self.frame_of(request)
-        answer, content = self.send_frame(head, body, _read_timeout(request))
         received = HeadersDict()
         for name, value in answer["headers"]:  # a header twice: joined, as urllib3 does
             received[name] = f"{received[name]}, {value}" if name in received else value
-        return AWSResponse(request.url, answer["status"], received, _Raw(content))
+        return AWSResponse(url, answer["status"], received, _Raw(content))
 
     @staticmethod
     def frame_of(request: Any) -> tuple[Head, bytes]:

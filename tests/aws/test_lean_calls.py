@@ -5,6 +5,7 @@ call is botocore's."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -74,7 +75,8 @@ class Piped:
         return made
 
     def close(self) -> None:
-        self.pipe._requests.close()
+        with contextlib.suppress(OSError):  # closed already when the server broke it
+            self.pipe._requests.close()
         self.pipe._answers.close()
         self.server.join(10)
 
@@ -256,51 +258,65 @@ def test_later_calls_skip_botocore(piped: Piped, monkeypatch: pytest.MonkeyPatch
     assert len(piped.frames) == 4
 
 
-def test_an_answer_botocore_retries_is_sent_again_by_botocore(
-    local: tuple[LocalAws, PipeAnswers], piped: Piped
+THROTTLED = (
+    {"status": 400, "headers": [("Content-Type", "application/x-amz-json-1.0")]},
+    b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow"}',
+)
+UNAVAILABLE = ({"status": 503, "headers": [("Content-Length", "0")]}, b"")
+
+
+FAULTS = {  # the pipe's answers to come, before the local AWS's; botocore's retries then
+    "throttled once": ([THROTTLED], 1),
+    "5xx twice": ([UNAVAILABLE, UNAVAILABLE], 2),
+    "throttled past the retries": ([THROTTLED] * 4, 3),
+    "the pipe broke": (["broken"], 1),
+    "the pipe broke, its next answer would be throttled": (["broken", THROTTLED], 1),  # HTTP
+}
+
+
+@pytest.mark.parametrize("case", FAULTS)
+def test_faults_meet_botocores_retries_as_without_lean_calls(
+    local: tuple[LocalAws, PipeAnswers], case: str
 ) -> None:
-    _, answers = local
-    lean = LeanClient(piped.client(), piped.pipe)
-    lean.get_item(TableName=TABLE, Key=KEY)
-    throttled = [b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",'
-                 b'"message":"slow down"}']  # fmt: skip
+    """The same attempts (over the pipe, then over HTTP once it broke), the same answer."""
+    aws, answers = local
+    faults, retries = FAULTS[case]
+    outcomes = []
+    for lean in (False, True):
+        piped = Piped(aws, answers)
+        try:
+            client = piped.client()
+            called = LeanClient(client, piped.pipe) if lean else client
+            reset(aws, ITEM)
+            called.get_item(TableName=TABLE, Key=KEY)  # the lean client's template
+            over_http: list[Any] = []  # botocore's requests, wherever they went
 
-    def once_throttled(head: dict[str, Any], body: bytes) -> Any:
-        if throttled:
-            return {"status": 400, "headers": [("Content-Type", "application/x-amz-json-1.0")]}, (
-                throttled.pop()
-            )
-        return answers(head, body)
+            def counted(request: Any, over_http: list[Any] = over_http, **_: Any) -> None:
+                over_http.append(request)
 
-    piped.answer = once_throttled
-    piped.frames.clear()
-    reset(piped.aws, ITEM)
-    answer = lean.get_item(TableName=TABLE, Key=KEY, ConsistentRead=True)
-    assert answer["Item"] == ITEM
-    assert answer["ResponseMetadata"]["RetryAttempts"] == 0  # botocore's first attempt served
-    lean_request, botocore_request = (dict(head["headers"]) for head, _ in piped.frames)
-    assert botocore_request["amz-sdk-request"] == lean_request["amz-sdk-request"]
+            client.meta.events.register("before-send", counted)
+            piped.frames.clear()
+            left = list(faults)
 
+            def faulty(head: dict[str, Any], body: bytes, left: list[Any] = left) -> Any:
+                fault = left.pop(0) if left else None
+                if fault == "broken":
+                    raise RuntimeError("injected: the pipe's server fails")  # it closes the pipe
+                return fault or answers(head, body)
 
-def test_a_5xx_is_botocores_to_retry(local: tuple[LocalAws, PipeAnswers], piped: Piped) -> None:
-    _, answers = local
-    lean = LeanClient(piped.client(), piped.pipe)
-    lean.get_item(TableName=TABLE, Key=KEY)
-    failing = [1, 1]
-
-    def failing_twice(head: dict[str, Any], body: bytes) -> Any:
-        if failing:
-            failing.pop()
-            return {"status": 503, "headers": [("Content-Length", "0")]}, b""
-        return answers(head, body)
-
-    piped.answer = failing_twice
-    piped.frames.clear()
-    reset(piped.aws, ITEM)
-    answer = lean.get_item(TableName=TABLE, Key=KEY, ConsistentRead=True)
-    assert answer["Item"] == ITEM
-    assert answer["ResponseMetadata"]["RetryAttempts"] == 1  # botocore's own retry
-    assert len(piped.frames) == 3
+            piped.answer = faulty
+            try:
+                answer = called.get_item(TableName=TABLE, Key=KEY, ConsistentRead=True)
+                got: Any = (answer["Item"], answer["ResponseMetadata"]["RetryAttempts"])
+            except ClientError as exc:
+                got = (exc.response["Error"], exc.response["ResponseMetadata"]["RetryAttempts"])
+            sent = [dict(head["headers"])["amz-sdk-request"] for head, _ in piped.frames]
+            outcomes.append((got, [s.split("; ", 1)[-1] for s in sent], len(over_http)))
+        finally:
+            piped.close()
+    without_lean, with_lean = outcomes
+    assert with_lean == without_lean
+    assert without_lean[0][1] == retries
 
 
 def test_a_busy_or_broken_pipe_leaves_the_call_to_botocore(piped: Piped) -> None:
