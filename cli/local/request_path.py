@@ -37,13 +37,18 @@ service's work nor its answer's serialization, but moto's plumbing around it.
   Response, its header objects and its WSGI iterator; anything else than a str
   or bytes body with str or int header values (a Location, a status without a
   body) goes through the Response.
-- **moto's generic dispatch.** Three lookups every request makes are kept:
-  the method name of an action (`camelcase_to_underscores`, a function of
-  its string), the environ key of a header name (`EnvironHeaders` made
-  `X-Amz-Target` into `HTTP_X_AMZ_TARGET` on each of some 25 reads a
-  request), and a service's backend for an account that has one
-  (`BackendDict[account]` took moto's lock and compared the dict with every
-  other service's to do nothing: it does the same when the account is new).
+- **moto's generic dispatch.** What every request looked up anew is kept: the
+  app of a JSON call (moto parses the signature's scope and matches host
+  patterns under a lock), per Host, scope region and service, and target; its
+  URL; the method name of an action (`camelcase_to_underscores`, a function
+  of its string); the operation's parser (model, protocol; a parser keeps
+  nothing of a request); the environ key of a header name (`EnvironHeaders`
+  made `X-Amz-Target` into `HTTP_X_AMZ_TARGET` on each of some 25 reads a
+  request). A backend that exists is returned at once: `BackendDict[account]`
+  took moto's lock and compared the dict with every other service's to do
+  nothing, `AccountSpecificBackend[region]` listed the keys (some ten of
+  these a request: IAM's partitions for the caller's account, the
+  service's backend); a backend to make is made by moto's code.
 - **The request's parameters.** moto's parser walks the botocore model per
   request; cli/local/json_requests.py compiles that walk once per operation
   (a third of a PutItem's parsing cost).
@@ -75,7 +80,7 @@ from werkzeug.exceptions import BadRequestKeyError, HTTPException
 from werkzeug.utils import get_content_type
 
 KNOWN_HOSTS = 1024  # host names whose backend is kept (one per service and region used)
-KNOWN_ROOTS = 64  # URL roots kept (one per host name a client uses)
+KNOWN_ROOTS = 64  # request URLs kept (of JSON calls: one per host name a client uses)
 KNOWN_ACTIONS = 4096  # action names whose method name is kept
 KNOWN_HEADER_NAMES = 1024  # header names whose environ key is kept
 KNOWN_STATUSES = 256  # status lines kept (one per status code moto answers with)
@@ -89,17 +94,29 @@ class Dispatcher(DomainDispatcherApplication):
         super().__init__(create_app)
         self._backends: dict[str | None, Any] = {}
         self._json_views: dict[Any, _JsonView | None] = {}  # per app
+        self._json_apps: dict[tuple[Any, ...], Any] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        app = self.get_application(environ)
         if not _is_json_call(environ):
-            return app(environ, start_response)
+            return self.get_application(environ)(environ, start_response)
+        app = self._json_app(environ)
         if app not in self._json_views:
             self._json_views[app] = _JsonView.of(app)
         view = self._json_views[app]
         if view is None:
             return app(environ, start_response)
         return view(environ, start_response)
+
+    def _json_app(self, environ: dict[str, Any]) -> Any:
+        """moto's app for a JSON call (`get_application`), kept per what moto picks it by for
+        `POST /`: the Host, the region and service of the signature's scope, the target."""
+        key = _json_app_key(environ)
+        app = self._json_apps.get(key) if key else None
+        if app is None:
+            app = self.get_application(environ)
+            if key and len(self._json_apps) < KNOWN_HOSTS:
+                self._json_apps[key] = app
+        return app
 
     def get_backend_for_host(self, host: str | None) -> Any:
         # called under moto's `self.lock` (get_application): no lock of our own needed
@@ -109,6 +126,19 @@ class Dispatcher(DomainDispatcherApplication):
         if len(self._backends) < KNOWN_HOSTS:
             self._backends[host] = backend
         return backend
+
+
+def _json_app_key(environ: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Host, region, service and target of a signed JSON call, read as moto's
+    `infer_service_region_host` reads them; None for an unsigned one (moto reads its body)."""
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if not authorization:
+        return None
+    try:
+        _, _, region, service, _ = authorization.split(",")[0].split()[1].split("/")
+    except (IndexError, ValueError):  # moto's own lookup says what it makes of it
+        return None
+    return environ.get("HTTP_HOST"), region, service, environ.get("HTTP_X_AMZ_TARGET")
 
 
 def _is_json_call(environ: dict[str, Any]) -> bool:
@@ -132,7 +162,7 @@ class _JsonView:
         self.moto_s_dispatch = _is_moto_s_dispatch(view.callback)
         # the answer's status line and headers made as werkzeug's Response makes them
         self.plain = app.response_class is flask.Response
-        self.url_roots: dict[tuple[Any, ...], str] = {}
+        self.urls: dict[tuple[Any, ...], str] = {}
 
     @classmethod
     def of(cls, app: Any) -> _JsonView | None:
@@ -180,18 +210,28 @@ class _JsonView:
         return response(environ, start_response)
 
     def _raw_url(self, request: Any) -> str:
-        """moto's `request.raw_url`, its root (werkzeug's `url_root`: scheme, host, root
-        path) kept per the parts of the environ it is made of."""
+        """moto's `request.raw_url` (werkzeug's `url_root`: scheme, host, root path; then
+        the raw path and the query), kept per the parts of the environ it is made of."""
         if request.trusted_hosts is not None:  # werkzeug checks the host each time
             return request.raw_url
-        key = (request.scheme, request.environ.get("HTTP_HOST"), request.server, request.root_path)
-        root = self.url_roots.get(key)
-        if root is None:
-            root = request.url_root
-            if len(self.url_roots) < KNOWN_ROOTS:
-                self.url_roots[key] = root
-        url = f"{root.rstrip('/')}{request.raw_path}"
-        return f"{url}?{request.query_string.decode()}" if request.query_string else url
+        environ = request.environ
+        key = (
+            request.scheme,
+            environ.get("HTTP_HOST"),
+            request.server,
+            request.root_path,
+            environ.get("RAW_URI"),
+            environ.get("PATH_INFO"),
+            environ.get("QUERY_STRING"),
+        )
+        url = self.urls.get(key)
+        if url is None:
+            url = f"{request.url_root.rstrip('/')}{request.raw_path}"
+            if request.query_string:
+                url = f"{url}?{request.query_string.decode()}"
+            if len(self.urls) < KNOWN_ROOTS:
+                self.urls[key] = url
+        return url
 
 
 _DEFAULT_TYPE = get_content_type(flask.Response.default_mimetype or "", "utf-8")
@@ -327,6 +367,8 @@ def install() -> Callable[[], None]:
         _action_names_once(),
         _method_names_once(),
         _backends_found_without_lock(),
+        _region_backends_found_at_once(),
+        _parsers_once(),
         _header_keys_once(),
         _request_ids_at_once(),
         _request_ids_where_they_go(),
@@ -369,6 +411,61 @@ def _backends_found_without_lock() -> Callable[[], None]:
 
     BackendDict.__getitem__ = getitem
     return lambda: setattr(BackendDict, "__getitem__", original)
+
+
+def _region_backends_found_at_once() -> Callable[[], None]:
+    """`AccountSpecificBackend[region]` for a region that has its backend: moto's looks
+    for "global" and lists the keys first (some ten a request: IAM's partitions for the
+    caller's account, the service's backend)."""
+    from moto.core.base_backend import AccountSpecificBackend
+
+    original = AccountSpecificBackend.__getitem__
+
+    def getitem(self: AccountSpecificBackend, region_name: str) -> Any:
+        found = dict.get(self, region_name) if region_name != "global" else None
+        return original(self, region_name) if found is None else found
+
+    AccountSpecificBackend.__getitem__ = getitem
+    return lambda: setattr(AccountSpecificBackend, "__getitem__", original)
+
+
+def _parsers_once() -> Callable[[], None]:
+    """moto's `parse_parameters` looks up the operation's model and protocol and makes a
+    parser for each request; the parser (which keeps nothing of a request) is kept per
+    service, action, content type and mapping type. What moto raises (an unknown action,
+    an unsupported protocol) it raises each time."""
+    from moto.core import responses
+
+    original = responses.BaseResponse.parse_parameters
+    parsers: dict[tuple[Any, ...], Any] = {}
+
+    @functools.wraps(original)
+    def parse_parameters(self: BaseResponse, request: Any) -> None:
+        action = self._get_action()
+        key = (self.boto3_service_name, action, request.content_type, self.PROTOCOL_PARSER_MAP_TYPE)
+        parser = parsers.get(key)
+        if parser is None:
+            service_model = responses.get_service_model(self.boto3_service_name)
+            operation_model = service_model.operation_model(action)
+            protocol = responses.determine_request_protocol(service_model, request.content_type)
+            parser_cls = responses.PROTOCOL_PARSERS[protocol]
+            parser = parser_cls(operation_model, map_type=self.PROTOCOL_PARSER_MAP_TYPE)
+            if len(parsers) < KNOWN_ACTIONS:
+                parsers[key] = parser
+        parsed = parser.parse(
+            {
+                "method": request.method,
+                "values": request.values,
+                "headers": request.headers,
+                "body": request.data,
+                "url_path": request.path,
+                "url_params": self.uri_match,
+            }
+        )
+        self.params = parsed
+
+    responses.BaseResponse.parse_parameters = parse_parameters
+    return lambda: setattr(responses.BaseResponse, "parse_parameters", original)
 
 
 def _header_keys_once() -> Callable[[], None]:

@@ -356,3 +356,87 @@ def test_headers_are_read_from_the_environ_as_werkzeug_reads_them(aws: LocalAws)
             with pytest.raises(error) as raised_by_werkzeug:
                 werkzeug_s[key]
             assert type(raised.value) is type(raised_by_werkzeug.value)
+
+
+def test_a_region_s_backend_is_found_as_moto_finds_it(aws: LocalAws) -> None:
+    from moto.core.base_backend import AccountSpecificBackend
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.iam.models import iam_backends
+
+    account = iam_backends["123456789012"]
+    assert account["global"] is account["aws"] is AccountSpecificBackend.__getitem__(account, "aws")
+    made = dynamodb_backends["210987654321"]["us-east-1"]  # made on first use, as moto does
+    assert dynamodb_backends["210987654321"]["us-east-1"] is made
+    with pytest.raises(KeyError):
+        dynamodb_backends["210987654321"]["nowhere-1"]
+
+
+@pytest.mark.parametrize(("target", "body"), CALLS)
+def test_parameters_are_parsed_as_moto_parses_them(
+    aws: LocalAws, target: str, body: Any
+) -> None:
+    from moto.core.responses import BaseResponse
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.moto_server.werkzeug_app import BackendRequest
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    service = "states" if target.startswith("AWSStepFunctions") else "dynamodb"
+    handler = StepFunctionResponse if service == "states" else DynamoHandler
+    installed = BaseResponse.parse_parameters
+    assert installed is not installed.__wrapped__  # moto's own is beside it
+
+    def parsed(parse: Any) -> Any:
+        response = handler()
+        request = BackendRequest(_call(target, body, service=service))
+        response.automated_parameter_parsing = False  # set up, not parsed: by `parse` below
+        response.setup_class(request, request.raw_url)
+        try:
+            parse(response, request)
+        except Exception as error:
+            return type(error), str(error)
+        return response.params, request.__dict__.keys()
+
+    for _ in range(2):  # the second time with the parser kept
+        assert parsed(installed) == parsed(installed.__wrapped__)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        _call("DynamoDB_20120810.GetItem", {}),
+        _call("DynamoDBStreams_20120810.ListStreams", {}),
+        _call("DynamoDB_20111205.ListTables", {}),
+        _call("AWSStepFunctions.ListStateMachines", {}, service="states"),
+        _call("AmazonSQS.ListQueues", {}, service="sqs"),
+        _call("Logs_20140328.DescribeLogGroups", {}, service="logs"),
+        _call("AWSEvents.PutEvents", {}, service="eventbridge"),
+        _call("X.Y", {}, headers={"Authorization": "AWS4-HMAC-SHA256 Credential=a/b/c"}),
+        _call("X.Y", {}, headers={"Authorization": "nothing"}),
+        _call("AWSCognitoIdentityService.GetId", {}, headers={"Authorization": ""}),
+    ],
+)
+def test_a_json_call_s_app_is_the_one_moto_picks(aws: LocalAws, environ: dict) -> None:
+    dispatcher = request_path.Dispatcher(create_backend_app)
+    for _ in range(2):  # the second time from the apps kept
+        try:
+            expected = dispatcher.get_application(dict(environ))
+        except Exception as error:
+            with pytest.raises(type(error)):
+                dispatcher._json_app(dict(environ))
+            continue
+        assert dispatcher._json_app(dict(environ)) is expected
+
+
+@pytest.mark.parametrize("query", ["", "a=1&b=%2F"])
+@pytest.mark.parametrize("host", ["127.0.0.1:5000", "localhost:5000", None])
+def test_a_request_s_url_is_moto_s(query: str, host: str | None) -> None:
+    from moto.moto_server.werkzeug_app import BackendRequest
+
+    view = request_path._JsonView.of(create_backend_app("dynamodb"))
+    assert view is not None
+    environ = _call("DynamoDB_20120810.ListTables", {}, query=query)
+    if host is None:
+        del environ["HTTP_HOST"]
+    for _ in range(2):
+        request = BackendRequest(dict(environ))
+        assert view._raw_url(request) == request.raw_url
