@@ -59,6 +59,11 @@ listed every 0.1 s, a tenth of its CPU)."""
 LISTING_MARGIN = 2
 """A local AWS's listing: executions in its page beyond the runs this CLI started since
 the oldest it follows (others' runs; more pages are read if others started more)."""
+LAST_RUNS = 5
+"""A local AWS's listing comes every poll, whatever it lists, while at most this many of
+the runs followed are left: the command ends with them, and a listing of 50 executions
+costs the local AWS about twice a DescribeExecution (50 runs at --parallel 50: the last
+run's end was seen 0.13 s late on average with a listing every 0.26 s)."""
 GRACE_SECONDS = 120  # how long past a scenario's own timeout the CLI keeps waiting for it
 
 
@@ -442,12 +447,14 @@ class Scheduler:
                 succeeded.append((one, execution_of(found)))
         if succeeded:
             self.settle_all(succeeded)  # their records in one read
-        self.next_listing = self.clock() + self._listing_every(count) * self.slowdown
+        left = sum(one.state == Stage.RUNNING for one in followed)
+        self.next_listing = self.clock() + self._listing_every(count, left) * self.slowdown
 
-    def _listing_every(self, listed: int) -> float:
+    def _listing_every(self, listed: int, left: int) -> float:
         """Seconds to the next listing: a poll, or longer when a listing of `listed`
-        executions that often would list more than `listed_rate` a second."""
-        if not self.listed_rate:
+        executions that often would list more than `listed_rate` a second, unless at
+        most LAST_RUNS of the runs followed are `left`."""
+        if not self.listed_rate or left <= LAST_RUNS:
             return self.poll_seconds
         return max(self.poll_seconds, listed / self.listed_rate)
 

@@ -77,6 +77,7 @@ class FakeAws:
         self.list_calls: list[float] = []
         self.listed: list[tuple[float, int]] = []  # (when, executions in the page)
         self.page_size = 1000  # ListExecutions' longest page here, whatever maxResults asks
+        self.durations: dict[str, float] = {}  # by scenario, where not `duration`
 
     def client(self, service: str) -> FakeAws:
         return self
@@ -136,11 +137,14 @@ class FakeAws:
         if self._ended(execution):
             failed = execution["name"].split("-")[0] in self.failing
             listed |= {"status": "FAILED" if failed else "SUCCEEDED",
-                       "stopDate": execution["start"] + self.duration}  # fmt: skip
+                       "stopDate": execution["start"] + self._duration(execution)}  # fmt: skip
         return listed
 
     def _ended(self, execution: dict[str, Any]) -> bool:
-        return self.clock() >= execution["start"] + self.duration
+        return self.clock() >= execution["start"] + self._duration(execution)
+
+    def _duration(self, execution: dict[str, Any]) -> float:
+        return self.durations.get(execution["name"].split("-")[0], self.duration)
 
     # dynamodb
     def get_item(self, **kwargs: Any) -> dict[str, Any]:
@@ -282,6 +286,25 @@ def test_on_a_local_aws_executions_listed_a_second_are_bounded(runs: int):
     assert [t.state for t in tracked] == ["done"] * runs
     for start, _ in aws.listed:  # any one-second window: the rate, and one listing more
         assert sum(n for t, n in aws.listed if start <= t < start + 1) <= rate + runs
+
+
+def test_on_a_local_aws_the_last_runs_are_listed_every_poll():
+    """The command ends with its last runs: while at most LAST_RUNS are left, a listing
+    every poll, not every 0.26 s for the 50 executions it lists; the last run's end is
+    seen within a poll. While more run, the bound on executions listed a second holds."""
+    clock = Clock()
+    aws = FakeAws(clock, duration=20.0, describe_burst=1000)
+    aws.durations = {f"s{i}": 20.0 + 0.5 * (i - 44) for i in range(45, 50)}  # 6 ends apart
+    tracked = scheduler(aws, clock, parallel=50, **LOCAL_PACE).run(scenarios(50), {})
+
+    poll = LOCAL_PACE["poll_seconds"]
+    last = next(one for one in tracked if one.name == "s49")
+    assert last.finished - (last.started + aws.durations["s49"]) <= 1.5 * poll
+    many = [(t, n) for t, n in aws.listed if t < 1000.0 + aws.duration]  # 50 running
+    for start, _ in many:
+        assert sum(n for t, n in many if start <= t < start + 1) <= LOCAL_PACE["listed_rate"] + 50
+    tail = [t for t, _ in aws.listed if t > 1000.0 + aws.duration + 0.5]  # 4 runs or fewer
+    assert max(b - a for a, b in itertools.pairwise(tail)) <= 1.5 * poll
 
 
 def test_on_a_local_aws_a_run_ended_between_two_reads_shows_its_verdict():
