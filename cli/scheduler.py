@@ -308,21 +308,24 @@ class Scheduler:
         self.slowdown = 1.0  # grows when AWS throttles the table or DescribeExecution
 
     def run(self, tracked: list[Tracked], overrides: dict[str, str]) -> list[Tracked]:
-        """Every scenario uploaded first, then started and followed; `tracked` is updated.
+        """Each scenario uploaded as its turn comes, then started and followed; `tracked`
+        is updated. (Not all uploaded first: the local AWS starts on the first runs while
+        the others are uploaded; 50 uploads took 0.15 s before anything ran.)
 
         Raises:
             Interrupted: Ctrl-C; the message lists what was left running.
         """
-        refs = upload_all(self.aws, self.target, [one.item.scenario for one in tracked])
-        queue = deque(zip(tracked, refs, strict=True))
+        queue = deque(tracked)
+        uploaded: dict[str, dict[str, str]] = {}  # each distinct object put once
 
         def admit(running: list[Tracked]) -> None:
             while queue and len(running) < self.parallel:
-                one, ref = queue.popleft()
+                one = queue.popleft()
+                ref = upload(self.aws, self.target, one.item.scenario, uploaded=uploaded)
                 self._start(one, ref, overrides)
                 running.append(one)
 
-        return self.follow(tracked, admit, lambda: [one for one, _ in queue])
+        return self.follow(tracked, admit, lambda: list(queue))
 
     def follow(
         self,

@@ -499,6 +499,21 @@ def test_a_matrix_s_variants_put_their_one_scenario_once():
     assert len({t.run.run_id for t in tracked if t.run}) == 4
 
 
+def test_each_scenario_is_uploaded_as_its_turn_comes():
+    """The first runs start while the others are still to upload (the local AWS works on
+    them meanwhile); a run waiting for its turn is uploaded when it comes."""
+    clock = Clock()
+    aws = FakeAws(clock, duration=5.0)
+    calls: list[str] = []
+    put, start = aws.put_object, aws.start_execution
+    aws.put_object = lambda **kwargs: (calls.append("put"), put(**kwargs))[1]  # type: ignore[method-assign]
+    aws.start_execution = lambda **kwargs: (calls.append("start"), start(**kwargs))[1]  # type: ignore[method-assign]
+    tracked = scheduler(aws, clock, parallel=2).run(scenarios(4), {})
+
+    assert [t.state for t in tracked] == ["done"] * 4
+    assert calls == ["put", "start"] * 4
+
+
 def test_the_live_table_is_laid_out_by_its_redraws_only():
     """A change shows at the next redraw: 100 updates lay the table out no more."""
     from itest.cli.progress import LiveProgress
