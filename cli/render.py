@@ -104,17 +104,20 @@ def report_parts(report: Report) -> list[RenderableType]:
 
 def print_parts(out: Console, parts: list[RenderableType]) -> None:
     """Each part on its own line(s), never wrapped: an ARN or a command stays whole, to
-    be copied. Unstyled output is laid out by plain_layout where it can (the same text
-    for a fraction of rich's CPU), the rest by rich."""
-    from itest.cli.plain_layout import plain, styled
+    be copied. A step table is laid out by plain_layout where it can (the same
+    characters in the same styles for a fraction of rich's CPU), and on unstyled output
+    every line is written as plain_layout gives it; the rest goes through rich."""
+    from itest.cli.plain_layout import laid_out, plain, styled
+    from rich.table import Table
 
-    lay_out = not styled(out)
+    unstyled = not styled(out)
     for part in parts:
-        text = plain(out, part) if lay_out else None
-        if text is None:
-            out.print(part, soft_wrap=True)
-        else:
+        text = plain(out, part) if unstyled else None
+        if text is not None:
             out.file.write(text)
+            continue
+        table = laid_out(out, part) if not unstyled and isinstance(part, Table) else None
+        out.print(part if table is None else table, soft_wrap=True)
 
 
 def _started(report: Report) -> list[RenderableType]:

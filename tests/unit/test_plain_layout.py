@@ -81,7 +81,8 @@ def test_a_table_of_plain_words_is_laid_out_plainly_when_it_fits(table: Table,
     cells = [[column.header, *column.cells] for column in table.columns]
     natural = sum(max(map(len, column)) + 2 for column in cells) + len(cells) + 1
     laid_out = plain(console, table)
-    assert (laid_out is not None) == (natural <= width)
+    empty = any(not max(map(len, column)) for column in cells)  # rich's own way: left to it
+    assert (laid_out is not None) == (natural <= width and not empty)
     assert laid_out is None or laid_out == by_rich(console, table)
 
 
@@ -142,3 +143,70 @@ def test_a_terminal_is_left_to_rich() -> None:
     assert not styled(plain_console())
     report_ = Report("x", "passed")
     assert render.report_parts(report_)  # a title at least
+
+
+def styled_console(width: int) -> Console:
+    return Console(file=io.StringIO(), force_terminal=True, color_system="truecolor",
+                   width=width, highlight=False)  # fmt: skip
+
+
+def seen(console: Console, renderable: Any) -> list[tuple[str, Any]]:
+    """What a terminal shows: each character and its style."""
+    with console.capture() as captured:
+        console.print(renderable, soft_wrap=True)
+    text = Text.from_ansi(captured.get())
+    return [(char, text.get_style_at_offset(console, i)) for i, char in enumerate(text.plain)]
+
+
+STYLED_CELLS = st.one_of(
+    PLAIN_WORDS,
+    st.builds(Text, PLAIN_WORDS, style=st.sampled_from(["", "green", "bold red", "dim"])),
+    st.builds(lambda a, b: Text.assemble((a, "yellow"), " ", b), PLAIN_WORDS, PLAIN_WORDS),
+    st.sampled_from(["[bold]x[/bold] y", "status: itest", "中文"]),
+)
+
+
+@st.composite
+def styled_tables(draw: st.DrawFn) -> Table:
+    table = draw(tables(PLAIN_WORDS, STYLED_CELLS))
+    for column in table.columns:
+        column.header_style = draw(st.sampled_from(["", "cyan"]))
+        column.style = draw(st.sampled_from(["", "", "magenta"]))
+    return table
+
+
+@settings(max_examples=300, deadline=None)
+@given(table=styled_tables(), width=st.integers(20, 160))
+def test_a_table_laid_out_shows_on_a_terminal_as_rich_s(table: Table, width: int) -> None:
+    """Every character in the style rich gives it (its escape codes may be split
+    otherwise: rich writes each cell's padding apart)."""
+    console = styled_console(width)
+    laid_out = plain_layout.laid_out(console, table)
+    assert laid_out is None or seen(console, laid_out) == seen(console, table)
+
+
+def test_a_report_s_table_is_laid_out_on_a_terminal_too() -> None:
+    console = styled_console(120)
+    table = next(part for part in render.report_parts(sample_outcome().reports[1])
+                 if isinstance(part, Table))  # fmt: skip
+    laid_out = plain_layout.laid_out(console, table)
+    assert laid_out is not None
+    shown = seen(console, laid_out)
+    assert shown == seen(console, table)
+    styles = {str(style) for _, style in shown}  # the header; passed, failed, skipped
+    assert len(styles) >= 5 and {"bold", "dim"} <= styles
+
+
+@pytest.mark.parametrize("make", [sample_outcome, burst_outcome])
+def test_reports_show_the_same_on_a_terminal(make: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def shown(console: Console) -> list[tuple[str, Any]]:
+        text = Text.from_ansi(console.file.getvalue())  # type: ignore[attr-defined]
+        return [(char, text.get_style_at_offset(console, i))
+                for i, char in enumerate(text.plain)]  # fmt: skip
+
+    laid_out = styled_console(120)
+    render.print_outcome(laid_out, make())
+    monkeypatch.setattr(plain_layout, "laid_out", lambda console, table: None)  # rich's own
+    by_rich_only = styled_console(120)
+    render.print_outcome(by_rich_only, make())
+    assert shown(laid_out) == shown(by_rich_only)
