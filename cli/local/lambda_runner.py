@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,15 +253,20 @@ def _layers(fn: LambdaFunction) -> list[Any]:
 
 
 def _save_logs(fn: LambdaFunction, group: str, stream: str, lines: list[str]) -> None:
-    """What moto's `save_logs` does, but one stream per warm child, as on Lambda."""
-    from moto.core.utils import unix_time_millis
+    """What moto's `save_logs` does, but one stream per warm child, as on Lambda.
 
+    The lines go to the stream itself: moto's `put_log_events` only drops events
+    from more than 14 days ago or 2 hours ahead and refuses them out of order, and
+    these are all stamped now."""
     logs = fn.logs_backend
     logs.ensure_log_group(group)
-    if stream not in logs.groups[group].streams:
+    log_group = logs.groups[group]
+    if stream not in log_group.streams:
         logs.create_log_stream(group, stream)
-    now = int(unix_time_millis())
-    logs.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
+    now = int(time.time() * 1000)
+    log_group.streams[stream].put_log_events(
+        [{"timestamp": now, "message": line} for line in lines]
+    )
 
 
 def install(runner: LambdaRunner) -> Callable[[], None]:

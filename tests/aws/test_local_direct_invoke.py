@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import time
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from itest.cli.local.server import LocalAws
 
 from tests.aws.lambda_zip import zip_files
@@ -92,3 +95,48 @@ def test_a_missing_function_fails_the_task_as_lambda_says(
     assert done["status"] == "FAILED"
     assert done["error"] == "Lambda.ResourceNotFoundException"
     assert "absent" in done["cause"]
+
+
+def _answer(invoke: Any, **parameters: Any) -> dict[str, Any]:
+    """What an invoke answered, but what differs from call to call (request ids, durations
+    in the log tail): the payload, the function error, whether a log tail came back."""
+    uuid = rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    try:
+        answer = invoke(**parameters)
+    except ClientError as error:
+        return {"error": error.response["Error"]["Code"], "status": error.response[
+            "ResponseMetadata"]["HTTPStatusCode"]}  # fmt: skip
+    return {
+        "StatusCode": answer["StatusCode"],
+        "FunctionError": answer.get("FunctionError"),
+        "Payload": re.sub(uuid, b"<id>", answer["Payload"].read()),
+        "tail": "END RequestId" in base64.b64decode(answer["LogResult"]).decode()
+        if "LogResult" in answer
+        else None,
+    }
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"Payload": b'{"n": 2}'},
+        {"Payload": '{"n": 3}', "LogType": "Tail"},
+        {"Payload": b'{"fail": true}', "LogType": "Tail"},
+        {"Payload": b'{"n": 4}', "Qualifier": "$LATEST"},
+        {"Payload": b""},  # moto's event is then the string "{}": the handler fails
+    ],
+)
+def test_the_direct_client_answers_as_the_invoke_api(
+    aws: LocalAws, machine: tuple[str, str], parameters: dict[str, Any]
+) -> None:
+    from itest.cli.local.direct_invoke import DirectLambda
+
+    function_arn = machine[1]
+    direct = DirectLambda(aws.account_id, aws.region)
+
+    answered = _answer(direct.invoke, FunctionName=function_arn, **parameters)
+
+    assert answered == _answer(aws.client("lambda").invoke, FunctionName=function_arn,
+                               **parameters)  # fmt: skip
+    missing = {"FunctionName": function_arn.replace("double", "absent"), **parameters}
+    assert _answer(direct.invoke, **missing) == _answer(aws.client("lambda").invoke, **missing)
