@@ -30,9 +30,6 @@
   reads or empties: about 2 KB per thread for the life of the process, 700
   threads for 50 runs of 10 steps, and more for the garbage collector to scan.
   Its holders get a list that keeps nothing.
-- Each state's entered and exited history events carry its input as JSON text,
-  which moto wrote from a deep copy of the input (`States.get_input`): the text is
-  written from the input itself (writing does not change it), so the same text.
 - moto evaluates every Task state in a new thread, only to stop waiting when the
   state's timeout passes. A Lambda task whose timeout cannot pass first (moto's
   default, 99999999 s) runs in its state's own thread: a thread start and two
@@ -43,6 +40,9 @@
   one (a Map's item processor: ASL has no such field there) is waited for with
   no limit, so it runs in its caller's thread to the same end: a thread start
   and a join fewer per Map iteration, that is per scenario step.
+- Every component's evaluation (about 45 a scenario step) asked the environment
+  whether the program runs and called its debug log's method, which checks
+  whether debug logging is on: both are read inline (`_lean_component_eval`).
 
 (DynamoDB's: cli/local/dynamodb_fast.py.)
 """
@@ -79,9 +79,9 @@ def install() -> Callable[[], None]:
     undoes = [
         _definitions_parsed_once(),
         _threads_not_kept(),
-        _event_input_uncopied(),
         _lambda_tasks_inline(),
         _untimed_programs_inline(),
+        _lean_component_eval(),
     ]
 
     def undo() -> None:
@@ -204,55 +204,6 @@ def _threads_not_kept() -> Undo:
     return undo
 
 
-def _event_input_uncopied() -> Undo:
-    """`CommonStateField`'s entered and exited event details: moto's, with the state's
-    input written as JSON from the input itself rather than from a deep copy of it."""
-    from moto.stepfunctions.parser.api import (
-        HistoryEventExecutionDataDetails,
-        StateEnteredEventDetails,
-        StateExitedEventDetails,
-    )
-    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
-    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
-
-    names = ("_get_state_entered_event_details", "_get_state_exited_event_details")
-    originals = {name: CommonStateField.__dict__[name] for name in names}
-
-    def input_text(env: Any) -> str:
-        return to_json_str(env.states._states_data["input"], separators=(",", ":"))
-
-    def entered(self: Any, env: Any) -> Any:
-        return StateEnteredEventDetails(
-            name=self.name,
-            input=input_text(env),
-            inputDetails=HistoryEventExecutionDataDetails(truncated=False),
-        )
-
-    def exited(self: Any, env: Any) -> Any:
-        details = StateExitedEventDetails(
-            name=self.name,
-            output=input_text(env),
-            outputDetails=HistoryEventExecutionDataDetails(truncated=False),
-        )
-        assigned_variables = env.variable_store.get_assigned_variables()
-        env.variable_store.reset_tracing()
-        if assigned_variables:
-            details["assignedVariables"] = assigned_variables
-            details["assignedVariablesDetails"] = {"truncated": False}
-        return details
-
-    for name, patched in zip(names, (entered, exited), strict=True):
-        patched.__wrapped__ = originals[name]  # type: ignore[attr-defined]  (moto's own)
-        setattr(CommonStateField, name, patched)
-
-    def undo() -> None:
-        for name, original in originals.items():
-            setattr(CommonStateField, name, original)
-
-    return undo
-
-
-
 INLINE_TIMEOUT_FLOOR = 7200  # s: a Lambda task with a state timeout this long runs inline
 
 
@@ -348,3 +299,40 @@ def _untimed_programs_inline() -> Undo:
     evaluate.__wrapped__ = original  # type: ignore[attr-defined]  (moto's own)
     Program.eval = evaluate
     return lambda: setattr(Program, "eval", original)
+
+
+def _lean_component_eval() -> Undo:
+    """`EvalComponent.eval`: moto's, with `env.is_running()` and the debug log's check
+    read inline (the debug line is still written when debug logging is on)."""
+    from moto.stepfunctions.parser.asl.component import eval_component
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
+
+    component = eval_component.EvalComponent
+    original = component.__dict__["eval"]
+    debug_on = functools.partial(eval_component.LOG.isEnabledFor, logging.DEBUG)
+
+    def evaluate(self: Any, env: Any) -> None:
+        if not isinstance(env._program_state, ProgramRunning):  # env.is_running()
+            if debug_on():
+                self._log_evaluation_step("Pruning")
+            return
+        if debug_on():
+            self._log_evaluation_step("Computing")
+        try:
+            field_name = self._field_name()
+            if field_name is not None:
+                env.next_field_name = field_name
+            self._eval_body(env)
+        except FailureEventException as failure_event_exception:
+            self._log_failure_event_exception(failure_event_exception=failure_event_exception)
+            raise
+        except Exception as exception:
+            self._log_exception(exception=exception)
+            raise
+
+    evaluate.__wrapped__ = original  # type: ignore[attr-defined]  (moto's own)
+    component.eval = evaluate
+    return lambda: setattr(component, "eval", original)

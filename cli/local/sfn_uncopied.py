@@ -10,14 +10,25 @@ read the value itself where moto's copy is only read, then dropped:
 - a state's `InputPath`: moto put a copy of the input on the evaluation stack, under the
   copy its path then takes of what it selects, and left it there; that copy was read
   once, by the path, which only reads (it copies what it selects);
-- after a state ran: whether the program still runs (moto copied the program state to
-  ask its type) and the size quota of the state's output (moto copied the output to
-  write it as JSON and count its bytes);
+- a state's entered and exited history events carry its input and output as JSON
+  text, which moto wrote from a copy; after a state ran, moto also copied its output to
+  write it as JSON once more and count its bytes against the 256 KB quota, and copied
+  the program state to ask whether it still runs. The text is written once, from the
+  output itself, for the exited event and for the quota: a text of `n` bytes with
+  compact separators is at most `2n` with moto's (one more byte per separator), so
+  when `2n` is within the quota so is moto's count; otherwise moto's own check runs.
+  The next state's entered event reuses that text when its input is the very value
+  that was written (nothing changes a state's input between the two);
 - a Map iteration's `ItemSelector` (or `Parameters`): moto set the Map's input as the
   iteration's input (a copy) and pushed the Map's input on the iteration's stack for the
   selector, which copies what it picks; the selection then replaced that input (copied
   again, as moto does). The Map's input is set uncopied while the selector runs, and
   taken off the stack after it.
+
+- a Map's results: moto copied every iteration's output once more when the Map's
+  iterations ended (each output was already a copy the iteration made of its state's
+  input, held by nothing else once its job pool is done) to hand them to the Map state,
+  whose `ResultPath` or `ResultSelector` copies what it keeps.
 
 The stack entries moto left behind were never read again: every component reads the
 stack's top, and moto clears the stack after each state; they were copied once more
@@ -37,7 +48,16 @@ from itest.cli.local.undo import Undo, in_reverse
 
 def install() -> Callable[[], None]:
     """Patch moto; return the function that undoes it."""
-    return in_reverse([_input_path(), _output_path(), _state_body(), _item_selector_input()])
+    return in_reverse(
+        [
+            _input_path(),
+            _output_path(),
+            _entered_event(),
+            _state_body(),
+            _item_selector_input(),
+            _closed_jobs(),
+        ]
+    )
 
 
 def patched_methods() -> list[tuple[type, str]]:
@@ -45,14 +65,17 @@ def patched_methods() -> list[tuple[type, str]]:
     moto's own), for a test to run moto as it comes."""
     from moto.stepfunctions.parser.asl.component.common.path.input_path import InputPath
     from moto.stepfunctions.parser.asl.component.common.path.output_path import OutputPath
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import job
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (  # noqa: E501
         inline_item_processor_worker as inline,
     )
     from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
 
     return [
+        (job.JobPool, "get_closed_jobs"),
         (InputPath, "_eval_body"),
         (OutputPath, "_eval_body"),
+        (CommonStateField, "_get_state_entered_event_details"),
         (CommonStateField, "_eval_body"),
         (inline.InlineItemProcessorWorker, "_eval_input"),
     ]
@@ -151,10 +174,49 @@ def _invalid_path(env: Any, json_path: str) -> Exception:
     )
 
 
+OUTPUT_TEXT = "_itest_output_text"  # an Environment's last state output and its JSON text
+
+
+def _input_text(env: Any) -> str:
+    """The state's input as the compact JSON of its history events: the text the state
+    before wrote of its output when the input is that very value, else written now."""
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    value = env.states._states_data["input"]
+    written = env.__dict__.get(OUTPUT_TEXT)
+    if written is not None and written[0] is value:
+        return written[1]
+    return to_json_str(value, separators=(",", ":"))
+
+
+def _entered_event() -> Undo:
+    """`CommonStateField._get_state_entered_event_details`: moto's, with the input's text
+    from `_input_text` rather than written from a copy."""
+    from moto.stepfunctions.parser.api import (
+        HistoryEventExecutionDataDetails,
+        StateEnteredEventDetails,
+    )
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+
+    def entered(self: Any, env: Any) -> Any:
+        return StateEnteredEventDetails(
+            name=self.name,
+            input=_input_text(env),
+            inputDetails=HistoryEventExecutionDataDetails(truncated=False),
+        )
+
+    return _replace(CommonStateField, "_get_state_entered_event_details", entered)
+
+
 def _state_body() -> Undo:
     """`CommonStateField._eval_body` (every state's evaluation): moto's, but the program
     state's type and the output's size are read from the values themselves."""
-    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.api import (
+        HistoryEventExecutionDataDetails,
+        HistoryEventType,
+        StateExitedEventDetails,
+        TaskFailedEventDetails,
+    )
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
         FailureEvent,
         FailureEventException,
@@ -171,6 +233,7 @@ def _state_body() -> Undo:
     from moto.stepfunctions.parser.asl.eval.states import StateData
     from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
     from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
+    from moto.stepfunctions.parser.quotas import MAX_STATE_SIZE_UTF8_BYTES
 
     def eval_body(self: Any, env: Any) -> None:
         env.event_manager.add_event(
@@ -208,16 +271,32 @@ def _state_body() -> Undo:
         if not isinstance(env._program_state, ProgramRunning):  # moto: a copy's type
             return
         self._eval_state_output(env=env)
-        self._verify_size_quota(env=env, value=env.states._states_data["input"])  # only read
+        output = env.states._states_data["input"]
+        text = to_json_str(output, separators=(",", ":"))  # ASCII: a byte per character
+        if 2 * len(text) >= MAX_STATE_SIZE_UTF8_BYTES:
+            self._verify_size_quota(env=env, value=output)
         self._set_next(env)
+        env.__dict__[OUTPUT_TEXT] = (output, text)
         if self.state_exited_event_type is not None:
             env.event_manager.add_event(
                 context=env.event_history_context,
                 event_type=self.state_exited_event_type,
-                event_details=EventDetails(
-                    stateExitedEventDetails=self._get_state_exited_event_details(env=env),
-                ),
+                event_details=EventDetails(stateExitedEventDetails=_exited(self, env, text)),
             )
+
+    def _exited(self: Any, env: Any, output_text: str) -> Any:
+        """moto's `_get_state_exited_event_details`, given the output's text."""
+        details = StateExitedEventDetails(
+            name=self.name,
+            output=output_text,
+            outputDetails=HistoryEventExecutionDataDetails(truncated=False),
+        )
+        assigned_variables = env.variable_store.get_assigned_variables()
+        env.variable_store.reset_tracing()
+        if assigned_variables:
+            details["assignedVariables"] = assigned_variables
+            details["assignedVariablesDetails"] = {"truncated": False}
+        return details
 
     return _replace(CommonStateField, "_eval_body", eval_body)
 
@@ -247,3 +326,16 @@ def _item_selector_input() -> Undo:
         del stack[depth:]
 
     return _replace(inline.InlineItemProcessorWorker, "_eval_input", eval_input)
+
+
+def _closed_jobs() -> Undo:
+    """`JobPool.get_closed_jobs`: the ended jobs in order, as moto's, not copied (the Map
+    reads them once its jobs all ended; nothing else holds their outputs)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import job
+
+    def get_closed_jobs(self: Any) -> list[Any]:
+        with self._mutex:
+            closed_jobs = list(self._closed_jobs)
+        return sorted(closed_jobs, key=lambda closed_job: closed_job.job_index)
+
+    return _replace(job.JobPool, "get_closed_jobs", get_closed_jobs)

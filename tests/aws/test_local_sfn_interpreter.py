@@ -194,19 +194,18 @@ def _unpatched(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     own, its threads kept (in the list returned)."""
     from itest.cli.local import sfn_copy, sfn_uncopied
     from itest.cli.local.fast_paths import Unkept
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
     from moto.stepfunctions.parser.asl.component.program.program import Program
     from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
-    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 
     for name in sfn_copy.INTERPRETER_MODULES:
         monkeypatch.setattr(importlib.import_module(name), "copy", copy)
-    for name in ("_get_state_entered_event_details", "_get_state_exited_event_details"):
-        monkeypatch.setattr(CommonStateField, name, getattr(CommonStateField, name).__wrapped__)
     for owner, name in sfn_uncopied.patched_methods():
         monkeypatch.setattr(owner, name, owner.__dict__[name].__wrapped__)
     monkeypatch.setattr(Program, "eval", Program.eval.__wrapped__)
+    monkeypatch.setattr(EvalComponent, "eval", EvalComponent.eval.__wrapped__)
     evaluate = ExecutionState._evaluate_with_timeout
     monkeypatch.setattr(ExecutionState, "_evaluate_with_timeout", evaluate.__wrapped__)
     threads: list[Any] = []
@@ -295,7 +294,8 @@ def _pass(**fields: Any) -> dict[str, Any]:
 
 # small machines for what the orchestrator's shape does not reach: paths that select
 # nothing (InputPath, OutputPath, a Map's ItemSelector and Parameters), a Map with
-# Parameters, states that set their ResultPath, Result and OutputPath
+# Parameters, states that set their ResultPath, Result and OutputPath, outputs near the
+# size quota
 EDGES = {
     "input-path-missing": {"StartAt": "A", "States": {"A": _pass(InputPath="$.nope", End=True)}},
     "output-path-missing": {"StartAt": "A",
@@ -311,12 +311,19 @@ EDGES = {
         "Parameters": {"item.$": "$$.Map.Item.Value", "tag.$": "$.tag", "fixed": [1, 2]},
         "ItemProcessor": {"StartAt": "Inner", "States": {
             "Inner": _pass(ResultPath="$.seen", Result={"ok": True}, End=True)}}}}},
+    # outputs near the 256 KB quota (inputs in QUOTA_INPUTS): two copies of a 100 KB
+    # string (within), of 60000 zeros (within written compact, over with moto's spaces)
+    "quota-near": {"StartAt": "A", "States": {"A": _pass(
+        Parameters={"a.$": "$.s", "b.$": "$.s"}, End=True)}},
+    "quota-over": {"StartAt": "A", "States": {"A": _pass(
+        Parameters={"a.$": "$.zeros", "b.$": "$.zeros"}, End=True)}},
     "map-selector-missing": {"StartAt": "M", "States": {"M": {
         "Type": "Map", "ItemsPath": "$.items", "End": True, "MaxConcurrency": 1,
         "ItemSelector": {"missing.$": "$.nope"},
         "ItemProcessor": {"StartAt": "Inner", "States": {"Inner": _pass(End=True)}}}}},
 }  # fmt: skip
 EDGE_INPUT = {"deep": {"x": 1}, "items": [{"n": 1}, {"n": 2}, {"n": 3}], "tag": "t"}
+QUOTA_INPUTS = {"quota-near": {"s": "x" * 100_000}, "quota-over": {"zeros": [0] * 60_000}}
 
 
 def _run_edges(aws: LocalAws, role: str, prefix: str) -> dict[str, Any]:
@@ -327,7 +334,9 @@ def _run_edges(aws: LocalAws, role: str, prefix: str) -> dict[str, Any]:
             name=f"{prefix}-{case}", definition=json.dumps(definition), roleArn=role
         )["stateMachineArn"]
         arns[case] = sfn.start_execution(
-            stateMachineArn=machine, name=prefix, input=json.dumps(EDGE_INPUT)
+            stateMachineArn=machine,
+            name=prefix,
+            input=json.dumps(QUOTA_INPUTS.get(case, EDGE_INPUT)),
         )["executionArn"]
     return {case: _ended(sfn, arn, prefix) for case, arn in arns.items()}
 
@@ -345,7 +354,9 @@ def test_paths_and_map_inputs_end_as_they_do_on_moto_unpatched(
     assert statuses == {
         "input-path-missing": "FAILED", "output-path-missing": "FAILED", "paths": "SUCCEEDED",
         "map-parameters": "SUCCEEDED", "map-selector-missing": "FAILED",
+        "quota-near": "SUCCEEDED", "quota-over": "FAILED",
     }  # fmt: skip
+    assert patched["quota-over"]["error"] == "States.DataLimitExceeded"
     assert "Invalid path '$.nope'" in patched["input-path-missing"]["cause"]
     assert json.loads(patched["paths"]["output"]) == {
         "first": {"s": 2}, "all": [1, {"s": 2}], "ctx": "C",
