@@ -43,6 +43,7 @@ BATCH_GET_PARAMETERS = frozenset({"RequestItems", "ReturnConsumedCapacity"})  # 
 TABLE_READ_PARAMETERS = frozenset(
     {"Keys", "ConsistentRead", "ProjectionExpression", "ExpressionAttributeNames"}
 )
+PARSED = 1024  # expressions kept parsed, of each kind (itest's requests use a few per run)
 BATCH_GET_LIMIT = 100  # keys a BatchGetItem may ask for
 BATCH_GET_BYTES = 16 * 1024 * 1024  # what one BatchGetItem answers at most (moto counts sizes)
 QUERY_PARAMETERS = frozenset(
@@ -183,16 +184,24 @@ def _plain_item(item: Any, table: Any, limit: int) -> dict[str, Any] | None:
     attrs = {}
     size = 0
     for name, value in item.items():
-        typed = _typed(value)
-        if typed is None:
+        if type(value) is not dict or len(value) != 1:
             return None
-        if typed.type == "N":
+        ((letter, inner),) = value.items()
+        if PLAIN.get(letter) is not type(inner):
+            return None
+        if letter == "S":
+            size += len(inner.encode())
+        elif letter == "N":
             try:
-                table._validate_number_type(typed.value)
+                table._validate_number_type(inner)
             except Exception:
                 return None
-        attrs[name] = typed
-        size += len(name.encode()) + _size(typed)
+            size += len(inner)  # moto's DynamoType.size() of a number
+        else:
+            size += 1
+        typed = attrs[name] = object.__new__(DynamoType)
+        typed.type, typed.value = letter, inner
+        size += len(name.encode())
     return attrs if size <= limit else None
 
 
@@ -210,17 +219,35 @@ def _put_condition(body: dict[str, Any]) -> Any:
     if not _values_as_moto_takes_them(values) or type(names) is not dict:
         return None
     if expression is None:
-        return None if names else (lambda current: True)
+        return None if names else _anything
     if type(expression) is not str or not expression:
         return None
-    parser = create_condition_expression_parser(expression, names, values or {})
     try:
-        tree = parser.parse()  # parsed once per expression (dynamodb_fast.py)
+        tree, names_used = _condition(expression, tuple(names.items()), _values_key(values))
     except Exception:  # moto's own parse says what is wrong
         return None
-    if not set(parser.expr_attr_names_found).issuperset(names):
-        return None
-    return tree.expr
+    return tree.expr if names_used.issuperset(names) else None
+
+
+def _anything(current: Any) -> bool:
+    return True
+
+
+@functools.lru_cache(maxsize=PARSED)
+def _condition(expression: str, names: tuple, values: tuple) -> tuple[Any, frozenset[str]]:
+    """moto's operator tree of a condition (its operators only read the item they are
+    asked about) and the names it used; raises what moto raises."""
+    parser = create_condition_expression_parser(expression, dict(names), _values_of(values))
+    return parser.parse(), frozenset(parser.expr_attr_names_found)
+
+
+def _values_key(values: dict[str, Any] | None) -> tuple:
+    """Plain ExpressionAttributeValues as a key of parsed expressions."""
+    return tuple((name, *value.items()) for name, value in (values or {}).items())
+
+
+def _values_of(key: tuple) -> dict[str, Any]:
+    return {name: dict(value) for name, *value in key}
 
 
 # --- Query -----------------------------------------------------------------------------
@@ -250,7 +277,7 @@ def _query(handler: Any) -> Any:
     ):
         return None
     names_key = tuple(names.items())
-    values_key = tuple((name, *value.items()) for name, value in (values or {}).items())
+    values_key = _values_key(values)
     schema = tuple((key["AttributeName"], key["KeyType"]) for key in table.schema)
     try:
         hash_key, comparison, bounds, key_names = _key_condition(
@@ -303,7 +330,7 @@ def _range_key(item: Any) -> Any:
     return item.range_key
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=PARSED)
 def _key_condition(
     expression: Any, names: tuple, values: tuple, schema: tuple
 ) -> tuple[Any, str | None, list[Any], frozenset[str]]:
@@ -315,7 +342,7 @@ def _key_condition(
     hashes, ranges, names_used = parse_expression(
         key_condition_expression=expression,
         expression_attribute_names=dict(names),
-        expression_attribute_values={name: dict(value) for name, *value in values},
+        expression_attribute_values=_values_of(values),
         schema=[{"AttributeName": name, "KeyType": kind} for name, kind in schema],
     )
     (hash_name, hash_value), *others = hashes
@@ -331,7 +358,7 @@ def _key_condition(
     return DynamoType(hash_value), comparison, bounds, frozenset(names_used)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=PARSED)
 def _projection(expression: Any, names: tuple) -> tuple[list[list[str]], frozenset[str]]:
     """A ProjectionExpression's paths as moto reads them (none: []) and the names it used;
     raises what moto raises."""

@@ -60,10 +60,17 @@ def _size_by_type() -> Undo:
         return bytesize(value)
 
     def item_size(self: Item) -> int:
-        return sum(
-            (len(key.encode()) if type(key) is str else bytesize(key)) + value.size()
-            for key, value in self.attrs.items()
-        )
+        total = 0
+        for key, value in self.attrs.items():
+            total += len(key.encode()) if type(key) is str else bytesize(key)
+            kind, inner = value.type, value.value
+            if kind == "S" and type(inner) is str:
+                total += len(inner.encode())
+            elif kind == "N" and type(inner) is str:
+                total += len(inner)
+            else:
+                total += value.size()
+        return total
 
     DynamoType.size, Item.size = size, item_size
 
