@@ -13,6 +13,7 @@ import pytest
 from itest.cli.local.errors import LocalAwsError
 from itest.cli.local.server import local_aws
 
+from tests.aws import together
 from tests.aws.lambda_zip import zip_files
 
 if TYPE_CHECKING:
@@ -24,17 +25,15 @@ HANDLER = """
 import os
 import time
 
+from together import wait_together
+
 
 def handler(event, context):
-    if event.get("together"):  # wait until as many invocations as asked are here at once
-        folder, count = event["together"]
-        open(os.path.join(folder, str(os.getpid())), "w").close()
-        deadline = time.monotonic() + 20
-        while len(os.listdir(folder)) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
+    wait_together(event)
     time.sleep(event.get("sleep", 0))
     return {"pid": os.getpid()}
 """
+FILES = {"index.py": HANDLER, together.MODULE: together.SOURCE}
 WORKERS = 2
 IDLE_SECONDS = 1.0
 
@@ -56,7 +55,7 @@ def _function(aws: LocalAws, name: str) -> str:
         Runtime="python3.12",
         Role=role["Role"]["Arn"],
         Handler="index.handler",
-        Code={"ZipFile": aws.register_code(zip_files({"index.py": HANDLER}))},
+        Code={"ZipFile": aws.register_code(zip_files(FILES))},
         Timeout=30,
     )
     return name
@@ -95,9 +94,9 @@ def test_excess_invocations_queue_for_a_bounded_number_of_workers(aws: LocalAws)
 
 def test_idle_workers_are_reaped_but_one_stays_warm(aws: LocalAws, tmp_path: Path) -> None:
     name = _function(aws, "reaped")
-    together = {"together": [str(tmp_path), WORKERS]}  # each waits until all are in one
+    held = together.together(tmp_path, WORKERS)  # each waits until all are in one
     with ThreadPoolExecutor(WORKERS) as pool:
-        served = set(pool.map(lambda _: _invoke(aws, name, together)["pid"], range(WORKERS)))
+        served = set(pool.map(lambda _: _invoke(aws, name, held)["pid"], range(WORKERS)))
     assert len(served) == WORKERS  # a worker each, all alive until their idle time passes
 
     deadline = time.monotonic() + IDLE_SECONDS + 60
@@ -138,7 +137,7 @@ def test_a_function_a_stack_deploys_has_a_warm_worker_before_its_first_call(
 ) -> None:
     role = aws.client("iam").create_role(RoleName="stacked", AssumeRolePolicyDocument="{}")
     aws.client("s3").create_bucket(Bucket="stacked")
-    code = aws.register_code(zip_files({"index.py": HANDLER}))
+    code = aws.register_code(zip_files(FILES))
     aws.client("s3").put_object(Bucket="stacked", Key="code.zip", Body=code)
     template = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {
         "FunctionName": "stacked", "Runtime": "python3.12", "Handler": "index.handler",
@@ -160,9 +159,9 @@ def test_a_stack_update_of_a_function_with_a_layer_deploys(aws: LocalAws) -> Non
     layer = {"Type": "AWS::Lambda::LayerVersion", "Properties": {
         "Content": {"S3Bucket": "layers", "S3Key": "layer.zip"}}}  # fmt: skip
     aws.client("s3").create_bucket(Bucket="layers")
-    for key, code in (("layer.zip", ""), ("v1.zip", HANDLER), ("v2.zip", HANDLER + "\n# v2\n")):
-        name = "x.py" if key == "layer.zip" else "index.py"
-        body = aws.register_code(zip_files({name: code}))
+    v2 = {**FILES, "index.py": HANDLER + "\n# v2\n"}
+    for key, files in (("layer.zip", {"x.py": ""}), ("v1.zip", FILES), ("v2.zip", v2)):
+        body = aws.register_code(zip_files(files))
         aws.client("s3").put_object(Bucket="layers", Key=key, Body=body)
 
     def template(code: str) -> str:

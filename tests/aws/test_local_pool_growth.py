@@ -11,6 +11,7 @@ import pytest
 from itest.cli.local.server import local_aws
 
 from tests.aws.test_local_pool import _function, _invoke
+from tests.aws.together import together
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -56,7 +57,7 @@ def test_long_invocations_get_workers_of_their_own(aws: LocalAws, tmp_path: Path
     name = _function(aws, "long")
     _invoke(aws, name, {})
 
-    served = _served_by(aws, name, {"together": [str(tmp_path), CONCURRENT]})
+    served = _served_by(aws, name, together(tmp_path, CONCURRENT))
 
     assert len(served) == len(list(tmp_path.iterdir())) == CONCURRENT
 

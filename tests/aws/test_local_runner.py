@@ -17,6 +17,7 @@ import pytest
 from itest.cli.local.errors import LocalAwsError
 from itest.cli.local.server import local_aws
 
+from tests.aws import together
 from tests.aws.lambda_zip import zip_files
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ import os
 import time
 
 import boto3
+from together import wait_together
 
 calls = 0
 
@@ -41,12 +43,7 @@ def handler(event, context):
     logging.getLogger().warning("careful")
     if event.get("fail"):
         raise KeyError(event["fail"])
-    if event.get("together"):  # wait until as many invocations as asked are here at once
-        folder, count = event["together"]
-        open(os.path.join(folder, str(os.getpid())), "w").close()
-        deadline = time.monotonic() + 30
-        while len(os.listdir(folder)) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
+    wait_together(event)
     time.sleep(event.get("sleep", 0))
     queues = boto3.client("sqs").list_queues().get("QueueUrls", []) if event.get("aws") else None
     return {
@@ -57,6 +54,7 @@ def handler(event, context):
         "queues": queues,
     }
 """
+FILES = {"index.py": HANDLER, together.MODULE: together.SOURCE}
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +75,7 @@ def _create(aws: LocalAws, role: str, name: str, **config: Any) -> str:
         Runtime=config.pop("Runtime", "python3.12"),
         Role=role,
         Handler=config.pop("Handler", "index.handler"),
-        Code={"ZipFile": aws.register_code(zip_files(config.pop("files", {"index.py": HANDLER})))},
+        Code={"ZipFile": aws.register_code(zip_files(config.pop("files", FILES)))},
         **config,
     )
     return name
@@ -152,10 +150,10 @@ def test_concurrent_invocations_get_their_own_process(
     """Each invocation waits in its handler until both are in one (not a sleep that a
     slow machine could end before the second one arrives)."""
     name = _create(aws, role, "concurrent", Timeout=60)
-    together = {"together": [str(tmp_path), 2]}
+    held = together.together(tmp_path, 2)
 
     with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda _: _invoke(aws, name, together)[0], range(2)))
+        results = list(pool.map(lambda _: _invoke(aws, name, held)[0], range(2)))
 
     assert len(list(tmp_path.iterdir())) == 2  # in two processes at once
     assert [r["calls"] for r in results] == [1, 1]
@@ -194,7 +192,7 @@ def test_a_changed_configuration_runs_as_changed(aws: LocalAws, role: str) -> No
 
     changed = HANDLER.replace('"calls": calls,', '"calls": calls, "changed": True,')
     lam.update_function_code(
-        FunctionName=name, ZipFile=aws.register_code(zip_files({"index.py": changed}))
+        FunctionName=name, ZipFile=aws.register_code(zip_files({**FILES, "index.py": changed}))
     )
     assert _invoke(aws, name, {})[0]["changed"] is True
 
