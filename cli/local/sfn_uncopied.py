@@ -50,8 +50,7 @@ def install() -> Callable[[], None]:
     """Patch moto; return the function that undoes it."""
     return in_reverse(
         [
-            _input_path(),
-            _output_path(),
+            _paths(),
             _entered_event(),
             _state_body(),
             _item_selector_input(),
@@ -88,63 +87,62 @@ def _replace(owner: type, name: str, patched: Callable[..., Any]) -> Undo:
     return lambda: setattr(owner, name, original)
 
 
-def _input_path() -> Undo:
-    """`InputPath._eval_body`: moto's, but its path reads the state's input itself (a
-    path only reads, and copies what it selects), which then leaves the stack."""
+def _paths() -> Undo:
+    """`InputPath._eval_body` and `OutputPath._eval_body`: moto's, but an input path reads
+    the state's input itself (a path only reads, and copies what it selects), which then
+    leaves the stack, and what an output path selected (a copy the path made, which
+    nothing else holds) becomes the next state's input as it is, not copied again."""
     from moto.stepfunctions.parser.asl.component.common.path.input_path import InputPath
-    from moto.stepfunctions.parser.asl.component.common.string.string_expression import (
-        StringJsonPath,
-    )
-    from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
-
-    original = InputPath.__dict__["_eval_body"]
-
-    def eval_body(self: Any, env: Any) -> None:
-        if not isinstance(self.string_sampler, StringJsonPath):
-            original(self, env)
-            return
-        state_input = env.states._states_data["input"]
-        stack = env.stack
-        depth = len(stack)
-        stack.append(state_input)
-        try:
-            self.string_sampler.eval(env=env)
-        except NoSuchJsonPathError as no_such_json_path_error:
-            raise _invalid_path(env, no_such_json_path_error.json_path) from None
-        finally:
-            if len(stack) > depth and stack[depth] is state_input:
-                del stack[depth]
-
-    return _replace(InputPath, "_eval_body", eval_body)
-
-
-def _output_path() -> Undo:
-    """`OutputPath._eval_body`: moto's, but what its path selected (a copy the path made,
-    which nothing else holds) becomes the next state's input as it is, not copied again."""
     from moto.stepfunctions.parser.asl.component.common.path.output_path import OutputPath
     from moto.stepfunctions.parser.asl.component.common.string.string_expression import (
         StringJsonPath,
     )
     from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
 
-    original = OutputPath.__dict__["_eval_body"]
+    input_path, output_path = InputPath.__dict__["_eval_body"], OutputPath.__dict__["_eval_body"]
 
-    def eval_body(self: Any, env: Any) -> None:
-        if not isinstance(self.string_sampler, StringJsonPath):
-            original(self, env)
-            return
+    def sample(path: Any, env: Any) -> None:
+        """What the path selects onto the stack; one that selects nothing fails as moto's."""
         try:
-            self.string_sampler.eval(env=env)
+            path.string_sampler.eval(env=env)
         except NoSuchJsonPathError as no_such_json_path_error:
-            raise _invalid_path(env, no_such_json_path_error.json_path) from None
+            json_path = no_such_json_path_error.json_path
+            raise _runtime_failure(
+                env, f"Invalid path '{json_path}' : No results for path: $['{json_path[2:]}']"
+            ) from None
+
+    def input_body(self: Any, env: Any) -> None:
+        if not isinstance(self.string_sampler, StringJsonPath):
+            input_path(self, env)
+            return
+        state_input = env.states._states_data["input"]
+        stack = env.stack
+        depth = len(stack)
+        stack.append(state_input)
+        try:
+            sample(self, env)
+        finally:
+            if len(stack) > depth and stack[depth] is state_input:
+                del stack[depth]
+
+    def output_body(self: Any, env: Any) -> None:
+        if not isinstance(self.string_sampler, StringJsonPath):
+            output_path(self, env)
+            return
+        sample(self, env)
         states = env.states._states_data
         states["input"], states["result"], states["errorOutput"] = env.stack.pop(), None, None
 
-    return _replace(OutputPath, "_eval_body", eval_body)
+    return in_reverse(
+        [
+            _replace(InputPath, "_eval_body", input_body),
+            _replace(OutputPath, "_eval_body", output_body),
+        ]
+    )
 
 
-def _invalid_path(env: Any, json_path: str) -> Exception:
-    """The error moto's `InputPath` and `OutputPath` raise for a path that selects nothing."""
+def _runtime_failure(env: Any, cause: str) -> Exception:
+    """The `States.Runtime` task failure moto raises for a path that selects nothing."""
     from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
         FailureEvent,
@@ -165,9 +163,7 @@ def _invalid_path(env: Any, json_path: str) -> Exception:
             event_type=HistoryEventType.TaskFailed,
             event_details=EventDetails(
                 taskFailedEventDetails=TaskFailedEventDetails(
-                    error=StatesErrorNameType.StatesRuntime.to_name(),
-                    cause=f"Invalid path '{json_path}' : No results for path: "
-                    f"$['{json_path[2:]}']",
+                    error=StatesErrorNameType.StatesRuntime.to_name(), cause=cause
                 )
             ),
         )
@@ -210,22 +206,11 @@ def _entered_event() -> Undo:
 
 def _state_body() -> Undo:
     """`CommonStateField._eval_body` (every state's evaluation): moto's, but the program
-    state's type and the output's size are read from the values themselves."""
+    state's type is read from the value itself, and the output is written as JSON once,
+    for the exited event, the size quota and the next state's entered event."""
     from moto.stepfunctions.parser.api import (
         HistoryEventExecutionDataDetails,
-        HistoryEventType,
         StateExitedEventDetails,
-        TaskFailedEventDetails,
-    )
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-        FailureEvent,
-        FailureEventException,
-    )
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
-        StatesErrorName,
-    )
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
-        StatesErrorNameType,
     )
     from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
@@ -256,18 +241,7 @@ def _state_body() -> Undo:
                 f"The JSONPath '{no_such_json_path_error.json_path}' specified for the field "
                 f"'{env.next_field_name}' could not be found in the input '{data_json_str}'"
             )
-            raise FailureEventException(
-                failure_event=FailureEvent(
-                    env=env,
-                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesRuntime),
-                    event_type=HistoryEventType.TaskFailed,
-                    event_details=EventDetails(
-                        taskFailedEventDetails=TaskFailedEventDetails(
-                            error=StatesErrorNameType.StatesRuntime.to_name(), cause=cause
-                        )
-                    ),
-                )
-            ) from None
+            raise _runtime_failure(env, cause) from None
         if not isinstance(env._program_state, ProgramRunning):  # moto: a copy's type
             return
         self._eval_state_output(env=env)
