@@ -185,10 +185,10 @@ class _JsonView:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = self.app.request_class(environ)
-        _read_ahead(request, environ)
         try:
             try:  # as moto's convert_to_flask_response, with the request at hand
-                recorder._record_request(request)
+                recorder._record_request(request)  # when recording, it reads the body first
+                _read_ahead(request, environ)
                 headers = None if self.moto_s_dispatch else dict(request.headers)
                 result = self.view.callback(request, self._raw_url(request), headers)
             except ClientError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -440,3 +441,25 @@ def test_a_request_s_url_is_moto_s(query: str, host: str | None) -> None:
     for _ in range(2):
         request = BackendRequest(dict(environ))
         assert view._raw_url(request) == request.raw_url
+
+
+def test_a_recorded_json_call_is_recorded_as_flask_records_it(
+    aws: LocalAws, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto's recorder reads the body from the environ's stream before moto does."""
+    from moto.moto_api import recorder
+    call = ("DynamoDB_20120810.GetItem", {"TableName": "missing", "Key": {"pk": {"S": "é"}}})
+    dispatcher = request_path.Dispatcher(create_backend_app)
+    flask_app = dispatcher.get_application(_call(*call))
+    recorded = []
+    for app in (dispatcher, flask_app):
+        monkeypatch.setattr(recorder, "_location", str(tmp_path / f"{len(recorded)}.jsonl"))
+        recorder.start_recording()
+        try:
+            answer = _answer(app, _call(*call))
+        finally:
+            recorder.stop_recording()
+        recorded.append((answer, (tmp_path / f"{len(recorded)}.jsonl").read_text()))
+    assert recorded[0] == recorded[1]
+    entry = json.loads(recorded[0][1])
+    assert entry["body_encoded"] and base64.b64decode(entry["body"]) == json.dumps(call[1]).encode()
