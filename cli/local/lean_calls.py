@@ -55,6 +55,8 @@ def install(pipe: Any, session: Any) -> None:
     def offer(client: Any, **_: Any) -> LeanClient | None:
         if client.meta.service_model.protocol != "json":
             return None
+        if (client.meta.config.retries or {}).get("mode") != "standard":
+            return None  # the retry decision below is standard mode's
         if not pipe.is_local(client.meta.endpoint_url):
             return None
         return LeanClient(client, pipe)
@@ -210,6 +212,11 @@ class LeanClient:
         if self._retried.is_retryable(retry):
             return http, None
         parsed["ResponseMetadata"]["RetryAttempts"] = 0
+        service = self._client.meta.service_model.service_id.hyphenize()
+        self._client.meta.events.emit(  # as botocore does: its retry quota is released
+            f"after-call.{service}.{operation}",
+            http_response=http, parsed=parsed, model=model, context={},
+        )  # fmt: skip
         return http, parsed
 
     def _first_call(self, operation: str, botocore_call: Any, params: dict[str, Any]) -> Any:

@@ -387,3 +387,44 @@ def test_loaded_by_its_path_as_the_worker_loads_it(piped: Piped) -> None:
     for _ in range(2):
         assert lean.get_item(TableName=TABLE, Key=KEY)["Item"] == ITEM
     assert len(piped.frames) == 2
+
+
+def test_botocores_after_call_sees_lean_calls(piped: Piped) -> None:
+    """Its handlers (the standard retry mode's quota is released there) run as for
+    botocore's own calls."""
+    client = piped.client()
+    lean = LeanClient(client, piped.pipe)
+    seen: list[Any] = []
+    client.meta.events.register(
+        "after-call.dynamodb.GetItem",
+        lambda http_response, parsed, **_: seen.append((http_response.status_code, parsed)),
+    )
+    reset(piped.aws, ITEM)
+    answers = [lean.get_item(TableName=TABLE, Key=KEY) for _ in range(2)]
+    assert [status for status, _ in seen] == [200, 200]
+    assert [parsed for _, parsed in seen] == answers
+
+
+def test_only_standard_retries_are_lean(piped: Piped) -> None:
+    from botocore.config import Config
+
+    session = boto3.Session()
+    lean_calls.install(piped.pipe, session)
+    for mode, lean in (("standard", True), ("legacy", False), ("adaptive", False)):
+        config = Config(retries={"mode": mode, "max_attempts": 3}, parameter_validation=False)
+        made = session.client("dynamodb", config=config, **lean_client_args(piped.aws))
+        _, offered = made.meta.events.emit_until_response(
+            lambdas_aws.ENGINE_CLIENT_EVENT, client=made
+        )
+        assert isinstance(offered, LeanClient) is lean, mode
+
+
+def lean_client_args(aws: LocalAws) -> dict[str, str]:
+    credentials = aws.credentials
+    return {
+        "endpoint_url": aws.endpoint_url,
+        "region_name": aws.region,
+        "aws_access_key_id": credentials["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": credentials["AWS_SECRET_ACCESS_KEY"],
+        "aws_session_token": credentials["AWS_SESSION_TOKEN"],
+    }
