@@ -9,7 +9,8 @@ messages go to stdout as `<marker> <json>` lines, where the marker (argv[1]) is
 random per process so that no handler output can forge one. The handler's AWS
 calls to the local AWS go over a pipe of their own (cli/local/pipe_client.py),
 and the orchestrator's own results-table calls without botocore's per-call work
-(cli/local/lean_calls.py). The error payloads and log lines copy the AWS Python runtime (awslambdaric).
+(cli/local/lean_calls.py). The error payloads and log lines copy the AWS Python
+runtime (awslambdaric).
 """
 
 from __future__ import annotations
