@@ -41,6 +41,11 @@ on (its threads are preempted ~5 times a step). Two gained 7-15% on a quiet mach
 Of the server's ~270 threads in the burst, 250 are moto's interpreter, 5 per
 execution, all parked (joins, events, the pool's queue): the GIL is contended by a
 handful (pipe and reader threads, the running task, the CLI's connections).
+With the engine's lean calls (cli/local/lean_calls.py), at load 6-8, `--lanes 1`
+against `--lanes 2`, 4 pairs: the one Action worker in its handler 6.5-10 ms an
+invocation (CPU 2.0-2.3), 57-67% of the burst; the burst 4.7-8.2 s (median 7.0)
+against 4.5-6.3 s (median 5.9) with two, whose CPU per step was 6.1-7.4 ms against
+5.9-6.6; at load 15-20 no order (3 pairs, 12.6-37 s either way).
 """
 
 from __future__ import annotations

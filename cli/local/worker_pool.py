@@ -21,7 +21,10 @@ of short invocations queues for the warm children rather than starting a child
 each), unless more than one invocation per core has been queued for that long
 without a break (50 runs at once queue for the one Action child): such a queue
 gets a child more, up to one per core (on a quiet 2-core machine, 50 runs at
-once took 3.8-3.9 s with the second, 4.1-4.3 s without: bench/timeline.py);
+once took 3.8-3.9 s with the second, 4.1-4.3 s without: bench/timeline.py; with
+the engine's lean calls halving an Action's CPU, the one Action child is still in
+its handler two thirds of the burst, and two took a median 5.9 s against 7.0 s at
+load 6-8, 4 pairs, for 0.8 ms more CPU a step);
 nor when this process used more than
 `BUSY_SHARE` of a core lately (the local AWS answering the children's calls is
 one Python process: a child more would only wait on it, and its cold start
