@@ -40,14 +40,18 @@ STATUS_STYLE = {
 
 
 def console(file: TextIO | None = None, *, stderr: bool = False) -> Console:
-    """A rich console that is plain (no colour, fixed width) unless it is a terminal."""
+    """A rich console that is plain (no colour, fixed width) unless it is a terminal.
+
+    Text is printed as it is: scenario and step names, reasons and run ids are the
+    user's, so `[x]` or `:fire:` in them is neither rich markup nor an emoji code."""
     from rich.console import Console
 
     probe = Console(file=file, stderr=stderr)
+    literal = {"highlight": False, "markup": False, "emoji": False}
     if probe.is_terminal:
-        return Console(file=file, stderr=stderr, highlight=False)
+        return Console(file=file, stderr=stderr, **literal)
     width = int(os.environ.get("COLUMNS") or 120)
-    return Console(file=file, stderr=stderr, highlight=False, width=width, no_color=True)
+    return Console(file=file, stderr=stderr, width=width, no_color=True, **literal)
 
 
 def render(outcome: Outcome, fmt: str) -> str:

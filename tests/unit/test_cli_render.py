@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -206,3 +207,21 @@ def test_a_step_skipped_by_its_skip_if_shows_the_reason_in_every_format():
     assert json.loads(render.render(passed, "json"))["runs"][0]["steps"][1]["reason"] == why
     table = render.render(passed, "table")
     assert "skipped" in table and "skip_if holds: vars.env is 'local'" in table
+
+
+@pytest.mark.parametrize("forced_colour", [False, True])
+def test_user_text_prints_as_written_not_as_markup_or_emoji(monkeypatch, forced_colour):
+    """Scenario and step names and reasons are the user's: `[x]` and `:fire:` in them
+    are text, on a terminal (colours) as in a CI log."""
+    monkeypatch.setenv("COLUMNS", "200")  # one line per cell
+    if forced_colour:
+        monkeypatch.setenv("FORCE_COLOR", "1")
+    name = "check [bold] items[0] :fire:"
+    run = report("marked", "failed", record([step(0, name, "failed")], "failed"),
+                 reason=f"step '{name}' failed")  # fmt: skip
+    buffer = io.StringIO()
+
+    render.print_outcome(render.console(buffer), Outcome([run]))
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", buffer.getvalue())
+    assert text.count(name) == 2, text  # in the step table and in the reason
